@@ -1,0 +1,37 @@
+// Minimal leveled logging to stderr (journald picks it up under systemd).
+// Thread-safe: each line is written with one call.
+#ifndef MVIRT_ZFS_COMMON_LOG_H_
+#define MVIRT_ZFS_COMMON_LOG_H_
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+
+namespace mvirt::zfs {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// "debug", "info", "warning"/"warn", "error" -> level; INVALID_ARGUMENT else.
+absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);
+
+void SetLogLevel(LogLevel level);
+bool LogEnabled(LogLevel level);
+void LogLine(LogLevel level, absl::string_view message);
+
+template <typename... Args>
+void Log(LogLevel level, const Args&... args) {
+  if (LogEnabled(level)) LogLine(level, absl::StrCat(args...));
+}
+template <typename... Args>
+void LogDebug(const Args&... args) { Log(LogLevel::kDebug, args...); }
+template <typename... Args>
+void LogInfo(const Args&... args) { Log(LogLevel::kInfo, args...); }
+template <typename... Args>
+void LogWarning(const Args&... args) { Log(LogLevel::kWarning, args...); }
+template <typename... Args>
+void LogError(const Args&... args) { Log(LogLevel::kError, args...); }
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_COMMON_LOG_H_

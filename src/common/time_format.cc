@@ -1,0 +1,12 @@
+#include "common/time_format.h"
+
+#include "absl/time/time.h"
+
+namespace mvirt::zfs {
+
+std::string FormatRfc3339(int64_t unix_seconds) {
+  return absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
+}
+
+}  // namespace mvirt::zfs

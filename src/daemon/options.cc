@@ -1,0 +1,93 @@
+#include "daemon/options.h"
+
+#include <CLI/CLI.hpp>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/names.h"
+
+namespace mvirt::zfs {
+namespace {
+
+absl::Status ValidatePoolName(const std::string& pool) {
+  bool ok = !pool.empty() && pool.size() <= kMaxPoolNameLength && std::isalpha(static_cast<unsigned char>(pool[0]));
+  for (char c : pool) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':');
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid pool name '", pool, "': 1-", kMaxPoolNameLength,
+        " characters of A-Z a-z 0-9 _ - . :, starting with a letter"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateListenAddress(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) {
+    if (listen.size() > 6 && listen[5] == '/') return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid listen address '", listen, "': a unix socket needs an absolute path, e.g. unix:/run/mvirt-zfs.sock"));
+  }
+  size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid listen address '", listen, "': use HOST:PORT, [IPV6]:PORT or unix:/path"));
+  }
+  return absl::OkStatus();
+}
+
+ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
+  ParsedCommandLine result;
+  DaemonOptions& o = result.options;
+  std::string log_level = "info";
+
+  CLI::App app{"mvirt-zfs: serves the ZFS volumes of a VM host over gRPC (mvirt.zfs.ZfsService)",
+               args.empty() ? "mvirt-zfs" : args[0]};
+  app.set_version_flag("--version", MVIRT_ZFS_VERSION);
+  app.set_config("--config", kDefaultConfigFile,
+                 "Config file (TOML) with the same keys as the long flags, e.g. pool = \"vmpool\"; "
+                 "read if present");
+  app.add_option("--pool", o.pool, "ZFS pool whose volumes are served")->capture_default_str();
+  app.add_option("--listen", o.listen, "gRPC address: HOST:PORT, [IPV6]:PORT or unix:/path")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warning or error")->capture_default_str();
+  app.add_option("--shutdown-timeout", o.shutdown_timeout_seconds,
+                 "Seconds SIGTERM waits for calls in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
+  app.add_option("--device-timeout", o.device_timeout_seconds,
+                 "Seconds to wait for /dev/zvol links to appear or vanish")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  if (!reversed.empty()) reversed.pop_back();  // program name
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    result.exit_code = app.exit(e, out, err);
+    result.message = out.str() + err.str();
+    return result;
+  }
+  absl::StatusOr<LogLevel> level = ParseLogLevel(log_level);
+  absl::Status status = level.status();
+  if (status.ok()) status = ValidatePoolName(o.pool);
+  if (status.ok()) status = ValidateListenAddress(o.listen);
+  if (!status.ok()) {
+    result.exit_code = 2;
+    result.message = absl::StrCat("mvirt-zfs: ", status.message(), "\n");
+    return result;
+  }
+  o.log_level = *level;
+  result.run = true;
+  return result;
+}
+
+}  // namespace mvirt::zfs

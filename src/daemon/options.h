@@ -1,0 +1,46 @@
+// The daemon's options: flags, and the same keys in an optional config file
+// (TOML/INI, e.g. `pool = "vmpool"`). Flags override the file. Pure logic,
+// unit-tested.
+#ifndef MVIRT_ZFS_DAEMON_OPTIONS_H_
+#define MVIRT_ZFS_DAEMON_OPTIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/log.h"
+
+namespace mvirt::zfs {
+
+inline constexpr char kDefaultConfigFile[] = "/etc/mvirt-zfs/mvirt-zfs.toml";
+
+struct DaemonOptions {
+  std::string pool = "vmpool";
+  // host:port, [v6]:port, or unix:/path. The default is where mvirt's node
+  // agent proxies /mvirt.zfs.ZfsService/* to.
+  std::string listen = "[::1]:50053";
+  LogLevel log_level = LogLevel::kInfo;
+  // How long SIGTERM/SIGINT waits for calls in flight before cancelling them.
+  int shutdown_timeout_seconds = 30;
+  // Seconds to wait for /dev/zvol links to appear or vanish.
+  int device_timeout_seconds = 30;
+};
+
+// What the command line asks for: run with `options`, or exit at once with
+// `exit_code` after printing `message` (help, version, or a usage error).
+struct ParsedCommandLine {
+  bool run = false;
+  DaemonOptions options;
+  int exit_code = 0;
+  std::string message;
+};
+
+// Parses argv (args[0] is the program name). Never exits the process.
+ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args);
+
+// INVALID_ARGUMENT if `listen` is neither unix:/absolute/path nor host:port.
+absl::Status ValidateListenAddress(const std::string& listen);
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_DAEMON_OPTIONS_H_

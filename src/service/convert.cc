@@ -1,0 +1,42 @@
+#include "service/convert.h"
+
+#include "common/time_format.h"
+
+namespace mvirt::zfs {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbering.
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+void ToProto(const SnapshotInfo& in, Snapshot* out) {
+  out->set_id(in.id);
+  out->set_name(in.name);
+  out->set_full_name(in.full_name);
+  out->set_used_bytes(in.used_bytes);
+  out->set_created_at(FormatRfc3339(in.created_at));
+}
+
+void ToProto(const VolumeInfo& in, Volume* out) {
+  out->set_id(in.id);
+  out->set_name(in.name);
+  out->set_path(in.path);
+  out->set_volsize_bytes(in.volsize_bytes);
+  out->set_used_bytes(in.used_bytes);
+  out->set_volblocksize(in.volblocksize);
+  out->set_compression_ratio(in.compression_ratio);
+  out->set_created_at(FormatRfc3339(in.created_at));
+  for (const SnapshotInfo& s : in.snapshots) ToProto(s, out->add_snapshots());
+}
+
+void ToProto(const PoolStatsInfo& in, PoolStats* out) {
+  out->set_name(in.name);
+  out->set_total_bytes(in.total_bytes);
+  out->set_available_bytes(in.available_bytes);
+  out->set_used_bytes(in.used_bytes);
+  out->set_provisioned_bytes(in.provisioned_bytes);
+  out->set_compression_ratio(in.compression_ratio);
+}
+
+}  // namespace mvirt::zfs

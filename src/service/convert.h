@@ -1,0 +1,23 @@
+// Conversions between the volume layer's plain types and the wire messages,
+// and the one absl::Status -> grpc::Status mapping (the codes are the same
+// canonical set; the message is kept).
+#ifndef MVIRT_ZFS_SERVICE_CONVERT_H_
+#define MVIRT_ZFS_SERVICE_CONVERT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "mvirt_zfs.pb.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+void ToProto(const SnapshotInfo& in, Snapshot* out);
+void ToProto(const VolumeInfo& in, Volume* out);
+void ToProto(const PoolStatsInfo& in, PoolStats* out);
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_SERVICE_CONVERT_H_

@@ -1,0 +1,32 @@
+// ZfsServiceImpl: the gRPC face of mvirt-zfs. Thin by design: each handler
+// converts the request, calls the VolumeManager, and converts the result or
+// the Status back. RPCs of later milestones answer UNIMPLEMENTED.
+#ifndef MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_
+#define MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_
+
+#include "mvirt_zfs.grpc.pb.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+
+class ZfsServiceImpl final : public ZfsService::Service {
+ public:
+  explicit ZfsServiceImpl(VolumeManager& volumes) : volumes_(volumes) {}
+
+  grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
+  grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;
+  grpc::Status CreateVolume(grpc::ServerContext*, const CreateVolumeRequest*, Volume*) override;
+  grpc::Status ListVolumes(grpc::ServerContext*, const ListVolumesRequest*,
+                           ListVolumesResponse*) override;
+  grpc::Status GetVolume(grpc::ServerContext*, const GetVolumeRequest*, Volume*) override;
+  grpc::Status DeleteVolume(grpc::ServerContext*, const DeleteVolumeRequest*,
+                            DeleteVolumeResponse*) override;
+  grpc::Status ResizeVolume(grpc::ServerContext*, const ResizeVolumeRequest*, Volume*) override;
+
+ private:
+  VolumeManager& volumes_;
+};
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_

@@ -1,0 +1,270 @@
+#include "volume/volume_manager.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/sizes.h"
+#include "device/zvol_device.h"
+
+namespace mvirt::zfs {
+namespace {
+
+std::string SnapshotShortName(const std::string& full_name) {
+  return full_name.substr(full_name.find('@') + 1);
+}
+
+// Prefixes `status`'s message with context, keeping its code.
+absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
+  return absl::Status(status.code(), absl::StrCat(prefix, ": ", status.message()));
+}
+
+}  // namespace
+
+bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
+
+VolumeManager::VolumeManager(Zfs& zfs, VolumeManagerOptions options)
+    : zfs_(zfs), options_(std::move(options)) {}
+
+std::string VolumeManager::DatasetName(const std::string& name) const {
+  return absl::StrCat(options_.pool, "/", name);
+}
+
+absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
+  absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
+  if (!pool.ok()) return pool.status();
+  absl::StatusOr<std::vector<VolumeProps>> volumes = zfs_.ListVolumes(options_.pool);
+  if (!volumes.ok()) return volumes.status();
+  PoolStatsInfo stats;
+  stats.name = pool->name;
+  stats.used_bytes = pool->used;
+  stats.available_bytes = pool->available;
+  stats.total_bytes = pool->used + pool->available;
+  stats.compression_ratio = pool->compressratio;
+  for (const VolumeProps& v : *volumes) {
+    if (IsManaged(v.user_props)) stats.provisioned_bytes += v.volsize;
+  }
+  return stats;
+}
+
+absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::string& name,
+                                          uint64_t size) {
+  absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
+  if (!pool.ok()) return pool.status();
+  uint64_t capacity = pool->used + pool->available;
+  if (size > capacity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, " '", name, "': size ", size, " bytes (", FormatSize(size),
+        ") exceeds the capacity of pool '", options_.pool, "' (", capacity, " bytes, ",
+        FormatSize(capacity), "); a volume may be at most as large as its pool"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& params) {
+  // Validate everything before touching ZFS.
+  if (absl::Status s = ValidateName("volume name", params.name); !s.ok()) return s;
+  if (!params.id.empty()) {
+    if (absl::Status s = ValidateId(params.id); !s.ok()) return s;
+  }
+  uint64_t volblocksize = params.volblocksize.value_or(kDefaultVolblocksize);
+  if (absl::Status s = ValidateVolblocksize(volblocksize); !s.ok()) return s;
+  absl::StatusOr<uint64_t> volsize = RoundUpToBlock(params.size_bytes, volblocksize);
+  if (!volsize.ok()) return Annotate(volsize.status(), absl::StrCat("create volume '", params.name, "'"));
+  if (absl::Status s = CheckCapacity("create volume", params.name, *volsize); !s.ok()) return s;
+
+  const std::string dataset = DatasetName(params.name);
+  const std::string path = ZvolDevicePath(dataset);
+  KeyedMutex::Lock lock(name_locks_, params.name);
+
+  absl::StatusOr<VolumeProps> existing = zfs_.GetVolume(dataset);
+  if (existing.ok() || !absl::IsNotFound(existing.status())) {
+    if (!existing.ok() || !IsManaged(existing->user_props)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "create volume '", params.name, "': dataset '", dataset,
+          "' already exists and is not managed by mvirt-zfs"));
+    }
+    const std::string& existing_id = existing->user_props.at(kIdProperty);
+    bool same = !params.id.empty() && params.id == existing_id &&
+                existing->volsize == *volsize && existing->volblocksize == volblocksize;
+    if (!same) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "create volume '", params.name, "': a volume of that name already exists (id ",
+          existing_id, ", ", existing->volsize, " bytes, volblocksize ", existing->volblocksize,
+          "); a retry must send the same id, size and volblocksize"));
+    }
+    // An idempotent retry, perhaps of a call whose device wait timed out.
+    if (absl::Status s = WaitForZvolDevice(path, dataset, options_.device_timeout); !s.ok()) {
+      return Annotate(s, absl::StrCat("create volume '", params.name, "'"));
+    }
+    return ToVolumeInfo(*existing);
+  }
+
+  std::string id = params.id.empty() ? NewUuid() : params.id;
+  UserProps props = {{kIdProperty, id}, {kKindProperty, kKindVolume}};
+  if (absl::Status s = zfs_.CreateVolume(dataset, *volsize, volblocksize, props); !s.ok()) {
+    return s;
+  }
+  LogInfo("created volume ", dataset, " (id ", id, ", ", *volsize, " bytes, volblocksize ",
+          volblocksize, ")");
+  if (absl::Status s = WaitForZvolDevice(path, dataset, options_.device_timeout); !s.ok()) {
+    return Annotate(s, absl::StrCat("create volume '", params.name, "'"));
+  }
+  absl::StatusOr<VolumeProps> created = zfs_.GetVolume(dataset);
+  if (!created.ok()) return created.status();
+  return ToVolumeInfo(*created);
+}
+
+absl::StatusOr<VolumeProps> VolumeManager::GetManaged(absl::string_view op,
+                                                      const std::string& name) {
+  if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
+  const std::string dataset = DatasetName(name);
+  absl::StatusOr<VolumeProps> props = zfs_.GetVolume(dataset);
+  if (!props.ok()) {
+    if (absl::IsNotFound(props.status())) {
+      return absl::NotFoundError(
+          absl::StrCat(op, " '", name, "': no volume '", name, "' in pool '", options_.pool, "'"));
+    }
+    if (absl::IsInvalidArgument(props.status())) {  // exists, not a zvol
+      return absl::NotFoundError(absl::StrCat(op, " '", name, "': dataset '", dataset,
+                                              "' is not a volume managed by mvirt-zfs"));
+    }
+    return props.status();
+  }
+  if (!IsManaged(props->user_props)) {
+    return absl::NotFoundError(absl::StrCat(op, " '", name, "': zvol '", dataset,
+                                            "' exists but is not managed by mvirt-zfs (no ",
+                                            kIdProperty, " property); it is left alone"));
+  }
+  return props;
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::ToVolumeInfo(const VolumeProps& props) {
+  VolumeInfo v;
+  v.id = props.user_props.at(kIdProperty);
+  v.name = props.name.substr(options_.pool.size() + 1);
+  v.path = ZvolDevicePath(props.name);
+  v.volsize_bytes = props.volsize;
+  v.used_bytes = props.used;
+  v.volblocksize = props.volblocksize;
+  v.compression_ratio = props.compressratio;
+  v.created_at = props.creation;
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props.name);
+  if (!snaps.ok()) return snaps.status();
+  for (const SnapshotProps& s : *snaps) {
+    SnapshotInfo info;
+    auto id = s.user_props.find(kIdProperty);
+    info.id = id != s.user_props.end() ? id->second : std::to_string(s.guid);
+    info.name = SnapshotShortName(s.name);
+    info.full_name = s.name;
+    info.used_bytes = s.used;
+    info.created_at = s.creation;
+    info.createtxg = s.createtxg;
+    v.snapshots.push_back(std::move(info));
+  }
+  return v;
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::Get(const std::string& name) {
+  absl::StatusOr<VolumeProps> props = GetManaged("get volume", name);
+  if (!props.ok()) return props.status();
+  return ToVolumeInfo(*props);
+}
+
+absl::StatusOr<std::vector<VolumeInfo>> VolumeManager::List() {
+  absl::StatusOr<std::vector<VolumeProps>> all = zfs_.ListVolumes(options_.pool);
+  if (!all.ok()) return all.status();
+  std::vector<VolumeInfo> out;
+  for (const VolumeProps& props : *all) {
+    if (!IsManaged(props.user_props)) continue;
+    absl::StatusOr<VolumeInfo> info = ToVolumeInfo(props);
+    if (absl::IsNotFound(info.status())) continue;  // deleted meanwhile
+    if (!info.ok()) return info.status();
+    out.push_back(std::move(*info));
+  }
+  return out;
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name,
+                                                 uint64_t new_size_bytes) {
+  if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
+  if (new_size_bytes == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resize volume '", name, "': new size must be greater than 0"));
+  }
+  KeyedMutex::Lock lock(name_locks_, name);
+  absl::StatusOr<VolumeProps> props = GetManaged("resize volume", name);
+  if (!props.ok()) return props.status();
+  absl::StatusOr<uint64_t> volsize = RoundUpToBlock(new_size_bytes, props->volblocksize);
+  if (!volsize.ok()) return Annotate(volsize.status(), absl::StrCat("resize volume '", name, "'"));
+  if (*volsize < props->volsize) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "resize volume '", name, "': shrinking from ", props->volsize, " to ", *volsize,
+        " bytes would destroy data; volumes can only grow"));
+  }
+  if (*volsize == props->volsize) return ToVolumeInfo(*props);
+  if (absl::Status s = CheckCapacity("resize volume", name, *volsize); !s.ok()) return s;
+  if (absl::Status s = zfs_.SetVolsize(props->name, *volsize); !s.ok()) return s;
+  LogInfo("resized volume ", props->name, " from ", props->volsize, " to ", *volsize, " bytes");
+  absl::StatusOr<VolumeProps> resized = zfs_.GetVolume(props->name);
+  if (!resized.ok()) return resized.status();
+  return ToVolumeInfo(*resized);
+}
+
+absl::Status VolumeManager::Delete(const std::string& name) {
+  if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
+  KeyedMutex::Lock lock(name_locks_, name);
+  absl::StatusOr<VolumeProps> props = GetManaged("delete volume", name);
+  if (!props.ok()) return props.status();
+  const std::string& dataset = props->name;
+  const std::string path = ZvolDevicePath(dataset);
+
+  // Refuse, changing nothing, while anything depends on the volume.
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
+  if (!snaps.ok()) return snaps.status();
+  std::vector<std::string> clones, held, snapshot_names;
+  for (const SnapshotProps& s : *snaps) {
+    snapshot_names.push_back(s.name);
+    for (const std::string& c : s.clones) clones.push_back(absl::StrCat(c, " (clone of ", s.name, ")"));
+    if (s.userrefs > 0) held.push_back(absl::StrCat(s.name, " (", s.userrefs, " holds)"));
+  }
+  if (!clones.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "delete volume '", name, "': clones depend on its snapshots: ", absl::StrJoin(clones, ", "),
+        "; delete or promote them first"));
+  }
+  if (!held.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "delete volume '", name, "': snapshots are held: ", absl::StrJoin(held, ", "),
+        "; release the holds first"));
+  }
+  if (std::vector<DeviceHolder> holders = FindDeviceHolders(path); !holders.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "delete volume '", name, "': device ", path, " is in use by ", DescribeHolders(holders),
+        "; stop its users first"));
+  }
+
+  if (absl::Status s = zfs_.DestroySnapshots(snapshot_names); !s.ok()) {
+    return Annotate(s, absl::StrCat("delete volume '", name, "'"));
+  }
+  if (absl::Status s = zfs_.Destroy(dataset); !s.ok()) {
+    if (s.code() == absl::StatusCode::kFailedPrecondition) {
+      std::vector<DeviceHolder> holders = FindDeviceHolders(path);
+      if (!holders.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "delete volume '", name, "': device ", path, " is in use by ",
+            DescribeHolders(holders), "; stop its users first"));
+      }
+    }
+    return Annotate(s, absl::StrCat("delete volume '", name, "'"));
+  }
+  LogInfo("deleted volume ", dataset, " and ", snapshot_names.size(), " snapshots");
+  if (absl::Status s = WaitForDeviceGone(path, options_.device_timeout); !s.ok()) {
+    LogWarning("delete volume '", name, "': ", s.message());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace mvirt::zfs

@@ -1,0 +1,134 @@
+// VolumeManager: the volume logic of mvirt-zfs, between the gRPC layer and
+// the ZFS adapter: input validation, dataset layout, per-name locking,
+// idempotency, device readiness and the safety checks before destructive
+// operations.
+//
+// Layout: volume NAME is the zvol <pool>/NAME, its device
+// /dev/zvol/<pool>/NAME. A volume is "managed" when its dataset carries a
+// local `mvirt:id` user property; datasets without it are never touched and
+// read as NOT_FOUND. Metadata lives only in ZFS properties, so there is no
+// side database to disagree with ZFS.
+//
+// Every method validates all of its input before ZFS is touched, and answers
+// with a Status whose code follows the gRPC canon and whose message names the
+// operation and the object. Thread-safe: calls on one volume name are
+// serialized, calls on different names run in parallel.
+#ifndef MVIRT_ZFS_VOLUME_VOLUME_MANAGER_H_
+#define MVIRT_ZFS_VOLUME_VOLUME_MANAGER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/keyed_mutex.h"
+#include "zfs/zfs.h"
+
+namespace mvirt::zfs {
+
+// User properties the daemon sets on what it creates.
+inline constexpr char kIdProperty[] = "mvirt:id";
+inline constexpr char kKindProperty[] = "mvirt:kind";
+inline constexpr char kKindVolume[] = "volume";
+
+struct SnapshotInfo {
+  std::string id;  // its mvirt:id, or the ZFS guid when it has none
+  std::string name;
+  std::string full_name;  // pool/volume@snapshot
+  uint64_t used_bytes = 0;
+  int64_t created_at = 0;  // Unix seconds
+  uint64_t createtxg = 0;
+};
+
+struct VolumeInfo {
+  std::string id;
+  std::string name;
+  std::string path;  // /dev/zvol/<pool>/<name>
+  uint64_t volsize_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t volblocksize = 0;
+  double compression_ratio = 1.0;
+  int64_t created_at = 0;                // Unix seconds
+  std::vector<SnapshotInfo> snapshots;  // ordered by createtxg
+};
+
+struct PoolStatsInfo {
+  std::string name;
+  uint64_t total_bytes = 0;        // root dataset used + available
+  uint64_t available_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t provisioned_bytes = 0;  // sum of managed volumes' volsize
+  double compression_ratio = 1.0;
+};
+
+struct CreateVolumeParams {
+  std::string name;
+  uint64_t size_bytes = 0;
+  std::optional<uint64_t> volblocksize;  // default 16 KiB
+  std::string id;                        // empty: a fresh UUID
+};
+
+struct VolumeManagerOptions {
+  std::string pool = "vmpool";
+  // How long to wait for /dev/zvol links to appear or vanish.
+  absl::Duration device_timeout = absl::Seconds(30);
+};
+
+class VolumeManager {
+ public:
+  VolumeManager(Zfs& zfs, VolumeManagerOptions options);
+
+  const std::string& pool() const { return options_.pool; }
+
+  // Space of the pool's root dataset and the provisioned total.
+  absl::StatusOr<PoolStatsInfo> GetPoolStats();
+
+  // Creates a thin zvol of size_bytes rounded up to its volblocksize and
+  // returns once its device is ready. Idempotent: if the volume exists with
+  // the same id, size and volblocksize it is returned; otherwise
+  // ALREADY_EXISTS. INVALID_ARGUMENT for a bad name, id, volblocksize, a size
+  // of 0 or larger than the pool's capacity (used + available). Of concurrent
+  // creates of one name, exactly one creates the volume.
+  // DEADLINE_EXCEEDED if the device does not appear in time (the volume is
+  // left in place for an idempotent retry).
+  absl::StatusOr<VolumeInfo> Create(const CreateVolumeParams& params);
+
+  // NOT_FOUND if there is no managed volume of that name.
+  absl::StatusOr<VolumeInfo> Get(const std::string& name);
+
+  // All managed volumes, in name order.
+  absl::StatusOr<std::vector<VolumeInfo>> List();
+
+  // Grows a volume online to new_size_bytes rounded up to its volblocksize.
+  // A shrink is refused with FAILED_PRECONDITION and changes nothing; the same
+  // size is a no-op.
+  absl::StatusOr<VolumeInfo> Resize(const std::string& name, uint64_t new_size_bytes);
+
+  // Destroys the volume and its snapshots, then waits for its device link to
+  // vanish. FAILED_PRECONDITION, changing nothing, when clones depend on one
+  // of its snapshots, a snapshot is held, or the device is open (naming the
+  // clones, holds or processes).
+  absl::Status Delete(const std::string& name);
+
+ private:
+  std::string DatasetName(const std::string& name) const;
+  // The managed volume `name` (validated), or NOT_FOUND.
+  absl::StatusOr<VolumeProps> GetManaged(absl::string_view op, const std::string& name);
+  absl::StatusOr<VolumeInfo> ToVolumeInfo(const VolumeProps& props);
+  // INVALID_ARGUMENT if `size` exceeds the pool's capacity.
+  absl::Status CheckCapacity(absl::string_view op, const std::string& name, uint64_t size);
+
+  Zfs& zfs_;
+  const VolumeManagerOptions options_;
+  KeyedMutex name_locks_;
+};
+
+// True if `props` carry a local mvirt:id, i.e. the daemon created them.
+bool IsManaged(const UserProps& props);
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_VOLUME_VOLUME_MANAGER_H_

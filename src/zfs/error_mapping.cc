@@ -1,0 +1,103 @@
+#include "zfs/error_mapping.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace mvirt::zfs {
+
+absl::StatusCode MapZfsErrno(ZfsOp op, int err) {
+  using C = absl::StatusCode;
+  switch (err) {
+    case 0:
+      return C::kOk;
+    case ENOENT:
+    case ESRCH:
+      return C::kNotFound;
+    case EEXIST:
+      switch (op) {
+        case ZfsOp::kCreate:
+        case ZfsOp::kClone:
+        case ZfsOp::kSnapshot:
+        case ZfsOp::kRename:
+          return C::kAlreadyExists;
+        default:
+          return C::kFailedPrecondition;
+      }
+    case EBUSY:
+    case ENOTSUP:
+    case EROFS:
+    case EACCES:
+    case ENOTEMPTY:
+      return C::kFailedPrecondition;
+    case ENOSPC:
+    case EDQUOT:
+    case ENOMEM:
+      return C::kResourceExhausted;
+    case EINVAL:
+    case EDOM:
+    case ERANGE:
+    case ENAMETOOLONG:
+    case E2BIG:
+    case EXDEV:
+    case EOVERFLOW:
+    case kZfsErrWrongParent:
+    case kZfsErrBadProp:
+    case kZfsErrIocArgRequired:
+    case kZfsErrIocArgBadtype:
+      return C::kInvalidArgument;
+    case EPERM:
+      return C::kPermissionDenied;
+    case EAGAIN:
+    case EIO:
+    case ENXIO:
+    case ENODEV:
+      return C::kUnavailable;
+    case EBADE:  // ECKSUM on Linux
+      return C::kDataLoss;
+    case kZfsErrIocCmdUnavail:
+    case kZfsErrIocArgUnavail:
+      return C::kUnimplemented;
+    default:
+      return C::kInternal;
+  }
+}
+
+std::string DescribeZfsErrno(int err) {
+  switch (err) {
+    case kZfsErrIocCmdUnavail:
+      return "the ZFS kernel module does not support this command "
+             "(userland/module version mismatch)";
+    case kZfsErrIocArgUnavail:
+      return "the ZFS kernel module does not support an argument of this "
+             "command (userland/module version mismatch)";
+    case kZfsErrIocArgRequired:
+      return "a required argument is missing";
+    case kZfsErrIocArgBadtype:
+      return "an argument has the wrong type";
+    case kZfsErrWrongParent:
+      return "the parent dataset is not a filesystem";
+    case kZfsErrBadProp:
+      return "invalid property value";
+    case EBADE:
+      return "checksum error (data corruption)";
+    case EBUSY:
+      return "dataset is busy";
+    case EEXIST:
+      return "dataset already exists or has dependents";
+    default:
+      if (err >= 1024) return absl::StrCat("ZFS error ", err);
+      return std::strerror(err);
+  }
+}
+
+absl::Status ZfsErrnoStatus(ZfsOp op, int err, absl::string_view what,
+                            absl::string_view object) {
+  return absl::Status(
+      MapZfsErrno(op, err),
+      absl::StrCat(what, " '", object, "': ", DescribeZfsErrno(err)));
+}
+
+}  // namespace mvirt::zfs

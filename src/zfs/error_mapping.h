@@ -1,0 +1,54 @@
+// The one place where ZFS errors become absl::Status codes.
+//
+// Pure logic (no libzfs headers), unit-tested. The ZFS adapter converts every
+// libzfs_core errno and every libzfs EZFS_* code into a Status through here.
+#ifndef MVIRT_ZFS_ZFS_ERROR_MAPPING_H_
+#define MVIRT_ZFS_ZFS_ERROR_MAPPING_H_
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace mvirt::zfs {
+
+// What was being attempted: the same errno means different things for
+// different operations (EEXIST on create = the name is taken; on destroy = the
+// dataset has dependents).
+enum class ZfsOp {
+  kCreate,
+  kClone,
+  kSnapshot,
+  kRename,
+  kDestroy,
+  kDestroySnapshots,
+  kRollback,
+  kPromote,
+  kSetProperty,
+  kRead,
+};
+
+// ZFS_ERR_* values of OpenZFS 2.1 (sys/fs/zfs.h, enum zfs_errno); the adapter
+// checks them against the real header at compile time.
+inline constexpr int kZfsErrIocCmdUnavail = 1029;
+inline constexpr int kZfsErrIocArgUnavail = 1030;
+inline constexpr int kZfsErrIocArgRequired = 1031;
+inline constexpr int kZfsErrIocArgBadtype = 1032;
+inline constexpr int kZfsErrWrongParent = 1033;
+inline constexpr int kZfsErrBadProp = 1044;
+
+// The gRPC-compatible status code for `err` (an errno, or a ZFS_ERR_* value
+// >= 1024) returned by operation `op`. Unknown values map to INTERNAL.
+absl::StatusCode MapZfsErrno(ZfsOp op, int err);
+
+// A readable description of `err`: strerror for errno values, a ZFS-specific
+// text for ZFS_ERR_* values (which strerror does not know).
+std::string DescribeZfsErrno(int err);
+
+// Status for a failed `op`: code from MapZfsErrno, message
+// "<what> '<object>': <description>".
+absl::Status ZfsErrnoStatus(ZfsOp op, int err, absl::string_view what,
+                            absl::string_view object);
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_ZFS_ERROR_MAPPING_H_

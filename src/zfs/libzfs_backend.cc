@@ -1,0 +1,355 @@
+// The libzfs/libzfs_core implementation of the Zfs interface. This is the only
+// translation unit of the project that includes <libzfs.h>/<libzfs_core.h>.
+//
+// Contract kept here: libzfs_handle_t is not thread-safe, so every libzfs call
+// (and every read of its error state) happens under `mu_`; libzfs_core calls
+// are thread-safe and run without it. Every zfs_handle_t is closed by RAII.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "zfs/error_mapping.h"
+#include "zfs/zfs.h"
+
+// libzfs/libspl last: they define macros (MIN, MAX, ASSERT, VERIFY,
+// fallthrough, ...) that break C++ and abseil headers included after them.
+#include <libzfs.h>
+#include <libzfs_core.h>
+#include <sys/fs/zfs.h>
+
+namespace mvirt::zfs {
+namespace {
+
+static_assert(ZFS_ERR_IOC_CMD_UNAVAIL == kZfsErrIocCmdUnavail);
+static_assert(ZFS_ERR_IOC_ARG_UNAVAIL == kZfsErrIocArgUnavail);
+static_assert(ZFS_ERR_IOC_ARG_REQUIRED == kZfsErrIocArgRequired);
+static_assert(ZFS_ERR_IOC_ARG_BADTYPE == kZfsErrIocArgBadtype);
+static_assert(ZFS_ERR_WRONG_PARENT == kZfsErrWrongParent);
+static_assert(ZFS_ERR_BADPROP == kZfsErrBadProp);
+
+// The errno that best describes a libzfs EZFS_* error, so that libzfs and
+// libzfs_core failures share one mapping (error_mapping.h).
+int EzfsToErrno(int ezfs) {
+  switch (ezfs) {
+    case EZFS_NOMEM: return ENOMEM;
+    case EZFS_BADPROP:
+    case EZFS_PROPTYPE:
+    case EZFS_PROPSPACE:
+    case EZFS_BADTYPE:
+    case EZFS_INVALIDNAME:
+    case EZFS_VOLTOOBIG:
+    case EZFS_CROSSTARGET: return EINVAL;
+    case EZFS_NAMETOOLONG: return ENAMETOOLONG;
+    case EZFS_PROPREADONLY:
+    case EZFS_DSREADONLY:
+    case EZFS_POOLREADONLY: return EROFS;
+    case EZFS_BUSY: return EBUSY;
+    case EZFS_EXISTS: return EEXIST;
+    case EZFS_NOENT: return ENOENT;
+    case EZFS_PERM: return EPERM;
+    case EZFS_NOSPC: return ENOSPC;
+    case EZFS_IO: return EIO;
+    case EZFS_POOLUNAVAIL: return ENXIO;
+    case EZFS_NOTSUP:
+    case EZFS_POOL_NOTSUP: return ENOTSUP;
+    case EZFS_INTR: return EINTR;
+    default: return -1;  // no errno equivalent: INTERNAL
+  }
+}
+
+struct ZfsHandleCloser {
+  void operator()(zfs_handle_t* h) const { zfs_close(h); }
+};
+using ZfsHandle = std::unique_ptr<zfs_handle_t, ZfsHandleCloser>;
+
+struct ZpoolHandleCloser {
+  void operator()(zpool_handle_t* h) const { zpool_close(h); }
+};
+using ZpoolHandle = std::unique_ptr<zpool_handle_t, ZpoolHandleCloser>;
+
+struct NvlistFreer {
+  void operator()(nvlist_t* nv) const { nvlist_free(nv); }
+};
+using Nvlist = std::unique_ptr<nvlist_t, NvlistFreer>;
+
+Nvlist NewNvlist() {
+  nvlist_t* nv = nullptr;
+  if (nvlist_alloc(&nv, NV_UNIQUE_NAME, 0) != 0) return nullptr;
+  return Nvlist(nv);
+}
+
+// Local user properties of `zhp` (inherited ones are skipped: an `mvirt:id`
+// set on a parent must not make its children look managed).
+UserProps LocalUserProps(zfs_handle_t* zhp) {
+  UserProps out;
+  nvlist_t* props = zfs_get_user_props(zhp);
+  if (props == nullptr) return out;
+  const char* self = zfs_get_name(zhp);
+  for (nvpair_t* p = nvlist_next_nvpair(props, nullptr); p != nullptr;
+       p = nvlist_next_nvpair(props, p)) {
+    nvlist_t* attrs = nullptr;
+    if (nvpair_value_nvlist(p, &attrs) != 0) continue;
+    const char* value = nullptr;
+    const char* source = nullptr;
+    if (nvlist_lookup_string(attrs, ZPROP_VALUE, const_cast<char**>(&value)) != 0) continue;
+    if (nvlist_lookup_string(attrs, ZPROP_SOURCE, const_cast<char**>(&source)) == 0 &&
+        std::string(source) != self) {
+      continue;  // inherited
+    }
+    out[nvpair_name(p)] = value;
+  }
+  return out;
+}
+
+std::string StringProp(zfs_handle_t* zhp, zfs_prop_t prop) {
+  char buf[ZFS_MAXPROPLEN];
+  if (zfs_prop_get(zhp, prop, buf, sizeof(buf), nullptr, nullptr, 0, B_TRUE) != 0) {
+    return "";
+  }
+  return buf;
+}
+
+VolumeProps ReadVolumeProps(zfs_handle_t* zhp) {
+  VolumeProps v;
+  v.name = zfs_get_name(zhp);
+  v.volsize = zfs_prop_get_int(zhp, ZFS_PROP_VOLSIZE);
+  v.volblocksize = zfs_prop_get_int(zhp, ZFS_PROP_VOLBLOCKSIZE);
+  v.used = zfs_prop_get_int(zhp, ZFS_PROP_USED);
+  v.referenced = zfs_prop_get_int(zhp, ZFS_PROP_REFERENCED);
+  v.logicalreferenced = zfs_prop_get_int(zhp, ZFS_PROP_LOGICALREFERENCED);
+  v.refreservation = zfs_prop_get_int(zhp, ZFS_PROP_REFRESERVATION);
+  v.compressratio = zfs_prop_get_int(zhp, ZFS_PROP_COMPRESSRATIO) / 100.0;
+  v.creation = static_cast<int64_t>(zfs_prop_get_int(zhp, ZFS_PROP_CREATION));
+  v.createtxg = zfs_prop_get_int(zhp, ZFS_PROP_CREATETXG);
+  v.guid = zfs_prop_get_int(zhp, ZFS_PROP_GUID);
+  v.origin = StringProp(zhp, ZFS_PROP_ORIGIN);
+  v.user_props = LocalUserProps(zhp);
+  return v;
+}
+
+SnapshotProps ReadSnapshotProps(zfs_handle_t* zhp) {
+  SnapshotProps s;
+  s.name = zfs_get_name(zhp);
+  s.used = zfs_prop_get_int(zhp, ZFS_PROP_USED);
+  s.referenced = zfs_prop_get_int(zhp, ZFS_PROP_REFERENCED);
+  s.creation = static_cast<int64_t>(zfs_prop_get_int(zhp, ZFS_PROP_CREATION));
+  s.createtxg = zfs_prop_get_int(zhp, ZFS_PROP_CREATETXG);
+  s.guid = zfs_prop_get_int(zhp, ZFS_PROP_GUID);
+  s.userrefs = zfs_prop_get_int(zhp, ZFS_PROP_USERREFS);
+  if (nvlist_t* clones = zfs_get_clones_nvl(zhp); clones != nullptr) {
+    for (nvpair_t* p = nvlist_next_nvpair(clones, nullptr); p != nullptr;
+         p = nvlist_next_nvpair(clones, p)) {
+      s.clones.push_back(nvpair_name(p));
+    }
+  }
+  s.user_props = LocalUserProps(zhp);
+  return s;
+}
+
+// Smallest ashift among the pool's top-level vdevs (0 if unknown).
+uint64_t PoolAshift(zpool_handle_t* zhp) {
+  nvlist_t* config = zpool_get_config(zhp, nullptr);
+  nvlist_t* root = nullptr;
+  if (config == nullptr ||
+      nvlist_lookup_nvlist(config, ZPOOL_CONFIG_VDEV_TREE, &root) != 0) {
+    return 0;
+  }
+  nvlist_t** children = nullptr;
+  uint_t count = 0;
+  if (nvlist_lookup_nvlist_array(root, ZPOOL_CONFIG_CHILDREN, &children, &count) != 0) {
+    return 0;
+  }
+  uint64_t smallest = 0;
+  for (uint_t i = 0; i < count; ++i) {
+    uint64_t ashift = 0;
+    if (nvlist_lookup_uint64(children[i], ZPOOL_CONFIG_ASHIFT, &ashift) == 0 &&
+        (smallest == 0 || ashift < smallest)) {
+      smallest = ashift;
+    }
+  }
+  return smallest;
+}
+
+class LibZfs final : public Zfs {
+ public:
+  explicit LibZfs(libzfs_handle_t* h) : h_(h) {}
+  ~LibZfs() override {
+    libzfs_fini(h_);
+    libzfs_core_fini();
+  }
+
+  absl::StatusOr<PoolProps> GetPool(const std::string& pool) override {
+    std::lock_guard lock(mu_);
+    ZpoolHandle zp(zpool_open_canfail(h_, pool.c_str()));
+    if (!zp) {
+      return absl::NotFoundError(absl::StrCat("pool '", pool, "' is not imported"));
+    }
+    PoolProps p;
+    p.name = pool;
+    p.health = zpool_get_state_str(zp.get());
+    if (zpool_get_state(zp.get()) == POOL_STATE_UNAVAIL) return p;
+    p.ashift = PoolAshift(zp.get());
+    p.autotrim = zpool_get_prop_int(zp.get(), ZPOOL_PROP_AUTOTRIM, nullptr) != 0;
+    ZfsHandle root(zfs_open(h_, pool.c_str(), ZFS_TYPE_FILESYSTEM));
+    if (!root) return LastError(ZfsOp::kRead, "read pool root dataset", pool);
+    p.compression = StringProp(root.get(), ZFS_PROP_COMPRESSION);
+    p.xattr = StringProp(root.get(), ZFS_PROP_XATTR);
+    p.atime = StringProp(root.get(), ZFS_PROP_ATIME);
+    p.used = zfs_prop_get_int(root.get(), ZFS_PROP_USED);
+    p.available = zfs_prop_get_int(root.get(), ZFS_PROP_AVAILABLE);
+    p.compressratio = zfs_prop_get_int(root.get(), ZFS_PROP_COMPRESSRATIO) / 100.0;
+    return p;
+  }
+
+  bool Exists(const std::string& name) override {
+    return lzc_exists(name.c_str()) == B_TRUE;
+  }
+
+  absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(ZfsOp::kRead, "open volume", name);
+    if (zfs_get_type(zhp.get()) != ZFS_TYPE_VOLUME) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("open volume '", name, "': dataset is not a volume"));
+    }
+    return ReadVolumeProps(zhp.get());
+  }
+
+  absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override {
+    std::lock_guard lock(mu_);
+    ZfsHandle zhp(zfs_open(h_, parent.c_str(), ZFS_TYPE_FILESYSTEM));
+    if (!zhp) return LastError(ZfsOp::kRead, "list volumes of", parent);
+    std::vector<VolumeProps> out;
+    auto callback = [](zfs_handle_t* child, void* arg) -> int {
+      ZfsHandle owned(child);
+      if (zfs_get_type(child) == ZFS_TYPE_VOLUME) {
+        static_cast<std::vector<VolumeProps>*>(arg)->push_back(ReadVolumeProps(child));
+      }
+      return 0;
+    };
+    if (zfs_iter_filesystems(zhp.get(), callback, &out) != 0) {
+      return LastError(ZfsOp::kRead, "list volumes of", parent);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const VolumeProps& a, const VolumeProps& b) { return a.name < b.name; });
+    return out;
+  }
+
+  absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(ZfsOp::kRead, "list snapshots of", name);
+    std::vector<SnapshotProps> out;
+    auto callback = [](zfs_handle_t* snap, void* arg) -> int {
+      ZfsHandle owned(snap);
+      static_cast<std::vector<SnapshotProps>*>(arg)->push_back(ReadSnapshotProps(snap));
+      return 0;
+    };
+    // Sorted by createtxg (zfs_snapshot_compare), never by creation time.
+    if (zfs_iter_snapshots_sorted(zhp.get(), callback, &out, 0, 0) != 0) {
+      return LastError(ZfsOp::kRead, "list snapshots of", name);
+    }
+    return out;
+  }
+
+  absl::Status CreateVolume(const std::string& name, uint64_t volsize,
+                            uint64_t volblocksize, const UserProps& user_props) override {
+    Nvlist props = NewNvlist();
+    if (!props) return ZfsErrnoStatus(ZfsOp::kCreate, ENOMEM, "create volume", name);
+    int err = nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLSIZE), volsize);
+    err = err ? err : nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLBLOCKSIZE), volblocksize);
+    for (const auto& [key, value] : user_props) {
+      err = err ? err : nvlist_add_string(props.get(), key.c_str(), value.c_str());
+    }
+    if (err != 0) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create volume", name);
+    // No refreservation: the volume is sparse (thin), like `zfs create -s`.
+    err = lzc_create(name.c_str(), LZC_DATSET_TYPE_ZVOL, props.get(), nullptr, 0);
+    if (err != 0) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create volume", name);
+    return absl::OkStatus();
+  }
+
+  absl::Status SetVolsize(const std::string& name, uint64_t volsize) override {
+    std::lock_guard lock(mu_);
+    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_VOLUME));
+    if (!zhp) return LastError(ZfsOp::kRead, "resize volume", name);
+    if (zfs_prop_set(zhp.get(), zfs_prop_to_name(ZFS_PROP_VOLSIZE),
+                     std::to_string(volsize).c_str()) != 0) {
+      return LastError(ZfsOp::kSetProperty, "resize volume", name);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status DestroySnapshots(const std::vector<std::string>& snapshots) override {
+    if (snapshots.empty()) return absl::OkStatus();
+    Nvlist snaps = NewNvlist();
+    if (!snaps) return ZfsErrnoStatus(ZfsOp::kDestroySnapshots, ENOMEM, "destroy snapshots", snapshots[0]);
+    for (const auto& s : snapshots) nvlist_add_boolean(snaps.get(), s.c_str());
+    nvlist_t* errlist = nullptr;
+    int err = lzc_destroy_snaps(snaps.get(), B_FALSE, &errlist);
+    Nvlist errors(errlist);
+    if (err == 0) return absl::OkStatus();
+    // Name the first snapshot the kernel complained about.
+    std::string culprit = snapshots[0];
+    if (errors) {
+      if (nvpair_t* p = nvlist_next_nvpair(errors.get(), nullptr); p != nullptr) {
+        culprit = nvpair_name(p);
+        int32_t e = 0;
+        if (nvpair_value_int32(p, &e) == 0 && e != 0) err = e;
+      }
+    }
+    return ZfsErrnoStatus(ZfsOp::kDestroySnapshots, err, "destroy snapshot", culprit);
+  }
+
+  absl::Status Destroy(const std::string& name) override {
+    // A just-closed zvol is briefly busy while udev/blkid probe it: retry a
+    // bounded time (about 5 s) before calling it really busy.
+    auto delay = std::chrono::milliseconds(20);
+    int err = 0;
+    for (int attempt = 0; attempt < 12; ++attempt) {
+      err = lzc_destroy(name.c_str());
+      if (err != EBUSY) break;
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, std::chrono::milliseconds(800));
+    }
+    if (err != 0) return ZfsErrnoStatus(ZfsOp::kDestroy, err, "destroy", name);
+    return absl::OkStatus();
+  }
+
+ private:
+  // Status for the last libzfs failure. Requires mu_ held.
+  absl::Status LastError(ZfsOp op, absl::string_view what, absl::string_view object) {
+    int ezfs = libzfs_errno(h_);
+    int err = EzfsToErrno(ezfs);
+    std::string description = libzfs_error_description(h_);
+    absl::StatusCode code =
+        err >= 0 ? MapZfsErrno(op, err) : absl::StatusCode::kInternal;
+    return absl::Status(code, absl::StrCat(what, " '", object, "': ", description));
+  }
+
+  std::mutex mu_;
+  libzfs_handle_t* const h_;  // guarded by mu_
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Zfs>> OpenLibZfs() {
+  if (int err = libzfs_core_init(); err != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot open /dev/zfs (is the zfs kernel module loaded?): ", DescribeZfsErrno(err)));
+  }
+  libzfs_handle_t* h = libzfs_init();
+  if (h == nullptr) {
+    libzfs_core_fini();
+    return absl::UnavailableError(
+        "cannot initialize libzfs (is the zfs kernel module loaded?)");
+  }
+  return std::unique_ptr<Zfs>(new LibZfs(h));
+}
+
+}  // namespace mvirt::zfs

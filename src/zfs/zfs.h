@@ -1,0 +1,124 @@
+// The ZFS adapter: the only part of mvirt-zfs that talks to libzfs and
+// libzfs_core. Everything here uses plain C++ types and absl::Status results;
+// no libzfs/libspl header leaks out of this folder (they break protobuf's).
+//
+// Errors: every failure is a Status whose code comes from MapZfsErrno (the one
+// errno -> code table, error_mapping.h) and whose message names the operation
+// and the dataset, e.g. "create volume 'vmpool/a': dataset already exists".
+//
+// Thread safety: a Zfs instance may be used from many threads at once.
+// libzfs_core calls run concurrently; libzfs calls (which share one
+// libzfs_handle_t) are serialized inside the implementation.
+#ifndef MVIRT_ZFS_ZFS_ZFS_H_
+#define MVIRT_ZFS_ZFS_ZFS_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace mvirt::zfs {
+
+// User properties set locally on a dataset (inherited values are excluded).
+using UserProps = std::map<std::string, std::string>;
+
+// A zvol as ZFS reports it.
+struct VolumeProps {
+  std::string name;  // full dataset name, "pool/vol"
+  uint64_t volsize = 0;
+  uint64_t volblocksize = 0;
+  uint64_t used = 0;
+  uint64_t referenced = 0;
+  uint64_t logicalreferenced = 0;
+  uint64_t refreservation = 0;
+  double compressratio = 1.0;
+  int64_t creation = 0;  // Unix seconds
+  uint64_t createtxg = 0;
+  uint64_t guid = 0;
+  std::string origin;  // "pool/vol@snap" for a clone, empty otherwise
+  UserProps user_props;
+};
+
+// A snapshot as ZFS reports it.
+struct SnapshotProps {
+  std::string name;  // full name, "pool/vol@snap"
+  uint64_t used = 0;
+  uint64_t referenced = 0;
+  int64_t creation = 0;  // Unix seconds
+  uint64_t createtxg = 0;
+  uint64_t guid = 0;
+  uint64_t userrefs = 0;            // number of holds
+  std::vector<std::string> clones;  // full names of datasets cloned from it
+  UserProps user_props;
+};
+
+// A pool's health and the settings the seed document prescribes, plus the
+// space figures of its root dataset (not raw vdev numbers).
+struct PoolProps {
+  std::string name;
+  std::string health;  // "ONLINE", "DEGRADED", "FAULTED", ...
+  uint64_t ashift = 0;  // smallest ashift among top-level vdevs
+  bool autotrim = false;
+  std::string compression;  // of the root dataset, e.g. "lz4"
+  std::string xattr;        // "sa", "on", "off"
+  std::string atime;        // "on", "off"
+  uint64_t used = 0;        // root dataset USED
+  uint64_t available = 0;   // root dataset AVAILABLE
+  double compressratio = 1.0;
+};
+
+class Zfs {
+ public:
+  virtual ~Zfs() = default;
+
+  // The named pool. NOT_FOUND if no such pool is imported.
+  virtual absl::StatusOr<PoolProps> GetPool(const std::string& pool) = 0;
+
+  // True if the dataset, volume or snapshot exists.
+  virtual bool Exists(const std::string& name) = 0;
+
+  // The zvol `name`. NOT_FOUND if absent; INVALID_ARGUMENT if it is not a zvol.
+  virtual absl::StatusOr<VolumeProps> GetVolume(const std::string& name) = 0;
+
+  // Every zvol that is a direct child of `parent`, in name order.
+  virtual absl::StatusOr<std::vector<VolumeProps>> ListVolumes(
+      const std::string& parent) = 0;
+
+  // The snapshots of dataset `name`, oldest first (ordered by createtxg).
+  virtual absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(
+      const std::string& name) = 0;
+
+  // Creates a sparse zvol (no refreservation) atomically with its user
+  // properties. volsize must already be a multiple of volblocksize.
+  // ALREADY_EXISTS if the name is taken.
+  virtual absl::Status CreateVolume(const std::string& name, uint64_t volsize,
+                                    uint64_t volblocksize,
+                                    const UserProps& user_props) = 0;
+
+  // Sets volsize. The caller guarantees it is a multiple of volblocksize and
+  // not a shrink: ZFS itself would truncate the volume.
+  virtual absl::Status SetVolsize(const std::string& name, uint64_t volsize) = 0;
+
+  // Destroys the given snapshots ("pool/vol@snap") in one atomic call: all or
+  // none. FAILED_PRECONDITION if one has clones or holds.
+  virtual absl::Status DestroySnapshots(
+      const std::vector<std::string>& snapshots) = 0;
+
+  // Destroys a dataset that has no snapshots or children. Retries a transient
+  // EBUSY (udev probing) for a short bounded time; FAILED_PRECONDITION if it
+  // stays busy.
+  virtual absl::Status Destroy(const std::string& name) = 0;
+};
+
+// Opens libzfs and libzfs_core. UNAVAILABLE if the ZFS kernel module is not
+// loaded or /dev/zfs cannot be opened.
+absl::StatusOr<std::unique_ptr<Zfs>> OpenLibZfs();
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_ZFS_ZFS_H_
