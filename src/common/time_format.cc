@@ -5,7 +5,7 @@
 namespace mvirt::zfs {
 
 std::string FormatRfc3339(int64_t unix_seconds) {
-  return absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(unix_seconds),
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
                           absl::UTCTimeZone());
 }
 

@@ -53,6 +53,7 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   app.set_config("--config", kDefaultConfigFile,
                  "Config file (TOML) with the same keys as the long flags, e.g. pool = \"vmpool\"; "
                  "read if present");
+  app.allow_config_extras(false);  // a misspelt key is an error, not ignored
   app.add_option("--pool", o.pool, "ZFS pool whose volumes are served")->capture_default_str();
   app.add_option("--listen", o.listen, "gRPC address: HOST:PORT, [IPV6]:PORT or unix:/path")
       ->capture_default_str();

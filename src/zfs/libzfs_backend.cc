@@ -4,6 +4,10 @@
 // Contract kept here: libzfs_handle_t is not thread-safe, so every libzfs call
 // (and every read of its error state) happens under `mu_`; libzfs_core calls
 // are thread-safe and run without it. Every zfs_handle_t is closed by RAII.
+// libspl's include directory shadows C headers (stdlib.h, string.h, ...) and
+// its sys/feature_tests.h defines a `fallthrough` macro that breaks abseil.
+// So: standard headers first, drop that macro, then abseil and our headers,
+// then libzfs (whose guards keep the macro from coming back).
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -11,6 +15,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#undef fallthrough
 
 #include "absl/strings/str_cat.h"
 #include "zfs/error_mapping.h"

@@ -1,0 +1,63 @@
+// The connection to the mvirt-zfs daemon: channel, stub and per-call deadline.
+#ifndef MVIRT_ZFS_CLI_CLIENT_H_
+#define MVIRT_ZFS_CLI_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "mvirt_zfs.grpc.pb.h"
+
+namespace mvirt::zfs::cli {
+
+// Where the daemon listens and how long one call may take.
+struct ConnectionOptions {
+  // A gRPC target: "host:port" or "unix:/path/to/socket".
+  std::string endpoint = "localhost:50053";
+  // Deadline of each RPC, counted from when its context is made.
+  double timeout_seconds = 60;
+};
+
+// A unary RPC of the generated stub, e.g. &ZfsService::Stub::GetVolume.
+template <typename Request, typename Response>
+using UnaryMethod = grpc::Status (ZfsService::Stub::*)(grpc::ClientContext*,
+                                                       const Request&, Response*);
+
+// A client of ZfsService. The channel is insecure: the daemon only listens
+// on local addresses. Connecting is lazy; an unreachable endpoint shows up as
+// UNAVAILABLE from the first call (calls fail fast, not wait-for-ready).
+class ZfsClient {
+ public:
+  explicit ZfsClient(const ConnectionOptions& options);
+
+  // Calls `method` with a fresh context (see NewContext).
+  template <typename Request, typename Response>
+  grpc::Status Call(UnaryMethod<Request, Response> method, const Request& request,
+                    Response* response) {
+    std::unique_ptr<grpc::ClientContext> context = NewContext();
+    return (stub_.get()->*method)(context.get(), request, response);
+  }
+
+  // A context whose deadline is now + timeout_seconds. Streaming calls
+  // (e.g. a future `watch`) may make their own context instead.
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+
+  ZfsService::Stub& stub() { return *stub_; }
+
+ private:
+  ConnectionOptions options_;
+  std::unique_ptr<ZfsService::Stub> stub_;
+};
+
+// "NOT_FOUND", "UNAVAILABLE", ...: the canonical name of a gRPC status code.
+std::string StatusCodeName(grpc::StatusCode code);
+
+// "<CODE_NAME>: <message>" on one line (newlines in the message are folded).
+// UNAVAILABLE names the endpoint that could not be reached, and
+// DEADLINE_EXCEEDED the timeout that expired. `status` must not be OK.
+std::string DescribeRpcError(const grpc::Status& status, const ConnectionOptions& options);
+
+}  // namespace mvirt::zfs::cli
+
+#endif  // MVIRT_ZFS_CLI_CLIENT_H_

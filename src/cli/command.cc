@@ -1,0 +1,80 @@
+#include "cli/command.h"
+
+#include <utility>
+
+namespace mvirt::zfs::cli {
+
+namespace {
+
+// Accepts a number of seconds greater than 0. (CLI::PositiveNumber's error
+// message prints DBL_MAX in full.)
+CLI::Validator PositiveSeconds() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        double seconds = 0;
+        if (!CLI::detail::lexical_cast(input, seconds) || !(seconds > 0)) {
+          return "must be a number of seconds greater than 0, got '" + input + "'";
+        }
+        return "";
+      },
+      "");
+}
+
+}  // namespace
+
+void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string(kProgramName) + " " + MVIRT_ZFS_VERSION);
+  app.add_option("--endpoint", options.connection.endpoint,
+                 "Daemon address: host:port or unix:/path/to/socket")
+      ->envname("MVIRT_ZFS_ENDPOINT")
+      ->capture_default_str();
+  app.add_flag("--json", options.json, "Print the response as JSON");
+  app.add_option("--timeout", options.connection.timeout_seconds, "Deadline of each call")
+      ->type_name("SECONDS")
+      ->check(PositiveSeconds())
+      ->capture_default_str();
+}
+
+CLI::App* AddCommandGroup(CLI::App& parent, std::string name, std::string description) {
+  CLI::App* group = parent.add_subcommand(std::move(name), std::move(description));
+  group->require_subcommand(0, 1);
+  return group;
+}
+
+void SetAction(CLI::App* command, CommandContext& context, Action run) {
+  command->callback([&context, run = std::move(run)] { context.action = run; });
+}
+
+int ParseAndRun(CLI::App& app, CommandContext& context, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // Prints help/version to stdout (exit 0) or the error to stderr.
+    return app.exit(error) == 0 ? kExitOk : kExitUsage;
+  }
+  if (!context.action) {
+    // help() describes the most deeply nested subcommand that was given.
+    std::cerr << app.help();
+    return kExitUsage;
+  }
+  return context.action();
+}
+
+int ReportUsageError(const absl::Status& status) {
+  PrintError(status.message());
+  return kExitUsage;
+}
+
+int PrintJson(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = ToJson(message);
+  if (!json.ok()) {
+    PrintError(json.status().message());
+    return kExitRpcError;
+  }
+  std::cout << *json << "\n";
+  return kExitOk;
+}
+
+}  // namespace mvirt::zfs::cli

@@ -1,0 +1,95 @@
+// The framework shared by every command: global options, exit codes, how a
+// subcommand registers the action it runs, and the call-then-print helper.
+//
+// A command group (pool_commands.cc, volume_commands.cc, ...) adds CLI11
+// subcommands and, for each leaf, an Action via SetAction. Parsing only
+// selects the action; main runs it afterwards, so actions never run inside
+// CLI11's parser and their exit code is returned normally.
+#ifndef MVIRT_ZFS_CLI_COMMAND_H_
+#define MVIRT_ZFS_CLI_COMMAND_H_
+
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/status.h"
+#include "cli/client.h"
+#include "cli/output.h"
+
+namespace mvirt::zfs::cli {
+
+// Process exit codes.
+inline constexpr int kExitOk = 0;
+// The daemon answered with an error, or could not be reached.
+inline constexpr int kExitRpcError = 1;
+// The command line is wrong (unknown option, bad size, missing subcommand).
+inline constexpr int kExitUsage = 2;
+
+// Options that apply to every command. Filled in by CLI11 while parsing, so
+// only read them from inside an Action.
+struct GlobalOptions {
+  ConnectionOptions connection;
+  // Print the response message as JSON instead of the human layout.
+  bool json = false;
+};
+
+// What a command does once the command line is parsed; returns the exit code.
+using Action = std::function<int()>;
+
+// State shared between the command groups and main.
+struct CommandContext {
+  GlobalOptions options;
+  // Set by the leaf subcommand that was given; empty if none was.
+  Action action;
+};
+
+// Adds --endpoint, --json, --timeout and --version to the top-level app and
+// makes it accept at most one subcommand. Call before adding subcommands, so
+// they inherit `fallthrough` (global options may follow a subcommand).
+void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
+
+// Adds a subcommand that only groups others (e.g. "volume"): it accepts at
+// most one subcommand and, given none, main prints its help.
+CLI::App* AddCommandGroup(CLI::App& parent, std::string name, std::string description);
+
+// Makes `command`, when given on the command line, select `run` as the action.
+void SetAction(CLI::App* command, CommandContext& context, Action run);
+
+// Parses the command line and runs the selected action. Returns the exit
+// code: kExitUsage for CLI11 errors (after printing its message) and for a
+// group without subcommand (after printing the group's help); 0 for --help
+// and --version; otherwise the action's result.
+int ParseAndRun(CLI::App& app, CommandContext& context, int argc, char** argv);
+
+// Prints `status` as a one-line error and returns kExitUsage. For arguments
+// that CLI11 accepted but the command could not interpret (e.g. sizes).
+int ReportUsageError(const absl::Status& status);
+
+// Writes `message` as one JSON line to stdout. Returns kExitOk, or prints an
+// error and returns kExitRpcError if it cannot be converted.
+int PrintJson(const google::protobuf::Message& message);
+
+// Calls `method` with `request` on options.connection. On success prints the
+// response (JSON with --json, else print(response, std::cout)) and returns
+// kExitOk; on failure prints one error line (see DescribeRpcError) and
+// returns kExitRpcError.
+template <typename Request, typename Response, typename PrintHuman>
+int CallAndPrint(const GlobalOptions& options, UnaryMethod<Request, Response> method,
+                 const Request& request, PrintHuman print) {
+  ZfsClient client(options.connection);
+  Response response;
+  grpc::Status status = client.Call(method, request, &response);
+  if (!status.ok()) {
+    PrintError(DescribeRpcError(status, options.connection));
+    return kExitRpcError;
+  }
+  if (options.json) return PrintJson(response);
+  print(response, std::cout);
+  return kExitOk;
+}
+
+}  // namespace mvirt::zfs::cli
+
+#endif  // MVIRT_ZFS_CLI_COMMAND_H_

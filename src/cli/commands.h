@@ -1,0 +1,23 @@
+// The command groups of mvirt-zfsctl. Each adds its subcommands to the
+// top-level app; main calls them in the order they appear in --help.
+#ifndef MVIRT_ZFS_CLI_COMMANDS_H_
+#define MVIRT_ZFS_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+
+namespace mvirt::zfs::cli {
+
+// version: client and daemon version.
+void AddVersionCommand(CLI::App& app, CommandContext& context);
+
+// pool stats.
+void AddPoolCommands(CLI::App& app, CommandContext& context);
+
+// volume create|list|get|resize|delete.
+void AddVolumeCommands(CLI::App& app, CommandContext& context);
+
+}  // namespace mvirt::zfs::cli
+
+#endif  // MVIRT_ZFS_CLI_COMMANDS_H_

@@ -1,0 +1,19 @@
+// mvirt-zfsctl: command-line client of the mvirt-zfs daemon.
+//
+// Exit codes: 0 success, 1 the daemon returned an error or could not be
+// reached, 2 usage error.
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  namespace cli = mvirt::zfs::cli;
+  CLI::App app("Manage ZFS volumes through the mvirt-zfs daemon", "mvirt-zfsctl");
+  cli::CommandContext context;
+  cli::AddGlobalOptions(app, context.options);
+  cli::AddVersionCommand(app, context);
+  cli::AddPoolCommands(app, context);
+  cli::AddVolumeCommands(app, context);
+  return cli::ParseAndRun(app, context, argc, argv);
+}

@@ -1,0 +1,130 @@
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cli/commands.h"
+#include "cli/formatters.h"
+#include "common/sizes.h"
+
+namespace mvirt::zfs::cli {
+namespace {
+
+// Arguments are parsed into structs owned by shared_ptr: the registering
+// function returns before CLI11 fills them, and the action reads them later.
+
+struct CreateArgs {
+  std::string name;
+  std::string size;
+  std::optional<std::string> volblocksize;
+  std::string id;
+};
+
+int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
+  absl::StatusOr<uint64_t> size = ParseSize(args.size);
+  if (!size.ok()) return ReportUsageError(size.status());
+  CreateVolumeRequest request;
+  request.set_name(args.name);
+  request.set_size_bytes(*size);
+  request.set_id(args.id);
+  if (args.volblocksize.has_value()) {
+    absl::StatusOr<uint64_t> volblocksize = ParseSize(*args.volblocksize);
+    if (!volblocksize.ok()) return ReportUsageError(volblocksize.status());
+    // Also guarantees the value fits the uint32 field.
+    if (absl::Status valid = ValidateVolblocksize(*volblocksize); !valid.ok()) {
+      return ReportUsageError(valid);
+    }
+    request.set_volblocksize(static_cast<uint32_t>(*volblocksize));
+  }
+  return CallAndPrint(options, &ZfsService::Stub::CreateVolume, request, PrintVolume);
+}
+
+void AddCreateCommand(CLI::App& volume, CommandContext& context) {
+  auto args = std::make_shared<CreateArgs>();
+  CLI::App* command = volume.add_subcommand("create", "Create a volume");
+  command->add_option("NAME", args->name, "Volume name")->required();
+  command->add_option("SIZE", args->size, "Size: bytes or with a binary unit, e.g. 50G, 512M")
+      ->required();
+  command->add_option("--volblocksize", args->volblocksize,
+                      "Block size: a power of two from 4K to 128K (default 16K)")
+      ->type_name("SIZE");
+  command->add_option("--id", args->id, "Id the volume carries (default: generated)")
+      ->type_name("UUID");
+  SetAction(command, context,
+            [&options = context.options, args] { return RunCreate(options, *args); });
+}
+
+void AddListCommand(CLI::App& volume, CommandContext& context) {
+  CLI::App* command = volume.add_subcommand("list", "List volumes");
+  SetAction(command, context, [&options = context.options] {
+    return CallAndPrint(options, &ZfsService::Stub::ListVolumes, ListVolumesRequest(),
+                        PrintVolumeTable);
+  });
+}
+
+void AddGetCommand(CLI::App& volume, CommandContext& context) {
+  auto name = std::make_shared<std::string>();
+  CLI::App* command = volume.add_subcommand("get", "Show a volume and its snapshots");
+  command->add_option("NAME", *name, "Volume name")->required();
+  SetAction(command, context, [&options = context.options, name] {
+    GetVolumeRequest request;
+    request.set_name(*name);
+    return CallAndPrint(options, &ZfsService::Stub::GetVolume, request, PrintVolume);
+  });
+}
+
+struct ResizeArgs {
+  std::string name;
+  std::string size;
+};
+
+int RunResize(const GlobalOptions& options, const ResizeArgs& args) {
+  absl::StatusOr<uint64_t> size = ParseSize(args.size);
+  if (!size.ok()) return ReportUsageError(size.status());
+  ResizeVolumeRequest request;
+  request.set_name(args.name);
+  request.set_new_size_bytes(*size);
+  return CallAndPrint(options, &ZfsService::Stub::ResizeVolume, request, PrintVolume);
+}
+
+void AddResizeCommand(CLI::App& volume, CommandContext& context) {
+  auto args = std::make_shared<ResizeArgs>();
+  CLI::App* command = volume.add_subcommand("resize", "Change a volume's size");
+  command->add_option("NAME", args->name, "Volume name")->required();
+  command->add_option("SIZE", args->size, "New size: bytes or with a binary unit, e.g. 80G")
+      ->required();
+  SetAction(command, context,
+            [&options = context.options, args] { return RunResize(options, *args); });
+}
+
+void AddDeleteCommand(CLI::App& volume, CommandContext& context) {
+  auto name = std::make_shared<std::string>();
+  CLI::App* command = volume.add_subcommand("delete", "Delete a volume");
+  command->add_option("NAME", *name, "Volume name")->required();
+  SetAction(command, context, [&options = context.options, name] {
+    DeleteVolumeRequest request;
+    request.set_name(*name);
+    return CallAndPrint(options, &ZfsService::Stub::DeleteVolume, request,
+                        [&name](const DeleteVolumeResponse& response, std::ostream& out) {
+                          if (response.deleted()) {
+                            out << "deleted volume " << *name << "\n";
+                          } else {
+                            out << "volume " << *name << " was not deleted\n";
+                          }
+                        });
+  });
+}
+
+}  // namespace
+
+void AddVolumeCommands(CLI::App& app, CommandContext& context) {
+  CLI::App* volume = AddCommandGroup(app, "volume", "Manage volumes (zvols)");
+  AddCreateCommand(*volume, context);
+  AddListCommand(*volume, context);
+  AddGetCommand(*volume, context);
+  AddResizeCommand(*volume, context);
+  AddDeleteCommand(*volume, context);
+}
+
+}  // namespace mvirt::zfs::cli

@@ -1,0 +1,57 @@
+#include "zfs/error_mapping.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+namespace mvirt::zfs {
+namespace {
+
+using C = absl::StatusCode;
+
+TEST(MapZfsErrno, FollowsTheGuideTable) {
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kRead, ENOENT), C::kNotFound);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kRollback, ESRCH), C::kNotFound);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kDestroy, EBUSY), C::kFailedPrecondition);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, ENOSPC), C::kResourceExhausted);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, EDQUOT), C::kResourceExhausted);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, EDOM), C::kInvalidArgument);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, ENAMETOOLONG), C::kInvalidArgument);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kClone, EXDEV), C::kInvalidArgument);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, kZfsErrWrongParent), C::kInvalidArgument);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kSetProperty, kZfsErrBadProp), C::kInvalidArgument);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, EPERM), C::kPermissionDenied);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, EROFS), C::kFailedPrecondition);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, ENOTSUP), C::kFailedPrecondition);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kRead, EIO), C::kUnavailable);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kRead, EAGAIN), C::kUnavailable);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kRead, ENXIO), C::kUnavailable);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kRead, EBADE), C::kDataLoss);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, kZfsErrIocCmdUnavail), C::kUnimplemented);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, kZfsErrIocArgUnavail), C::kUnimplemented);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, 0), C::kOk);
+  EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, 99999), C::kInternal);
+}
+
+TEST(MapZfsErrno, EexistDependsOnTheOperation) {
+  for (ZfsOp op : {ZfsOp::kCreate, ZfsOp::kClone, ZfsOp::kSnapshot, ZfsOp::kRename}) {
+    EXPECT_EQ(MapZfsErrno(op, EEXIST), C::kAlreadyExists);
+  }
+  for (ZfsOp op : {ZfsOp::kDestroy, ZfsOp::kDestroySnapshots, ZfsOp::kRollback, ZfsOp::kPromote}) {
+    EXPECT_EQ(MapZfsErrno(op, EEXIST), C::kFailedPrecondition);
+  }
+}
+
+TEST(ZfsErrnoStatus, NamesOperationObjectAndCause) {
+  absl::Status s = ZfsErrnoStatus(ZfsOp::kCreate, EEXIST, "create volume", "vmpool/a");
+  EXPECT_EQ(s.code(), C::kAlreadyExists);
+  EXPECT_EQ(s.message(), "create volume 'vmpool/a': dataset already exists or has dependents");
+  // ZFS_ERR_* codes are not strerror()ed.
+  absl::Status wrong = ZfsErrnoStatus(ZfsOp::kCreate, kZfsErrWrongParent, "create volume", "p/v/x");
+  EXPECT_EQ(wrong.message(), "create volume 'p/v/x': the parent dataset is not a filesystem");
+  absl::Status nospc = ZfsErrnoStatus(ZfsOp::kCreate, ENOSPC, "create volume", "p/v");
+  EXPECT_EQ(nospc.message(), "create volume 'p/v': No space left on device");
+}
+
+}  // namespace
+}  // namespace mvirt::zfs

@@ -1,0 +1,122 @@
+#include "daemon/options.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace mvirt::zfs {
+namespace {
+
+class TempFile;
+ParsedCommandLine Parse(std::vector<std::string> args);
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    char path[] = "/tmp/mvirt-zfs-options-XXXXXX";
+    int fd = mkstemp(path);
+    path_ = path;
+    FILE* f = fdopen(fd, "w");
+    std::fputs(content.c_str(), f);
+    std::fclose(f);
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+ParsedCommandLine Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "mvirt-zfs");
+  // Never read the host's real config file in a unit test: default to an
+  // empty one.
+  TempFile empty("");
+  bool has_config = false;
+  for (const auto& a : args) has_config = has_config || a.rfind("--config", 0) == 0;
+  if (!has_config) args.push_back("--config=" + empty.path());
+  return ParseDaemonCommandLine(args);
+}
+
+TEST(DaemonOptions, Defaults) {
+  ParsedCommandLine p = Parse({});
+  ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.pool, "vmpool");
+  EXPECT_EQ(p.options.listen, "[::1]:50053");
+  EXPECT_EQ(p.options.log_level, LogLevel::kInfo);
+  EXPECT_EQ(p.options.shutdown_timeout_seconds, 30);
+}
+
+TEST(DaemonOptions, Flags) {
+  ParsedCommandLine p = Parse({"--pool", "tank", "--listen", "unix:/run/z.sock", "--log-level", "debug"});
+  ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.pool, "tank");
+  EXPECT_EQ(p.options.listen, "unix:/run/z.sock");
+  EXPECT_EQ(p.options.log_level, LogLevel::kDebug);
+}
+
+TEST(DaemonOptions, ConfigFileWithTheSameKeysAndFlagsOverride) {
+  TempFile config("pool = \"tank\"\nlisten = \"127.0.0.1:6000\"\nlog-level = \"warning\"\n");
+  ParsedCommandLine p = Parse({"--config", config.path()});
+  ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.pool, "tank");
+  EXPECT_EQ(p.options.listen, "127.0.0.1:6000");
+  EXPECT_EQ(p.options.log_level, LogLevel::kWarning);
+
+  ParsedCommandLine overridden = Parse({"--config", config.path(), "--pool", "fast"});
+  ASSERT_TRUE(overridden.run);
+  EXPECT_EQ(overridden.options.pool, "fast");
+  EXPECT_EQ(overridden.options.listen, "127.0.0.1:6000");
+}
+
+TEST(DaemonOptions, UnknownConfigKeyIsAnError) {
+  TempFile config("pol = \"tank\"\n");
+  ParsedCommandLine p = Parse({"--config", config.path()});
+  EXPECT_FALSE(p.run);
+  EXPECT_NE(p.exit_code, 0);
+  EXPECT_NE(p.message.find("pol"), std::string::npos) << p.message;
+}
+
+TEST(DaemonOptions, ExplicitConfigFileMustExist) {
+  ParsedCommandLine p = Parse({"--config", "/nonexistent/mvirt-zfs.toml"});
+  EXPECT_FALSE(p.run);
+  EXPECT_NE(p.message.find("/nonexistent/mvirt-zfs.toml"), std::string::npos) << p.message;
+}
+
+TEST(DaemonOptions, BadValuesFailWithAMessage) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const Case cases[] = {
+      {{"--log-level", "loud"}, "invalid log level 'loud'"},
+      {{"--listen", "nowhere"}, "invalid listen address 'nowhere'"},
+      {{"--listen", "unix:relative"}, "absolute path"},
+      {{"--listen", "[::1]:70000"}, "invalid listen address"},
+      {{"--pool", "bad/pool"}, "invalid pool name 'bad/pool'"},
+      {{"--pool", ""}, "invalid pool name"},
+      {{"--bogus"}, "bogus"},
+  };
+  for (const Case& c : cases) {
+    ParsedCommandLine p = Parse(c.args);
+    EXPECT_FALSE(p.run) << c.args[0];
+    EXPECT_EQ(p.exit_code, c.args[0] == "--bogus" ? 109 : 2) << p.message;
+    EXPECT_NE(p.message.find(c.says), std::string::npos) << p.message;
+  }
+}
+
+TEST(DaemonOptions, HelpAndVersionExitZero) {
+  ParsedCommandLine help = Parse({"--help"});
+  EXPECT_FALSE(help.run);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.message.find("--pool"), std::string::npos);
+  ParsedCommandLine version = Parse({"--version"});
+  EXPECT_FALSE(version.run);
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.message.find(MVIRT_ZFS_VERSION), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mvirt::zfs

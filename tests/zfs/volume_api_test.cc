@@ -1,0 +1,409 @@
+// Real-ZFS tests of the volume RPCs through gRPC, checking what an operator
+// would check: `zfs get` values, /dev/zvol links and their BLKZNAME, data
+// read back through devices, status codes and messages.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <regex>
+#include <thread>
+
+#include "zfs_test_env.h"
+
+namespace mvirt::zfs::testing {
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+const std::string kPool = TestPool::kPool;
+
+class VolumeApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { stub_ = TestPool::Stub(); }
+
+  // Deletes what a test created, through ZFS itself so a daemon bug cannot
+  // leak state into the next test.
+  void TearDown() override {
+    for (const std::string& name : cleanup_) Shell("zfs destroy -r " + kPool + "/" + name);
+  }
+
+  grpc::Status Create(const std::string& name, uint64_t size, Volume* out,
+                      const std::string& id = "", std::optional<uint32_t> volblocksize = {}) {
+    cleanup_.push_back(name);
+    CreateVolumeRequest req;
+    req.set_name(name);
+    req.set_size_bytes(size);
+    req.set_id(id);
+    if (volblocksize) req.set_volblocksize(*volblocksize);
+    grpc::ClientContext ctx;
+    return stub_->CreateVolume(&ctx, req, out);
+  }
+  grpc::Status Get(const std::string& name, Volume* out) {
+    GetVolumeRequest req;
+    req.set_name(name);
+    grpc::ClientContext ctx;
+    return stub_->GetVolume(&ctx, req, out);
+  }
+  grpc::Status Resize(const std::string& name, uint64_t size, Volume* out) {
+    ResizeVolumeRequest req;
+    req.set_name(name);
+    req.set_new_size_bytes(size);
+    grpc::ClientContext ctx;
+    return stub_->ResizeVolume(&ctx, req, out);
+  }
+  grpc::Status Delete(const std::string& name) {
+    DeleteVolumeRequest req;
+    req.set_name(name);
+    grpc::ClientContext ctx;
+    DeleteVolumeResponse resp;
+    grpc::Status s = stub_->DeleteVolume(&ctx, req, &resp);
+    if (s.ok()) {
+      EXPECT_TRUE(resp.deleted());
+    }
+    return s;
+  }
+  std::vector<Volume> List() {
+    grpc::ClientContext ctx;
+    ListVolumesResponse resp;
+    EXPECT_TRUE(stub_->ListVolumes(&ctx, ListVolumesRequest(), &resp).ok());
+    return {resp.volumes().begin(), resp.volumes().end()};
+  }
+  PoolStats Stats() {
+    grpc::ClientContext ctx;
+    PoolStats stats;
+    EXPECT_TRUE(stub_->GetPoolStats(&ctx, GetPoolStatsRequest(), &stats).ok());
+    return stats;
+  }
+
+  std::unique_ptr<ZfsService::Stub> stub_;
+  std::vector<std::string> cleanup_;
+};
+
+const char kId1[] = "11111111-2222-4333-8444-555555555555";
+const char kId2[] = "99999999-2222-4333-8444-555555555555";
+
+TEST_F(VolumeApiTest, GetVersionAnswers) {
+  grpc::ClientContext ctx;
+  VersionInfo v;
+  ASSERT_TRUE(stub_->GetVersion(&ctx, GetVersionRequest(), &v).ok());
+  EXPECT_EQ(v.version(), MVIRT_ZFS_VERSION);
+}
+
+TEST_F(VolumeApiTest, CreateMakesAThinZvolWithTheSeedSettings) {
+  Volume v;
+  grpc::Status s = Create("create-basic", 64 * kMiB + 1, &v, kId1);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string ds = kPool + "/create-basic";
+  // Rounded UP to the 16K default volblocksize.
+  EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(64 * kMiB + 16384));
+  EXPECT_EQ(ZfsGet(ds, "volblocksize"), "16384");
+  EXPECT_EQ(ZfsGet(ds, "refreservation"), "0");  // thin
+  EXPECT_EQ(ZfsGet(ds, "compression"), "lz4");
+  EXPECT_EQ(ZfsGet(ds, "mvirt:id"), kId1);
+  EXPECT_EQ(ZfsGet(ds, "type"), "volume");
+  // The device is ready when the call returns, and is this dataset's.
+  EXPECT_EQ(v.path(), "/dev/zvol/" + ds);
+  EXPECT_EQ(DeviceDatasetName(v.path()), ds);
+  // The reply tells the truth.
+  EXPECT_EQ(v.id(), kId1);
+  EXPECT_EQ(v.name(), "create-basic");
+  EXPECT_EQ(v.volsize_bytes(), 64 * kMiB + 16384);
+  EXPECT_EQ(v.volblocksize(), 16384u);
+  EXPECT_EQ(std::to_string(v.used_bytes()), ZfsGet(ds, "used"));
+  EXPECT_TRUE(std::regex_match(v.created_at(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << v.created_at();
+  EXPECT_EQ(v.snapshots_size(), 0);
+}
+
+TEST_F(VolumeApiTest, CreateHonoursVolblocksizeAndGeneratesAnId) {
+  Volume v;
+  ASSERT_TRUE(Create("create-4k", 10000, &v, "", 4096).ok());
+  const std::string ds = kPool + "/create-4k";
+  EXPECT_EQ(ZfsGet(ds, "volblocksize"), "4096");
+  EXPECT_EQ(ZfsGet(ds, "volsize"), "12288");
+  EXPECT_EQ(ZfsGet(ds, "mvirt:id"), v.id());
+  EXPECT_TRUE(std::regex_match(v.id(), std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+      << v.id();
+}
+
+TEST_F(VolumeApiTest, CreateIsIdempotentForTheSameIdAndSize) {
+  Volume first, again, other;
+  ASSERT_TRUE(Create("idem", 32 * kMiB, &first, kId1).ok());
+  grpc::Status s = Create("idem", 32 * kMiB, &again, kId1);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(again.id(), kId1);
+  EXPECT_EQ(again.created_at(), first.created_at());
+
+  s = Create("idem", 32 * kMiB, &other, kId2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(s.error_message().find(kId1), std::string::npos) << s.error_message();
+  s = Create("idem", 48 * kMiB, &other, kId1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  s = Create("idem", 32 * kMiB, &other, "");  // no id: no idempotency key
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ZfsGet(kPool + "/idem", "mvirt:id"), kId1);
+  EXPECT_EQ(ZfsGet(kPool + "/idem", "volsize"), std::to_string(32 * kMiB));
+}
+
+TEST_F(VolumeApiTest, ConcurrentCreatesOfOneNameHaveExactlyOneWinner) {
+  constexpr int kRacers = 6;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kRacers; ++i) {
+    ids.push_back("aaaaaaaa-bbbb-4ccc-8ddd-00000000000" + std::to_string(i));
+  }
+  std::vector<grpc::Status> results(kRacers);
+  std::vector<Volume> volumes(kRacers);
+  cleanup_.push_back("race");
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRacers; ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = TestPool::Stub();
+      CreateVolumeRequest req;
+      req.set_name("race");
+      req.set_size_bytes(16 * kMiB);
+      req.set_id(ids[i]);
+      grpc::ClientContext ctx;
+      results[i] = stub->CreateVolume(&ctx, req, &volumes[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int winners = 0;
+  std::string winner_id;
+  for (int i = 0; i < kRacers; ++i) {
+    if (results[i].ok()) {
+      ++winners;
+      winner_id = ids[i];
+    } else {
+      EXPECT_EQ(results[i].error_code(), grpc::StatusCode::ALREADY_EXISTS) << results[i].error_message();
+    }
+  }
+  EXPECT_EQ(winners, 1);
+  EXPECT_EQ(ZfsGet(kPool + "/race", "mvirt:id"), winner_id);
+}
+
+TEST_F(VolumeApiTest, GetAndListReportVolumesWithSnapshotsInCreatetxgOrder) {
+  Volume v;
+  ASSERT_TRUE(Create("listed", 16 * kMiB, &v, kId1).ok());
+  const std::string ds = kPool + "/listed";
+  // Snapshots made within the same second: only createtxg orders them.
+  MustRun("zfs snapshot " + ds + "@zz-first && zfs snapshot " + ds + "@aa-second && zfs snapshot " +
+          ds + "@mm-third");
+  Volume got;
+  ASSERT_TRUE(Get("listed", &got).ok());
+  ASSERT_EQ(got.snapshots_size(), 3);
+  EXPECT_EQ(got.snapshots(0).name(), "zz-first");
+  EXPECT_EQ(got.snapshots(1).name(), "aa-second");
+  EXPECT_EQ(got.snapshots(2).name(), "mm-third");
+  EXPECT_EQ(got.snapshots(0).full_name(), ds + "@zz-first");
+  EXPECT_EQ(got.snapshots(0).id(), ZfsGet(ds + "@zz-first", "guid"));
+  EXPECT_FALSE(got.snapshots(2).created_at().empty());
+  EXPECT_EQ(got.id(), kId1);
+  EXPECT_DOUBLE_EQ(got.compression_ratio(), std::stod(ZfsGet(ds, "compressratio")));
+
+  bool found = false;
+  for (const Volume& l : List()) {
+    if (l.name() == "listed") {
+      found = true;
+      EXPECT_EQ(l.snapshots_size(), 3);
+      EXPECT_EQ(l.id(), kId1);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(VolumeApiTest, UnknownAndUnmanagedVolumesAreNotFoundAndLeftAlone) {
+  Volume v;
+  grpc::Status s = Get("no-such-volume", &v);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(s.error_message().find("no-such-volume"), std::string::npos);
+
+  // A zvol created by hand is not ours: invisible, untouchable.
+  cleanup_.push_back("by-hand");
+  MustRun("zfs create -s -V 16M " + kPool + "/by-hand");
+  EXPECT_EQ(Get("by-hand", &v).error_code(), grpc::StatusCode::NOT_FOUND);
+  s = Delete("by-hand");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(s.error_message().find("not managed by mvirt-zfs"), std::string::npos) << s.error_message();
+  EXPECT_EQ(Resize("by-hand", 32 * kMiB, &v).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ZfsGet(kPool + "/by-hand", "volsize"), std::to_string(16 * kMiB));
+  for (const Volume& l : List()) EXPECT_NE(l.name(), "by-hand");
+  s = Create("by-hand", 16 * kMiB, &v, kId1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(s.error_message().find("not managed"), std::string::npos);
+  EXPECT_EQ(ZfsGet(kPool + "/by-hand", "mvirt:id"), "-");
+}
+
+TEST_F(VolumeApiTest, ResizeGrowsOnlineKeepsDataAndRefusesShrink) {
+  Volume v;
+  ASSERT_TRUE(Create("grow", 16 * kMiB, &v, kId1).ok());
+  const std::string ds = kPool + "/grow";
+  // Write a pattern through the device, hold it open across the resize.
+  int fd = ::open(v.path().c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::string pattern(65536, 'x');
+  for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<char>(i * 7 + 3);
+  ASSERT_EQ(::pwrite(fd, pattern.data(), pattern.size(), 4096), static_cast<ssize_t>(pattern.size()));
+  ASSERT_EQ(::fsync(fd), 0);
+
+  Volume grown;
+  grpc::Status s = Resize("grow", 40 * kMiB + 5, &grown);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(grown.volsize_bytes(), 40 * kMiB + 16384);
+  EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(40 * kMiB + 16384));
+  uint64_t device_size = 0;
+  for (int i = 0; i < 100 && device_size != 40 * kMiB + 16384; ++i) {
+    int probe = ::open(v.path().c_str(), O_RDONLY | O_CLOEXEC);
+    ::ioctl(probe, BLKGETSIZE64, &device_size);
+    ::close(probe);
+    if (device_size != 40 * kMiB + 16384) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(device_size, 40 * kMiB + 16384);
+  std::string back(pattern.size(), '\0');
+  ASSERT_EQ(::pread(fd, back.data(), back.size(), 4096), static_cast<ssize_t>(back.size()));
+  EXPECT_TRUE(back == pattern);
+  ::close(fd);
+
+  // The same size is a no-op; a shrink is refused and changes nothing.
+  ASSERT_TRUE(Resize("grow", 40 * kMiB + 1, &grown).ok());
+  s = Resize("grow", 16 * kMiB, &grown);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("only grow"), std::string::npos) << s.error_message();
+  EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(40 * kMiB + 16384));
+}
+
+TEST_F(VolumeApiTest, DeleteRemovesVolumeSnapshotsAndDeviceLink) {
+  Volume v;
+  ASSERT_TRUE(Create("doomed", 16 * kMiB, &v, kId1).ok());
+  const std::string ds = kPool + "/doomed";
+  MustRun("zfs snapshot " + ds + "@a && zfs snapshot " + ds + "@b");
+  grpc::Status s = Delete("doomed");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(DatasetExists(ds));
+  EXPECT_FALSE(DatasetExists(ds + "@a"));
+  EXPECT_NE(::access(v.path().c_str(), F_OK), 0) << "device link must be gone when delete returns";
+  EXPECT_EQ(Get("doomed", &v).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Delete("doomed").error_code(), grpc::StatusCode::NOT_FOUND);
+  // The name can be reused at once.
+  ASSERT_TRUE(Create("doomed", 16 * kMiB, &v, kId2).ok());
+  EXPECT_EQ(DeviceDatasetName(v.path()), ds);
+}
+
+TEST_F(VolumeApiTest, DeleteIsRefusedWhileTheDeviceIsOpenNamingTheProcess) {
+  Volume v;
+  ASSERT_TRUE(Create("busy", 16 * kMiB, &v, kId1).ok());
+  const std::string ds = kPool + "/busy";
+  MustRun("zfs snapshot " + ds + "@keep");
+  int fd = ::open(v.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  grpc::Status s = Delete("busy");
+  ::close(fd);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << s.error_message();
+  // Nothing changed: volume and snapshot are still there.
+  EXPECT_TRUE(DatasetExists(ds));
+  EXPECT_TRUE(DatasetExists(ds + "@keep"));
+  EXPECT_TRUE(Delete("busy").ok());
+}
+
+TEST_F(VolumeApiTest, DeleteIsRefusedWhileAClonDependsOnItNamingTheClone) {
+  Volume v;
+  ASSERT_TRUE(Create("origin", 16 * kMiB, &v, kId1).ok());
+  const std::string ds = kPool + "/origin";
+  cleanup_.insert(cleanup_.begin(), "dependent");  // destroy the clone first
+  MustRun("zfs snapshot " + ds + "@gold && zfs clone " + ds + "@gold " + kPool + "/dependent");
+  grpc::Status s = Delete("origin");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find(kPool + "/dependent"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(DatasetExists(ds + "@gold"));
+  EXPECT_EQ(ZfsGet(kPool + "/dependent", "origin"), ds + "@gold");
+}
+
+TEST_F(VolumeApiTest, PoolStatsComeFromTheRootDatasetAndManagedVolumes) {
+  Volume v;
+  ASSERT_TRUE(Create("stats-a", 64 * kMiB, &v, kId1).ok());
+  ASSERT_TRUE(Create("stats-b", 32 * kMiB, &v, kId2).ok());
+  cleanup_.push_back("stats-unmanaged");
+  MustRun("zfs create -s -V 1G " + kPool + "/stats-unmanaged");
+  MustRun("sync; zpool sync " + kPool);
+  PoolStats stats = Stats();
+  EXPECT_EQ(stats.name(), kPool);
+  uint64_t used = std::stoull(ZfsGet(kPool, "used"));
+  uint64_t avail = std::stoull(ZfsGet(kPool, "available"));
+  EXPECT_EQ(stats.used_bytes(), used);
+  EXPECT_EQ(stats.available_bytes(), avail);
+  EXPECT_EQ(stats.total_bytes(), used + avail);
+  uint64_t managed = 0;
+  for (const Volume& l : List()) managed += l.volsize_bytes();
+  EXPECT_EQ(stats.provisioned_bytes(), managed);
+  EXPECT_GE(stats.provisioned_bytes(), 96 * kMiB);
+  EXPECT_DOUBLE_EQ(stats.compression_ratio(), std::stod(ZfsGet(kPool, "compressratio")));
+}
+
+TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
+  const std::string before = PoolListing(kPool);
+  struct Case {
+    std::string name;
+    uint64_t size;
+    std::string id;
+    std::optional<uint32_t> volblocksize;
+    std::string says;
+  };
+  const Case cases[] = {
+      {"", kMiB, "", {}, "volume name is empty"},
+      {"a/b", kMiB, "", {}, "'/'"},
+      {"a@b", kMiB, "", {}, "'@'"},
+      {"a b", kMiB, "", {}, "' '"},
+      {"..", kMiB, "", {}, "must start with a letter or digit"},
+      {"a..b", kMiB, "", {}, "'..'"},
+      {".mvirt", kMiB, "", {}, "must start with a letter or digit"},
+      {"-x", kMiB, "", {}, "must start with a letter or digit"},
+      {std::string(101, 'n'), kMiB, "", {}, "too long"},
+      {"ok", 0, "", {}, "greater than 0"},
+      {"ok", UINT64_MAX, "", {}, "overflows"},
+      {"ok", 1ULL << 50, "", {}, "exceeds the capacity of pool"},
+      {"ok", kMiB, "not-a-uuid", {}, "must be a UUID"},
+      {"ok", kMiB, "", 3000, "power of two"},
+      {"ok", kMiB, "", 512, "power of two from 4096"},
+      {"ok", kMiB, "", 262144, "power of two"},
+  };
+  for (const Case& c : cases) {
+    Volume v;
+    grpc::Status s = Create(c.name, c.size, &v, c.id, c.volblocksize);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << " " << c.says;
+    EXPECT_NE(s.error_message().find(c.says), std::string::npos)
+        << "message: " << s.error_message() << " expected to contain: " << c.says;
+  }
+  Volume v;
+  EXPECT_EQ(Get("a/b", &v).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Delete("../x").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Resize("", kMiB, &v).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(PoolListing(kPool), before);
+
+  // Resize inputs are validated too, and change nothing.
+  ASSERT_TRUE(Create("resize-bad", 16 * kMiB, &v, kId1).ok());
+  const std::string with_volume = PoolListing(kPool);
+  grpc::Status s = Resize("resize-bad", 0, &v);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  s = Resize("resize-bad", UINT64_MAX, &v);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("overflows"), std::string::npos) << s.error_message();
+  s = Resize("resize-bad", 1ULL << 50, &v);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(PoolListing(kPool), with_volume);
+}
+
+TEST_F(VolumeApiTest, LaterMilestonesAnswerUnimplemented) {
+  grpc::ClientContext ctx;
+  ListTemplatesResponse resp;
+  EXPECT_EQ(stub_->ListTemplates(&ctx, ListTemplatesRequest(), &resp).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+}  // namespace
+}  // namespace mvirt::zfs::testing

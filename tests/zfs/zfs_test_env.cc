@@ -1,0 +1,190 @@
+#include "zfs_test_env.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace mvirt::zfs::testing {
+namespace {
+
+constexpr const char* kPoolFile = "/var/tmp/mvirt-zfs-test-pool.img";
+constexpr const char* kSocket = "/run/mvirt-zfs-test.sock";
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+DaemonProcess* g_daemon = nullptr;
+
+// Creates the pool with the seed's settings and starts the daemon once for
+// the whole test binary; destroys both at the end.
+class PoolEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    struct stat st;
+    ASSERT_EQ(::stat("/dev/zfs", &st), 0)
+        << "/dev/zfs is missing: the real-ZFS tests need the zfs kernel module. Run them "
+           "with scripts/test.sh, which boots a QEMU guest that has it.";
+    Shell(std::string("zpool destroy -f ") + TestPool::kPool + " 2>/dev/null");
+    MustRun(std::string("rm -f ") + kPoolFile + " && truncate -s 4G " + kPoolFile);
+    MustRun(std::string("zpool create -f -o ashift=12 -o autotrim=on -o cachefile=none ") +
+            "-O compression=lz4 -O xattr=sa -O atime=off -m none " + TestPool::kPool + " " +
+            kPoolFile);
+    g_daemon = new DaemonProcess(TestPool::kPool, kSocket);
+    ASSERT_TRUE(g_daemon->WaitUntilServing()) << g_daemon->Log();
+  }
+  void TearDown() override {
+    if (g_daemon != nullptr) {
+      int status = g_daemon->StopWith(SIGTERM);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "the daemon must exit 0 on SIGTERM; status " << status << "\n" << g_daemon->Log();
+      delete g_daemon;
+      g_daemon = nullptr;
+    }
+    Shell(std::string("zpool destroy -f ") + TestPool::kPool);
+    ::unlink(kPoolFile);
+  }
+};
+
+[[maybe_unused]] ::testing::Environment* const kEnvironment =
+    ::testing::AddGlobalTestEnvironment(new PoolEnvironment);
+
+}  // namespace
+
+CommandResult Shell(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string MustRun(const std::string& command) {
+  CommandResult r = Shell(command);
+  EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+  return r.output;
+}
+
+std::string ZfsGet(const std::string& dataset, const std::string& property) {
+  return Trim(MustRun("zfs get -Hp -o value " + property + " " + dataset));
+}
+
+bool DatasetExists(const std::string& name) {
+  return Shell("zfs list -H -o name -t all " + name).exit_code == 0;
+}
+
+std::string PoolListing(const std::string& pool) {
+  return MustRun("zfs list -H -p -o name,volsize,volblocksize -t all -r -s name " + pool);
+}
+
+std::string DeviceDatasetName(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char name[256] = {};
+  // BLKZNAME, as in OpenZFS sys/fs/zfs.h.
+  int rc = ::ioctl(fd, _IOR(0x12, 125, char[256]), name);
+  ::close(fd);
+  return rc == 0 ? std::string(name) : "";
+}
+
+bool WaitForPath(const std::string& path) {
+  for (int i = 0; i < 1000; ++i) {
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+std::string CliPath() { return MVIRT_CLI_PATH; }
+std::string DaemonPath() { return MVIRT_DAEMON_PATH; }
+
+DaemonProcess::DaemonProcess(std::string pool, std::string socket,
+                             std::vector<std::string> extra_args)
+    : socket_(std::move(socket)), endpoint_("unix:" + socket_),
+      log_path_("/var/tmp/mvirt-zfs-test-" + pool + ".log") {
+  std::vector<std::string> args = {DaemonPath(), "--pool", pool, "--listen", endpoint_,
+                                   "--config", "/dev/null", "--log-level", "debug"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0) StopWith(SIGKILL);
+}
+
+bool DaemonProcess::WaitUntilServing() {
+  if (pid_ <= 0) return false;
+  auto channel = grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials());
+  auto stub = ZfsService::NewStub(channel);
+  for (int i = 0; i < 300; ++i) {
+    int status;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    VersionInfo version;
+    if (stub->GetVersion(&ctx, GetVersionRequest(), &version).ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+int DaemonProcess::StopWith(int signal) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal);
+  return WaitForExit();
+}
+
+int DaemonProcess::WaitForExit() {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+std::string DaemonProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+DaemonProcess& TestPool::daemon() { return *g_daemon; }
+
+std::unique_ptr<ZfsService::Stub> TestPool::Stub() {
+  return ZfsService::NewStub(
+      grpc::CreateChannel(g_daemon->endpoint(), grpc::InsecureChannelCredentials()));
+}
+
+}  // namespace mvirt::zfs::testing

@@ -1,0 +1,82 @@
+// The environment of the real-ZFS tests (run inside the QEMU guest by
+// scripts/test.sh, or on any host with the zfs module): a file-backed pool
+// created with the seed's settings, a running mvirt-zfs daemon serving it on
+// a unix socket, and helpers to inspect ZFS the way an operator would
+// (`zfs get`, /dev/zvol links). The tests never skip: without /dev/zfs they
+// fail, saying why.
+#ifndef MVIRT_ZFS_TESTS_ZFS_ZFS_TEST_ENV_H_
+#define MVIRT_ZFS_TESTS_ZFS_ZFS_TEST_ENV_H_
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mvirt_zfs.grpc.pb.h"
+
+namespace mvirt::zfs::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `command` with /bin/sh; returns its exit code and output.
+CommandResult Shell(const std::string& command);
+
+// Runs `command` and fails the current test if it does not exit 0.
+std::string MustRun(const std::string& command);
+
+// `zfs get -Hp -o value PROPERTY DATASET`, trimmed ("-" for unset).
+std::string ZfsGet(const std::string& dataset, const std::string& property);
+
+bool DatasetExists(const std::string& name);
+
+// Every dataset and snapshot of the pool, one per line, sorted.
+std::string PoolListing(const std::string& pool);
+
+// BLKZNAME of the device at `path`, or "" if it cannot be read.
+std::string DeviceDatasetName(const std::string& path);
+
+// Waits up to 10 s for `path` to exist.
+bool WaitForPath(const std::string& path);
+
+// A daemon process serving `pool` on `socket`, logging to `log_path`.
+class DaemonProcess {
+ public:
+  DaemonProcess(std::string pool, std::string socket, std::vector<std::string> extra_args = {});
+  ~DaemonProcess();
+  // Waits until the daemon answers GetVersion (true) or exits (false).
+  bool WaitUntilServing();
+  // Sends `signal` and waits; returns the exit status as from waitpid.
+  int StopWith(int signal);
+  // Waits for the daemon to exit by itself; returns its exit code.
+  int WaitForExit();
+  std::string Log() const;
+  const std::string& endpoint() const { return endpoint_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string socket_;
+  std::string endpoint_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// The shared test pool and daemon (a gtest Environment).
+struct TestPool {
+  static constexpr const char* kPool = "mvtest";
+  static DaemonProcess& daemon();
+  // A stub connected to the shared daemon.
+  static std::unique_ptr<ZfsService::Stub> Stub();
+};
+
+// Path of the built mvirt-zfsctl and mvirt-zfs binaries.
+std::string CliPath();
+std::string DaemonPath();
+
+}  // namespace mvirt::zfs::testing
+
+#endif  // MVIRT_ZFS_TESTS_ZFS_ZFS_TEST_ENV_H_
