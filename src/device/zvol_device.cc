@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -187,6 +188,29 @@ std::vector<DeviceHolder> FindDeviceHolders(const std::string& path) {
     closedir(d);
   }
   return holders;
+}
+
+std::vector<DeviceHolder> FindLastingDeviceHolders(const std::string& path,
+                                                   absl::Duration grace) {
+  std::vector<DeviceHolder> holders;
+  PollUntil([&] { return (holders = FindDeviceHolders(path)).empty(); }, grace);
+  return holders;
+}
+
+absl::Status InvalidateDeviceCache(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat("open ", path, ": ", std::strerror(errno)));
+  }
+  int rc = ::ioctl(fd, BLKFLSBUF, 0);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("drop the page cache of ", path, " (BLKFLSBUF): ", std::strerror(err)));
+  }
+  return absl::OkStatus();
 }
 
 std::string DescribeHolders(const std::vector<DeviceHolder>& holders) {

@@ -42,6 +42,16 @@ struct DeviceHolder {
 // (/sys/block/<dev>/holders). Empty if `path` does not exist.
 std::vector<DeviceHolder> FindDeviceHolders(const std::string& path);
 
+// FindDeviceHolders, polled for up to `grace` until nothing holds the
+// device: udev opens a zvol briefly to probe it after every close that
+// followed a write, and such a transient holder must not count as a user.
+// Returns the holders still present after `grace`.
+std::vector<DeviceHolder> FindLastingDeviceHolders(const std::string& path, absl::Duration grace);
+
+// Drops the kernel's page cache of the device (BLKFLSBUF), so that no reader
+// sees data cached from before a rollback. OK if `path` does not exist.
+absl::Status InvalidateDeviceCache(const std::string& path);
+
 // "pid 4242 (qemu-system-x86), mount of /dev/zd0p1 on /mnt"
 std::string DescribeHolders(const std::vector<DeviceHolder>& holders);
 

@@ -22,6 +22,17 @@ class ZfsServiceImpl final : public ZfsService::Service {
   grpc::Status DeleteVolume(grpc::ServerContext*, const DeleteVolumeRequest*,
                             DeleteVolumeResponse*) override;
   grpc::Status ResizeVolume(grpc::ServerContext*, const ResizeVolumeRequest*, Volume*) override;
+  grpc::Status CreateSnapshot(grpc::ServerContext*, const CreateSnapshotRequest*,
+                              Snapshot*) override;
+  grpc::Status CreateSnapshots(grpc::ServerContext*, const CreateSnapshotsRequest*,
+                               CreateSnapshotsResponse*) override;
+  grpc::Status ListSnapshots(grpc::ServerContext*, const ListSnapshotsRequest*,
+                             ListSnapshotsResponse*) override;
+  grpc::Status DeleteSnapshot(grpc::ServerContext*, const DeleteSnapshotRequest*,
+                              DeleteSnapshotResponse*) override;
+  grpc::Status RollbackSnapshot(grpc::ServerContext*, const RollbackSnapshotRequest*,
+                                Volume*) override;
+  grpc::Status CloneVolume(grpc::ServerContext*, const CloneVolumeRequest*, Volume*) override;
 
  private:
   VolumeManager& volumes_;

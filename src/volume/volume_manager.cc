@@ -7,19 +7,12 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sizes.h"
+#include "common/status_util.h"
 #include "device/zvol_device.h"
 
 namespace mvirt::zfs {
 namespace {
 
-std::string SnapshotShortName(const std::string& full_name) {
-  return full_name.substr(full_name.find('@') + 1);
-}
-
-// Prefixes `status`'s message with context, keeping its code.
-absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
-  return absl::Status(status.code(), absl::StrCat(prefix, ": ", status.message()));
-}
 
 }  // namespace
 
@@ -153,18 +146,30 @@ absl::StatusOr<VolumeInfo> VolumeManager::ToVolumeInfo(const VolumeProps& props)
   v.created_at = props.creation;
   absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props.name);
   if (!snaps.ok()) return snaps.status();
-  for (const SnapshotProps& s : *snaps) {
-    SnapshotInfo info;
-    auto id = s.user_props.find(kIdProperty);
-    info.id = id != s.user_props.end() ? id->second : std::to_string(s.guid);
-    info.name = SnapshotShortName(s.name);
-    info.full_name = s.name;
-    info.used_bytes = s.used;
-    info.created_at = s.creation;
-    info.createtxg = s.createtxg;
-    v.snapshots.push_back(std::move(info));
-  }
+  for (const SnapshotProps& s : *snaps) v.snapshots.push_back(ToSnapshotInfo(s));
   return v;
+}
+
+SnapshotInfo VolumeManager::ToSnapshotInfo(const SnapshotProps& s) const {
+  SnapshotInfo info;
+  auto id = s.user_props.find(kIdProperty);
+  info.id = id != s.user_props.end() ? id->second : std::to_string(s.guid);
+  info.name = s.name.substr(s.name.find('@') + 1);
+  info.full_name = s.name;
+  info.used_bytes = s.used;
+  info.created_at = s.creation;
+  info.createtxg = s.createtxg;
+  return info;
+}
+
+absl::Status VolumeManager::CheckNotInUse(absl::string_view op, const std::string& name,
+                                          const std::string& dataset) {
+  const std::string path = ZvolDevicePath(dataset);
+  std::vector<DeviceHolder> holders = FindLastingDeviceHolders(path, absl::Seconds(2));
+  if (holders.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(op, " '", name, "': device ", path,
+                                                    " is in use by ", DescribeHolders(holders),
+                                                    "; stop its users first"));
 }
 
 absl::StatusOr<VolumeInfo> VolumeManager::Get(const std::string& name) {
@@ -240,23 +245,15 @@ absl::Status VolumeManager::Delete(const std::string& name) {
         "delete volume '", name, "': snapshots are held: ", absl::StrJoin(held, ", "),
         "; release the holds first"));
   }
-  if (std::vector<DeviceHolder> holders = FindDeviceHolders(path); !holders.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "delete volume '", name, "': device ", path, " is in use by ", DescribeHolders(holders),
-        "; stop its users first"));
-  }
+  if (absl::Status s = CheckNotInUse("delete volume", name, dataset); !s.ok()) return s;
 
   if (absl::Status s = zfs_.DestroySnapshots(snapshot_names); !s.ok()) {
     return Annotate(s, absl::StrCat("delete volume '", name, "'"));
   }
   if (absl::Status s = zfs_.Destroy(dataset); !s.ok()) {
     if (s.code() == absl::StatusCode::kFailedPrecondition) {
-      std::vector<DeviceHolder> holders = FindDeviceHolders(path);
-      if (!holders.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "delete volume '", name, "': device ", path, " is in use by ",
-            DescribeHolders(holders), "; stop its users first"));
-      }
+      // Opened since the check above: name who holds it now.
+      if (absl::Status busy = CheckNotInUse("delete volume", name, dataset); !busy.ok()) return busy;
     }
     return Annotate(s, absl::StrCat("delete volume '", name, "'"));
   }

@@ -71,6 +71,12 @@ struct CreateVolumeParams {
   std::string id;                        // empty: a fresh UUID
 };
 
+struct CloneVolumeParams {
+  std::string name;                    // the new volume
+  std::optional<uint64_t> size_bytes;  // default: the snapshot's volsize
+  std::string id;                      // empty: a fresh UUID
+};
+
 struct VolumeManagerOptions {
   std::string pool = "vmpool";
   // How long to wait for /dev/zvol links to appear or vanish.
@@ -113,6 +119,39 @@ class VolumeManager {
   // clones, holds or processes).
   absl::Status Delete(const std::string& name);
 
+  // --- Snapshots, rollback, clones (volume_snapshots.cc) ---
+
+  // Takes snapshot `snapshot` of `volume`. ALREADY_EXISTS if it exists.
+  absl::StatusOr<SnapshotInfo> CreateSnapshot(const std::string& volume,
+                                              const std::string& snapshot);
+
+  // Takes snapshot `snapshot` of every volume in `volumes` in one atomic
+  // ZFS call: all or none (for VMs with several disks). ALREADY_EXISTS,
+  // creating nothing, if any of them has it already.
+  absl::StatusOr<std::vector<SnapshotInfo>> CreateSnapshots(
+      const std::vector<std::string>& volumes, const std::string& snapshot);
+
+  // The volume's snapshots, oldest first (by createtxg).
+  absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
+
+  // FAILED_PRECONDITION, naming them, when clones depend on the snapshot or
+  // it is held.
+  absl::Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+
+  // Rolls `volume` back to `snapshot`. Snapshots newer than it are destroyed
+  // first, all or nothing, and only if none has clones or holds. Refused with
+  // FAILED_PRECONDITION (changing nothing) while the device is open: the VM
+  // must be stopped. Afterwards data and volsize are those of the snapshot.
+  absl::StatusOr<VolumeInfo> Rollback(const std::string& volume, const std::string& snapshot);
+
+  // A thin clone `params.name` of `source_volume@snapshot`, optionally grown
+  // to params.size_bytes (0 or smaller than the snapshot's volsize:
+  // INVALID_ARGUMENT), ready (device present) when it returns. Nothing is
+  // left behind on failure.
+  absl::StatusOr<VolumeInfo> CloneVolume(const std::string& source_volume,
+                                         const std::string& snapshot,
+                                         const CloneVolumeParams& params);
+
  private:
   std::string DatasetName(const std::string& name) const;
   // The managed volume `name` (validated), or NOT_FOUND.
@@ -120,6 +159,14 @@ class VolumeManager {
   absl::StatusOr<VolumeInfo> ToVolumeInfo(const VolumeProps& props);
   // INVALID_ARGUMENT if `size` exceeds the pool's capacity.
   absl::Status CheckCapacity(absl::string_view op, const std::string& name, uint64_t size);
+
+  // The snapshot `snapshot` of managed volume `volume`, or NOT_FOUND.
+  absl::StatusOr<SnapshotProps> GetSnapshotOf(absl::string_view op, const VolumeProps& volume,
+                                              const std::string& snapshot);
+  // FAILED_PRECONDITION naming the processes that hold the device open.
+  absl::Status CheckNotInUse(absl::string_view op, const std::string& name,
+                             const std::string& dataset);
+  SnapshotInfo ToSnapshotInfo(const SnapshotProps& props) const;
 
   Zfs& zfs_;
   const VolumeManagerOptions options_;

@@ -297,18 +297,52 @@ class LibZfs final : public Zfs {
     for (const auto& s : snapshots) nvlist_add_boolean(snaps.get(), s.c_str());
     nvlist_t* errlist = nullptr;
     int err = lzc_destroy_snaps(snaps.get(), B_FALSE, &errlist);
-    Nvlist errors(errlist);
-    if (err == 0) return absl::OkStatus();
-    // Name the first snapshot the kernel complained about.
-    std::string culprit = snapshots[0];
-    if (errors) {
-      if (nvpair_t* p = nvlist_next_nvpair(errors.get(), nullptr); p != nullptr) {
-        culprit = nvpair_name(p);
-        int32_t e = 0;
-        if (nvpair_value_int32(p, &e) == 0 && e != 0) err = e;
-      }
+    return FirstError(ZfsOp::kDestroySnapshots, err, Nvlist(errlist), "destroy snapshot",
+                      snapshots[0]);
+  }
+
+  absl::StatusOr<SnapshotProps> GetSnapshot(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_SNAPSHOT));
+    if (!zhp) return LastError(ZfsOp::kRead, "open snapshot", name);
+    return ReadSnapshotProps(zhp.get());
+  }
+
+  absl::Status Snapshot(const std::vector<std::string>& snapshots,
+                        const UserProps& user_props) override {
+    if (snapshots.empty()) return absl::OkStatus();
+    Nvlist snaps = NewNvlist();
+    Nvlist props = NewNvlist();
+    if (!snaps || !props) return ZfsErrnoStatus(ZfsOp::kSnapshot, ENOMEM, "snapshot", snapshots[0]);
+    for (const auto& snap : snapshots) nvlist_add_boolean(snaps.get(), snap.c_str());
+    for (const auto& [key, value] : user_props) {
+      nvlist_add_string(props.get(), key.c_str(), value.c_str());
     }
-    return ZfsErrnoStatus(ZfsOp::kDestroySnapshots, err, "destroy snapshot", culprit);
+    nvlist_t* errlist = nullptr;
+    int err = lzc_snapshot(snaps.get(), props.get(), &errlist);
+    return FirstError(ZfsOp::kSnapshot, err, Nvlist(errlist), "create snapshot", snapshots[0]);
+  }
+
+  absl::Status RollbackToLatest(const std::string& name, const std::string& snapshot) override {
+    int err = lzc_rollback_to(name.c_str(), snapshot.c_str());
+    if (err == EEXIST) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "roll back '", name, "' to '", snapshot, "': it is not the latest snapshot"));
+    }
+    if (err != 0) return ZfsErrnoStatus(ZfsOp::kRollback, err, "roll back to", snapshot);
+    return absl::OkStatus();
+  }
+
+  absl::Status Clone(const std::string& name, const std::string& origin,
+                     const UserProps& user_props) override {
+    Nvlist props = NewNvlist();
+    if (!props) return ZfsErrnoStatus(ZfsOp::kClone, ENOMEM, "clone", name);
+    for (const auto& [key, value] : user_props) {
+      nvlist_add_string(props.get(), key.c_str(), value.c_str());
+    }
+    int err = lzc_clone(name.c_str(), origin.c_str(), props.get());  // new name first
+    if (err != 0) return ZfsErrnoStatus(ZfsOp::kClone, err, absl::StrCat("clone '", origin, "' as"), name);
+    return absl::OkStatus();
   }
 
   absl::Status Destroy(const std::string& name) override {
@@ -327,6 +361,23 @@ class LibZfs final : public Zfs {
   }
 
  private:
+  // Status for a failed batch call (lzc_snapshot, lzc_destroy_snaps): names
+  // the first snapshot in `errors` (snapshot name -> errno) the kernel
+  // complained about, else `fallback`. OK if err == 0.
+  static absl::Status FirstError(ZfsOp op, int err, Nvlist errors, absl::string_view what,
+                                 const std::string& fallback) {
+    if (err == 0) return absl::OkStatus();
+    std::string culprit = fallback;
+    if (errors) {
+      if (nvpair_t* p = nvlist_next_nvpair(errors.get(), nullptr); p != nullptr) {
+        culprit = nvpair_name(p);
+        int32_t e = 0;
+        if (nvpair_value_int32(p, &e) == 0 && e != 0) err = e;
+      }
+    }
+    return ZfsErrnoStatus(op, err, what, culprit);
+  }
+
   // Status for the last libzfs failure. Requires mu_ held.
   absl::Status LastError(ZfsOp op, absl::string_view what, absl::string_view object) {
     int ezfs = libzfs_errno(h_);

@@ -109,6 +109,26 @@ class Zfs {
   virtual absl::Status DestroySnapshots(
       const std::vector<std::string>& snapshots) = 0;
 
+  // The snapshot `name` ("pool/vol@snap"). NOT_FOUND if absent.
+  virtual absl::StatusOr<SnapshotProps> GetSnapshot(const std::string& name) = 0;
+
+  // Takes all `snapshots` ("pool/vol@snap", at most one per dataset, one
+  // pool) in one atomic call: all or none. `user_props` are set on each.
+  // ALREADY_EXISTS (naming it) if one exists already.
+  virtual absl::Status Snapshot(const std::vector<std::string>& snapshots,
+                                const UserProps& user_props) = 0;
+
+  // Rolls dataset `name` back to `snapshot`, which must be its LATEST
+  // snapshot (FAILED_PRECONDITION otherwise). Does not check open devices:
+  // the kernel rolls back an open zvol under its user.
+  virtual absl::Status RollbackToLatest(const std::string& name,
+                                        const std::string& snapshot) = 0;
+
+  // Creates `name` as a clone of snapshot `origin`, atomically with its user
+  // properties. ALREADY_EXISTS if `name` is taken.
+  virtual absl::Status Clone(const std::string& name, const std::string& origin,
+                             const UserProps& user_props) = 0;
+
   // Destroys a dataset that has no snapshots or children. Retries a transient
   // EBUSY (udev probing) for a short bounded time; FAILED_PRECONDITION if it
   // stays busy.

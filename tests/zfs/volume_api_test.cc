@@ -13,78 +13,13 @@
 #include <regex>
 #include <thread>
 
+#include "api_fixture.h"
 #include "zfs_test_env.h"
 
 namespace mvirt::zfs::testing {
 namespace {
 
-constexpr uint64_t kMiB = 1024 * 1024;
-const std::string kPool = TestPool::kPool;
-
-class VolumeApiTest : public ::testing::Test {
- protected:
-  void SetUp() override { stub_ = TestPool::Stub(); }
-
-  // Deletes what a test created, through ZFS itself so a daemon bug cannot
-  // leak state into the next test.
-  void TearDown() override {
-    for (const std::string& name : cleanup_) Shell("zfs destroy -r " + kPool + "/" + name);
-  }
-
-  grpc::Status Create(const std::string& name, uint64_t size, Volume* out,
-                      const std::string& id = "", std::optional<uint32_t> volblocksize = {}) {
-    cleanup_.push_back(name);
-    CreateVolumeRequest req;
-    req.set_name(name);
-    req.set_size_bytes(size);
-    req.set_id(id);
-    if (volblocksize) req.set_volblocksize(*volblocksize);
-    grpc::ClientContext ctx;
-    return stub_->CreateVolume(&ctx, req, out);
-  }
-  grpc::Status Get(const std::string& name, Volume* out) {
-    GetVolumeRequest req;
-    req.set_name(name);
-    grpc::ClientContext ctx;
-    return stub_->GetVolume(&ctx, req, out);
-  }
-  grpc::Status Resize(const std::string& name, uint64_t size, Volume* out) {
-    ResizeVolumeRequest req;
-    req.set_name(name);
-    req.set_new_size_bytes(size);
-    grpc::ClientContext ctx;
-    return stub_->ResizeVolume(&ctx, req, out);
-  }
-  grpc::Status Delete(const std::string& name) {
-    DeleteVolumeRequest req;
-    req.set_name(name);
-    grpc::ClientContext ctx;
-    DeleteVolumeResponse resp;
-    grpc::Status s = stub_->DeleteVolume(&ctx, req, &resp);
-    if (s.ok()) {
-      EXPECT_TRUE(resp.deleted());
-    }
-    return s;
-  }
-  std::vector<Volume> List() {
-    grpc::ClientContext ctx;
-    ListVolumesResponse resp;
-    EXPECT_TRUE(stub_->ListVolumes(&ctx, ListVolumesRequest(), &resp).ok());
-    return {resp.volumes().begin(), resp.volumes().end()};
-  }
-  PoolStats Stats() {
-    grpc::ClientContext ctx;
-    PoolStats stats;
-    EXPECT_TRUE(stub_->GetPoolStats(&ctx, GetPoolStatsRequest(), &stats).ok());
-    return stats;
-  }
-
-  std::unique_ptr<ZfsService::Stub> stub_;
-  std::vector<std::string> cleanup_;
-};
-
-const char kId1[] = "11111111-2222-4333-8444-555555555555";
-const char kId2[] = "99999999-2222-4333-8444-555555555555";
+class VolumeApiTest : public ApiTest {};
 
 TEST_F(VolumeApiTest, GetVersionAnswers) {
   grpc::ClientContext ctx;

@@ -106,6 +106,30 @@ std::string DeviceDatasetName(const std::string& path) {
   return rc == 0 ? std::string(name) : "";
 }
 
+void WriteDevice(const std::string& path, uint64_t offset, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path;
+  EXPECT_EQ(::pwrite(fd, data.data(), data.size(), offset), static_cast<ssize_t>(data.size()));
+  EXPECT_EQ(::fsync(fd), 0);
+  ::close(fd);
+}
+
+std::string ReadDevice(const std::string& path, uint64_t offset, size_t length) {
+  std::string data(length, '\0');
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0) << path;
+  if (fd < 0) return "";
+  EXPECT_EQ(::pread(fd, data.data(), length, offset), static_cast<ssize_t>(length));
+  ::close(fd);
+  return data;
+}
+
+std::string Pattern(char seed, size_t length) {
+  std::string data(length, '\0');
+  for (size_t i = 0; i < length; ++i) data[i] = static_cast<char>(seed + i * 31 + (i >> 9));
+  return data;
+}
+
 bool WaitForPath(const std::string& path) {
   for (int i = 0; i < 1000; ++i) {
     if (::access(path.c_str(), F_OK) == 0) return true;

@@ -40,6 +40,13 @@ std::string PoolListing(const std::string& pool);
 // BLKZNAME of the device at `path`, or "" if it cannot be read.
 std::string DeviceDatasetName(const std::string& path);
 
+// Writes `data` at `offset` of the device at `path` and fsyncs it.
+void WriteDevice(const std::string& path, uint64_t offset, const std::string& data);
+// Reads `length` bytes at `offset` of the device at `path`.
+std::string ReadDevice(const std::string& path, uint64_t offset, size_t length);
+// `length` bytes of a pattern that differs for each `seed`.
+std::string Pattern(char seed, size_t length);
+
 // Waits up to 10 s for `path` to exist.
 bool WaitForPath(const std::string& path);
 

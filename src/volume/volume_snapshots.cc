@@ -1,0 +1,217 @@
+// VolumeManager: snapshots, rollback and clones of volumes.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/sizes.h"
+#include "common/status_util.h"
+#include "device/zvol_device.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+namespace {
+
+// "pool/a (clone of pool/v@s1), ..." for the clones of `snaps`, or "".
+std::string DescribeDependents(const std::vector<SnapshotProps>& snaps) {
+  std::vector<std::string> out;
+  for (const SnapshotProps& s : snaps) {
+    for (const std::string& c : s.clones) out.push_back(absl::StrCat(c, " (clone of ", s.name, ")"));
+    if (s.userrefs > 0) out.push_back(absl::StrCat(s.name, " (", s.userrefs, " holds)"));
+  }
+  return absl::StrJoin(out, ", ");
+}
+
+}  // namespace
+
+absl::StatusOr<SnapshotProps> VolumeManager::GetSnapshotOf(absl::string_view op,
+                                                           const VolumeProps& volume,
+                                                           const std::string& snapshot) {
+  absl::StatusOr<SnapshotProps> snap = zfs_.GetSnapshot(absl::StrCat(volume.name, "@", snapshot));
+  if (absl::IsNotFound(snap.status())) {
+    return absl::NotFoundError(absl::StrCat(op, " '", volume.name, "@", snapshot,
+                                            "': volume has no snapshot '", snapshot, "'"));
+  }
+  return snap;
+}
+
+absl::StatusOr<SnapshotInfo> VolumeManager::CreateSnapshot(const std::string& volume,
+                                                           const std::string& snapshot) {
+  absl::StatusOr<std::vector<SnapshotInfo>> taken = CreateSnapshots({volume}, snapshot);
+  if (!taken.ok()) return taken.status();
+  return taken->front();
+}
+
+absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
+    const std::vector<std::string>& volumes, const std::string& snapshot) {
+  if (volumes.empty()) {
+    return absl::InvalidArgumentError("create snapshots: no volume names given");
+  }
+  if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
+  std::set<std::string> unique;
+  for (const std::string& v : volumes) {
+    if (absl::Status s = ValidateName("volume name", v); !s.ok()) return s;
+    if (!unique.insert(v).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("create snapshots: volume '", v, "' is named twice"));
+    }
+  }
+  // Lock every volume, in name order (std::set) so that concurrent
+  // multi-volume calls cannot deadlock.
+  std::vector<std::unique_ptr<KeyedMutex::Lock>> locks;
+  std::vector<std::string> full_names;
+  for (const std::string& v : unique) {
+    locks.push_back(std::make_unique<KeyedMutex::Lock>(name_locks_, v));
+    absl::StatusOr<VolumeProps> props = GetManaged("create snapshot", v);
+    if (!props.ok()) return props.status();
+  }
+  for (const std::string& v : volumes) full_names.push_back(absl::StrCat(DatasetName(v), "@", snapshot));
+  // One lzc_snapshot call: all or none. The id is shared: the snapshots of
+  // one call belong together.
+  if (absl::Status s = zfs_.Snapshot(full_names, {{kIdProperty, NewUuid()}}); !s.ok()) return s;
+  LogInfo("created snapshot(s) ", absl::StrJoin(full_names, ", "));
+  std::vector<SnapshotInfo> out;
+  for (const std::string& full : full_names) {
+    absl::StatusOr<SnapshotProps> props = zfs_.GetSnapshot(full);
+    if (!props.ok()) return props.status();
+    out.push_back(ToSnapshotInfo(*props));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::ListSnapshots(const std::string& volume) {
+  absl::StatusOr<VolumeProps> props = GetManaged("list snapshots of", volume);
+  if (!props.ok()) return props.status();
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props->name);
+  if (!snaps.ok()) return snaps.status();
+  std::vector<SnapshotInfo> out;
+  for (const SnapshotProps& s : *snaps) out.push_back(ToSnapshotInfo(s));
+  return out;
+}
+
+absl::Status VolumeManager::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
+  if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
+  if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
+  KeyedMutex::Lock lock(name_locks_, volume);
+  absl::StatusOr<VolumeProps> props = GetManaged("delete snapshot", volume);
+  if (!props.ok()) return props.status();
+  absl::StatusOr<SnapshotProps> snap = GetSnapshotOf("delete snapshot", *props, snapshot);
+  if (!snap.ok()) return snap.status();
+  if (std::string deps = DescribeDependents({*snap}); !deps.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "delete snapshot '", snap->name, "': depended on by ", deps, "; delete them first"));
+  }
+  if (absl::Status s = zfs_.DestroySnapshots({snap->name}); !s.ok()) return s;
+  LogInfo("deleted snapshot ", snap->name);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
+                                                   const std::string& snapshot) {
+  if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
+  if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
+  KeyedMutex::Lock lock(name_locks_, volume);
+  absl::StatusOr<VolumeProps> props = GetManaged("roll back", volume);
+  if (!props.ok()) return props.status();
+  absl::StatusOr<SnapshotProps> target = GetSnapshotOf("roll back to", *props, snapshot);
+  if (!target.ok()) return target.status();
+  // The seed: "VM must be stopped!". The kernel would roll back under it.
+  if (absl::Status s = CheckNotInUse("roll back", volume, props->name); !s.ok()) return s;
+
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props->name);
+  if (!snaps.ok()) return snaps.status();
+  std::vector<SnapshotProps> newer;
+  std::copy_if(snaps->begin(), snaps->end(), std::back_inserter(newer),
+               [&](const SnapshotProps& s) { return s.createtxg > target->createtxg; });
+  if (std::string deps = DescribeDependents(newer); !deps.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "roll back '", volume, "' to '", snapshot, "': newer snapshots that would be destroyed ",
+        "are depended on by ", deps, "; nothing was changed"));
+  }
+  std::vector<std::string> newer_names;
+  for (const SnapshotProps& s : newer) newer_names.push_back(s.name);
+  // All newer snapshots in one atomic call, then the rollback proper.
+  if (absl::Status s = zfs_.DestroySnapshots(newer_names); !s.ok()) {
+    return Annotate(s, absl::StrCat("roll back '", volume, "' to '", snapshot, "'"));
+  }
+  if (absl::Status s = zfs_.RollbackToLatest(props->name, target->name); !s.ok()) return s;
+  // No reader may see blocks cached from before the rollback.
+  const std::string path = ZvolDevicePath(props->name);
+  if (absl::Status s = WaitForZvolDevice(path, props->name, options_.device_timeout); !s.ok()) {
+    return Annotate(s, absl::StrCat("roll back '", volume, "'"));
+  }
+  if (absl::Status s = InvalidateDeviceCache(path); !s.ok()) {
+    LogWarning("roll back '", volume, "': ", s.message());
+  }
+  LogInfo("rolled back ", props->name, " to ", target->name, " (destroyed ", newer_names.size(),
+          " newer snapshots)");
+  absl::StatusOr<VolumeProps> after = zfs_.GetVolume(props->name);
+  if (!after.ok()) return after.status();
+  return ToVolumeInfo(*after);
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_volume,
+                                                      const std::string& snapshot,
+                                                      const CloneVolumeParams& params) {
+  if (absl::Status s = ValidateName("source volume name", source_volume); !s.ok()) return s;
+  if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
+  if (absl::Status s = ValidateName("volume name", params.name); !s.ok()) return s;
+  if (!params.id.empty()) {
+    if (absl::Status s = ValidateId(params.id); !s.ok()) return s;
+  }
+  const std::string op = absl::StrCat("clone '", source_volume, "@", snapshot, "' as '",
+                                      params.name, "'");
+  KeyedMutex::Lock lock(name_locks_, params.name);
+  absl::StatusOr<VolumeProps> source = GetManaged("clone", source_volume);
+  if (!source.ok()) return source.status();
+  absl::StatusOr<SnapshotProps> origin = GetSnapshotOf("clone", *source, snapshot);
+  if (!origin.ok()) return origin.status();
+
+  // The clone starts with the volsize the source had at the snapshot; it
+  // may only grow.
+  const std::string dataset = DatasetName(params.name);
+  uint64_t volsize = 0;
+  if (params.size_bytes.has_value()) {
+    absl::StatusOr<uint64_t> rounded = RoundUpToBlock(*params.size_bytes, source->volblocksize);
+    if (!rounded.ok()) return Annotate(rounded.status(), op);
+    volsize = *rounded;
+  }
+  if (zfs_.Exists(dataset)) {
+    return absl::AlreadyExistsError(absl::StrCat(op, ": dataset '", dataset, "' already exists"));
+  }
+  std::string id = params.id.empty() ? NewUuid() : params.id;
+  if (absl::Status s = zfs_.Clone(dataset, origin->name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
+      !s.ok()) {
+    return s;
+  }
+  // From here on, undo the clone on any failure: nothing half-created.
+  auto undo = [&](const absl::Status& failure) {
+    if (absl::Status d = zfs_.Destroy(dataset); !d.ok()) {
+      LogError(op, ": could not remove the partial clone: ", d.message());
+    }
+    return failure;
+  };
+  absl::StatusOr<VolumeProps> clone = zfs_.GetVolume(dataset);
+  if (!clone.ok()) return undo(clone.status());
+  if (volsize > 0 && volsize < clone->volsize) {
+    return undo(absl::InvalidArgumentError(absl::StrCat(
+        op, ": size ", volsize, " bytes is smaller than the snapshot's volume size ",
+        clone->volsize, " bytes; a clone may only grow")));
+  }
+  if (volsize > clone->volsize) {
+    if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return undo(s);
+    if (absl::Status s = zfs_.SetVolsize(dataset, volsize); !s.ok()) return undo(s);
+  }
+  if (absl::Status s = WaitForZvolDevice(ZvolDevicePath(dataset), dataset, options_.device_timeout);
+      !s.ok()) {
+    return undo(Annotate(s, op));
+  }
+  LogInfo("cloned ", origin->name, " as ", dataset, " (id ", id, ")");
+  absl::StatusOr<VolumeProps> done = zfs_.GetVolume(dataset);
+  if (!done.ok()) return done.status();
+  return ToVolumeInfo(*done);
+}
+
+}  // namespace mvirt::zfs
