@@ -24,6 +24,12 @@ template <typename Request, typename Response>
 using UnaryMethod = grpc::Status (ZfsService::Stub::*)(grpc::ClientContext*,
                                                        const Request&, Response*);
 
+// A server-streaming RPC of the generated stub, e.g.
+// &ZfsService::Stub::WatchVolumes.
+template <typename Request, typename Response>
+using StreamMethod = std::unique_ptr<grpc::ClientReader<Response>> (ZfsService::Stub::*)(
+    grpc::ClientContext*, const Request&);
+
 // A client of ZfsService. The channel is insecure: the daemon only listens
 // on local addresses. Connecting is lazy; an unreachable endpoint shows up as
 // UNAVAILABLE from the first call (calls fail fast, not wait-for-ready).
@@ -39,8 +45,22 @@ class ZfsClient {
     return (stub_.get()->*method)(context.get(), request, response);
   }
 
-  // A context whose deadline is now + timeout_seconds. Streaming calls
-  // (e.g. a future `watch`) may make their own context instead.
+  // Calls the server-streaming `method` and passes each message to
+  // on_message(const Response&) as it arrives; returns how the stream ended.
+  // No deadline: the call lasts until the daemon ends the stream or the
+  // process is interrupted.
+  template <typename Request, typename Response, typename OnMessage>
+  grpc::Status Stream(StreamMethod<Request, Response> method, const Request& request,
+                      OnMessage on_message) {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<Response>> reader =
+        (stub_.get()->*method)(&context, request);
+    Response message;
+    while (reader->Read(&message)) on_message(message);
+    return reader->Finish();
+  }
+
+  // A context whose deadline is now + timeout_seconds (unary calls).
   std::unique_ptr<grpc::ClientContext> NewContext() const;
 
   ZfsService::Stub& stub() { return *stub_; }

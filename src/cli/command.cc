@@ -31,7 +31,8 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
       ->envname("MVIRT_ZFS_ENDPOINT")
       ->capture_default_str();
   app.add_flag("--json", options.json, "Print the response as JSON");
-  app.add_option("--timeout", options.connection.timeout_seconds, "Deadline of each call")
+  app.add_option("--timeout", options.connection.timeout_seconds,
+                 "Deadline of each call (watch has none)")
       ->type_name("SECONDS")
       ->check(PositiveSeconds())
       ->capture_default_str();
@@ -65,6 +66,11 @@ int ParseAndRun(CLI::App& app, CommandContext& context, int argc, char** argv) {
 int ReportUsageError(const absl::Status& status) {
   PrintError(status.message());
   return kExitUsage;
+}
+
+int ReportRpcError(const grpc::Status& status, const ConnectionOptions& connection) {
+  PrintError(DescribeRpcError(status, connection));
+  return kExitRpcError;
 }
 
 int PrintJson(const google::protobuf::Message& message) {

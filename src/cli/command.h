@@ -71,22 +71,47 @@ int ReportUsageError(const absl::Status& status);
 // error and returns kExitRpcError if it cannot be converted.
 int PrintJson(const google::protobuf::Message& message);
 
-// Calls `method` with `request` on options.connection. On success prints the
-// response (JSON with --json, else print(response, std::cout)) and returns
-// kExitOk; on failure prints one error line (see DescribeRpcError) and
+// Prints `status` (not OK) as one error line (see DescribeRpcError) and
 // returns kExitRpcError.
+int ReportRpcError(const grpc::Status& status, const ConnectionOptions& connection);
+
+// Prints a response: as one JSON line with --json (see PrintJson), else with
+// print(message, std::cout). Returns kExitOk, or PrintJson's error.
+template <typename Message, typename PrintHuman>
+int PrintMessage(const GlobalOptions& options, const Message& message,
+                 const PrintHuman& print) {
+  if (options.json) return PrintJson(message);
+  print(message, std::cout);
+  return kExitOk;
+}
+
+// Calls `method` with `request` on options.connection. On success prints the
+// response (see PrintMessage) and returns kExitOk; on failure prints one
+// error line and returns kExitRpcError.
 template <typename Request, typename Response, typename PrintHuman>
 int CallAndPrint(const GlobalOptions& options, UnaryMethod<Request, Response> method,
                  const Request& request, PrintHuman print) {
   ZfsClient client(options.connection);
   Response response;
   grpc::Status status = client.Call(method, request, &response);
-  if (!status.ok()) {
-    PrintError(DescribeRpcError(status, options.connection));
-    return kExitRpcError;
-  }
-  if (options.json) return PrintJson(response);
-  print(response, std::cout);
+  if (!status.ok()) return ReportRpcError(status, options.connection);
+  return PrintMessage(options, response, print);
+}
+
+// Calls the server-streaming `method` with `request` (no --timeout deadline)
+// and prints each message as it arrives (see PrintMessage), flushing stdout
+// after each. Returns kExitOk when the daemon ends the stream; if it ends with
+// an error, prints one error line and returns kExitRpcError. Runs until then
+// or until the process is interrupted.
+template <typename Request, typename Response, typename PrintHuman>
+int StreamAndPrint(const GlobalOptions& options, StreamMethod<Request, Response> method,
+                   const Request& request, PrintHuman print) {
+  ZfsClient client(options.connection);
+  grpc::Status status = client.Stream(method, request, [&](const Response& message) {
+    PrintMessage(options, message, print);
+    std::cout.flush();
+  });
+  if (!status.ok()) return ReportRpcError(status, options.connection);
   return kExitOk;
 }
 

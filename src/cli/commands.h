@@ -15,8 +15,17 @@ void AddVersionCommand(CLI::App& app, CommandContext& context);
 // pool stats.
 void AddPoolCommands(CLI::App& app, CommandContext& context);
 
-// volume create|list|get|resize|delete.
+// volume create|list|get|resize|delete|clone.
 void AddVolumeCommands(CLI::App& app, CommandContext& context);
+
+// snapshot create|list|delete|rollback.
+void AddSnapshotCommands(CLI::App& app, CommandContext& context);
+
+// template list|promote|clone|delete.
+void AddTemplateCommands(CLI::App& app, CommandContext& context);
+
+// watch volumes|templates: server streams, one line per event.
+void AddWatchCommands(CLI::App& app, CommandContext& context);
 
 }  // namespace mvirt::zfs::cli
 

@@ -1,11 +1,42 @@
 #include "cli/formatters.h"
 
 #include <string>
+#include <string_view>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "cli/output.h"
 #include "common/sizes.h"
+#include "common/time_format.h"
 
 namespace mvirt::zfs::cli {
+namespace {
+
+// The name a snapshot table shows: a snapshot's `name` or `full_name`.
+using SnapshotName = const std::string& (Snapshot::*)() const;
+
+// NAME USED CREATED ID, one row per snapshot, each line prefixed by `indent`.
+void PrintSnapshotRows(const google::protobuf::RepeatedPtrField<Snapshot>& snapshots,
+                       SnapshotName name, std::ostream& out, std::string_view indent = "") {
+  Table table({{"NAME"}, {"USED", Table::Align::kRight}, {"CREATED"}, {"ID"}});
+  for (const Snapshot& snapshot : snapshots) {
+    table.AddRow({(snapshot.*name)(), FormatSize(snapshot.used_bytes()), snapshot.created_at(),
+                  snapshot.id()});
+  }
+  table.Print(out, indent);
+}
+
+// "-" for an empty value (e.g. the source volume of an imported template).
+std::string OrDash(const std::string& value) { return value.empty() ? "-" : value; }
+
+// "downloading" for IMPORT_JOB_STATE_DOWNLOADING.
+std::string ImportJobStateName(ImportJobState state) {
+  return absl::AsciiStrToLower(
+      absl::StripPrefix(ImportJobState_Name(state), "IMPORT_JOB_STATE_"));
+}
+
+}  // namespace
 
 void PrintVolume(const Volume& volume, std::ostream& out) {
   KeyValueList fields;
@@ -21,11 +52,7 @@ void PrintVolume(const Volume& volume, std::ostream& out) {
   if (volume.snapshots().empty()) return;
 
   out << "snapshots:\n";
-  Table table({{"NAME"}, {"USED", Table::Align::kRight}, {"CREATED"}});
-  for (const Snapshot& snapshot : volume.snapshots()) {
-    table.AddRow({snapshot.name(), FormatSize(snapshot.used_bytes()), snapshot.created_at()});
-  }
-  table.Print(out, "  ");
+  PrintSnapshotRows(volume.snapshots(), &Snapshot::name, out, "  ");
 }
 
 void PrintVolumeTable(const ListVolumesResponse& response, std::ostream& out) {
@@ -55,6 +82,90 @@ void PrintPoolStats(const PoolStats& stats, std::ostream& out) {
   fields.Add("provisioned", FormatSizeWithBytes(stats.provisioned_bytes()));
   fields.Add("compression_ratio", FormatRatio(stats.compression_ratio()));
   fields.Print(out);
+}
+
+void PrintSnapshot(const Snapshot& snapshot, std::ostream& out) {
+  KeyValueList fields;
+  fields.Add("id", snapshot.id());
+  fields.Add("name", snapshot.name());
+  fields.Add("full_name", snapshot.full_name());
+  fields.Add("used", FormatSize(snapshot.used_bytes()));
+  fields.Add("created_at", snapshot.created_at());
+  fields.Print(out);
+}
+
+void PrintSnapshotTable(const ListSnapshotsResponse& response, std::ostream& out) {
+  PrintSnapshotRows(response.snapshots(), &Snapshot::name, out);
+}
+
+void PrintCreatedSnapshots(const CreateSnapshotsResponse& response, std::ostream& out) {
+  PrintSnapshotRows(response.snapshots(), &Snapshot::full_name, out);
+}
+
+void PrintTemplate(const Template& template_, std::ostream& out) {
+  KeyValueList fields;
+  fields.Add("id", template_.id());
+  fields.Add("name", template_.name());
+  fields.Add("snapshot_path", template_.snapshot_path());
+  fields.Add("source_volume", template_.source_volume());
+  fields.Add("size", FormatSizeWithBytes(template_.size_bytes()));
+  fields.Add("created_at", template_.created_at());
+  fields.Add("clone_count", std::to_string(template_.clone_count()));
+  fields.Print(out);
+}
+
+void PrintTemplateTable(const ListTemplatesResponse& response, std::ostream& out) {
+  Table table({{"NAME"},
+               {"SIZE", Table::Align::kRight},
+               {"SOURCE"},
+               {"CLONES", Table::Align::kRight},
+               {"CREATED"},
+               {"ID"}});
+  for (const Template& template_ : response.templates()) {
+    table.AddRow({template_.name(), FormatSize(template_.size_bytes()),
+                  OrDash(template_.source_volume()), std::to_string(template_.clone_count()),
+                  template_.created_at(), template_.id()});
+  }
+  table.Print(out);
+}
+
+void PrintVolumeEvent(const VolumeEvent& event, std::ostream& out) {
+  std::string line = absl::StrCat(FormatRfc3339(event.timestamp()), " volume ", event.volume_id());
+  if (!event.has_volume()) {
+    out << line << " deleted\n";
+    return;
+  }
+  const Volume& volume = event.volume();
+  absl::StrAppend(&line, " ", volume.name(), " updated size=", FormatSize(volume.volsize_bytes()),
+                  " used=", FormatSize(volume.used_bytes()),
+                  " snapshots=", volume.snapshots_size());
+  out << line << "\n";
+}
+
+void PrintTemplateEvent(const TemplateEvent& event, std::ostream& out) {
+  std::string line =
+      absl::StrCat(FormatRfc3339(event.timestamp()), " template ", event.template_id());
+  if (!event.has_template_() && !event.has_import_job()) {
+    out << line << " deleted\n";
+    return;
+  }
+  const std::string& name =
+      event.has_template_() ? event.template_().name() : event.import_job().template_name();
+  absl::StrAppend(&line, " ", name, " updated");
+  if (event.has_template_()) {
+    const Template& template_ = event.template_();
+    absl::StrAppend(&line, " size=", FormatSize(template_.size_bytes()),
+                    " source=", OrDash(template_.source_volume()),
+                    " clones=", template_.clone_count());
+  }
+  if (event.has_import_job()) {
+    const ImportJob& job = event.import_job();
+    absl::StrAppend(&line, " import=", ImportJobStateName(job.state()),
+                    " written=", FormatSize(job.bytes_written()), "/",
+                    FormatSize(job.total_bytes()));
+    if (job.has_error()) absl::StrAppend(&line, " error=", job.error());
+  }
+  out << line << "\n";
 }
 
 }  // namespace mvirt::zfs::cli

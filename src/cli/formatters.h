@@ -1,16 +1,19 @@
 // Human-readable layouts of the daemon's messages. One function per resource
-// kind; new commands (snapshots, templates, jobs) add theirs here.
+// kind; new commands (e.g. import jobs) add theirs here.
 #ifndef MVIRT_ZFS_CLI_FORMATTERS_H_
 #define MVIRT_ZFS_CLI_FORMATTERS_H_
 
 #include <ostream>
+#include <string>
+#include <utility>
 
 #include "mvirt_zfs.pb.h"
 
 namespace mvirt::zfs::cli {
 
 // "key: value" lines (id, name, path, size, used, volblocksize,
-// compression_ratio, created_at), then a table of the snapshots if any.
+// compression_ratio, created_at), then a table of the snapshots if any
+// (NAME USED CREATED ID).
 void PrintVolume(const Volume& volume, std::ostream& out);
 
 // One row per volume: NAME SIZE USED VOLBLOCKSIZE RATIO SNAPSHOTS CREATED ID.
@@ -20,6 +23,47 @@ void PrintVolumeTable(const ListVolumesResponse& response, std::ostream& out);
 // "key: value" lines: name, total, used, available, provisioned,
 // compression_ratio.
 void PrintPoolStats(const PoolStats& stats, std::ostream& out);
+
+// "key: value" lines: id, name, full_name, used, created_at.
+void PrintSnapshot(const Snapshot& snapshot, std::ostream& out);
+
+// One row per snapshot, oldest first: NAME USED CREATED ID. Prints just the
+// header when there are none.
+void PrintSnapshotTable(const ListSnapshotsResponse& response, std::ostream& out);
+
+// The snapshots one CreateSnapshots call made: like PrintSnapshotTable, but
+// NAME is the full name (pool/volume@snapshot), as all share one short name.
+void PrintCreatedSnapshots(const CreateSnapshotsResponse& response, std::ostream& out);
+
+// "key: value" lines: id, name, snapshot_path, source_volume, size,
+// created_at, clone_count.
+void PrintTemplate(const Template& template_, std::ostream& out);
+
+// One row per template: NAME SIZE SOURCE CLONES CREATED ID. Prints just the
+// header when there are none.
+void PrintTemplateTable(const ListTemplatesResponse& response, std::ostream& out);
+
+// One line: "<time> volume <id> <name> updated size=.. used=.. snapshots=N",
+// or "<time> volume <id> deleted". Times are RFC 3339, UTC.
+void PrintVolumeEvent(const VolumeEvent& event, std::ostream& out);
+
+// One line: "<time> template <id> <name> updated" followed by
+// " size=.. source=.. clones=N" if the event carries the template and
+// " import=<state> written=../.. [error=..]" if it carries an import job; or
+// "<time> template <id> deleted" when it carries neither.
+void PrintTemplateEvent(const TemplateEvent& event, std::ostream& out);
+
+// A print function for CallAndPrint and the Delete*Response messages:
+// "deleted <what>", or "<what> was not deleted".
+inline auto DeletionPrinter(std::string what) {
+  return [what = std::move(what)](const auto& response, std::ostream& out) {
+    if (response.deleted()) {
+      out << "deleted " << what << "\n";
+    } else {
+      out << what << " was not deleted\n";
+    }
+  };
+}
 
 }  // namespace mvirt::zfs::cli
 

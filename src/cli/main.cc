@@ -15,5 +15,8 @@ int main(int argc, char** argv) {
   cli::AddVersionCommand(app, context);
   cli::AddPoolCommands(app, context);
   cli::AddVolumeCommands(app, context);
+  cli::AddSnapshotCommands(app, context);
+  cli::AddTemplateCommands(app, context);
+  cli::AddWatchCommands(app, context);
   return cli::ParseAndRun(app, context, argc, argv);
 }

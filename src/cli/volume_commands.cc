@@ -1,11 +1,11 @@
 #include <memory>
 #include <optional>
-#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "cli/commands.h"
 #include "cli/formatters.h"
+#include "cli/volume_options.h"
 #include "common/sizes.h"
 
 namespace mvirt::zfs::cli {
@@ -49,8 +49,7 @@ void AddCreateCommand(CLI::App& volume, CommandContext& context) {
   command->add_option("--volblocksize", args->volblocksize,
                       "Block size: a power of two from 4K to 128K (default 16K)")
       ->type_name("SIZE");
-  command->add_option("--id", args->id, "Id the volume carries (default: generated)")
-      ->type_name("UUID");
+  AddVolumeIdOption(*command, args->id);
   SetAction(command, context,
             [&options = context.options, args] { return RunCreate(options, *args); });
 }
@@ -106,14 +105,39 @@ void AddDeleteCommand(CLI::App& volume, CommandContext& context) {
     DeleteVolumeRequest request;
     request.set_name(*name);
     return CallAndPrint(options, &ZfsService::Stub::DeleteVolume, request,
-                        [&name](const DeleteVolumeResponse& response, std::ostream& out) {
-                          if (response.deleted()) {
-                            out << "deleted volume " << *name << "\n";
-                          } else {
-                            out << "volume " << *name << " was not deleted\n";
-                          }
-                        });
+                        DeletionPrinter("volume " + *name));
   });
+}
+
+struct CloneArgs {
+  std::string source;
+  std::string snapshot;
+  std::string name;
+  CloneOptions clone;
+};
+
+int RunClone(const GlobalOptions& options, const CloneArgs& args) {
+  CloneVolumeRequest request;
+  request.set_source_volume(args.source);
+  request.set_snapshot_name(args.snapshot);
+  request.set_new_volume_name(args.name);
+  if (absl::Status valid = SetCloneOptions(args.clone, request); !valid.ok()) {
+    return ReportUsageError(valid);
+  }
+  return CallAndPrint(options, &ZfsService::Stub::CloneVolume, request, PrintVolume);
+}
+
+void AddCloneCommand(CLI::App& volume, CommandContext& context) {
+  auto args = std::make_shared<CloneArgs>();
+  CLI::App* command =
+      volume.add_subcommand("clone", "Create a volume as a thin clone of a volume's snapshot");
+  command->add_option("SOURCE_VOLUME", args->source, "Volume the snapshot belongs to")
+      ->required();
+  command->add_option("SNAPSHOT", args->snapshot, "Snapshot name")->required();
+  command->add_option("NEW_NAME", args->name, "Name of the new volume")->required();
+  AddCloneOptions(*command, args->clone);
+  SetAction(command, context,
+            [&options = context.options, args] { return RunClone(options, *args); });
 }
 
 }  // namespace
@@ -125,6 +149,7 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context) {
   AddGetCommand(*volume, context);
   AddResizeCommand(*volume, context);
   AddDeleteCommand(*volume, context);
+  AddCloneCommand(*volume, context);
 }
 
 }  // namespace mvirt::zfs::cli

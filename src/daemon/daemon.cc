@@ -64,6 +64,9 @@ int RunDaemon(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A write to a closed pipe or socket (a cancelled send/receive, a client
+  // gone) must be an EPIPE error, not the end of the daemon.
+  ::signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<Zfs>> zfs = OpenLibZfs();
   if (!zfs.ok()) {
@@ -76,6 +79,7 @@ int RunDaemon(int argc, char** argv) {
   volume_options.pool = options.pool;
   volume_options.device_timeout = absl::Seconds(options.device_timeout_seconds);
   VolumeManager volumes(**zfs, volume_options);
+  volumes.CollectGarbage(/*at_startup=*/true);
   ZfsServiceImpl service(volumes);
 
   RemoveStaleSocket(options.listen);

@@ -39,4 +39,14 @@ void ToProto(const PoolStatsInfo& in, PoolStats* out) {
   out->set_compression_ratio(in.compression_ratio);
 }
 
+void ToProto(const TemplateInfo& in, Template* out) {
+  out->set_id(in.id);
+  out->set_name(in.name);
+  out->set_snapshot_path(in.snapshot_path);
+  out->set_source_volume(in.source_volume);
+  out->set_size_bytes(in.size_bytes);
+  out->set_created_at(FormatRfc3339(in.created_at));
+  out->set_clone_count(in.clone_count);
+}
+
 }  // namespace mvirt::zfs

@@ -17,6 +17,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 void ToProto(const SnapshotInfo& in, Snapshot* out);
 void ToProto(const VolumeInfo& in, Volume* out);
 void ToProto(const PoolStatsInfo& in, PoolStats* out);
+void ToProto(const TemplateInfo& in, Template* out);
 
 }  // namespace mvirt::zfs
 

@@ -107,4 +107,34 @@ grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext*, const CloneVolume
   return Reply(volumes_.CloneVolume(req->source_volume(), req->snapshot_name(), params), out);
 }
 
+grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext*, const ListTemplatesRequest*,
+                                           ListTemplatesResponse* out) {
+  return ReplyAll(volumes_.ListTemplates(), out->mutable_templates());
+}
+
+grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext*, const DeleteTemplateRequest* req,
+                                            DeleteTemplateResponse* out) {
+  absl::Status status = volumes_.DeleteTemplate(req->name());
+  if (!status.ok()) return ToGrpcStatus(status);
+  out->set_deleted(true);
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext*,
+                                               const CloneFromTemplateRequest* req, Volume* out) {
+  CloneVolumeParams params;
+  params.name = req->new_volume_name();
+  if (req->has_size_bytes()) params.size_bytes = req->size_bytes();
+  params.id = req->id();
+  return Reply(volumes_.CloneFromTemplate(req->template_name(), params), out);
+}
+
+grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext*,
+                                                       const PromoteSnapshotRequest* req,
+                                                       Template* out) {
+  return Reply(
+      volumes_.PromoteToTemplate(req->volume_name(), req->snapshot_name(), req->template_name()),
+      out);
+}
+
 }  // namespace mvirt::zfs

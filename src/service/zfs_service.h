@@ -33,6 +33,14 @@ class ZfsServiceImpl final : public ZfsService::Service {
   grpc::Status RollbackSnapshot(grpc::ServerContext*, const RollbackSnapshotRequest*,
                                 Volume*) override;
   grpc::Status CloneVolume(grpc::ServerContext*, const CloneVolumeRequest*, Volume*) override;
+  grpc::Status ListTemplates(grpc::ServerContext*, const ListTemplatesRequest*,
+                             ListTemplatesResponse*) override;
+  grpc::Status DeleteTemplate(grpc::ServerContext*, const DeleteTemplateRequest*,
+                              DeleteTemplateResponse*) override;
+  grpc::Status CloneFromTemplate(grpc::ServerContext*, const CloneFromTemplateRequest*,
+                                 Volume*) override;
+  grpc::Status PromoteSnapshotToTemplate(grpc::ServerContext*, const PromoteSnapshotRequest*,
+                                         Template*) override;
 
  private:
   VolumeManager& volumes_;

@@ -258,6 +258,8 @@ absl::Status VolumeManager::Delete(const std::string& name) {
     return Annotate(s, absl::StrCat("delete volume '", name, "'"));
   }
   LogInfo("deleted volume ", dataset, " and ", snapshot_names.size(), " snapshots");
+  // It may have been the last clone of a deleted template.
+  if (!props->origin.empty()) CollectGarbage(/*at_startup=*/false);
   if (absl::Status s = WaitForDeviceGone(path, options_.device_timeout); !s.ok()) {
     LogWarning("delete volume '", name, "': ", s.message());
   }

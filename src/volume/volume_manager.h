@@ -17,6 +17,7 @@
 #define MVIRT_ZFS_VOLUME_VOLUME_MANAGER_H_
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,16 @@ namespace mvirt::zfs {
 inline constexpr char kIdProperty[] = "mvirt:id";
 inline constexpr char kKindProperty[] = "mvirt:kind";
 inline constexpr char kKindVolume[] = "volume";
+inline constexpr char kKindTemplate[] = "template";
+inline constexpr char kSourceVolumeProperty[] = "mvirt:source-volume";
+
+// The daemon's own datasets sit under <pool>/.mvirt, a name no volume name
+// can take (names start with a letter or digit):
+//   .mvirt/templates/T   template T (a zvol) with its snapshot @template
+//   .mvirt/incoming/...  templates being built; removed at start-up
+//   .mvirt/deleted/...   deleted templates whose data clones still use
+inline constexpr char kReservedDir[] = ".mvirt";
+inline constexpr char kTemplateSnapshot[] = "template";
 
 struct SnapshotInfo {
   std::string id;  // its mvirt:id, or the ZFS guid when it has none
@@ -53,6 +64,16 @@ struct VolumeInfo {
   double compression_ratio = 1.0;
   int64_t created_at = 0;                // Unix seconds
   std::vector<SnapshotInfo> snapshots;  // ordered by createtxg
+};
+
+struct TemplateInfo {
+  std::string id;
+  std::string name;
+  std::string snapshot_path;  // pool/.mvirt/templates/NAME@template
+  std::string source_volume;  // the volume it was promoted from, if any
+  uint64_t size_bytes = 0;    // volsize: the smallest size of a clone
+  int64_t created_at = 0;     // Unix seconds
+  uint32_t clone_count = 0;
 };
 
 struct PoolStatsInfo {
@@ -152,7 +173,45 @@ class VolumeManager {
                                          const std::string& snapshot,
                                          const CloneVolumeParams& params);
 
+  // --- Templates (volume_templates.cc) ---
+
+  // Makes template `template_name` from `volume@snapshot`: a copy of the
+  // snapshot's data (in-pool send/receive), so the source volume and its
+  // snapshots stay independently deletable. The template appears only once
+  // complete. ALREADY_EXISTS if the template name is taken.
+  absl::StatusOr<TemplateInfo> PromoteToTemplate(const std::string& volume,
+                                                 const std::string& snapshot,
+                                                 const std::string& template_name);
+
+  absl::StatusOr<std::vector<TemplateInfo>> ListTemplates();
+
+  // NOT_FOUND if there is no template of that name.
+  absl::StatusOr<TemplateInfo> GetTemplate(const std::string& name);
+
+  // A thin clone of the template as volume params.name, at least as large as
+  // the template (a smaller params.size_bytes: INVALID_ARGUMENT).
+  absl::StatusOr<VolumeInfo> CloneFromTemplate(const std::string& template_name,
+                                               const CloneVolumeParams& params);
+
+  // Removes the template from listings at once. Its data stays as long as
+  // clones use it and is destroyed with the last clone (CollectGarbage).
+  absl::Status DeleteTemplate(const std::string& name);
+
+  // Destroys deleted templates that no clone uses any more and, when
+  // `at_startup`, templates left half-built by a crash. Errors are logged.
+  void CollectGarbage(bool at_startup);
+
  private:
+  std::string ReservedDataset(absl::string_view sub) const;
+  absl::Status EnsureReservedDatasets();
+  // Clones snapshot `origin` as volume params.name; see CloneVolume.
+  absl::StatusOr<VolumeInfo> CloneFrom(const std::string& op, const SnapshotProps& origin,
+                                       const VolumeProps& origin_volume,
+                                       const CloneVolumeParams& params);
+  absl::StatusOr<TemplateInfo> ToTemplateInfo(const VolumeProps& props);
+  // Destroys `dataset` with all its snapshots; for the daemon's own datasets.
+  absl::Status DestroyWithSnapshots(const std::string& dataset);
+
   std::string DatasetName(const std::string& name) const;
   // The managed volume `name` (validated), or NOT_FOUND.
   absl::StatusOr<VolumeProps> GetManaged(absl::string_view op, const std::string& name);
@@ -171,6 +230,7 @@ class VolumeManager {
   Zfs& zfs_;
   const VolumeManagerOptions options_;
   KeyedMutex name_locks_;
+  std::mutex garbage_mu_;  // one CollectGarbage at a time
 };
 
 // True if `props` carry a local mvirt:id, i.e. the daemon created them.

@@ -168,21 +168,28 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_
   if (!source.ok()) return source.status();
   absl::StatusOr<SnapshotProps> origin = GetSnapshotOf("clone", *source, snapshot);
   if (!origin.ok()) return origin.status();
+  return CloneFrom(op, *origin, *source, params);
+}
 
-  // The clone starts with the volsize the source had at the snapshot; it
-  // may only grow.
+absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
+                                                    const SnapshotProps& origin,
+                                                    const VolumeProps& origin_volume,
+                                                    const CloneVolumeParams& params) {
+  // The clone starts with the volsize the origin had at the snapshot (known
+  // only once it exists); it may only grow.
   const std::string dataset = DatasetName(params.name);
   uint64_t volsize = 0;
   if (params.size_bytes.has_value()) {
-    absl::StatusOr<uint64_t> rounded = RoundUpToBlock(*params.size_bytes, source->volblocksize);
+    absl::StatusOr<uint64_t> rounded = RoundUpToBlock(*params.size_bytes, origin_volume.volblocksize);
     if (!rounded.ok()) return Annotate(rounded.status(), op);
     volsize = *rounded;
+    if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return s;
   }
   if (zfs_.Exists(dataset)) {
     return absl::AlreadyExistsError(absl::StrCat(op, ": dataset '", dataset, "' already exists"));
   }
   std::string id = params.id.empty() ? NewUuid() : params.id;
-  if (absl::Status s = zfs_.Clone(dataset, origin->name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
+  if (absl::Status s = zfs_.Clone(dataset, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
       !s.ok()) {
     return s;
   }
@@ -195,20 +202,20 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_
   };
   absl::StatusOr<VolumeProps> clone = zfs_.GetVolume(dataset);
   if (!clone.ok()) return undo(clone.status());
-  if (volsize > 0 && volsize < clone->volsize) {
+  const uint64_t origin_volsize = clone->volsize;
+  if (volsize > 0 && volsize < origin_volsize) {
     return undo(absl::InvalidArgumentError(absl::StrCat(
-        op, ": size ", volsize, " bytes is smaller than the snapshot's volume size ",
-        clone->volsize, " bytes; a clone may only grow")));
+        op, ": size ", volsize, " bytes is smaller than the origin's volume size ",
+        origin_volsize, " bytes; a clone may only grow")));
   }
-  if (volsize > clone->volsize) {
-    if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return undo(s);
+  if (volsize > origin_volsize) {
     if (absl::Status s = zfs_.SetVolsize(dataset, volsize); !s.ok()) return undo(s);
   }
   if (absl::Status s = WaitForZvolDevice(ZvolDevicePath(dataset), dataset, options_.device_timeout);
       !s.ok()) {
     return undo(Annotate(s, op));
   }
-  LogInfo("cloned ", origin->name, " as ", dataset, " (id ", id, ")");
+  LogInfo("cloned ", origin.name, " as ", dataset, " (id ", id, ")");
   absl::StatusOr<VolumeProps> done = zfs_.GetVolume(dataset);
   if (!done.ok()) return done.status();
   return ToVolumeInfo(*done);

@@ -8,6 +8,9 @@
 // its sys/feature_tests.h defines a `fallthrough` macro that breaks abseil.
 // So: standard headers first, drop that macro, then abseil and our headers,
 // then libzfs (whose guards keep the macro from coming back).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -343,6 +346,69 @@ class LibZfs final : public Zfs {
     int err = lzc_clone(name.c_str(), origin.c_str(), props.get());  // new name first
     if (err != 0) return ZfsErrnoStatus(ZfsOp::kClone, err, absl::StrCat("clone '", origin, "' as"), name);
     return absl::OkStatus();
+  }
+
+  absl::Status SetUserProp(const std::string& name, const std::string& key,
+                           const std::string& value) override {
+    std::lock_guard lock(mu_);
+    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET | ZFS_TYPE_SNAPSHOT));
+    if (!zhp) return LastError(ZfsOp::kRead, "set property on", name);
+    if (zfs_prop_set(zhp.get(), key.c_str(), value.c_str()) != 0) {
+      return LastError(ZfsOp::kSetProperty, absl::StrCat("set ", key, " on"), name);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    int err = lzc_rename(from.c_str(), to.c_str());
+    if (err != 0) return ZfsErrnoStatus(ZfsOp::kRename, err, absl::StrCat("rename '", from, "' to"), to);
+    return absl::OkStatus();
+  }
+
+  absl::Status EnsureHiddenFilesystem(const std::string& name) override {
+    if (Exists(name)) return absl::OkStatus();
+    Nvlist props = NewNvlist();
+    if (!props) return ZfsErrnoStatus(ZfsOp::kCreate, ENOMEM, "create filesystem", name);
+    nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_CANMOUNT), ZFS_CANMOUNT_OFF);
+    nvlist_add_string(props.get(), zfs_prop_to_name(ZFS_PROP_MOUNTPOINT), "none");
+    nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLMODE), ZFS_VOLMODE_NONE);
+    int err = lzc_create(name.c_str(), LZC_DATSET_TYPE_ZFS, props.get(), nullptr, 0);
+    if (err != 0 && err != EEXIST) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create filesystem", name);
+    return absl::OkStatus();
+  }
+
+  absl::Status CopySnapshot(const std::string& source, const std::string& target) override {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return ZfsErrnoStatus(ZfsOp::kCreate, errno, "copy snapshot", source);
+    // The receive reads what the send writes; each end closes its fd when
+    // done so that the other sees EOF/EPIPE instead of hanging.
+    int send_err = 0;
+    std::thread sender([&] {
+      send_err = lzc_send(source.c_str(), nullptr, fds[1],
+                          static_cast<lzc_send_flags>(LZC_SEND_FLAG_LARGE_BLOCK |
+                                                      LZC_SEND_FLAG_EMBED_DATA |
+                                                      LZC_SEND_FLAG_COMPRESS));
+      ::close(fds[1]);
+    });
+    int recv_err = lzc_receive(target.c_str(), nullptr, nullptr, B_FALSE, B_FALSE, fds[0]);
+    ::close(fds[0]);
+    sender.join();
+    if (send_err != 0 && send_err != EPIPE) {
+      return ZfsErrnoStatus(ZfsOp::kRead, send_err, "send snapshot", source);
+    }
+    if (recv_err != 0) return ZfsErrnoStatus(ZfsOp::kCreate, recv_err, "receive snapshot", target);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override {
+    if (snapshots.empty()) return absl::OkStatus();
+    Nvlist snaps = NewNvlist();
+    if (!snaps) return ZfsErrnoStatus(ZfsOp::kDestroySnapshots, ENOMEM, "destroy snapshots", snapshots[0]);
+    for (const auto& snap : snapshots) nvlist_add_boolean(snaps.get(), snap.c_str());
+    nvlist_t* errlist = nullptr;
+    int err = lzc_destroy_snaps(snaps.get(), B_TRUE, &errlist);
+    return FirstError(ZfsOp::kDestroySnapshots, err, Nvlist(errlist), "defer destroy of snapshot",
+                      snapshots[0]);
   }
 
   absl::Status Destroy(const std::string& name) override {

@@ -129,6 +129,28 @@ class Zfs {
   virtual absl::Status Clone(const std::string& name, const std::string& origin,
                              const UserProps& user_props) = 0;
 
+  // Sets a user property on a dataset or snapshot (a local value).
+  virtual absl::Status SetUserProp(const std::string& name, const std::string& key,
+                                   const std::string& value) = 0;
+
+  // Renames a dataset within its pool. ALREADY_EXISTS if `to` exists.
+  virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
+
+  // Creates a filesystem for the daemon's own hierarchy: never mounted
+  // (canmount=off, mountpoint=none), and zvols below it get no device nodes
+  // (volmode=none). OK if it exists.
+  virtual absl::Status EnsureHiddenFilesystem(const std::string& name) = 0;
+
+  // Copies snapshot `source` ("pool/a@s") to the new dataset and snapshot
+  // `target` ("pool/b@t") with an in-pool send/receive: the copy shares no
+  // blocks with the source, so either can be destroyed independently.
+  // Compressed blocks stay compressed.
+  virtual absl::Status CopySnapshot(const std::string& source, const std::string& target) = 0;
+
+  // Marks snapshots for deferred destruction: each vanishes as soon as its
+  // last clone is destroyed (at once if it has none).
+  virtual absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) = 0;
+
   // Destroys a dataset that has no snapshots or children. Retries a transient
   // EBUSY (udev probing) for a short bounded time; FAILED_PRECONDITION if it
   // stays busy.

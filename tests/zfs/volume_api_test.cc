@@ -335,8 +335,8 @@ TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
 
 TEST_F(VolumeApiTest, LaterMilestonesAnswerUnimplemented) {
   grpc::ClientContext ctx;
-  ListTemplatesResponse resp;
-  EXPECT_EQ(stub_->ListTemplates(&ctx, ListTemplatesRequest(), &resp).error_code(),
+  ListImportJobsResponse resp;
+  EXPECT_EQ(stub_->ListImportJobs(&ctx, ListImportJobsRequest(), &resp).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
 }
 

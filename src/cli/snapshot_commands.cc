@@ -1,0 +1,127 @@
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cli/commands.h"
+#include "cli/formatters.h"
+
+namespace mvirt::zfs::cli {
+namespace {
+
+// Arguments are parsed into structs owned by shared_ptr: the registering
+// function returns before CLI11 fills them, and the action reads them later.
+
+// The VOLUME and SNAPSHOT arguments of most snapshot commands.
+struct SnapshotArgs {
+  std::string volume;
+  std::string snapshot;
+};
+
+void AddSnapshotArgs(CLI::App& command, SnapshotArgs& args) {
+  command.add_option("VOLUME", args.volume, "Volume name")->required();
+  command.add_option("SNAPSHOT", args.snapshot, "Snapshot name")->required();
+}
+
+// A request naming one snapshot (volume_name, snapshot_name).
+template <typename Request>
+Request SnapshotRequest(const SnapshotArgs& args) {
+  Request request;
+  request.set_volume_name(args.volume);
+  request.set_snapshot_name(args.snapshot);
+  return request;
+}
+
+// VOLUME may list several volumes, comma-separated: then one CreateSnapshots
+// call snapshots them all atomically.
+int RunCreate(const GlobalOptions& options, const SnapshotArgs& args) {
+  std::vector<std::string> volumes = absl::StrSplit(args.volume, ',');
+  if (volumes.size() == 1) {
+    return CallAndPrint(options, &ZfsService::Stub::CreateSnapshot,
+                        SnapshotRequest<CreateSnapshotRequest>(args), PrintSnapshot);
+  }
+  CreateSnapshotsRequest request;
+  request.mutable_volume_names()->Assign(volumes.begin(), volumes.end());
+  request.set_snapshot_name(args.snapshot);
+  return CallAndPrint(options, &ZfsService::Stub::CreateSnapshots, request,
+                      PrintCreatedSnapshots);
+}
+
+void AddCreateCommand(CLI::App& snapshot, CommandContext& context) {
+  auto args = std::make_shared<SnapshotArgs>();
+  CLI::App* command = snapshot.add_subcommand(
+      "create", "Snapshot a volume, or several volumes atomically (all or none)");
+  AddSnapshotArgs(*command, *args);
+  command->get_option("VOLUME")->description(
+      "Volume name, or several comma-separated (vm-root,vm-data) to snapshot them atomically "
+      "under one snapshot name");
+  SetAction(command, context,
+            [&options = context.options, args] { return RunCreate(options, *args); });
+}
+
+void AddListCommand(CLI::App& snapshot, CommandContext& context) {
+  auto volume = std::make_shared<std::string>();
+  CLI::App* command = snapshot.add_subcommand("list", "List a volume's snapshots, oldest first");
+  command->add_option("VOLUME", *volume, "Volume name")->required();
+  SetAction(command, context, [&options = context.options, volume] {
+    ListSnapshotsRequest request;
+    request.set_volume_name(*volume);
+    return CallAndPrint(options, &ZfsService::Stub::ListSnapshots, request, PrintSnapshotTable);
+  });
+}
+
+void AddDeleteCommand(CLI::App& snapshot, CommandContext& context) {
+  auto args = std::make_shared<SnapshotArgs>();
+  CLI::App* command = snapshot.add_subcommand("delete", "Delete a snapshot");
+  AddSnapshotArgs(*command, *args);
+  SetAction(command, context, [&options = context.options, args] {
+    return CallAndPrint(options, &ZfsService::Stub::DeleteSnapshot,
+                        SnapshotRequest<DeleteSnapshotRequest>(*args),
+                        DeletionPrinter(absl::StrCat("snapshot ", args->volume, "@",
+                                                     args->snapshot)));
+  });
+}
+
+struct RollbackArgs {
+  SnapshotArgs target;
+  bool yes = false;
+};
+
+// Refuses to run without --yes: rollback cannot be undone.
+int RunRollback(const GlobalOptions& options, const RollbackArgs& args) {
+  if (!args.yes) {
+    return ReportUsageError(absl::FailedPreconditionError(absl::StrCat(
+        "rollback discards all changes to volume ", args.target.volume, " since snapshot ",
+        args.target.snapshot,
+        " and destroys every newer snapshot; stop the VM using the volume, then repeat with "
+        "--yes")));
+  }
+  return CallAndPrint(options, &ZfsService::Stub::RollbackSnapshot,
+                      SnapshotRequest<RollbackSnapshotRequest>(args.target), PrintVolume);
+}
+
+void AddRollbackCommand(CLI::App& snapshot, CommandContext& context) {
+  auto args = std::make_shared<RollbackArgs>();
+  CLI::App* command = snapshot.add_subcommand(
+      "rollback",
+      "Roll a volume back to a snapshot: discards all changes since the snapshot and destroys "
+      "newer snapshots; the VM using the volume must be stopped");
+  AddSnapshotArgs(*command, args->target);
+  command->add_flag("-y,--yes", args->yes, "Confirm the rollback (required)");
+  SetAction(command, context,
+            [&options = context.options, args] { return RunRollback(options, *args); });
+}
+
+}  // namespace
+
+void AddSnapshotCommands(CLI::App& app, CommandContext& context) {
+  CLI::App* snapshot = AddCommandGroup(app, "snapshot", "Manage volume snapshots");
+  AddCreateCommand(*snapshot, context);
+  AddListCommand(*snapshot, context);
+  AddDeleteCommand(*snapshot, context);
+  AddRollbackCommand(*snapshot, context);
+}
+
+}  // namespace mvirt::zfs::cli

@@ -1,0 +1,19 @@
+#include "cli/volume_options.h"
+
+namespace mvirt::zfs::cli {
+
+void AddVolumeIdOption(CLI::App& command, std::string& id) {
+  command.add_option("--id", id, "Id the volume carries (default: generated)")
+      ->type_name("UUID");
+}
+
+void AddCloneOptions(CLI::App& command, CloneOptions& options) {
+  command
+      .add_option("--size", options.size,
+                  "Size of the new volume, at least the source's: bytes or with a binary "
+                  "unit, e.g. 80G (default: the source's size)")
+      ->type_name("SIZE");
+  AddVolumeIdOption(command, options.id);
+}
+
+}  // namespace mvirt::zfs::cli

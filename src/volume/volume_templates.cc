@@ -1,0 +1,227 @@
+// VolumeManager: templates (golden images that volumes are cloned from).
+//
+// Template T is the zvol <pool>/.mvirt/templates/T with snapshot @template;
+// clones are made from that snapshot. A template is built under
+// .mvirt/incoming and renamed into place only when complete, so a half-built
+// one is never listed. A deleted template whose data clones still use moves
+// to .mvirt/deleted with its snapshot marked for deferred destruction; it is
+// destroyed once no clone is left (CollectGarbage).
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/status_util.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+namespace {
+
+// Lock key of a template name: '/' cannot occur in volume names, so template
+// and volume keys never collide.
+std::string TemplateLockKey(const std::string& name) { return "template/" + name; }
+
+}  // namespace
+
+std::string VolumeManager::ReservedDataset(absl::string_view sub) const {
+  if (sub.empty()) return absl::StrCat(options_.pool, "/", kReservedDir);
+  return absl::StrCat(options_.pool, "/", kReservedDir, "/", sub);
+}
+
+absl::Status VolumeManager::EnsureReservedDatasets() {
+  for (absl::string_view sub : {"", "templates", "incoming", "deleted"}) {
+    if (absl::Status s = zfs_.EnsureHiddenFilesystem(ReservedDataset(sub)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VolumeManager::DestroyWithSnapshots(const std::string& dataset) {
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
+  if (!snaps.ok()) return snaps.status();
+  std::vector<std::string> names;
+  for (const SnapshotProps& s : *snaps) names.push_back(s.name);
+  if (absl::Status s = zfs_.DestroySnapshots(names); !s.ok()) return s;
+  return zfs_.Destroy(dataset);
+}
+
+absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& props) {
+  const std::string snapshot = absl::StrCat(props.name, "@", kTemplateSnapshot);
+  absl::StatusOr<SnapshotProps> snap = zfs_.GetSnapshot(snapshot);
+  if (!snap.ok()) return snap.status();
+  TemplateInfo t;
+  t.id = props.user_props.at(kIdProperty);
+  t.name = props.name.substr(props.name.rfind('/') + 1);
+  t.snapshot_path = snapshot;
+  auto source = props.user_props.find(kSourceVolumeProperty);
+  if (source != props.user_props.end()) t.source_volume = source->second;
+  t.size_bytes = props.volsize;
+  t.created_at = props.creation;
+  t.clone_count = static_cast<uint32_t>(snap->clones.size());
+  return t;
+}
+
+absl::StatusOr<std::vector<TemplateInfo>> VolumeManager::ListTemplates() {
+  const std::string dir = ReservedDataset("templates");
+  if (!zfs_.Exists(dir)) return std::vector<TemplateInfo>{};
+  absl::StatusOr<std::vector<VolumeProps>> all = zfs_.ListVolumes(dir);
+  if (!all.ok()) return all.status();
+  std::vector<TemplateInfo> out;
+  for (const VolumeProps& props : *all) {
+    if (!IsManaged(props.user_props)) continue;
+    absl::StatusOr<TemplateInfo> info = ToTemplateInfo(props);
+    if (absl::IsNotFound(info.status())) continue;  // deleted meanwhile
+    if (!info.ok()) return info.status();
+    out.push_back(std::move(*info));
+  }
+  return out;
+}
+
+absl::StatusOr<TemplateInfo> VolumeManager::GetTemplate(const std::string& name) {
+  if (absl::Status s = ValidateName("template name", name); !s.ok()) return s;
+  absl::StatusOr<VolumeProps> props = zfs_.GetVolume(ReservedDataset("templates/" + name));
+  if (!props.ok() || !IsManaged(props->user_props)) {
+    if (props.ok() || absl::IsNotFound(props.status())) {
+      return absl::NotFoundError(absl::StrCat("no template '", name, "' in pool '", options_.pool, "'"));
+    }
+    return props.status();
+  }
+  return ToTemplateInfo(*props);
+}
+
+absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string& volume,
+                                                              const std::string& snapshot,
+                                                              const std::string& template_name) {
+  if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
+  if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
+  if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
+  const std::string op = absl::StrCat("promote '", volume, "@", snapshot, "' to template '",
+                                      template_name, "'");
+  KeyedMutex::Lock template_lock(name_locks_, TemplateLockKey(template_name));
+  KeyedMutex::Lock volume_lock(name_locks_, volume);
+  absl::StatusOr<VolumeProps> source = GetManaged("promote", volume);
+  if (!source.ok()) return source.status();
+  absl::StatusOr<SnapshotProps> snap = GetSnapshotOf("promote", *source, snapshot);
+  if (!snap.ok()) return snap.status();
+  const std::string target = ReservedDataset("templates/" + template_name);
+  if (zfs_.Exists(target)) {
+    return absl::AlreadyExistsError(absl::StrCat(op, ": a template of that name exists"));
+  }
+  if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
+
+  // Build under incoming/, complete it, then rename it into place.
+  const std::string id = NewUuid();
+  const std::string incoming = ReservedDataset(absl::StrCat("incoming/", template_name, "-", id));
+  auto fail = [&](const absl::Status& failure) {
+    if (zfs_.Exists(incoming)) {
+      if (absl::Status d = DestroyWithSnapshots(incoming); !d.ok()) {
+        LogError(op, ": could not remove the partial template: ", d.message());
+      }
+    }
+    return Annotate(failure, op);
+  };
+  if (absl::Status s = zfs_.CopySnapshot(snap->name, absl::StrCat(incoming, "@", kTemplateSnapshot));
+      !s.ok()) {
+    return fail(s);
+  }
+  for (const auto& [key, value] : UserProps{{kIdProperty, id},
+                                            {kKindProperty, kKindTemplate},
+                                            {kSourceVolumeProperty, volume}}) {
+    if (absl::Status s = zfs_.SetUserProp(incoming, key, value); !s.ok()) return fail(s);
+  }
+  if (absl::Status s = zfs_.Rename(incoming, target); !s.ok()) return fail(s);
+  LogInfo("promoted ", snap->name, " to template ", target, " (id ", id, ")");
+  return GetTemplate(template_name);
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& template_name,
+                                                            const CloneVolumeParams& params) {
+  if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
+  if (absl::Status s = ValidateName("volume name", params.name); !s.ok()) return s;
+  if (!params.id.empty()) {
+    if (absl::Status s = ValidateId(params.id); !s.ok()) return s;
+  }
+  const std::string op = absl::StrCat("clone template '", template_name, "' as '", params.name, "'");
+  KeyedMutex::Lock template_lock(name_locks_, TemplateLockKey(template_name));
+  KeyedMutex::Lock volume_lock(name_locks_, params.name);
+  absl::StatusOr<VolumeProps> tmpl = zfs_.GetVolume(ReservedDataset("templates/" + template_name));
+  if (!tmpl.ok() || !IsManaged(tmpl->user_props)) {
+    if (tmpl.ok() || absl::IsNotFound(tmpl.status())) {
+      return absl::NotFoundError(absl::StrCat(op, ": no template '", template_name, "'"));
+    }
+    return tmpl.status();
+  }
+  if (params.size_bytes.has_value() && *params.size_bytes < tmpl->volsize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": size ", *params.size_bytes, " bytes is smaller than the template's ", tmpl->volsize,
+        " bytes; a clone may only be as large or larger"));
+  }
+  absl::StatusOr<SnapshotProps> snap =
+      zfs_.GetSnapshot(absl::StrCat(tmpl->name, "@", kTemplateSnapshot));
+  if (!snap.ok()) return Annotate(snap.status(), op);
+  return CloneFrom(op, *snap, *tmpl, params);
+}
+
+absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
+  if (absl::Status s = ValidateName("template name", name); !s.ok()) return s;
+  KeyedMutex::Lock lock(name_locks_, TemplateLockKey(name));
+  absl::StatusOr<TemplateInfo> tmpl = GetTemplate(name);
+  if (!tmpl.ok()) return Annotate(tmpl.status(), "delete template");
+  const std::string dataset = ReservedDataset("templates/" + name);
+  if (tmpl->clone_count == 0) {
+    if (absl::Status s = DestroyWithSnapshots(dataset); !s.ok()) {
+      return Annotate(s, absl::StrCat("delete template '", name, "'"));
+    }
+    LogInfo("deleted template ", dataset);
+    return absl::OkStatus();
+  }
+  // Clones still read its blocks: hide it now, destroy it with the last clone.
+  const std::string parked = ReservedDataset(absl::StrCat("deleted/", name, "-", tmpl->id));
+  if (absl::Status s = zfs_.Rename(dataset, parked); !s.ok()) {
+    return Annotate(s, absl::StrCat("delete template '", name, "'"));
+  }
+  if (absl::Status s = zfs_.DeferDestroySnapshots({absl::StrCat(parked, "@", kTemplateSnapshot)});
+      !s.ok()) {
+    LogWarning("delete template '", name, "': ", s.message(), " (retried by the next clean-up)");
+  }
+  LogInfo("deleted template ", dataset, "; its data stays at ", parked, " until its ",
+          tmpl->clone_count, " clones are gone");
+  return absl::OkStatus();
+}
+
+void VolumeManager::CollectGarbage(bool at_startup) {
+  std::lock_guard lock(garbage_mu_);
+  auto sweep = [&](absl::string_view sub, bool everything) {
+    const std::string dir = ReservedDataset(sub);
+    if (!zfs_.Exists(dir)) return;
+    absl::StatusOr<std::vector<VolumeProps>> zvols = zfs_.ListVolumes(dir);
+    if (!zvols.ok()) {
+      LogWarning("clean-up of ", dir, ": ", zvols.status().message());
+      return;
+    }
+    for (const VolumeProps& v : *zvols) {
+      absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(v.name);
+      if (!snaps.ok()) continue;
+      bool in_use = false;
+      std::vector<std::string> names;
+      for (const SnapshotProps& s : *snaps) {
+        in_use = in_use || !s.clones.empty();
+        names.push_back(s.name);
+      }
+      if (in_use && !everything) {
+        // Make sure the snapshot goes with its last clone (idempotent).
+        if (absl::Status s = zfs_.DeferDestroySnapshots(names); !s.ok()) {
+          LogWarning("clean-up of ", v.name, ": ", s.message());
+        }
+        continue;
+      }
+      if (absl::Status s = DestroyWithSnapshots(v.name); !s.ok()) {
+        LogWarning("clean-up of ", v.name, ": ", s.message());
+      } else {
+        LogInfo("cleaned up ", v.name);
+      }
+    }
+  };
+  sweep("deleted", false);
+  if (at_startup) sweep("incoming", true);  // half-built by a crashed daemon
+}
+
+}  // namespace mvirt::zfs
