@@ -28,8 +28,6 @@ enable_contrib() {
   done
   return 0
 }
-enable_contrib
-apt-get update
 
 build_deps=(
   build-essential cmake pkg-config git
@@ -40,11 +38,26 @@ build_deps=(
 )
 zfs_deps=(zfsutils-linux libzfslinux-dev zfs-dkms)
 guest_deps=(qemu-system-x86 busybox-static cpio kmod udev iproute2)
-
 # The kernel and headers DKMS builds for. On a host that already runs a
 # kernel with ZFS, its own headers are enough; otherwise take Debian's
 # generic flavour (not cloud-amd64: the DKMS build would run twice).
 kernel_deps=(linux-image-amd64 linux-headers-amd64)
+
+all_installed() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || return 1
+  done
+  ls /lib/modules/*/updates/dkms/zfs.ko >/dev/null 2>&1
+}
+if all_installed "${build_deps[@]}" "${guest_deps[@]}" "${kernel_deps[@]}" "${zfs_deps[@]}"; then
+  echo "setup-host.sh: everything is installed already"
+  exit 0
+fi
+
+enable_contrib
+apt-get update
+
 
 apt-get install -y --no-install-recommends "${build_deps[@]}" "${guest_deps[@]}" "${kernel_deps[@]}"
 apt-get install -y --no-install-recommends "${zfs_deps[@]}"

@@ -78,8 +78,7 @@ int ReportRpcError(const grpc::Status& status, const ConnectionOptions& connecti
 // Prints a response: as one JSON line with --json (see PrintJson), else with
 // print(message, std::cout). Returns kExitOk, or PrintJson's error.
 template <typename Message, typename PrintHuman>
-int PrintMessage(const GlobalOptions& options, const Message& message,
-                 const PrintHuman& print) {
+int PrintMessage(const GlobalOptions& options, const Message& message, const PrintHuman& print) {
   if (options.json) return PrintJson(message);
   print(message, std::cout);
   return kExitOk;

@@ -32,8 +32,7 @@ std::string OrDash(const std::string& value) { return value.empty() ? "-" : valu
 
 // "downloading" for IMPORT_JOB_STATE_DOWNLOADING.
 std::string ImportJobStateName(ImportJobState state) {
-  return absl::AsciiStrToLower(
-      absl::StripPrefix(ImportJobState_Name(state), "IMPORT_JOB_STATE_"));
+  return absl::AsciiStrToLower(absl::StripPrefix(ImportJobState_Name(state), "IMPORT_JOB_STATE_"));
 }
 
 }  // namespace

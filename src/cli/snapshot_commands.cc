@@ -45,18 +45,18 @@ int RunCreate(const GlobalOptions& options, const SnapshotArgs& args) {
   CreateSnapshotsRequest request;
   request.mutable_volume_names()->Assign(volumes.begin(), volumes.end());
   request.set_snapshot_name(args.snapshot);
-  return CallAndPrint(options, &ZfsService::Stub::CreateSnapshots, request,
-                      PrintCreatedSnapshots);
+  return CallAndPrint(options, &ZfsService::Stub::CreateSnapshots, request, PrintCreatedSnapshots);
 }
 
 void AddCreateCommand(CLI::App& snapshot, CommandContext& context) {
   auto args = std::make_shared<SnapshotArgs>();
-  CLI::App* command = snapshot.add_subcommand(
-      "create", "Snapshot a volume, or several volumes atomically (all or none)");
+  CLI::App* command =
+      snapshot.add_subcommand("create", "Snapshot a volume, or several volumes atomically");
   AddSnapshotArgs(*command, *args);
-  command->get_option("VOLUME")->description(
-      "Volume name, or several comma-separated (vm-root,vm-data) to snapshot them atomically "
-      "under one snapshot name");
+  command->get_option("VOLUME")->description("Volume name, or several comma-separated");
+  command->footer(
+      "Several volumes (e.g. vm-root,vm-data) are snapshotted atomically under one snapshot\n"
+      "name: all or none.");
   SetAction(command, context,
             [&options = context.options, args] { return RunCreate(options, *args); });
 }
@@ -77,10 +77,9 @@ void AddDeleteCommand(CLI::App& snapshot, CommandContext& context) {
   CLI::App* command = snapshot.add_subcommand("delete", "Delete a snapshot");
   AddSnapshotArgs(*command, *args);
   SetAction(command, context, [&options = context.options, args] {
-    return CallAndPrint(options, &ZfsService::Stub::DeleteSnapshot,
-                        SnapshotRequest<DeleteSnapshotRequest>(*args),
-                        DeletionPrinter(absl::StrCat("snapshot ", args->volume, "@",
-                                                     args->snapshot)));
+    return CallAndPrint(
+        options, &ZfsService::Stub::DeleteSnapshot, SnapshotRequest<DeleteSnapshotRequest>(*args),
+        DeletionPrinter(absl::StrCat("snapshot ", args->volume, "@", args->snapshot)));
   });
 }
 
@@ -104,12 +103,13 @@ int RunRollback(const GlobalOptions& options, const RollbackArgs& args) {
 
 void AddRollbackCommand(CLI::App& snapshot, CommandContext& context) {
   auto args = std::make_shared<RollbackArgs>();
-  CLI::App* command = snapshot.add_subcommand(
-      "rollback",
-      "Roll a volume back to a snapshot: discards all changes since the snapshot and destroys "
-      "newer snapshots; the VM using the volume must be stopped");
+  CLI::App* command =
+      snapshot.add_subcommand("rollback", "Roll a volume back to a snapshot (needs --yes)");
   AddSnapshotArgs(*command, args->target);
   command->add_flag("-y,--yes", args->yes, "Confirm the rollback (required)");
+  command->footer(
+      "Rollback discards all changes made since SNAPSHOT and destroys every newer snapshot.\n"
+      "Stop the VM using the volume first.");
   SetAction(command, context,
             [&options = context.options, args] { return RunRollback(options, *args); });
 }

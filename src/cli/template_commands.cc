@@ -41,8 +41,7 @@ void AddPromoteCommand(CLI::App& template_group, CommandContext& context) {
       template_group.add_subcommand("promote", "Make a volume's snapshot a template");
   command->add_option("VOLUME", args->volume, "Volume name")->required();
   command->add_option("SNAPSHOT", args->snapshot, "Snapshot name")->required();
-  command->add_option("TEMPLATE_NAME", args->template_name, "Name of the new template")
-      ->required();
+  command->add_option("TEMPLATE_NAME", args->template_name, "Name of the new template")->required();
   SetAction(command, context,
             [&options = context.options, args] { return RunPromote(options, *args); });
 }

@@ -131,8 +131,7 @@ void AddCloneCommand(CLI::App& volume, CommandContext& context) {
   auto args = std::make_shared<CloneArgs>();
   CLI::App* command =
       volume.add_subcommand("clone", "Create a volume as a thin clone of a volume's snapshot");
-  command->add_option("SOURCE_VOLUME", args->source, "Volume the snapshot belongs to")
-      ->required();
+  command->add_option("SOURCE_VOLUME", args->source, "Volume the snapshot belongs to")->required();
   command->add_option("SNAPSHOT", args->snapshot, "Snapshot name")->required();
   command->add_option("NEW_NAME", args->name, "Name of the new volume")->required();
   AddCloneOptions(*command, args->clone);

@@ -3,15 +3,13 @@
 namespace mvirt::zfs::cli {
 
 void AddVolumeIdOption(CLI::App& command, std::string& id) {
-  command.add_option("--id", id, "Id the volume carries (default: generated)")
-      ->type_name("UUID");
+  command.add_option("--id", id, "Id the volume carries (default: generated)")->type_name("UUID");
 }
 
 void AddCloneOptions(CLI::App& command, CloneOptions& options) {
   command
       .add_option("--size", options.size,
-                  "Size of the new volume, at least the source's: bytes or with a binary "
-                  "unit, e.g. 80G (default: the source's size)")
+                  "New size, at least the source's, e.g. 80G (default: the source's)")
       ->type_name("SIZE");
   AddVolumeIdOption(command, options.id);
 }

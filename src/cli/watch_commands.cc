@@ -4,10 +4,11 @@
 namespace mvirt::zfs::cli {
 
 void AddWatchCommands(CLI::App& app, CommandContext& context) {
-  CLI::App* watch = AddCommandGroup(
-      app, "watch",
-      "Print one line per change as it happens, until interrupted (Ctrl-C) or the daemon "
-      "ends the stream");
+  CLI::App* watch = AddCommandGroup(app, "watch", "Follow changes to volumes or templates");
+  // Set before adding the subcommands, which inherit it.
+  watch->footer(
+      "Prints one line per event (one JSON object per line with --json) until interrupted\n"
+      "(Ctrl-C) or the daemon ends the stream. No --timeout applies.");
 
   CLI::App* volumes =
       watch->add_subcommand("volumes", "Watch volumes being created, changed and deleted");

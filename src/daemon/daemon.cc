@@ -80,7 +80,9 @@ int RunDaemon(int argc, char** argv) {
   volume_options.device_timeout = absl::Seconds(options.device_timeout_seconds);
   VolumeManager volumes(**zfs, volume_options);
   volumes.CollectGarbage(/*at_startup=*/true);
-  ZfsServiceImpl service(volumes);
+  ServiceOptions service_options;
+  service_options.watch_buffer = static_cast<size_t>(options.watch_buffer);
+  ZfsServiceImpl service(volumes, service_options);
 
   RemoveStaleSocket(options.listen);
   grpc::ServerBuilder builder;
@@ -101,6 +103,7 @@ int RunDaemon(int argc, char** argv) {
   LogInfo("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
           ", finishing calls in flight (up to ", options.shutdown_timeout_seconds, " s)");
   sd_notify(0, "STOPPING=1");
+  volumes.CloseEvents();  // watch streams end now rather than at the deadline
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(options.shutdown_timeout_seconds));
   server->Wait();

@@ -66,6 +66,10 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
                  "Seconds to wait for /dev/zvol links to appear or vanish")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  app.add_option("--watch-buffer", o.watch_buffer,
+                 "Events a Watch* subscriber may fall behind by before it is disconnected")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // program name

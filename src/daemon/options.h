@@ -24,6 +24,8 @@ struct DaemonOptions {
   int shutdown_timeout_seconds = 30;
   // Seconds to wait for /dev/zvol links to appear or vanish.
   int device_timeout_seconds = 30;
+  // Events a watch subscriber may fall behind by before it is disconnected.
+  int watch_buffer = 1024;
 };
 
 // What the command line asks for: run with `options`, or exit at once with

@@ -49,4 +49,16 @@ void ToProto(const TemplateInfo& in, Template* out) {
   out->set_clone_count(in.clone_count);
 }
 
+void ToProto(const VolumeEventInfo& in, VolumeEvent* out) {
+  out->set_volume_id(in.volume_id);
+  out->set_timestamp(in.timestamp);
+  if (in.volume) ToProto(*in.volume, out->mutable_volume());
+}
+
+void ToProto(const TemplateEventInfo& in, TemplateEvent* out) {
+  out->set_template_id(in.template_id);
+  out->set_timestamp(in.timestamp);
+  if (in.template_info) ToProto(*in.template_info, out->mutable_template_());
+}
+
 }  // namespace mvirt::zfs

@@ -1,5 +1,10 @@
 #include "service/zfs_service.h"
 
+#include <chrono>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "service/convert.h"
 
 namespace mvirt::zfs {
@@ -20,6 +25,38 @@ grpc::Status ReplyAll(const absl::StatusOr<std::vector<T>>& result, RepeatedProt
   for (const T& item : *result) ToProto(item, out->Add());
   return grpc::Status::OK;
 }
+
+// Streams `initial` and then every event of `subscription` to `writer` until
+// the client goes away, the subscriber overflows, or the daemon shuts down.
+template <typename Info, typename Proto>
+grpc::Status StreamEvents(grpc::ServerContext* ctx, grpc::ServerWriter<Proto>* writer,
+                          typename Broadcaster<Info>::Subscription& subscription,
+                          const std::vector<Info>& initial, size_t buffer) {
+  auto write = [&](const Info& info) {
+    Proto event;
+    ToProto(info, &event);
+    return writer->Write(event);
+  };
+  for (const Info& info : initial) {
+    if (!write(info)) return grpc::Status::OK;  // client gone
+  }
+  while (!ctx->IsCancelled()) {
+    std::optional<Info> next = subscription.Next(std::chrono::milliseconds(250));
+    if (subscription.overflowed()) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("watch fell more than ", buffer,
+                                       " events behind and was disconnected; resubscribe to "
+                                       "receive the current state"));
+    }
+    if (subscription.closed()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "mvirt-zfs is shutting down");
+    }
+    if (next && !write(*next)) return grpc::Status::OK;
+  }
+  return grpc::Status::OK;
+}
+
+int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
 }  // namespace
 
@@ -135,6 +172,27 @@ grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext*,
   return Reply(
       volumes_.PromoteToTemplate(req->volume_name(), req->snapshot_name(), req->template_name()),
       out);
+}
+
+grpc::Status ZfsServiceImpl::WatchVolumes(grpc::ServerContext* ctx, const WatchVolumesRequest*,
+                                          grpc::ServerWriter<VolumeEvent>* writer) {
+  auto subscription = volumes_.volume_events().Subscribe(options_.watch_buffer);
+  absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
+  if (!current.ok()) return ToGrpcStatus(current.status());
+  std::vector<VolumeEventInfo> initial;
+  for (VolumeInfo& v : *current) initial.push_back({v.id, NowSeconds(), std::move(v)});
+  return StreamEvents<VolumeEventInfo>(ctx, writer, *subscription, initial, options_.watch_buffer);
+}
+
+grpc::Status ZfsServiceImpl::WatchTemplates(grpc::ServerContext* ctx, const WatchTemplatesRequest*,
+                                            grpc::ServerWriter<TemplateEvent>* writer) {
+  auto subscription = volumes_.template_events().Subscribe(options_.watch_buffer);
+  absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
+  if (!current.ok()) return ToGrpcStatus(current.status());
+  std::vector<TemplateEventInfo> initial;
+  for (TemplateInfo& t : *current) initial.push_back({t.id, NowSeconds(), std::move(t)});
+  return StreamEvents<TemplateEventInfo>(ctx, writer, *subscription, initial,
+                                         options_.watch_buffer);
 }
 
 }  // namespace mvirt::zfs

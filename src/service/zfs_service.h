@@ -9,9 +9,16 @@
 
 namespace mvirt::zfs {
 
+struct ServiceOptions {
+  // Events a watch subscriber may fall behind by before it is disconnected
+  // with RESOURCE_EXHAUSTED (it then resubscribes and gets the full state).
+  size_t watch_buffer = 1024;
+};
+
 class ZfsServiceImpl final : public ZfsService::Service {
  public:
-  explicit ZfsServiceImpl(VolumeManager& volumes) : volumes_(volumes) {}
+  ZfsServiceImpl(VolumeManager& volumes, ServiceOptions options)
+      : volumes_(volumes), options_(options) {}
 
   grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
   grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;
@@ -42,8 +49,17 @@ class ZfsServiceImpl final : public ZfsService::Service {
   grpc::Status PromoteSnapshotToTemplate(grpc::ServerContext*, const PromoteSnapshotRequest*,
                                          Template*) override;
 
+  // A new subscriber first receives the current state of every object, then
+  // every change; it is subscribed before the state is read, so nothing
+  // falls between (an object may arrive twice, each time in full).
+  grpc::Status WatchVolumes(grpc::ServerContext*, const WatchVolumesRequest*,
+                            grpc::ServerWriter<VolumeEvent>*) override;
+  grpc::Status WatchTemplates(grpc::ServerContext*, const WatchTemplatesRequest*,
+                              grpc::ServerWriter<TemplateEvent>*) override;
+
  private:
   VolumeManager& volumes_;
+  const ServiceOptions options_;
 };
 
 }  // namespace mvirt::zfs

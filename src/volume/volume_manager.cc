@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sizes.h"
@@ -107,7 +108,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   }
   absl::StatusOr<VolumeProps> created = zfs_.GetVolume(dataset);
   if (!created.ok()) return created.status();
-  return ToVolumeInfo(*created);
+  absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*created);
+  if (info.ok()) PublishVolume(*info);
+  return info;
 }
 
 absl::StatusOr<VolumeProps> VolumeManager::GetManaged(absl::string_view op,
@@ -215,7 +218,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name,
   LogInfo("resized volume ", props->name, " from ", props->volsize, " to ", *volsize, " bytes");
   absl::StatusOr<VolumeProps> resized = zfs_.GetVolume(props->name);
   if (!resized.ok()) return resized.status();
-  return ToVolumeInfo(*resized);
+  absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*resized);
+  if (info.ok()) PublishVolume(*info);
+  return info;
 }
 
 absl::Status VolumeManager::Delete(const std::string& name) {
@@ -258,12 +263,34 @@ absl::Status VolumeManager::Delete(const std::string& name) {
     return Annotate(s, absl::StrCat("delete volume '", name, "'"));
   }
   LogInfo("deleted volume ", dataset, " and ", snapshot_names.size(), " snapshots");
-  // It may have been the last clone of a deleted template.
-  if (!props->origin.empty()) CollectGarbage(/*at_startup=*/false);
+  PublishVolumeDeleted(props->user_props.at(kIdProperty));
+  if (!props->origin.empty()) {
+    PublishTemplateOfOrigin(props->origin);
+    // It may have been the last clone of a deleted template.
+    CollectGarbage(/*at_startup=*/false);
+  }
   if (absl::Status s = WaitForDeviceGone(path, options_.device_timeout); !s.ok()) {
     LogWarning("delete volume '", name, "': ", s.message());
   }
   return absl::OkStatus();
+}
+
+void VolumeManager::PublishVolume(const VolumeInfo& volume) {
+  volume_events_.Publish({volume.id, absl::ToUnixSeconds(absl::Now()), volume});
+}
+
+void VolumeManager::PublishVolumeDeleted(const std::string& id) {
+  volume_events_.Publish({id, absl::ToUnixSeconds(absl::Now()), std::nullopt});
+}
+
+void VolumeManager::PublishVolumeByName(const std::string& name) {
+  absl::StatusOr<VolumeInfo> info = Get(name);
+  if (info.ok()) PublishVolume(*info);
+}
+
+void VolumeManager::CloseEvents() {
+  volume_events_.Close();
+  template_events_.Close();
 }
 
 }  // namespace mvirt::zfs

@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/broadcaster.h"
 #include "common/keyed_mutex.h"
 #include "zfs/zfs.h"
 
@@ -74,6 +75,20 @@ struct TemplateInfo {
   uint64_t size_bytes = 0;    // volsize: the smallest size of a clone
   int64_t created_at = 0;     // Unix seconds
   uint32_t clone_count = 0;
+};
+
+// A change of a volume: its full current state, or none if it was deleted.
+struct VolumeEventInfo {
+  std::string volume_id;
+  int64_t timestamp = 0;  // Unix seconds
+  std::optional<VolumeInfo> volume;
+};
+
+// A change of a template: its full current state, or none if it was deleted.
+struct TemplateEventInfo {
+  std::string template_id;
+  int64_t timestamp = 0;
+  std::optional<TemplateInfo> template_info;
 };
 
 struct PoolStatsInfo {
@@ -201,7 +216,26 @@ class VolumeManager {
   // `at_startup`, templates left half-built by a crash. Errors are logged.
   void CollectGarbage(bool at_startup);
 
+  // --- Change streams ---
+
+  // Every mutation publishes the changed object's full state here, after it
+  // is done. Subscribers never slow the mutations down (see Broadcaster).
+  Broadcaster<VolumeEventInfo>& volume_events() { return volume_events_; }
+  Broadcaster<TemplateEventInfo>& template_events() { return template_events_; }
+
+  // Ends every subscription, e.g. at shutdown.
+  void CloseEvents();
+
  private:
+  void PublishVolume(const VolumeInfo& volume);
+  void PublishVolumeDeleted(const std::string& id);
+  // Publishes the state of the volume `name`, if it still exists.
+  void PublishVolumeByName(const std::string& name);
+  void PublishTemplate(const TemplateInfo& info);
+  // Publishes the state of the template a clone's `origin` snapshot belongs
+  // to (its clone_count changed), if `origin` is a listed template's.
+  void PublishTemplateOfOrigin(const std::string& origin);
+
   std::string ReservedDataset(absl::string_view sub) const;
   absl::Status EnsureReservedDatasets();
   // Clones snapshot `origin` as volume params.name; see CloneVolume.
@@ -231,6 +265,8 @@ class VolumeManager {
   const VolumeManagerOptions options_;
   KeyedMutex name_locks_;
   std::mutex garbage_mu_;  // one CollectGarbage at a time
+  Broadcaster<VolumeEventInfo> volume_events_;
+  Broadcaster<TemplateEventInfo> template_events_;
 };
 
 // True if `props` carry a local mvirt:id, i.e. the daemon created them.

@@ -78,6 +78,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     if (!props.ok()) return props.status();
     out.push_back(ToSnapshotInfo(*props));
   }
+  for (const std::string& v : unique) PublishVolumeByName(v);
   return out;
 }
 
@@ -105,6 +106,7 @@ absl::Status VolumeManager::DeleteSnapshot(const std::string& volume, const std:
   }
   if (absl::Status s = zfs_.DestroySnapshots({snap->name}); !s.ok()) return s;
   LogInfo("deleted snapshot ", snap->name);
+  PublishVolumeByName(volume);
   return absl::OkStatus();
 }
 
@@ -149,7 +151,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
           " newer snapshots)");
   absl::StatusOr<VolumeProps> after = zfs_.GetVolume(props->name);
   if (!after.ok()) return after.status();
-  return ToVolumeInfo(*after);
+  absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*after);
+  if (info.ok()) PublishVolume(*info);
+  return info;
 }
 
 absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_volume,
@@ -218,7 +222,10 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
   LogInfo("cloned ", origin.name, " as ", dataset, " (id ", id, ")");
   absl::StatusOr<VolumeProps> done = zfs_.GetVolume(dataset);
   if (!done.ok()) return done.status();
-  return ToVolumeInfo(*done);
+  absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*done);
+  if (info.ok()) PublishVolume(*info);
+  PublishTemplateOfOrigin(origin.name);
+  return info;
 }
 
 }  // namespace mvirt::zfs

@@ -8,6 +8,7 @@
 // destroyed once no clone is left (CollectGarbage).
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/status_util.h"
@@ -129,7 +130,9 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   }
   if (absl::Status s = zfs_.Rename(incoming, target); !s.ok()) return fail(s);
   LogInfo("promoted ", snap->name, " to template ", target, " (id ", id, ")");
-  return GetTemplate(template_name);
+  absl::StatusOr<TemplateInfo> info = GetTemplate(template_name);
+  if (info.ok()) PublishTemplate(*info);
+  return info;
 }
 
 absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& template_name,
@@ -171,6 +174,7 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
       return Annotate(s, absl::StrCat("delete template '", name, "'"));
     }
     LogInfo("deleted template ", dataset);
+    template_events_.Publish({tmpl->id, absl::ToUnixSeconds(absl::Now()), std::nullopt});
     return absl::OkStatus();
   }
   // Clones still read its blocks: hide it now, destroy it with the last clone.
@@ -184,7 +188,21 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
   }
   LogInfo("deleted template ", dataset, "; its data stays at ", parked, " until its ",
           tmpl->clone_count, " clones are gone");
+  template_events_.Publish({tmpl->id, absl::ToUnixSeconds(absl::Now()), std::nullopt});
   return absl::OkStatus();
+}
+
+void VolumeManager::PublishTemplate(const TemplateInfo& info) {
+  template_events_.Publish({info.id, absl::ToUnixSeconds(absl::Now()), info});
+}
+
+void VolumeManager::PublishTemplateOfOrigin(const std::string& origin) {
+  const std::string prefix = ReservedDataset("templates/");
+  if (!absl::StartsWith(origin, prefix)) return;
+  std::string name = origin.substr(prefix.size());
+  name = name.substr(0, name.find('@'));
+  absl::StatusOr<TemplateInfo> info = GetTemplate(name);
+  if (info.ok()) PublishTemplate(*info);
 }
 
 void VolumeManager::CollectGarbage(bool at_startup) {

@@ -53,6 +53,56 @@ TEST(Cli, VolumeLifecycleEndToEnd) {
   EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
 }
 
+TEST(Cli, SnapshotCloneTemplateAndWatchEndToEnd) {
+  const std::string pool = TestPool::kPool;
+  ASSERT_EQ(Ctl("volume create cli-a 32M").exit_code, 0);
+  ASSERT_EQ(Ctl("volume create cli-b 32M").exit_code, 0);
+  CommandResult r = Ctl("snapshot create cli-a,cli-b pair");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ZfsGet(pool + "/cli-a@pair", "createtxg"), ZfsGet(pool + "/cli-b@pair", "createtxg"));
+  ASSERT_EQ(Ctl("snapshot create cli-a later").exit_code, 0);
+  r = Ctl("snapshot list cli-a");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_LT(r.output.find("pair"), r.output.find("later")) << r.output;
+
+  r = Ctl("snapshot rollback cli-a pair");
+  EXPECT_EQ(r.exit_code, 2) << "rollback needs --yes: " << r.output;
+  EXPECT_TRUE(DatasetExists(pool + "/cli-a@later"));
+  r = Ctl("snapshot rollback cli-a pair --yes");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(DatasetExists(pool + "/cli-a@later"));
+
+  r = Ctl("volume clone cli-a pair cli-c --size 64M");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ZfsGet(pool + "/cli-c", "origin"), pool + "/cli-a@pair");
+  EXPECT_EQ(ZfsGet(pool + "/cli-c", "volsize"), std::to_string(64 << 20));
+
+  r = Ctl("template promote cli-b pair cli-tmpl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Ctl("template list");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("cli-tmpl"), std::string::npos) << r.output;
+  r = Ctl("template clone cli-tmpl cli-d");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ZfsGet(pool + "/cli-d", "origin"), pool + "/.mvirt/templates/cli-tmpl@template");
+
+  // watch prints the current state first; stop it after a moment.
+  r = Shell("timeout -s INT 5 " + CliPath() + " --endpoint " + TestPool::daemon().endpoint() +
+            " watch volumes");
+  EXPECT_NE(r.output.find("cli-d"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cli-a"), std::string::npos) << r.output;
+
+  r = Ctl("snapshot delete cli-a pair");
+  EXPECT_EQ(r.exit_code, 1) << "a clone depends on it: " << r.output;
+  EXPECT_NE(r.output.find("cli-c"), std::string::npos) << r.output;
+  for (const char* cmd : {"volume delete cli-c", "volume delete cli-d", "template delete cli-tmpl",
+                          "snapshot delete cli-a pair", "volume delete cli-a", "volume delete cli-b"}) {
+    r = Ctl(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.output;
+  }
+  EXPECT_FALSE(DatasetExists(pool + "/.mvirt/templates/cli-tmpl"));
+}
+
 TEST(Cli, BadInputIsOneClearLineAndNonZeroExit) {
   CommandResult r = Ctl("volume create x 12Q");
   EXPECT_EQ(r.exit_code, 2) << r.output;

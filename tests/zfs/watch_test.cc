@@ -1,0 +1,219 @@
+// Real-ZFS tests of the change streams: current state first, then every
+// mutation, seen by several subscribers; reconnecting after a gap; a slow
+// subscriber is disconnected with a clear status instead of missing events.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <set>
+#include <sys/wait.h>
+
+#include "api_fixture.h"
+#include "zfs_test_env.h"
+
+namespace mvirt::zfs::testing {
+namespace {
+
+// A WatchVolumes subscription with a deadline, so a missing event fails the
+// test instead of hanging it.
+class VolumeWatch {
+ public:
+  explicit VolumeWatch(ZfsService::Stub& stub) {
+    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    reader_ = stub.WatchVolumes(&ctx_, WatchVolumesRequest());
+  }
+  ~VolumeWatch() { ctx_.TryCancel(); }
+  // Reads events until `done` returns true for one; returns all read.
+  std::vector<VolumeEvent> ReadUntil(const std::function<bool(const VolumeEvent&)>& done) {
+    std::vector<VolumeEvent> events;
+    VolumeEvent e;
+    while (reader_->Read(&e)) {
+      events.push_back(e);
+      if (done(e)) return events;
+    }
+    ADD_FAILURE() << "stream ended: " << reader_->Finish().error_message();
+    return events;
+  }
+  grpc::Status Finish() {
+    VolumeEvent e;
+    while (reader_->Read(&e)) {
+    }
+    return reader_->Finish();
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<VolumeEvent>> reader_;
+};
+
+auto IsVolume(const std::string& name, std::function<bool(const Volume&)> also = nullptr) {
+  return [name, also](const VolumeEvent& e) {
+    return e.has_volume() && e.volume().name() == name && (!also || also(e.volume()));
+  };
+}
+auto IsDeletion(const std::string& id) {
+  return [id](const VolumeEvent& e) { return !e.has_volume() && e.volume_id() == id; };
+}
+
+class WatchTest : public ApiTest {};
+
+TEST_F(WatchTest, TwoSubscribersSeeTheStateThenEveryMutation) {
+  Volume before, w2, out;
+  ASSERT_TRUE(Create("watch-before", 16 * kMiB, &before, kId1).ok());
+  VolumeWatch first(*stub_), second(*stub_);
+  for (VolumeWatch* w : {&first, &second}) {
+    // The current state comes first, the volume with its caller's id.
+    auto events = w->ReadUntil(IsVolume("watch-before"));
+    EXPECT_EQ(events.back().volume_id(), kId1);
+  }
+  ASSERT_TRUE(Create("watch-2", 16 * kMiB, &w2, kId2).ok());
+  ASSERT_TRUE(Resize("watch-2", 32 * kMiB, &out).ok());
+  ASSERT_TRUE(Snapshot("watch-2", "s1").ok());
+  ASSERT_TRUE(Rollback("watch-2", "s1", &out).ok());
+  ASSERT_TRUE(DeleteSnapshot("watch-2", "s1").ok());
+  ASSERT_TRUE(Delete("watch-2").ok());
+  for (VolumeWatch* w : {&first, &second}) {
+    auto created = w->ReadUntil(IsVolume("watch-2"));
+    EXPECT_EQ(created.back().volume_id(), kId2);
+    EXPECT_EQ(created.back().volume().volsize_bytes(), 16 * kMiB);
+    EXPECT_GT(created.back().timestamp(), 0);
+    w->ReadUntil(IsVolume("watch-2", [](const Volume& v) { return v.volsize_bytes() == 32 * kMiB; }));
+    w->ReadUntil(IsVolume("watch-2", [](const Volume& v) { return v.snapshots_size() == 1; }));
+    w->ReadUntil(IsVolume("watch-2", [](const Volume& v) { return v.snapshots_size() == 0; }));
+    w->ReadUntil(IsDeletion(kId2));
+  }
+}
+
+TEST_F(WatchTest, ReconnectingAfterAGapGetsTheCurrentState) {
+  Volume gone, added;
+  ASSERT_TRUE(Create("watch-gone", 16 * kMiB, &gone).ok());
+  {
+    VolumeWatch w(*stub_);
+    w.ReadUntil(IsVolume("watch-gone"));
+  }  // disconnected
+  ASSERT_TRUE(Delete("watch-gone").ok());
+  ASSERT_TRUE(Create("watch-added", 16 * kMiB, &added).ok());
+  // The changes made while away are in the state sent on reconnect.
+  ListVolumesResponse now;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->ListVolumes(&ctx, ListVolumesRequest(), &now).ok());
+  VolumeWatch again(*stub_);
+  std::set<std::string> seen;
+  again.ReadUntil([&](const VolumeEvent& e) {
+    EXPECT_TRUE(e.has_volume());
+    seen.insert(e.volume().name());
+    return seen.size() == static_cast<size_t>(now.volumes_size());
+  });
+  EXPECT_TRUE(seen.count("watch-added"));
+  EXPECT_FALSE(seen.count("watch-gone"));
+}
+
+TEST_F(WatchTest, TemplateEventsForPromoteCloneAndDelete) {
+  Volume src, clone;
+  ASSERT_TRUE(Create("watch-tsrc", 16 * kMiB, &src).ok());
+  ASSERT_TRUE(Snapshot("watch-tsrc", "v1").ok());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  auto reader = stub_->WatchTemplates(&ctx, WatchTemplatesRequest());
+  PromoteSnapshotRequest promote;
+  promote.set_volume_name("watch-tsrc");
+  promote.set_snapshot_name("v1");
+  promote.set_template_name("watch-tmpl");
+  Template t;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->PromoteSnapshotToTemplate(&c, promote, &t).ok());
+  }
+  TemplateEvent e;
+  do {
+    ASSERT_TRUE(reader->Read(&e));
+  } while (!(e.has_template_() && e.template_().name() == "watch-tmpl"));
+  EXPECT_EQ(e.template_id(), t.id());
+  EXPECT_EQ(e.template_().clone_count(), 0u);
+  CloneFromTemplateRequest clone_req;
+  clone_req.set_template_name("watch-tmpl");
+  clone_req.set_new_volume_name("watch-tclone");
+  cleanup_.insert(cleanup_.begin(), "watch-tclone");
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->CloneFromTemplate(&c, clone_req, &clone).ok());
+  }
+  ASSERT_TRUE(reader->Read(&e));
+  EXPECT_EQ(e.template_().clone_count(), 1u) << "clone_count changes are events too";
+  ASSERT_TRUE(Delete("watch-tclone").ok());
+  ASSERT_TRUE(reader->Read(&e));
+  EXPECT_EQ(e.template_().clone_count(), 0u);
+  DeleteTemplateRequest del;
+  del.set_name("watch-tmpl");
+  DeleteTemplateResponse resp;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->DeleteTemplate(&c, del, &resp).ok());
+  }
+  ASSERT_TRUE(reader->Read(&e));
+  EXPECT_EQ(e.template_id(), t.id());
+  EXPECT_FALSE(e.has_template_()) << "no payload means deleted";
+  EXPECT_FALSE(e.has_import_job());
+  ctx.TryCancel();
+}
+
+TEST(WatchOverflow, ASlowSubscriberIsDisconnectedWithAClearStatus) {
+  // A daemon of its own with a tiny buffer; the subscriber reads nothing
+  // while many events (that grow with the snapshot count) are published.
+  DaemonProcess daemon(TestPool::kPool, "/run/mvirt-zfs-watch.sock", {"--watch-buffer", "2"});
+  ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+  auto stub = ZfsService::NewStub(
+      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  CreateVolumeRequest create;
+  create.set_name("watch-slow");
+  create.set_size_bytes(16 * kMiB);
+  Volume v;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub->CreateVolume(&c, create, &v).ok());
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  auto reader = stub->WatchVolumes(&ctx, WatchVolumesRequest());
+  VolumeEvent first;
+  ASSERT_TRUE(reader->Read(&first));  // subscribed
+  CreateSnapshotsRequest snap;
+  snap.add_volume_names("watch-slow");
+  for (int i = 0; i < 150; ++i) {
+    snap.set_snapshot_name("s" + std::to_string(i));
+    grpc::ClientContext c;
+    CreateSnapshotsResponse r;
+    ASSERT_TRUE(stub->CreateSnapshots(&c, snap, &r).ok());
+  }
+  VolumeEvent e;
+  while (reader->Read(&e)) {
+  }
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("resubscribe"), std::string::npos) << s.error_message();
+  Shell("zfs destroy -r " + std::string(TestPool::kPool) + "/watch-slow");
+  int status = daemon.StopWith(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.Log();
+}
+
+TEST(WatchShutdown, SigtermEndsOpenStreamsPromptly) {
+  DaemonProcess daemon(TestPool::kPool, "/run/mvirt-zfs-watch2.sock");
+  ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+  auto stub = ZfsService::NewStub(
+      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto reader = stub->WatchTemplates(&ctx, WatchTemplatesRequest());
+  auto start = std::chrono::steady_clock::now();
+  int status = daemon.StopWith(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.Log();
+  // Well under the 30 s shutdown deadline: the stream was ended, not waited out.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  TemplateEvent e;
+  while (reader->Read(&e)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace mvirt::zfs::testing
