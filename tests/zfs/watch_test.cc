@@ -160,28 +160,34 @@ TEST_F(WatchTest, TemplateEventsForPromoteCloneAndDelete) {
 
 TEST(WatchOverflow, ASlowSubscriberIsDisconnectedWithAClearStatus) {
   // A daemon of its own with a tiny buffer; the subscriber reads nothing
-  // while many events (that grow with the snapshot count) are published.
+  // while events outgrow the transport's 64 KiB window: each atomic
+  // snapshot of 10 volumes publishes 10 events carrying every snapshot.
   DaemonProcess daemon(TestPool::kPool, "/run/mvirt-zfs-watch.sock", {"--watch-buffer", "2"});
   ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+  // A client whose transport window stays small (no BDP growth), so a
+  // client that does not read really stops the server's writes.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
   auto stub = ZfsService::NewStub(
-      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
-  CreateVolumeRequest create;
-  create.set_name("watch-slow");
-  create.set_size_bytes(16 * kMiB);
-  Volume v;
-  {
+      grpc::CreateCustomChannel(daemon.endpoint(), grpc::InsecureChannelCredentials(), args));
+  CreateSnapshotsRequest snap;
+  for (int i = 0; i < 10; ++i) {
+    CreateVolumeRequest create;
+    create.set_name("watch-slow-" + std::to_string(i));
+    create.set_size_bytes(16 * kMiB);
+    Volume v;
     grpc::ClientContext c;
     ASSERT_TRUE(stub->CreateVolume(&c, create, &v).ok());
+    snap.add_volume_names(create.name());
   }
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   auto reader = stub->WatchVolumes(&ctx, WatchVolumesRequest());
   VolumeEvent first;
   ASSERT_TRUE(reader->Read(&first));  // subscribed
-  CreateSnapshotsRequest snap;
-  snap.add_volume_names("watch-slow");
-  for (int i = 0; i < 150; ++i) {
-    snap.set_snapshot_name("s" + std::to_string(i));
+  for (int i = 0; i < 20; ++i) {
+    snap.set_snapshot_name(std::string(90, 'x') + std::to_string(i));
     grpc::ClientContext c;
     CreateSnapshotsResponse r;
     ASSERT_TRUE(stub->CreateSnapshots(&c, snap, &r).ok());
@@ -192,7 +198,9 @@ TEST(WatchOverflow, ASlowSubscriberIsDisconnectedWithAClearStatus) {
   grpc::Status s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   EXPECT_NE(s.error_message().find("resubscribe"), std::string::npos) << s.error_message();
-  Shell("zfs destroy -r " + std::string(TestPool::kPool) + "/watch-slow");
+  for (int i = 0; i < 10; ++i) {
+    Shell("zfs destroy -r " + std::string(TestPool::kPool) + "/watch-slow-" + std::to_string(i));
+  }
   int status = daemon.StopWith(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.Log();
 }
