@@ -242,6 +242,8 @@ class VolumeManager {
   absl::StatusOr<VolumeInfo> CloneFrom(const std::string& op, const SnapshotProps& origin,
                                        const VolumeProps& origin_volume,
                                        const CloneVolumeParams& params);
+  // The zvol of managed template `name` (validated), or NOT_FOUND.
+  absl::StatusOr<VolumeProps> GetManagedTemplate(const std::string& name);
   absl::StatusOr<TemplateInfo> ToTemplateInfo(const VolumeProps& props);
   // Destroys `dataset` with all its snapshots; for the daemon's own datasets.
   absl::Status DestroyWithSnapshots(const std::string& dataset);

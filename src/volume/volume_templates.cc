@@ -76,15 +76,19 @@ absl::StatusOr<std::vector<TemplateInfo>> VolumeManager::ListTemplates() {
   return out;
 }
 
+absl::StatusOr<VolumeProps> VolumeManager::GetManagedTemplate(const std::string& name) {
+  absl::StatusOr<VolumeProps> props = zfs_.GetVolume(ReservedDataset("templates/" + name));
+  if (props.ok() && IsManaged(props->user_props)) return props;
+  if (props.ok() || absl::IsNotFound(props.status())) {
+    return absl::NotFoundError(absl::StrCat("no template '", name, "' in pool '", options_.pool, "'"));
+  }
+  return props.status();
+}
+
 absl::StatusOr<TemplateInfo> VolumeManager::GetTemplate(const std::string& name) {
   if (absl::Status s = ValidateName("template name", name); !s.ok()) return s;
-  absl::StatusOr<VolumeProps> props = zfs_.GetVolume(ReservedDataset("templates/" + name));
-  if (!props.ok() || !IsManaged(props->user_props)) {
-    if (props.ok() || absl::IsNotFound(props.status())) {
-      return absl::NotFoundError(absl::StrCat("no template '", name, "' in pool '", options_.pool, "'"));
-    }
-    return props.status();
-  }
+  absl::StatusOr<VolumeProps> props = GetManagedTemplate(name);
+  if (!props.ok()) return props.status();
   return ToTemplateInfo(*props);
 }
 
@@ -145,13 +149,8 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& t
   const std::string op = absl::StrCat("clone template '", template_name, "' as '", params.name, "'");
   KeyedMutex::Lock template_lock(name_locks_, TemplateLockKey(template_name));
   KeyedMutex::Lock volume_lock(name_locks_, params.name);
-  absl::StatusOr<VolumeProps> tmpl = zfs_.GetVolume(ReservedDataset("templates/" + template_name));
-  if (!tmpl.ok() || !IsManaged(tmpl->user_props)) {
-    if (tmpl.ok() || absl::IsNotFound(tmpl.status())) {
-      return absl::NotFoundError(absl::StrCat(op, ": no template '", template_name, "'"));
-    }
-    return tmpl.status();
-  }
+  absl::StatusOr<VolumeProps> tmpl = GetManagedTemplate(template_name);
+  if (!tmpl.ok()) return Annotate(tmpl.status(), op);
   if (params.size_bytes.has_value() && *params.size_bytes < tmpl->volsize) {
     return absl::InvalidArgumentError(absl::StrCat(
         op, ": size ", *params.size_bytes, " bytes is smaller than the template's ", tmpl->volsize,

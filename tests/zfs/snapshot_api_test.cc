@@ -163,6 +163,25 @@ TEST_F(SnapshotApiTest, RollbackIsRefusedOverASnapshotWithClones) {
   EXPECT_TRUE(DatasetExists(kPool + "/rb-clone@s2"));
 }
 
+TEST_F(SnapshotApiTest, RollbackIsRefusedOverAHeldSnapshot) {
+  Volume v;
+  ASSERT_TRUE(Create("rb-held", 16 * kMiB, &v).ok());
+  ASSERT_TRUE(Snapshot("rb-held", "s1").ok());
+  ASSERT_TRUE(Snapshot("rb-held", "s2").ok());
+  const std::string held = kPool + "/rb-held@s2";
+  MustRun("zfs hold backup " + held);
+  Volume after;
+  grpc::Status s = Rollback("rb-held", "s1", &after);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find(held + " (1 holds)"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(DatasetExists(held));
+  s = DeleteSnapshot("rb-held", "s2");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  MustRun("zfs release backup " + held);
+  EXPECT_TRUE(Rollback("rb-held", "s1", &after).ok());
+  EXPECT_FALSE(DatasetExists(held));
+}
+
 TEST_F(SnapshotApiTest, CloneIsThinReadyAndCanGrow) {
   Volume v;
   ASSERT_TRUE(Create("gold", 16 * kMiB, &v, kId1).ok());
