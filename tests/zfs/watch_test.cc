@@ -210,17 +210,28 @@ TEST(WatchShutdown, SigtermEndsOpenStreamsPromptly) {
   ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
   auto stub = ZfsService::NewStub(
       grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  CreateVolumeRequest create;
+  create.set_name("watch-shutdown");
+  create.set_size_bytes(16 * kMiB);
+  Volume v;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub->CreateVolume(&c, create, &v).ok());
+  }
   grpc::ClientContext ctx;
-  auto reader = stub->WatchTemplates(&ctx, WatchTemplatesRequest());
+  auto reader = stub->WatchVolumes(&ctx, WatchVolumesRequest());
+  VolumeEvent e;
+  ASSERT_TRUE(reader->Read(&e)) << "the stream is live on the server";
   auto start = std::chrono::steady_clock::now();
   int status = daemon.StopWith(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.Log();
   // Well under the 30 s shutdown deadline: the stream was ended, not waited out.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
-  TemplateEvent e;
   while (reader->Read(&e)) {
   }
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  Shell("zfs destroy -r " + std::string(TestPool::kPool) + "/watch-shutdown");
 }
 
 }  // namespace
