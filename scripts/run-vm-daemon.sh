@@ -19,7 +19,8 @@
 #
 # Environment:
 #   MVIRT_VM_DISK      disk file (default /var/lib/mvirt-zfs/vm/vmpool.img)
-#   MVIRT_VM_DISK_GIB  its size when it is created (default 20; sparse)
+#   MVIRT_VM_DISK_GIB  its size when it is created (default 100; sparse, so it
+#                      costs only what is written)
 #   MVIRT_PORT         TCP port on the host and in the guest (default 50053)
 #   MVIRT_VM_MEM       guest memory in MiB (default 2048)
 #   MVIRT_DAEMON_CMD   for testing: a shell command run instead of DAEMON (it
@@ -61,7 +62,7 @@ case ${1:-} in
 esac
 
 disk=${MVIRT_VM_DISK:-/var/lib/mvirt-zfs/vm/vmpool.img}
-disk_gib=${MVIRT_VM_DISK_GIB:-20}
+disk_gib=${MVIRT_VM_DISK_GIB:-100}
 port=${MVIRT_PORT:-50053}
 mem=${MVIRT_VM_MEM:-2048}
 { [[ $port =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ]; } || die "MVIRT_PORT must be a TCP port, got '$port'"
