@@ -8,8 +8,11 @@
 #
 # The guest gets a persistent sparse disk file as /dev/vda. Pool "vmpool" is
 # imported from it, or created on first use. The daemon runs as
-#   DAEMON --pool vmpool --listen 10.0.2.15:PORT [DAEMON-ARG...]
-# and host 127.0.0.1:PORT is forwarded to it. Its working directory is the
+#   DAEMON --pool vmpool --listen 10.0.2.15:PORT --state-dir REPO/.vm/daemon-state
+#          [DAEMON-ARG...]
+# and host 127.0.0.1:PORT is forwarded to it. Images to import from local
+# files go in the host's /var/lib/mvirt-zfs/images (the default
+# --import-dir), which the guest reads. Its working directory is the
 # repository root (shared read-write with the guest); the rest of the host's
 # filesystem is visible read-only.
 #
@@ -90,7 +93,16 @@ else
   daemon_cmd=("$daemon")
   label=$daemon
 fi
-daemon_cmd+=(--pool "$pool" --listen "10.0.2.15:$port" "$@")
+daemon_cmd+=(--pool "$pool" --listen "10.0.2.15:$port")
+# The guest sees the host's / read-only: keep the daemon's state (import job
+# records, downloads in progress) in the repository, unless told otherwise.
+# Local import sources are read from the host's /var/lib/mvirt-zfs/images.
+case " $* " in
+  *" --state-dir"*) ;;
+  *) daemon_cmd+=(--state-dir "$state/daemon-state") ;;
+esac
+mkdir -p /var/lib/mvirt-zfs/images 2>/dev/null || true
+daemon_cmd+=("$@")
 
 mkdir -p "$state"
 exec 9>"$lock"

@@ -33,7 +33,7 @@ build_deps=(
   build-essential cmake pkg-config git
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libgtest-dev libgmock-dev libcli11-dev
-  libsystemd-dev libcurl4-openssl-dev uuid-dev
+  libsystemd-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev uuid-dev
   qemu-utils openssl python3 util-linux psmisc procps
 )
 zfs_deps=(zfsutils-linux libzfslinux-dev zfs-dkms)

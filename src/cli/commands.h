@@ -21,8 +21,11 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context);
 // snapshot create|list|delete|rollback.
 void AddSnapshotCommands(CLI::App& app, CommandContext& context);
 
-// template list|promote|clone|delete.
+// template list|import|promote|clone|delete.
 void AddTemplateCommands(CLI::App& app, CommandContext& context);
+
+// job list|get|cancel: image import jobs.
+void AddJobCommands(CLI::App& app, CommandContext& context);
 
 // watch volumes|templates: server streams, one line per event.
 void AddWatchCommands(CLI::App& app, CommandContext& context);

@@ -1,10 +1,12 @@
 #include "cli/formatters.h"
 
 #include <string>
+#include <sstream>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "cli/output.h"
 #include "common/sizes.h"
@@ -30,12 +32,104 @@ void PrintSnapshotRows(const google::protobuf::RepeatedPtrField<Snapshot>& snaps
 // "-" for an empty value (e.g. the source volume of an imported template).
 std::string OrDash(const std::string& value) { return value.empty() ? "-" : value; }
 
-// "downloading" for IMPORT_JOB_STATE_DOWNLOADING.
-std::string ImportJobStateName(ImportJobState state) {
-  return absl::AsciiStrToLower(absl::StripPrefix(ImportJobState_Name(state), "IMPORT_JOB_STATE_"));
+// The bytes a progress display counts in the job's current phase.
+struct PhaseProgress {
+  uint64_t done = 0;
+  uint64_t total = 0;  // 0: unknown
+};
+PhaseProgress ProgressOf(const ImportJob& job) {
+  if (job.state() == IMPORT_JOB_STATE_DOWNLOADING) {
+    return {job.downloaded_bytes(), job.download_total_bytes()};
+  }
+  return {job.bytes_written(), job.total_bytes()};
+}
+
+// "0:52", "1:02:03".
+std::string FormatDuration(uint64_t seconds) {
+  if (seconds >= 3600) {
+    return absl::StrFormat("%d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60);
+  }
+  return absl::StrFormat("%d:%02d", seconds / 60, seconds % 60);
+}
+
+// "35%" or "-" when the total is unknown.
+std::string Percent(const PhaseProgress& p) {
+  if (p.total == 0) return "-";
+  return absl::StrCat(p.done * 100 / p.total, "%");
 }
 
 }  // namespace
+
+std::string ImportStateWord(ImportJobState state) {
+  return absl::AsciiStrToLower(absl::StripPrefix(ImportJobState_Name(state), "IMPORT_JOB_STATE_"));
+}
+
+void PrintImportJob(const ImportJob& job, std::ostream& out) {
+  KeyValueList fields;
+  fields.Add("id", job.id());
+  fields.Add("template", job.template_name());
+  fields.Add("source", job.source());
+  fields.Add("state", ImportStateWord(job.state()));
+  fields.Add("format", OrDash(job.format()));
+  fields.Add("written", absl::StrCat(FormatSize(job.bytes_written()), " of ",
+                                     job.total_bytes() > 0 ? FormatSize(job.total_bytes()) : "?"));
+  if (job.downloaded_bytes() > 0) {
+    fields.Add("downloaded",
+               absl::StrCat(FormatSize(job.downloaded_bytes()), " of ",
+                            job.download_total_bytes() > 0 ? FormatSize(job.download_total_bytes())
+                                                           : "?"));
+  }
+  if (job.has_size_bytes()) fields.Add("size", FormatSizeWithBytes(job.size_bytes()));
+  if (!job.sha256().empty()) fields.Add("sha256", job.sha256());
+  if (job.has_error()) fields.Add("error", job.error());
+  fields.Add("created_at", job.created_at());
+  if (job.has_completed_at()) fields.Add("completed_at", job.completed_at());
+  fields.Print(out);
+  if (job.has_template_()) {
+    out << "template:\n";
+    std::ostringstream block;
+    PrintTemplate(job.template_(), block);
+    std::istringstream lines(block.str());
+    for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
+  }
+}
+
+void PrintImportJobTable(const ListImportJobsResponse& response, std::ostream& out) {
+  Table table({{"ID"}, {"TEMPLATE"}, {"STATE"}, {"PROGRESS", Table::Align::kRight},
+               {"CREATED"}, {"SOURCE"}});
+  for (const ImportJob& job : response.jobs()) {
+    table.AddRow({job.id(), job.template_name(), ImportStateWord(job.state()),
+                  Percent(ProgressOf(job)), job.created_at(), job.source()});
+  }
+  table.Print(out);
+}
+
+std::string FormatImportProgress(const ImportJob& job, double rate, size_t width) {
+  const PhaseProgress p = ProgressOf(job);
+  std::string line = absl::StrFormat("%-12s", ImportStateWord(job.state()));
+  if (job.state() == IMPORT_JOB_STATE_PENDING) {
+    line += "waiting for a free import slot";
+  } else if (p.total > 0) {
+    constexpr size_t kBar = 20;
+    size_t filled = static_cast<size_t>(p.done * kBar / p.total);
+    absl::StrAppend(&line, "[", std::string(filled, '#'), std::string(kBar - filled, '.'), "] ",
+                    absl::StrFormat("%4s", Percent(p)), "  ", FormatSize(p.done), "/",
+                    FormatSize(p.total));
+  } else {
+    absl::StrAppend(&line, FormatSize(p.done));
+  }
+  if (p.total > 0 && p.done == p.total && job.state() != IMPORT_JOB_STATE_DOWNLOADING) {
+    line += "  finishing";  // flush, snapshot, rename into place
+  } else if (rate > 0 && job.state() != IMPORT_JOB_STATE_PENDING) {
+    absl::StrAppend(&line, "  ", FormatSize(static_cast<uint64_t>(rate)), "/s");
+    if (p.total > p.done) {
+      absl::StrAppend(&line, "  ETA ",
+                      FormatDuration(static_cast<uint64_t>((p.total - p.done) / rate)));
+    }
+  }
+  if (line.size() > width) line.resize(width);
+  return line;
+}
 
 void PrintVolume(const Volume& volume, std::ostream& out) {
   KeyValueList fields;
@@ -106,7 +200,8 @@ void PrintTemplate(const Template& template_, std::ostream& out) {
   fields.Add("id", template_.id());
   fields.Add("name", template_.name());
   fields.Add("snapshot_path", template_.snapshot_path());
-  fields.Add("source_volume", template_.source_volume());
+  fields.Add("source_volume", OrDash(template_.source_volume()));
+  if (!template_.import_source().empty()) fields.Add("import_source", template_.import_source());
   fields.Add("size", FormatSizeWithBytes(template_.size_bytes()));
   fields.Add("created_at", template_.created_at());
   fields.Add("clone_count", std::to_string(template_.clone_count()));
@@ -159,7 +254,7 @@ void PrintTemplateEvent(const TemplateEvent& event, std::ostream& out) {
   }
   if (event.has_import_job()) {
     const ImportJob& job = event.import_job();
-    absl::StrAppend(&line, " import=", ImportJobStateName(job.state()),
+    absl::StrAppend(&line, " import=", ImportStateWord(job.state()),
                     " written=", FormatSize(job.bytes_written()), "/",
                     FormatSize(job.total_bytes()));
     if (job.has_error()) absl::StrAppend(&line, " error=", job.error());

@@ -43,6 +43,25 @@ void PrintTemplate(const Template& template_, std::ostream& out);
 // header when there are none.
 void PrintTemplateTable(const ListTemplatesResponse& response, std::ostream& out);
 
+// "key: value" lines: id, template, source, state, format, progress,
+// downloaded (while downloading), error, created_at, completed_at, then the
+// template's fields once COMPLETED.
+void PrintImportJob(const ImportJob& job, std::ostream& out);
+
+// One row per job: ID TEMPLATE STATE PROGRESS CREATED SOURCE. Prints just the
+// header when there are none.
+void PrintImportJobTable(const ListImportJobsResponse& response, std::ostream& out);
+
+// "pending", "downloading", ... for IMPORT_JOB_STATE_PENDING, ...
+std::string ImportStateWord(ImportJobState state);
+
+// One progress line of a running import, at most `width` characters:
+//   "writing      [#######.............]  35%  358 MiB/1.0 GiB  12.5 MiB/s  ETA 0:52"
+// DOWNLOADING shows the download (bytes only when its length is unknown);
+// CONVERTING and WRITING the disk written. `rate` (bytes/s, 0 = unknown)
+// gives the speed and the ETA.
+std::string FormatImportProgress(const ImportJob& job, double rate, size_t width = 80);
+
 // One line: "<time> volume <id> <name> updated size=.. used=.. snapshots=N",
 // or "<time> volume <id> deleted". Times are RFC 3339, UTC.
 void PrintVolumeEvent(const VolumeEvent& event, std::ostream& out);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   cli::AddVolumeCommands(app, context);
   cli::AddSnapshotCommands(app, context);
   cli::AddTemplateCommands(app, context);
+  cli::AddJobCommands(app, context);
   cli::AddWatchCommands(app, context);
   return cli::ParseAndRun(app, context, argc, argv);
 }

@@ -1,10 +1,14 @@
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "cli/commands.h"
 #include "cli/formatters.h"
+#include "cli/import_follow.h"
 #include "cli/volume_options.h"
+#include "common/sizes.h"
 
 namespace mvirt::zfs::cli {
 namespace {
@@ -18,6 +22,55 @@ void AddListCommand(CLI::App& template_group, CommandContext& context) {
     return CallAndPrint(options, &ZfsService::Stub::ListTemplates, ListTemplatesRequest(),
                         PrintTemplateTable);
   });
+}
+
+struct ImportArgs {
+  std::string name;
+  std::string source;
+  std::optional<std::string> size;
+  std::string sha256;
+  bool detach = false;
+};
+
+int RunImport(const GlobalOptions& options, const ImportArgs& args) {
+  ImportTemplateRequest request;
+  request.set_name(args.name);
+  request.set_source(args.source);
+  request.set_sha256(args.sha256);
+  if (args.size.has_value()) {
+    absl::StatusOr<uint64_t> size = ParseSize(*args.size);
+    if (!size.ok()) return ReportUsageError(size.status());
+    request.set_size_bytes(*size);
+  }
+  ZfsClient client(options.connection);
+  ImportJob job;
+  grpc::Status status = client.Call(&ZfsService::Stub::ImportTemplate, request, &job);
+  if (!status.ok()) return ReportRpcError(status, options.connection);
+  if (args.detach) {
+    return PrintMessage(options, job,
+                        [](const ImportJob& j, std::ostream& out) { out << j.id() << "\n"; });
+  }
+  std::cerr << "import job " << job.id() << " started; Ctrl-C stops following it, not the "
+            << "import ('mvirt-zfsctl job cancel " << job.id() << "' does)\n";
+  return FollowImport(options, job);
+}
+
+void AddImportCommand(CLI::App& template_group, CommandContext& context) {
+  auto args = std::make_shared<ImportArgs>();
+  CLI::App* command = template_group.add_subcommand(
+      "import", "Import a raw or qcow2 image as a template, showing its progress");
+  command->add_option("NAME", args->name, "Name of the new template")->required();
+  command->add_option("SOURCE", args->source,
+                      "An https:// URL, or an absolute path inside the daemon's import "
+                      "directories")
+      ->required();
+  command->add_option("--size", args->size,
+                      "Make the template this large if the image is smaller, e.g. 20G")
+      ->type_name("SIZE");
+  command->add_option("--sha256", args->sha256, "Expected SHA-256 of the source (hex)");
+  command->add_flag("--detach", args->detach, "Print the job id and return at once");
+  SetAction(command, context,
+            [&options = context.options, args] { return RunImport(options, *args); });
 }
 
 struct PromoteArgs {
@@ -91,6 +144,7 @@ void AddTemplateCommands(CLI::App& app, CommandContext& context) {
   CLI::App* template_group =
       AddCommandGroup(app, "template", "Manage templates (read-only bases for clones)");
   AddListCommand(*template_group, context);
+  AddImportCommand(*template_group, context);
   AddPromoteCommand(*template_group, context);
   AddCloneCommand(*template_group, context);
   AddDeleteCommand(*template_group, context);

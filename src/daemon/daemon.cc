@@ -13,6 +13,8 @@
 #include "common/log.h"
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
+#include "import/http_fetch.h"
+#include "import/import_manager.h"
 #include "service/zfs_service.h"
 #include "volume/volume_manager.h"
 #include "zfs/zfs.h"
@@ -80,9 +82,15 @@ int RunDaemon(int argc, char** argv) {
   volume_options.device_timeout = absl::Seconds(options.device_timeout_seconds);
   VolumeManager volumes(**zfs, volume_options);
   volumes.CollectGarbage(/*at_startup=*/true);
+  InitHttp();
+  ImportManager imports(volumes, options.import);
+  if (absl::Status s = imports.Recover(); !s.ok()) {
+    LogError("cannot start imports: ", s.message());
+    return 1;
+  }
   ServiceOptions service_options;
   service_options.watch_buffer = static_cast<size_t>(options.watch_buffer);
-  ZfsServiceImpl service(volumes, service_options);
+  ZfsServiceImpl service(volumes, imports, service_options);
 
   RemoveStaleSocket(options.listen);
   grpc::ServerBuilder builder;
@@ -103,6 +111,7 @@ int RunDaemon(int argc, char** argv) {
   LogInfo("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
           ", finishing calls in flight (up to ", options.shutdown_timeout_seconds, " s)");
   sd_notify(0, "STOPPING=1");
+  imports.Shutdown();     // running imports stop and remove their partial data
   volumes.CloseEvents();  // watch streams end now rather than at the deadline
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(options.shutdown_timeout_seconds));

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/names.h"
+#include "common/sizes.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -20,6 +21,33 @@ absl::Status ValidatePoolName(const std::string& pool) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid pool name '", pool, "': 1-", kMaxPoolNameLength,
         " characters of A-Z a-z 0-9 _ - . :, starting with a letter"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAbsolutePath(absl::string_view flag, const std::string& path) {
+  if (!path.empty() && path[0] == '/') return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, " '", path, "' must be an absolute path"));
+}
+
+// Checks the import flags and sets max_image_bytes from `max_size`.
+absl::Status ValidateImportOptions(ImportOptions& options, const std::string& max_size) {
+  absl::StatusOr<uint64_t> bytes = ParseSize(max_size);
+  if (!bytes.ok() || *bytes == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--import-max-size '", max_size, "': expected a size such as 500G or 2T"));
+  }
+  options.max_image_bytes = *bytes;
+  if (absl::Status s = ValidateAbsolutePath("--state-dir", options.state_dir); !s.ok()) return s;
+  if (options.import_dirs.empty()) {
+    return absl::InvalidArgumentError("--import-dir: give at least one directory");
+  }
+  for (const std::string& dir : options.import_dirs) {
+    if (absl::Status s = ValidateAbsolutePath("--import-dir", dir); !s.ok()) return s;
+  }
+  if (!options.ca_file.empty()) {
+    if (absl::Status s = ValidateAbsolutePath("--import-ca-file", options.ca_file); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -71,6 +99,29 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
 
+  ImportOptions& im = o.import;
+  std::string max_size = "1T";
+  app.add_option("--state-dir", im.state_dir,
+                 "Directory for import job records (jobs/) and downloads in progress (tmp/)")
+      ->capture_default_str();
+  app.add_option("--import-dir", im.import_dirs,
+                 "Directory whose files ImportTemplate may read (repeatable; given, it replaces "
+                 "the default)")
+      ->capture_default_str();
+  app.add_flag("--import-allow-http", im.allow_http,
+               "Also accept plain http:// import sources (https:// always works)");
+  app.add_option("--import-ca-file", im.ca_file,
+                 "PEM file of CAs to trust for https:// imports instead of the system's");
+  app.add_option("--import-max-size", max_size,
+                 "Largest image accepted (download and disk size), e.g. 500G")
+      ->capture_default_str();
+  app.add_option("--import-concurrency", im.max_concurrent,
+                 "Imports that run at once; more wait as PENDING")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--qemu-img", im.qemu_img, "The qemu-img program (for qcow2 images)")
+      ->capture_default_str();
+
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // program name
   try {
@@ -85,6 +136,7 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   absl::Status status = level.status();
   if (status.ok()) status = ValidatePoolName(o.pool);
   if (status.ok()) status = ValidateListenAddress(o.listen);
+  if (status.ok()) status = ValidateImportOptions(im, max_size);
   if (!status.ok()) {
     result.exit_code = 2;
     result.message = absl::StrCat("mvirt-zfs: ", status.message(), "\n");

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/log.h"
+#include "import/import_options.h"
 
 namespace mvirt::zfs {
 
@@ -26,6 +27,8 @@ struct DaemonOptions {
   int device_timeout_seconds = 30;
   // Events a watch subscriber may fall behind by before it is disconnected.
   int watch_buffer = 1024;
+  // Image imports: state directory, import directories, HTTP policy, limits.
+  ImportOptions import;
 };
 
 // What the command line asks for: run with `options`, or exit at once with

@@ -47,6 +47,38 @@ void ToProto(const TemplateInfo& in, Template* out) {
   out->set_size_bytes(in.size_bytes);
   out->set_created_at(FormatRfc3339(in.created_at));
   out->set_clone_count(in.clone_count);
+  out->set_import_source(in.import_source);
+}
+
+void ToProto(const ImportJobInfo& in, ImportJob* out) {
+  out->set_id(in.id);
+  out->set_template_name(in.template_name);
+  out->set_source(in.source);
+  out->set_state(ToProto(in.state));
+  out->set_bytes_written(in.bytes_written);
+  out->set_total_bytes(in.total_bytes);
+  if (in.error) out->set_error(*in.error);
+  if (in.template_info) ToProto(*in.template_info, out->mutable_template_());
+  out->set_created_at(FormatRfc3339(in.created_at));
+  if (in.completed_at) out->set_completed_at(FormatRfc3339(*in.completed_at));
+  out->set_downloaded_bytes(in.downloaded_bytes);
+  out->set_download_total_bytes(in.download_total_bytes);
+  out->set_format(in.format);
+  out->set_sha256(in.sha256);
+  if (in.size_bytes) out->set_size_bytes(*in.size_bytes);
+}
+
+ImportJobState ToProto(ImportState state) {
+  switch (state) {
+    case ImportState::kPending: return IMPORT_JOB_STATE_PENDING;
+    case ImportState::kDownloading: return IMPORT_JOB_STATE_DOWNLOADING;
+    case ImportState::kConverting: return IMPORT_JOB_STATE_CONVERTING;
+    case ImportState::kWriting: return IMPORT_JOB_STATE_WRITING;
+    case ImportState::kCompleted: return IMPORT_JOB_STATE_COMPLETED;
+    case ImportState::kFailed: return IMPORT_JOB_STATE_FAILED;
+    case ImportState::kCancelled: return IMPORT_JOB_STATE_CANCELLED;
+  }
+  return IMPORT_JOB_STATE_UNSPECIFIED;
 }
 
 void ToProto(const VolumeEventInfo& in, VolumeEvent* out) {
@@ -59,6 +91,7 @@ void ToProto(const TemplateEventInfo& in, TemplateEvent* out) {
   out->set_template_id(in.template_id);
   out->set_timestamp(in.timestamp);
   if (in.template_info) ToProto(*in.template_info, out->mutable_template_());
+  if (in.import_job) ToProto(*in.import_job, out->mutable_import_job());
 }
 
 }  // namespace mvirt::zfs

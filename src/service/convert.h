@@ -18,6 +18,8 @@ void ToProto(const SnapshotInfo& in, Snapshot* out);
 void ToProto(const VolumeInfo& in, Volume* out);
 void ToProto(const PoolStatsInfo& in, PoolStats* out);
 void ToProto(const TemplateInfo& in, Template* out);
+void ToProto(const ImportJobInfo& in, ImportJob* out);
+ImportJobState ToProto(ImportState state);
 void ToProto(const VolumeEventInfo& in, VolumeEvent* out);
 void ToProto(const TemplateEventInfo& in, TemplateEvent* out);
 

@@ -18,6 +18,14 @@ grpc::Status Reply(const absl::StatusOr<T>& result, Proto* out) {
   return grpc::Status::OK;
 }
 
+// Sets `deleted` in the reply of a successful Delete* call.
+template <typename Response>
+grpc::Status ReplyDeleted(const absl::Status& status, Response* out) {
+  if (!status.ok()) return ToGrpcStatus(status);
+  out->set_deleted(true);
+  return grpc::Status::OK;
+}
+
 // Converts every element of `result` into a new entry of `out`.
 template <typename T, typename RepeatedProto>
 grpc::Status ReplyAll(const absl::StatusOr<std::vector<T>>& result, RepeatedProto* out) {
@@ -93,10 +101,7 @@ grpc::Status ZfsServiceImpl::GetVolume(grpc::ServerContext*, const GetVolumeRequ
 
 grpc::Status ZfsServiceImpl::DeleteVolume(grpc::ServerContext*, const DeleteVolumeRequest* req,
                                           DeleteVolumeResponse* out) {
-  absl::Status status = volumes_.Delete(req->name());
-  if (!status.ok()) return ToGrpcStatus(status);
-  out->set_deleted(true);
-  return grpc::Status::OK;
+  return ReplyDeleted(volumes_.Delete(req->name()), out);
 }
 
 grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext*, const ResizeVolumeRequest* req,
@@ -124,10 +129,7 @@ grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext*, const ListSnaps
 grpc::Status ZfsServiceImpl::DeleteSnapshot(grpc::ServerContext*,
                                             const DeleteSnapshotRequest* req,
                                             DeleteSnapshotResponse* out) {
-  absl::Status status = volumes_.DeleteSnapshot(req->volume_name(), req->snapshot_name());
-  if (!status.ok()) return ToGrpcStatus(status);
-  out->set_deleted(true);
-  return grpc::Status::OK;
+  return ReplyDeleted(volumes_.DeleteSnapshot(req->volume_name(), req->snapshot_name()), out);
 }
 
 grpc::Status ZfsServiceImpl::RollbackSnapshot(grpc::ServerContext*,
@@ -151,10 +153,7 @@ grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext*, const ListTempl
 
 grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext*, const DeleteTemplateRequest* req,
                                             DeleteTemplateResponse* out) {
-  absl::Status status = volumes_.DeleteTemplate(req->name());
-  if (!status.ok()) return ToGrpcStatus(status);
-  out->set_deleted(true);
-  return grpc::Status::OK;
+  return ReplyDeleted(volumes_.DeleteTemplate(req->name()), out);
 }
 
 grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext*,
@@ -174,6 +173,38 @@ grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext*,
       out);
 }
 
+grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext*, const ImportTemplateRequest* req,
+                                            ImportJob* out) {
+  ImportRequest request;
+  request.template_name = req->name();
+  request.source = req->source();
+  if (req->has_size_bytes()) request.size_bytes = req->size_bytes();
+  request.sha256 = req->sha256();
+  return Reply(imports_.Start(request), out);
+}
+
+grpc::Status ZfsServiceImpl::GetImportJob(grpc::ServerContext*, const GetImportJobRequest* req,
+                                          ImportJob* out) {
+  return Reply(imports_.Get(req->id()), out);
+}
+
+grpc::Status ZfsServiceImpl::ListImportJobs(grpc::ServerContext*, const ListImportJobsRequest* req,
+                                            ListImportJobsResponse* out) {
+  for (const ImportJobInfo& job : imports_.List(req->include_completed())) {
+    ToProto(job, out->add_jobs());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::CancelImportJob(grpc::ServerContext*,
+                                             const CancelImportJobRequest* req,
+                                             CancelImportJobResponse* out) {
+  absl::Status status = imports_.Cancel(req->id());
+  if (!status.ok()) return ToGrpcStatus(status);
+  out->set_cancelled(true);
+  return grpc::Status::OK;
+}
+
 grpc::Status ZfsServiceImpl::WatchVolumes(grpc::ServerContext* ctx, const WatchVolumesRequest*,
                                           grpc::ServerWriter<VolumeEvent>* writer) {
   auto subscription = volumes_.volume_events().Subscribe(options_.watch_buffer);
@@ -190,7 +221,20 @@ grpc::Status ZfsServiceImpl::WatchTemplates(grpc::ServerContext* ctx, const Watc
   absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
   if (!current.ok()) return ToGrpcStatus(current.status());
   std::vector<TemplateEventInfo> initial;
-  for (TemplateInfo& t : *current) initial.push_back({t.id, NowSeconds(), std::move(t)});
+  for (TemplateInfo& t : *current) {
+    TemplateEventInfo event;
+    event.template_id = t.id;
+    event.timestamp = NowSeconds();
+    event.template_info = std::move(t);
+    initial.push_back(std::move(event));
+  }
+  for (ImportJobInfo& job : imports_.List(/*include_finished=*/false)) {
+    TemplateEventInfo event;
+    event.template_id = job.template_id;
+    event.timestamp = NowSeconds();
+    event.import_job = std::move(job);
+    initial.push_back(std::move(event));
+  }
   return StreamEvents<TemplateEventInfo>(ctx, writer, *subscription, initial,
                                          options_.watch_buffer);
 }

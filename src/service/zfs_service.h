@@ -1,9 +1,10 @@
 // ZfsServiceImpl: the gRPC face of mvirt-zfs. Thin by design: each handler
-// converts the request, calls the VolumeManager, and converts the result or
-// the Status back. RPCs of later milestones answer UNIMPLEMENTED.
+// converts the request, calls the VolumeManager (or the ImportManager), and
+// converts the result or the Status back.
 #ifndef MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_
 #define MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_
 
+#include "import/import_manager.h"
 #include "mvirt_zfs.grpc.pb.h"
 #include "volume/volume_manager.h"
 
@@ -17,8 +18,8 @@ struct ServiceOptions {
 
 class ZfsServiceImpl final : public ZfsService::Service {
  public:
-  ZfsServiceImpl(VolumeManager& volumes, ServiceOptions options)
-      : volumes_(volumes), options_(options) {}
+  ZfsServiceImpl(VolumeManager& volumes, ImportManager& imports, ServiceOptions options)
+      : volumes_(volumes), imports_(imports), options_(options) {}
 
   grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
   grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;
@@ -48,8 +49,17 @@ class ZfsServiceImpl final : public ZfsService::Service {
                                  Volume*) override;
   grpc::Status PromoteSnapshotToTemplate(grpc::ServerContext*, const PromoteSnapshotRequest*,
                                          Template*) override;
+  grpc::Status ImportTemplate(grpc::ServerContext*, const ImportTemplateRequest*,
+                              ImportJob*) override;
+  grpc::Status GetImportJob(grpc::ServerContext*, const GetImportJobRequest*, ImportJob*) override;
+  grpc::Status ListImportJobs(grpc::ServerContext*, const ListImportJobsRequest*,
+                              ListImportJobsResponse*) override;
+  // Returns once the job has stopped and removed what it created.
+  grpc::Status CancelImportJob(grpc::ServerContext*, const CancelImportJobRequest*,
+                               CancelImportJobResponse*) override;
 
-  // A new subscriber first receives the current state of every object, then
+  // A new subscriber first receives the current state of every object
+  // (for templates: every template, then every import still running), then
   // every change; it is subscribed before the state is read, so nothing
   // falls between (an object may arrive twice, each time in full).
   grpc::Status WatchVolumes(grpc::ServerContext*, const WatchVolumesRequest*,
@@ -59,6 +69,7 @@ class ZfsServiceImpl final : public ZfsService::Service {
 
  private:
   VolumeManager& volumes_;
+  ImportManager& imports_;
   const ServiceOptions options_;
 };
 

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/names.h"
@@ -18,6 +17,12 @@ namespace {
 }  // namespace
 
 bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
+
+absl::Status ValidateNewVolume(const std::string& name, const std::string& id) {
+  if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
+  if (id.empty()) return absl::OkStatus();  // one is generated
+  return ValidateId(id);
+}
 
 VolumeManager::VolumeManager(Zfs& zfs, VolumeManagerOptions options)
     : zfs_(zfs), options_(std::move(options)) {}
@@ -59,10 +64,7 @@ absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::strin
 
 absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& params) {
   // Validate everything before touching ZFS.
-  if (absl::Status s = ValidateName("volume name", params.name); !s.ok()) return s;
-  if (!params.id.empty()) {
-    if (absl::Status s = ValidateId(params.id); !s.ok()) return s;
-  }
+  if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
   uint64_t volblocksize = params.volblocksize.value_or(kDefaultVolblocksize);
   if (absl::Status s = ValidateVolblocksize(volblocksize); !s.ok()) return s;
   absl::StatusOr<uint64_t> volsize = RoundUpToBlock(params.size_bytes, volblocksize);
@@ -234,22 +236,13 @@ absl::Status VolumeManager::Delete(const std::string& name) {
   // Refuse, changing nothing, while anything depends on the volume.
   absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
   if (!snaps.ok()) return snaps.status();
-  std::vector<std::string> clones, held, snapshot_names;
-  for (const SnapshotProps& s : *snaps) {
-    snapshot_names.push_back(s.name);
-    for (const std::string& c : s.clones) clones.push_back(absl::StrCat(c, " (clone of ", s.name, ")"));
-    if (s.userrefs > 0) held.push_back(absl::StrCat(s.name, " (", s.userrefs, " holds)"));
-  }
-  if (!clones.empty()) {
+  if (std::string deps = DescribeDependents(*snaps); !deps.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "delete volume '", name, "': clones depend on its snapshots: ", absl::StrJoin(clones, ", "),
-        "; delete or promote them first"));
+        "delete volume '", name, "': its snapshots are depended on by ", deps,
+        "; delete the clones or release the holds first"));
   }
-  if (!held.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "delete volume '", name, "': snapshots are held: ", absl::StrJoin(held, ", "),
-        "; release the holds first"));
-  }
+  std::vector<std::string> snapshot_names;
+  for (const SnapshotProps& s : *snaps) snapshot_names.push_back(s.name);
   if (absl::Status s = CheckNotInUse("delete volume", name, dataset); !s.ok()) return s;
 
   if (absl::Status s = zfs_.DestroySnapshots(snapshot_names); !s.ok()) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "absl/time/time.h"
 #include "common/broadcaster.h"
 #include "common/keyed_mutex.h"
+#include "volume/volume_types.h"
 #include "zfs/zfs.h"
 
 namespace mvirt::zfs {
@@ -37,81 +39,18 @@ inline constexpr char kKindProperty[] = "mvirt:kind";
 inline constexpr char kKindVolume[] = "volume";
 inline constexpr char kKindTemplate[] = "template";
 inline constexpr char kSourceVolumeProperty[] = "mvirt:source-volume";
+inline constexpr char kImportSourceProperty[] = "mvirt:import-source";
+inline constexpr char kImportJobProperty[] = "mvirt:import-job";
 
 // The daemon's own datasets sit under <pool>/.mvirt, a name no volume name
 // can take (names start with a letter or digit):
 //   .mvirt/templates/T   template T (a zvol) with its snapshot @template
 //   .mvirt/incoming/...  templates being built; removed at start-up
+//   .mvirt/imports/...   images being imported (zvols with devices, unlike
+//                        the rest of .mvirt); removed at start-up
 //   .mvirt/deleted/...   deleted templates whose data clones still use
 inline constexpr char kReservedDir[] = ".mvirt";
 inline constexpr char kTemplateSnapshot[] = "template";
-
-struct SnapshotInfo {
-  std::string id;  // its mvirt:id, or the ZFS guid when it has none
-  std::string name;
-  std::string full_name;  // pool/volume@snapshot
-  uint64_t used_bytes = 0;
-  int64_t created_at = 0;  // Unix seconds
-  uint64_t createtxg = 0;
-};
-
-struct VolumeInfo {
-  std::string id;
-  std::string name;
-  std::string path;  // /dev/zvol/<pool>/<name>
-  uint64_t volsize_bytes = 0;
-  uint64_t used_bytes = 0;
-  uint64_t volblocksize = 0;
-  double compression_ratio = 1.0;
-  int64_t created_at = 0;                // Unix seconds
-  std::vector<SnapshotInfo> snapshots;  // ordered by createtxg
-};
-
-struct TemplateInfo {
-  std::string id;
-  std::string name;
-  std::string snapshot_path;  // pool/.mvirt/templates/NAME@template
-  std::string source_volume;  // the volume it was promoted from, if any
-  uint64_t size_bytes = 0;    // volsize: the smallest size of a clone
-  int64_t created_at = 0;     // Unix seconds
-  uint32_t clone_count = 0;
-};
-
-// A change of a volume: its full current state, or none if it was deleted.
-struct VolumeEventInfo {
-  std::string volume_id;
-  int64_t timestamp = 0;  // Unix seconds
-  std::optional<VolumeInfo> volume;
-};
-
-// A change of a template: its full current state, or none if it was deleted.
-struct TemplateEventInfo {
-  std::string template_id;
-  int64_t timestamp = 0;
-  std::optional<TemplateInfo> template_info;
-};
-
-struct PoolStatsInfo {
-  std::string name;
-  uint64_t total_bytes = 0;        // root dataset used + available
-  uint64_t available_bytes = 0;
-  uint64_t used_bytes = 0;
-  uint64_t provisioned_bytes = 0;  // sum of managed volumes' volsize
-  double compression_ratio = 1.0;
-};
-
-struct CreateVolumeParams {
-  std::string name;
-  uint64_t size_bytes = 0;
-  std::optional<uint64_t> volblocksize;  // default 16 KiB
-  std::string id;                        // empty: a fresh UUID
-};
-
-struct CloneVolumeParams {
-  std::string name;                    // the new volume
-  std::optional<uint64_t> size_bytes;  // default: the snapshot's volsize
-  std::string id;                      // empty: a fresh UUID
-};
 
 struct VolumeManagerOptions {
   std::string pool = "vmpool";
@@ -216,6 +155,32 @@ class VolumeManager {
   // `at_startup`, templates left half-built by a crash. Errors are logged.
   void CollectGarbage(bool at_startup);
 
+  // --- Imports (volume_imports.cc): the ZFS side of building a template
+  // from an image; src/import moves the data. ---
+
+  // Reserves `template_name` for an import until ReleaseTemplateName.
+  // ALREADY_EXISTS if a template has that name or an import reserved it;
+  // PromoteToTemplate refuses a reserved name too.
+  absl::Status ReserveTemplateName(const std::string& template_name);
+  void ReleaseTemplateName(const std::string& template_name);
+
+  // A fresh, thin zvol under .mvirt/imports of params.size_bytes rounded up
+  // to the default volblocksize, carrying the template's user properties,
+  // with its device ready for writing. Never listed as a volume or template.
+  // INVALID_ARGUMENT if the size is 0 or exceeds the pool's capacity.
+  absl::StatusOr<StagingVolume> CreateStagingVolume(const StagingVolumeParams& params);
+
+  // Makes the staging volume, whose data the caller has written and
+  // flushed, the template staging.template_name: snapshot @template, device
+  // removed (volmode=none), then one rename into templates/. So a template
+  // is listed only complete with its snapshot. On failure the staging
+  // volume is left for DiscardStagingVolume.
+  absl::StatusOr<TemplateInfo> CompleteStagingVolume(const StagingVolume& staging);
+
+  // Destroys a staging volume and its snapshots, and waits for its device
+  // to vanish.
+  absl::Status DiscardStagingVolume(const StagingVolume& staging);
+
   // --- Change streams ---
 
   // Every mutation publishes the changed object's full state here, after it
@@ -232,10 +197,15 @@ class VolumeManager {
   // Publishes the state of the volume `name`, if it still exists.
   void PublishVolumeByName(const std::string& name);
   void PublishTemplate(const TemplateInfo& info);
+  void PublishTemplateDeleted(const std::string& id);
   // Publishes the state of the template a clone's `origin` snapshot belongs
   // to (its clone_count changed), if `origin` is a listed template's.
   void PublishTemplateOfOrigin(const std::string& origin);
 
+  // Lock key of a template name: '/' cannot occur in volume names, so
+  // template and volume keys never collide.
+  static std::string TemplateLockKey(const std::string& name);
+  bool IsTemplateNameReserved(const std::string& name);
   std::string ReservedDataset(absl::string_view sub) const;
   absl::Status EnsureReservedDatasets();
   // Clones snapshot `origin` as volume params.name; see CloneVolume.
@@ -258,6 +228,9 @@ class VolumeManager {
   // The snapshot `snapshot` of managed volume `volume`, or NOT_FOUND.
   absl::StatusOr<SnapshotProps> GetSnapshotOf(absl::string_view op, const VolumeProps& volume,
                                               const std::string& snapshot);
+  // "pool/c (clone of pool/v@s), pool/v@t (2 holds)": what depends on
+  // `snapshots`, or "" if nothing does.
+  static std::string DescribeDependents(const std::vector<SnapshotProps>& snapshots);
   // FAILED_PRECONDITION naming the processes that hold the device open.
   absl::Status CheckNotInUse(absl::string_view op, const std::string& name,
                              const std::string& dataset);
@@ -267,12 +240,18 @@ class VolumeManager {
   const VolumeManagerOptions options_;
   KeyedMutex name_locks_;
   std::mutex garbage_mu_;  // one CollectGarbage at a time
+  std::mutex reserved_mu_;
+  std::set<std::string> reserved_templates_;  // guarded by reserved_mu_
   Broadcaster<VolumeEventInfo> volume_events_;
   Broadcaster<TemplateEventInfo> template_events_;
 };
 
 // True if `props` carry a local mvirt:id, i.e. the daemon created them.
 bool IsManaged(const UserProps& props);
+
+// OK if `name` is a valid volume name and `id` is empty (one is generated)
+// or a UUID; INVALID_ARGUMENT otherwise.
+absl::Status ValidateNewVolume(const std::string& name, const std::string& id);
 
 }  // namespace mvirt::zfs
 

@@ -12,10 +12,7 @@
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
-namespace {
-
-// "pool/a (clone of pool/v@s1), ..." for the clones of `snaps`, or "".
-std::string DescribeDependents(const std::vector<SnapshotProps>& snaps) {
+std::string VolumeManager::DescribeDependents(const std::vector<SnapshotProps>& snaps) {
   std::vector<std::string> out;
   for (const SnapshotProps& s : snaps) {
     for (const std::string& c : s.clones) out.push_back(absl::StrCat(c, " (clone of ", s.name, ")"));
@@ -23,8 +20,6 @@ std::string DescribeDependents(const std::vector<SnapshotProps>& snaps) {
   }
   return absl::StrJoin(out, ", ");
 }
-
-}  // namespace
 
 absl::StatusOr<SnapshotProps> VolumeManager::GetSnapshotOf(absl::string_view op,
                                                            const VolumeProps& volume,
@@ -161,10 +156,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_
                                                       const CloneVolumeParams& params) {
   if (absl::Status s = ValidateName("source volume name", source_volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
-  if (absl::Status s = ValidateName("volume name", params.name); !s.ok()) return s;
-  if (!params.id.empty()) {
-    if (absl::Status s = ValidateId(params.id); !s.ok()) return s;
-  }
+  if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
   const std::string op = absl::StrCat("clone '", source_volume, "@", snapshot, "' as '",
                                       params.name, "'");
   KeyedMutex::Lock lock(name_locks_, params.name);

@@ -15,13 +15,8 @@
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
-namespace {
 
-// Lock key of a template name: '/' cannot occur in volume names, so template
-// and volume keys never collide.
-std::string TemplateLockKey(const std::string& name) { return "template/" + name; }
-
-}  // namespace
+std::string VolumeManager::TemplateLockKey(const std::string& name) { return "template/" + name; }
 
 std::string VolumeManager::ReservedDataset(absl::string_view sub) const {
   if (sub.empty()) return absl::StrCat(options_.pool, "/", kReservedDir);
@@ -30,9 +25,13 @@ std::string VolumeManager::ReservedDataset(absl::string_view sub) const {
 
 absl::Status VolumeManager::EnsureReservedDatasets() {
   for (absl::string_view sub : {"", "templates", "incoming", "deleted"}) {
-    if (absl::Status s = zfs_.EnsureHiddenFilesystem(ReservedDataset(sub)); !s.ok()) return s;
+    if (absl::Status s = zfs_.EnsureHiddenFilesystem(ReservedDataset(sub), /*zvol_devices=*/false);
+        !s.ok()) {
+      return s;
+    }
   }
-  return absl::OkStatus();
+  // Imports write through the zvol's device.
+  return zfs_.EnsureHiddenFilesystem(ReservedDataset("imports"), /*zvol_devices=*/true);
 }
 
 absl::Status VolumeManager::DestroyWithSnapshots(const std::string& dataset) {
@@ -54,6 +53,8 @@ absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& pr
   t.snapshot_path = snapshot;
   auto source = props.user_props.find(kSourceVolumeProperty);
   if (source != props.user_props.end()) t.source_volume = source->second;
+  auto image = props.user_props.find(kImportSourceProperty);
+  if (image != props.user_props.end()) t.import_source = image->second;
   t.size_bytes = props.volsize;
   t.created_at = props.creation;
   t.clone_count = static_cast<uint32_t>(snap->clones.size());
@@ -110,6 +111,10 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   if (zfs_.Exists(target)) {
     return absl::AlreadyExistsError(absl::StrCat(op, ": a template of that name exists"));
   }
+  if (IsTemplateNameReserved(template_name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(op, ": an import of a template of that name is running"));
+  }
   if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
 
   // Build under incoming/, complete it, then rename it into place.
@@ -130,7 +135,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   for (const auto& [key, value] : UserProps{{kIdProperty, id},
                                             {kKindProperty, kKindTemplate},
                                             {kSourceVolumeProperty, volume}}) {
-    if (absl::Status s = zfs_.SetUserProp(incoming, key, value); !s.ok()) return fail(s);
+    if (absl::Status s = zfs_.SetProperty(incoming, key, value); !s.ok()) return fail(s);
   }
   if (absl::Status s = zfs_.Rename(incoming, target); !s.ok()) return fail(s);
   LogInfo("promoted ", snap->name, " to template ", target, " (id ", id, ")");
@@ -142,10 +147,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
 absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& template_name,
                                                             const CloneVolumeParams& params) {
   if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
-  if (absl::Status s = ValidateName("volume name", params.name); !s.ok()) return s;
-  if (!params.id.empty()) {
-    if (absl::Status s = ValidateId(params.id); !s.ok()) return s;
-  }
+  if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
   const std::string op = absl::StrCat("clone template '", template_name, "' as '", params.name, "'");
   KeyedMutex::Lock template_lock(name_locks_, TemplateLockKey(template_name));
   KeyedMutex::Lock volume_lock(name_locks_, params.name);
@@ -173,7 +175,7 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
       return Annotate(s, absl::StrCat("delete template '", name, "'"));
     }
     LogInfo("deleted template ", dataset);
-    template_events_.Publish({tmpl->id, absl::ToUnixSeconds(absl::Now()), std::nullopt});
+    PublishTemplateDeleted(tmpl->id);
     return absl::OkStatus();
   }
   // Clones still read its blocks: hide it now, destroy it with the last clone.
@@ -187,12 +189,23 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
   }
   LogInfo("deleted template ", dataset, "; its data stays at ", parked, " until its ",
           tmpl->clone_count, " clones are gone");
-  template_events_.Publish({tmpl->id, absl::ToUnixSeconds(absl::Now()), std::nullopt});
+  PublishTemplateDeleted(tmpl->id);
   return absl::OkStatus();
 }
 
 void VolumeManager::PublishTemplate(const TemplateInfo& info) {
-  template_events_.Publish({info.id, absl::ToUnixSeconds(absl::Now()), info});
+  TemplateEventInfo event;
+  event.template_id = info.id;
+  event.timestamp = absl::ToUnixSeconds(absl::Now());
+  event.template_info = info;
+  template_events_.Publish(event);
+}
+
+void VolumeManager::PublishTemplateDeleted(const std::string& id) {
+  TemplateEventInfo event;
+  event.template_id = id;
+  event.timestamp = absl::ToUnixSeconds(absl::Now());
+  template_events_.Publish(event);
 }
 
 void VolumeManager::PublishTemplateOfOrigin(const std::string& origin) {
@@ -238,7 +251,11 @@ void VolumeManager::CollectGarbage(bool at_startup) {
     }
   };
   sweep("deleted", false);
-  if (at_startup) sweep("incoming", true);  // half-built by a crashed daemon
+  if (at_startup) {
+    // Half-built by a daemon that crashed or was stopped.
+    sweep("incoming", true);
+    sweep("imports", true);
+  }
 }
 
 }  // namespace mvirt::zfs

@@ -91,6 +91,28 @@ Nvlist NewNvlist() {
   return Nvlist(nv);
 }
 
+// An nvlist of `user_props` as strings (the type the kernel expects for user
+// properties); null if allocation fails.
+Nvlist UserPropsNvlist(const UserProps& user_props) {
+  Nvlist props = NewNvlist();
+  if (!props) return nullptr;
+  for (const auto& [key, value] : user_props) {
+    if (nvlist_add_string(props.get(), key.c_str(), value.c_str()) != 0) return nullptr;
+  }
+  return props;
+}
+
+// An nvlist naming each of `names` (boolean entries), the form lzc_snapshot
+// and lzc_destroy_snaps take; null if allocation fails.
+Nvlist NamesNvlist(const std::vector<std::string>& names) {
+  Nvlist list = NewNvlist();
+  if (!list) return nullptr;
+  for (const auto& name : names) {
+    if (nvlist_add_boolean(list.get(), name.c_str()) != 0) return nullptr;
+  }
+  return list;
+}
+
 // Local user properties of `zhp` (inherited ones are skipped: an `mvirt:id`
 // set on a parent must not make its children look managed).
 UserProps LocalUserProps(zfs_handle_t* zhp) {
@@ -268,13 +290,10 @@ class LibZfs final : public Zfs {
 
   absl::Status CreateVolume(const std::string& name, uint64_t volsize,
                             uint64_t volblocksize, const UserProps& user_props) override {
-    Nvlist props = NewNvlist();
+    Nvlist props = UserPropsNvlist(user_props);
     if (!props) return ZfsErrnoStatus(ZfsOp::kCreate, ENOMEM, "create volume", name);
     int err = nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLSIZE), volsize);
     err = err ? err : nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLBLOCKSIZE), volblocksize);
-    for (const auto& [key, value] : user_props) {
-      err = err ? err : nvlist_add_string(props.get(), key.c_str(), value.c_str());
-    }
     if (err != 0) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create volume", name);
     // No refreservation: the volume is sparse (thin), like `zfs create -s`.
     err = lzc_create(name.c_str(), LZC_DATSET_TYPE_ZVOL, props.get(), nullptr, 0);
@@ -294,14 +313,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::Status DestroySnapshots(const std::vector<std::string>& snapshots) override {
-    if (snapshots.empty()) return absl::OkStatus();
-    Nvlist snaps = NewNvlist();
-    if (!snaps) return ZfsErrnoStatus(ZfsOp::kDestroySnapshots, ENOMEM, "destroy snapshots", snapshots[0]);
-    for (const auto& s : snapshots) nvlist_add_boolean(snaps.get(), s.c_str());
-    nvlist_t* errlist = nullptr;
-    int err = lzc_destroy_snaps(snaps.get(), B_FALSE, &errlist);
-    return FirstError(ZfsOp::kDestroySnapshots, err, Nvlist(errlist), "destroy snapshot",
-                      snapshots[0]);
+    return DestroySnaps(snapshots, /*defer=*/false);
   }
 
   absl::StatusOr<SnapshotProps> GetSnapshot(const std::string& name) override {
@@ -314,13 +326,9 @@ class LibZfs final : public Zfs {
   absl::Status Snapshot(const std::vector<std::string>& snapshots,
                         const UserProps& user_props) override {
     if (snapshots.empty()) return absl::OkStatus();
-    Nvlist snaps = NewNvlist();
-    Nvlist props = NewNvlist();
+    Nvlist snaps = NamesNvlist(snapshots);
+    Nvlist props = UserPropsNvlist(user_props);
     if (!snaps || !props) return ZfsErrnoStatus(ZfsOp::kSnapshot, ENOMEM, "snapshot", snapshots[0]);
-    for (const auto& snap : snapshots) nvlist_add_boolean(snaps.get(), snap.c_str());
-    for (const auto& [key, value] : user_props) {
-      nvlist_add_string(props.get(), key.c_str(), value.c_str());
-    }
     nvlist_t* errlist = nullptr;
     int err = lzc_snapshot(snaps.get(), props.get(), &errlist);
     return FirstError(ZfsOp::kSnapshot, err, Nvlist(errlist), "create snapshot", snapshots[0]);
@@ -338,17 +346,14 @@ class LibZfs final : public Zfs {
 
   absl::Status Clone(const std::string& name, const std::string& origin,
                      const UserProps& user_props) override {
-    Nvlist props = NewNvlist();
+    Nvlist props = UserPropsNvlist(user_props);
     if (!props) return ZfsErrnoStatus(ZfsOp::kClone, ENOMEM, "clone", name);
-    for (const auto& [key, value] : user_props) {
-      nvlist_add_string(props.get(), key.c_str(), value.c_str());
-    }
     int err = lzc_clone(name.c_str(), origin.c_str(), props.get());  // new name first
     if (err != 0) return ZfsErrnoStatus(ZfsOp::kClone, err, absl::StrCat("clone '", origin, "' as"), name);
     return absl::OkStatus();
   }
 
-  absl::Status SetUserProp(const std::string& name, const std::string& key,
+  absl::Status SetProperty(const std::string& name, const std::string& key,
                            const std::string& value) override {
     std::lock_guard lock(mu_);
     ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET | ZFS_TYPE_SNAPSHOT));
@@ -365,13 +370,14 @@ class LibZfs final : public Zfs {
     return absl::OkStatus();
   }
 
-  absl::Status EnsureHiddenFilesystem(const std::string& name) override {
+  absl::Status EnsureHiddenFilesystem(const std::string& name, bool zvol_devices) override {
     if (Exists(name)) return absl::OkStatus();
     Nvlist props = NewNvlist();
     if (!props) return ZfsErrnoStatus(ZfsOp::kCreate, ENOMEM, "create filesystem", name);
     nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_CANMOUNT), ZFS_CANMOUNT_OFF);
     nvlist_add_string(props.get(), zfs_prop_to_name(ZFS_PROP_MOUNTPOINT), "none");
-    nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLMODE), ZFS_VOLMODE_NONE);
+    nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLMODE),
+                      zvol_devices ? ZFS_VOLMODE_DEV : ZFS_VOLMODE_NONE);
     int err = lzc_create(name.c_str(), LZC_DATSET_TYPE_ZFS, props.get(), nullptr, 0);
     if (err != 0 && err != EEXIST) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create filesystem", name);
     return absl::OkStatus();
@@ -401,14 +407,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override {
-    if (snapshots.empty()) return absl::OkStatus();
-    Nvlist snaps = NewNvlist();
-    if (!snaps) return ZfsErrnoStatus(ZfsOp::kDestroySnapshots, ENOMEM, "destroy snapshots", snapshots[0]);
-    for (const auto& snap : snapshots) nvlist_add_boolean(snaps.get(), snap.c_str());
-    nvlist_t* errlist = nullptr;
-    int err = lzc_destroy_snaps(snaps.get(), B_TRUE, &errlist);
-    return FirstError(ZfsOp::kDestroySnapshots, err, Nvlist(errlist), "defer destroy of snapshot",
-                      snapshots[0]);
+    return DestroySnaps(snapshots, /*defer=*/true);
   }
 
   absl::Status Destroy(const std::string& name) override {
@@ -427,6 +426,18 @@ class LibZfs final : public Zfs {
   }
 
  private:
+  // lzc_destroy_snaps of all `snapshots` in one atomic call; with `defer`,
+  // each is only marked to vanish with its last clone.
+  static absl::Status DestroySnaps(const std::vector<std::string>& snapshots, bool defer) {
+    if (snapshots.empty()) return absl::OkStatus();
+    const char* what = defer ? "defer destroy of snapshot" : "destroy snapshot";
+    Nvlist snaps = NamesNvlist(snapshots);
+    if (!snaps) return ZfsErrnoStatus(ZfsOp::kDestroySnapshots, ENOMEM, what, snapshots[0]);
+    nvlist_t* errlist = nullptr;
+    int err = lzc_destroy_snaps(snaps.get(), defer ? B_TRUE : B_FALSE, &errlist);
+    return FirstError(ZfsOp::kDestroySnapshots, err, Nvlist(errlist), what, snapshots[0]);
+  }
+
   // Status for a failed batch call (lzc_snapshot, lzc_destroy_snaps): names
   // the first snapshot in `errors` (snapshot name -> errno) the kernel
   // complained about, else `fallback`. OK if err == 0.

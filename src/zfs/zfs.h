@@ -129,17 +129,19 @@ class Zfs {
   virtual absl::Status Clone(const std::string& name, const std::string& origin,
                              const UserProps& user_props) = 0;
 
-  // Sets a user property on a dataset or snapshot (a local value).
-  virtual absl::Status SetUserProp(const std::string& name, const std::string& key,
+  // Sets a property on a dataset or snapshot (a local value), parsed as
+  // `zfs set` would: a user property ("mvirt:id") or a native one
+  // ("volmode" = "none").
+  virtual absl::Status SetProperty(const std::string& name, const std::string& key,
                                    const std::string& value) = 0;
 
   // Renames a dataset within its pool. ALREADY_EXISTS if `to` exists.
   virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
 
   // Creates a filesystem for the daemon's own hierarchy: never mounted
-  // (canmount=off, mountpoint=none), and zvols below it get no device nodes
-  // (volmode=none). OK if it exists.
-  virtual absl::Status EnsureHiddenFilesystem(const std::string& name) = 0;
+  // (canmount=off, mountpoint=none); zvols below it get device nodes only
+  // if `zvol_devices` (volmode=dev, else volmode=none). OK if it exists.
+  virtual absl::Status EnsureHiddenFilesystem(const std::string& name, bool zvol_devices) = 0;
 
   // Copies snapshot `source` ("pool/a@s") to the new dataset and snapshot
   // `target` ("pool/b@t") with an in-pool send/receive: the copy shares no

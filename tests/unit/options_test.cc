@@ -107,6 +107,65 @@ TEST(DaemonOptions, BadValuesFailWithAMessage) {
   }
 }
 
+TEST(DaemonOptions, ImportDefaults) {
+  ParsedCommandLine p = Parse({});
+  ASSERT_TRUE(p.run) << p.message;
+  const ImportOptions& im = p.options.import;
+  EXPECT_EQ(im.state_dir, "/var/lib/mvirt-zfs");
+  EXPECT_EQ(im.import_dirs, std::vector<std::string>{"/var/lib/mvirt-zfs/images"});
+  EXPECT_FALSE(im.allow_http);
+  EXPECT_EQ(im.ca_file, "");
+  EXPECT_EQ(im.max_image_bytes, 1ull << 40);
+  EXPECT_EQ(im.max_concurrent, 2);
+  EXPECT_EQ(im.qemu_img, "qemu-img");
+}
+
+TEST(DaemonOptions, ImportFlagsAndConfigKeys) {
+  ParsedCommandLine p =
+      Parse({"--state-dir", "/srv/state", "--import-dir", "/srv/a", "--import-dir", "/srv/b",
+             "--import-allow-http", "--import-ca-file", "/etc/ca.pem", "--import-max-size", "500G",
+             "--import-concurrency", "4", "--qemu-img", "/opt/qemu/bin/qemu-img"});
+  ASSERT_TRUE(p.run) << p.message;
+  const ImportOptions& im = p.options.import;
+  EXPECT_EQ(im.state_dir, "/srv/state");
+  EXPECT_EQ(im.import_dirs, (std::vector<std::string>{"/srv/a", "/srv/b"}));
+  EXPECT_TRUE(im.allow_http);
+  EXPECT_EQ(im.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(im.max_image_bytes, 500ull << 30);
+  EXPECT_EQ(im.max_concurrent, 4);
+  EXPECT_EQ(im.qemu_img, "/opt/qemu/bin/qemu-img");
+
+  TempFile config(
+      "state-dir = \"/srv/s\"\nimport-dir = [\"/srv/x\", \"/srv/y\"]\n"
+      "import-max-size = \"2T\"\nimport-allow-http = true\n");
+  p = Parse({"--config", config.path()});
+  ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.import.state_dir, "/srv/s");
+  EXPECT_EQ(p.options.import.import_dirs, (std::vector<std::string>{"/srv/x", "/srv/y"}));
+  EXPECT_EQ(p.options.import.max_image_bytes, 2ull << 40);
+  EXPECT_TRUE(p.options.import.allow_http);
+}
+
+TEST(DaemonOptions, BadImportFlagsFailWithAMessage) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const Case cases[] = {
+      {{"--import-max-size", "huge"}, "--import-max-size 'huge'"},
+      {{"--import-max-size", "0"}, "--import-max-size '0'"},
+      {{"--state-dir", "relative"}, "--state-dir 'relative' must be an absolute path"},
+      {{"--import-dir", "images"}, "--import-dir 'images' must be an absolute path"},
+      {{"--import-ca-file", "ca.pem"}, "--import-ca-file 'ca.pem' must be an absolute path"},
+  };
+  for (const Case& c : cases) {
+    ParsedCommandLine p = Parse(c.args);
+    EXPECT_FALSE(p.run) << c.args[0];
+    EXPECT_EQ(p.exit_code, 2) << p.message;
+    EXPECT_NE(p.message.find(c.says), std::string::npos) << p.message;
+  }
+}
+
 TEST(DaemonOptions, HelpAndVersionExitZero) {
   ParsedCommandLine help = Parse({"--help"});
   EXPECT_FALSE(help.run);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "import_fixture.h"
 #include "zfs_test_env.h"
 
 namespace mvirt::zfs::testing {
@@ -101,6 +102,65 @@ TEST(Cli, SnapshotCloneTemplateAndWatchEndToEnd) {
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.output;
   }
   EXPECT_FALSE(DatasetExists(pool + "/.mvirt/templates/cli-tmpl"));
+}
+
+TEST(Cli, ImportWithProgressDetachJobsAndCancel) {
+  const std::string pool = TestPool::kPool;
+  const std::string raw = std::string(kImportDir) + "/cli.raw";
+  MakeRawImage(raw, 8 * kMiB, {{0, 2 * kMiB}});
+  MakeQcow2From(raw, std::string(kImportDir) + "/cli.qcow2");
+
+  // Follows the import to its end, showing progress, then the template.
+  CommandResult r = Ctl("template import cli-img " + std::string(kImportDir) + "/cli.qcow2 --size 16M");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("import job "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pending"), std::string::npos) << "a progress line: " << r.output;
+  EXPECT_NE(r.output.find("snapshot_path: " + pool + "/.mvirt/templates/cli-img@template"),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("import_source: " + std::string(kImportDir) + "/cli.qcow2"),
+            std::string::npos) << r.output;
+  EXPECT_EQ(ZfsGet(pool + "/.mvirt/templates/cli-img", "volsize"), std::to_string(16 << 20));
+
+  // --detach prints the job id and returns; job list/get/cancel find it.
+  MakeRawImage(std::string(HttpsServer::kRoot) + "/cli-slow.raw", 16 * kMiB, {{0, 16 * kMiB}});
+  r = Ctl("template import cli-slow " + HttpsServer::Get().Url("cli-slow.raw?rate=200000") +
+          " --detach");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string id = r.output.substr(0, r.output.find('\n'));
+  EXPECT_EQ(id.size(), 36u) << r.output;
+  r = Ctl("job list");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(id), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cli-slow"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("cli-img"), std::string::npos) << "finished jobs only with --all";
+  r = Ctl("job list --all");
+  EXPECT_NE(r.output.find("cli-img"), std::string::npos) << r.output;
+  r = Ctl("job get " + id);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("template:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cli-slow"), std::string::npos) << r.output;
+  r = Ctl("--json job get " + id);
+  EXPECT_NE(r.output.find("\"id\":\"" + id + "\""), std::string::npos) << r.output;
+  r = Ctl("job cancel " + id);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("cancelled import job " + id), std::string::npos) << r.output;
+  r = Ctl("job get " + id);
+  EXPECT_NE(r.output.find("cancelled"), std::string::npos) << r.output;
+  r = Ctl("job cancel " + id);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("FAILED_PRECONDITION"), std::string::npos) << r.output;
+
+  // A failing import ends with one error line and exit 1.
+  r = Ctl("template import cli-bad /etc/passwd");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("PERMISSION_DENIED"), std::string::npos) << r.output;
+  r = Ctl("template import cli-404 " + HttpsServer::Get().Url("missing.raw"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("failed: download"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("HTTP 404"), std::string::npos) << r.output;
+
+  EXPECT_EQ(Ctl("template delete cli-img").exit_code, 0);
+  Shell(std::string("rm -rf ") + kImportDir + "/* " + HttpsServer::kRoot + "/*");
 }
 
 TEST(Cli, BadInputIsOneClearLineAndNonZeroExit) {

@@ -333,12 +333,5 @@ TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
   EXPECT_EQ(PoolListing(kPool), with_volume);
 }
 
-TEST_F(VolumeApiTest, LaterMilestonesAnswerUnimplemented) {
-  grpc::ClientContext ctx;
-  ListImportJobsResponse resp;
-  EXPECT_EQ(stub_->ListImportJobs(&ctx, ListImportJobsRequest(), &resp).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-}
-
 }  // namespace
 }  // namespace mvirt::zfs::testing

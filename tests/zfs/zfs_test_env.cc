@@ -31,6 +31,21 @@ std::string Trim(std::string s) {
 
 DaemonProcess* g_daemon = nullptr;
 
+constexpr const char* kTlsDir = "/var/tmp/mvirt-zfs-test-tls";
+
+// A CA and a certificate for 127.0.0.1 signed by it, made fresh per run.
+void MakeTestCa() {
+  const std::string d = kTlsDir;
+  MustRun("rm -rf " + d + " && mkdir -p " + d + " && cd " + d +
+          " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=mvirt-zfs test CA'"
+          " -keyout ca.key -out ca.pem"
+          " && openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1'"
+          " -keyout server.key -out server.csr"
+          " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext"
+          " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+          " -days 2 -extfile san.ext -out server.pem");
+}
+
 // Creates the pool with the seed's settings and starts the daemon once for
 // the whole test binary; destroys both at the end.
 class PoolEnvironment : public ::testing::Environment {
@@ -45,6 +60,9 @@ class PoolEnvironment : public ::testing::Environment {
     MustRun(std::string("zpool create -f -o ashift=12 -o autotrim=on -o cachefile=none ") +
             "-O compression=lz4 -O xattr=sa -O atime=off -m none " + TestPool::kPool + " " +
             kPoolFile);
+    MakeTestCa();
+    MustRun(std::string("rm -rf ") + kImportDir + " " + HttpsServer::kRoot + " && mkdir -p " +
+            kImportDir + " " + HttpsServer::kRoot);
     g_daemon = new DaemonProcess(TestPool::kPool, kSocket);
     ASSERT_TRUE(g_daemon->WaitUntilServing()) << g_daemon->Log();
   }
@@ -68,7 +86,7 @@ class PoolEnvironment : public ::testing::Environment {
 
 CommandResult Shell(const std::string& command) {
   CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  FILE* pipe = ::popen(("{ " + command + "\n} 2>&1").c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buf;
   size_t n;
@@ -138,6 +156,49 @@ bool WaitForPath(const std::string& path) {
   return false;
 }
 
+std::string StateDir(const std::string& pool) { return "/var/tmp/mvirt-zfs-test-state-" + pool; }
+
+std::string TestCaFile() { return std::string(kTlsDir) + "/ca.pem"; }
+
+HttpsServer& HttpsServer::Get() {
+  static HttpsServer* server = new HttpsServer();  // lives until the process ends
+  return *server;
+}
+
+HttpsServer::HttpsServer() {
+  const std::string script = std::string(MVIRT_TEST_SOURCE_DIR) + "/https_server.py";
+  const std::string tls = kTlsDir;
+  std::vector<std::string> args = {"/usr/bin/python3", script, "--root", kRoot,
+                                   "--cert", tls + "/server.pem", "--key", tls + "/server.key"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (::pipe(out) != 0) return;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  FILE* f = ::fdopen(out[0], "r");
+  if (f == nullptr || std::fscanf(f, "PORT %d", &port_) != 1) port_ = 0;
+  // Keep the pipe open: the server would die of SIGPIPE on a closed stdout.
+  EXPECT_GT(port_, 0) << "the HTTPS test server did not start";
+}
+
+HttpsServer::~HttpsServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::string HttpsServer::Url(const std::string& path) const {
+  return "https://127.0.0.1:" + std::to_string(port_) + "/" + path;
+}
+
 std::string CliPath() { return MVIRT_CLI_PATH; }
 std::string DaemonPath() { return MVIRT_DAEMON_PATH; }
 
@@ -146,7 +207,11 @@ DaemonProcess::DaemonProcess(std::string pool, std::string socket,
     : socket_(std::move(socket)), endpoint_("unix:" + socket_),
       log_path_("/var/tmp/mvirt-zfs-test-" + pool + ".log") {
   std::vector<std::string> args = {DaemonPath(), "--pool", pool, "--listen", endpoint_,
-                                   "--config", "/dev/null", "--log-level", "debug"};
+                                   "--config", "/dev/null", "--log-level", "debug",
+                                   "--state-dir", StateDir(pool), "--import-dir", kImportDir,
+                                   "--import-ca-file", TestCaFile(), "--import-max-size", "1G",
+                                   "--qemu-img",
+                                   std::string(MVIRT_TEST_SOURCE_DIR) + "/qemu-img-throttled"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

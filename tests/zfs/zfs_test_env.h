@@ -50,7 +50,40 @@ std::string Pattern(char seed, size_t length);
 // Waits up to 10 s for `path` to exist.
 bool WaitForPath(const std::string& path);
 
-// A daemon process serving `pool` on `socket`, logging to `log_path`.
+// The directory every test daemon may import local images from.
+inline constexpr char kImportDir[] = "/var/tmp/mvirt-zfs-test-images";
+// The --state-dir of the test daemon serving `pool`.
+std::string StateDir(const std::string& pool);
+// The test's own CA (PEM) that signed the HTTPS test server's certificate;
+// every test daemon trusts it (--import-ca-file).
+std::string TestCaFile();
+// While this file exists, the test daemons' qemu-img (qemu-img-throttled)
+// converts at the rate in bytes/s written in it.
+inline constexpr char kSlowConvertMarker[] = "/var/tmp/mvirt-zfs-test-slow-convert";
+
+// An HTTPS server on 127.0.0.1 (https_server.py) serving the files of a
+// directory with a certificate of the test CA, for the whole test binary.
+class HttpsServer {
+ public:
+  // The shared server; started on first use.
+  static HttpsServer& Get();
+  // https://127.0.0.1:<port>/<path>
+  std::string Url(const std::string& path) const;
+  // Where the served files live.
+  static constexpr const char* kRoot = "/var/tmp/mvirt-zfs-test-www";
+  ~HttpsServer();
+
+ private:
+  HttpsServer();
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A daemon process serving `pool` on `socket`, logging to
+// /var/tmp/mvirt-zfs-test-<pool>.log, with the test import settings
+// (--state-dir StateDir(pool), --import-dir kImportDir, --import-ca-file
+// TestCaFile(), --import-max-size 1G, the throttleable qemu-img) plus
+// `extra_args`.
 class DaemonProcess {
  public:
   DaemonProcess(std::string pool, std::string socket, std::vector<std::string> extra_args = {});

@@ -1,0 +1,322 @@
+#include "import/import_manager.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/cancel_token.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/sizes.h"
+#include "common/status_util.h"
+#include "import/import_runner.h"
+#include "import/import_source.h"
+#include "import/sha256.h"
+
+namespace mvirt::zfs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr absl::Duration kProgressEventInterval = absl::Milliseconds(250);
+constexpr absl::Duration kCancelWait = absl::Seconds(120);
+
+constexpr char kInterruptedByCrash[] =
+    "interrupted: mvirt-zfs stopped or crashed during the import; its partial data was removed";
+constexpr char kInterruptedByStop[] =
+    "interrupted: mvirt-zfs was stopped during the import; its partial data was removed";
+
+int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
+
+}  // namespace
+
+struct ImportManager::Job {
+  ImportJobInfo info;  // guarded by ImportManager::mu_
+  ImportSpec spec;     // set before the thread starts, then read-only
+  CancelToken cancel;
+  absl::Time last_event = absl::InfinitePast();  // guarded by ImportManager::mu_
+};
+
+// Turns what RunImport reports into the job's state, records and events.
+class ImportManager::Progress final : public ImportProgress {
+ public:
+  Progress(ImportManager& manager, Job& job) : manager_(manager), job_(job) {}
+
+  void EnterState(ImportState state) override {
+    std::lock_guard lock(manager_.mu_);
+    if (job_.info.state == state) return;
+    job_.info.state = state;
+    manager_.RecordLocked(job_);
+  }
+  void SetFormat(const std::string& format) override {
+    std::lock_guard lock(manager_.mu_);
+    job_.info.format = format;
+  }
+  void SetDownloaded(uint64_t bytes, uint64_t announced) override {
+    std::lock_guard lock(manager_.mu_);
+    ImportJobInfo& info = job_.info;
+    info.download_total_bytes = announced;
+    info.downloaded_bytes = std::max(info.downloaded_bytes, bytes);
+    if (announced > 0) info.downloaded_bytes = std::min(info.downloaded_bytes, announced);
+    PublishThrottled();
+  }
+  void SetTotal(uint64_t total_bytes) override {
+    std::lock_guard lock(manager_.mu_);
+    if (job_.info.total_bytes == 0) job_.info.total_bytes = total_bytes;
+    PublishThrottled();
+  }
+  void SetWritten(uint64_t bytes) override {
+    std::lock_guard lock(manager_.mu_);
+    ImportJobInfo& info = job_.info;
+    // What a progress bar may trust: never backwards, never above total.
+    info.bytes_written = std::min(std::max(info.bytes_written, bytes), info.total_bytes);
+    PublishThrottled();
+  }
+
+ private:
+  void PublishThrottled() {
+    absl::Time now = absl::Now();
+    if (now - job_.last_event < kProgressEventInterval) return;
+    manager_.PublishLocked(job_);
+  }
+
+  ImportManager& manager_;
+  Job& job_;
+};
+
+ImportManager::ImportManager(VolumeManager& volumes, ImportOptions options)
+    : volumes_(volumes), options_(std::move(options)), store_(options_.state_dir + "/jobs") {}
+
+ImportManager::~ImportManager() { Shutdown(); }
+
+absl::Status ImportManager::Recover() {
+  if (absl::Status s = store_.Open(); !s.ok()) return s;
+  // Downloads of interrupted jobs: nothing can resume them.
+  const fs::path tmp = fs::path(options_.state_dir) / "tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("create download directory ", tmp.string(), ": ", ec.message()));
+  }
+  fs::permissions(tmp, fs::perms::owner_all, ec);
+  for (const std::string& dir : options_.import_dirs) {
+    if (!fs::exists(dir, ec) && fs::create_directories(dir, ec)) {
+      LogInfo("created import directory ", dir);
+    }
+  }
+
+  std::lock_guard lock(mu_);
+  for (ImportJobInfo& info : store_.LoadAll()) {
+    if (!IsFinished(info.state)) {
+      absl::StatusOr<TemplateInfo> tmpl = volumes_.GetTemplate(info.template_name);
+      if (tmpl.ok() && tmpl->id == info.template_id) {
+        // Completed in ZFS; only the record was not updated before the stop.
+        info.state = ImportState::kCompleted;
+        info.template_info = *tmpl;
+        info.bytes_written = info.total_bytes;
+      } else {
+        info.state = ImportState::kFailed;
+        info.error = kInterruptedByCrash;
+      }
+      info.completed_at = Now();
+      LogWarning("import job ", info.id, " (template '", info.template_name,
+                 "') was interrupted by a restart; now ", ImportStateName(info.state));
+      if (absl::Status s = store_.Save(info); !s.ok()) LogError(s.message());
+    }
+    auto job = std::make_shared<Job>();
+    job->info = std::move(info);
+    jobs_[job->info.id] = std::move(job);
+  }
+  PruneLocked();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request) {
+  if (absl::Status s = ValidateName("template name", request.template_name); !s.ok()) return s;
+  absl::StatusOr<ImportSource> source = ResolveImportSource(request.source, options_);
+  if (!source.ok()) return Annotate(source.status(), "import template");
+  if (request.size_bytes.has_value()) {
+    if (*request.size_bytes == 0) {
+      return absl::InvalidArgumentError("import template: size_bytes must be greater than 0");
+    }
+    if (*request.size_bytes > options_.max_image_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "import template: size_bytes ", *request.size_bytes, " exceeds the import limit of ",
+          options_.max_image_bytes, " bytes (", FormatSize(options_.max_image_bytes), ")"));
+    }
+  }
+  if (!request.sha256.empty()) {
+    if (absl::Status s = ValidateSha256Hex(request.sha256); !s.ok()) {
+      return Annotate(s, "import template");
+    }
+  }
+
+  auto job = std::make_shared<Job>();
+  ImportJobInfo& info = job->info;
+  info.id = NewUuid();
+  info.template_name = request.template_name;
+  info.template_id = NewUuid();
+  info.source = source->display;
+  info.size_bytes = request.size_bytes;
+  info.sha256 = absl::AsciiStrToLower(request.sha256);
+  info.created_at = Now();
+  job->spec = {info.id, info.template_name, info.template_id, *source, info.size_bytes, info.sha256};
+
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return absl::UnavailableError("mvirt-zfs is shutting down");
+  if (absl::Status s = volumes_.ReserveTemplateName(info.template_name); !s.ok()) return s;
+  if (absl::Status s = store_.Save(info); !s.ok()) {
+    volumes_.ReleaseTemplateName(info.template_name);
+    return Annotate(s, "import template");
+  }
+  LogInfo("import job ", info.id, ": template '", info.template_name, "' from ", info.source);
+  jobs_[info.id] = job;
+  PublishLocked(*job);
+  ++threads_;
+  std::thread([this, job] { RunJob(job); }).detach();
+  return info;
+}
+
+void ImportManager::RunJob(std::shared_ptr<Job> job) {
+  {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return running_ < options_.max_concurrent || job->cancel.cancelled(); });
+    if (!job->cancel.cancelled()) ++running_;
+  }
+  absl::StatusOr<TemplateInfo> result = absl::CancelledError("cancelled");
+  if (!job->cancel.cancelled()) {
+    Progress progress(*this, *job);
+    result = RunImport(job->spec, options_, volumes_, job->cancel, progress);
+    std::lock_guard lock(mu_);
+    --running_;
+  }
+  Finish(*job, result);
+  std::lock_guard lock(mu_);
+  --threads_;
+  changed_.notify_all();
+}
+
+void ImportManager::Finish(Job& job, const absl::StatusOr<TemplateInfo>& result) {
+  std::lock_guard lock(mu_);
+  ImportJobInfo& info = job.info;
+  if (result.ok()) {
+    info.state = ImportState::kCompleted;
+    info.template_info = *result;
+    info.bytes_written = info.total_bytes;
+    LogInfo("import job ", info.id, ": template '", info.template_name, "' completed");
+  } else if (absl::IsCancelled(result.status()) && shutting_down_) {
+    info.state = ImportState::kFailed;
+    info.error = kInterruptedByStop;
+  } else if (absl::IsCancelled(result.status())) {
+    info.state = ImportState::kCancelled;
+    LogInfo("import job ", info.id, ": cancelled");
+  } else {
+    info.state = ImportState::kFailed;
+    info.error = std::string(result.status().message());
+    LogWarning("import job ", info.id, " (template '", info.template_name,
+               "') failed: ", *info.error);
+  }
+  info.completed_at = Now();
+  volumes_.ReleaseTemplateName(info.template_name);
+  RecordLocked(job);
+  PruneLocked();
+}
+
+void ImportManager::RecordLocked(Job& job) {
+  if (absl::Status s = store_.Save(job.info); !s.ok()) LogError("import job ", job.info.id, ": ", s.message());
+  PublishLocked(job);
+}
+
+void ImportManager::PublishLocked(Job& job) {
+  job.last_event = absl::Now();
+  TemplateEventInfo event;
+  event.template_id = job.info.template_id;
+  event.timestamp = Now();
+  event.template_info = job.info.template_info;
+  event.import_job = job.info;
+  volumes_.template_events().Publish(event);
+}
+
+void ImportManager::PruneLocked() {
+  std::vector<std::shared_ptr<Job>> finished;
+  for (const auto& [id, job] : jobs_) {
+    if (IsFinished(job->info.state)) finished.push_back(job);
+  }
+  if (finished.size() <= options_.max_finished_jobs) return;
+  std::sort(finished.begin(), finished.end(), [](const auto& a, const auto& b) {
+    return a->info.completed_at.value_or(0) < b->info.completed_at.value_or(0);
+  });
+  for (size_t i = 0; i + options_.max_finished_jobs < finished.size(); ++i) {
+    const std::string id = finished[i]->info.id;
+    if (absl::Status s = store_.Remove(id); !s.ok()) LogWarning(s.message());
+    jobs_.erase(id);
+  }
+}
+
+absl::StatusOr<ImportJobInfo> ImportManager::Get(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no import job '", id, "'"));
+  return it->second->info;
+}
+
+std::vector<ImportJobInfo> ImportManager::List(bool include_finished) {
+  std::vector<ImportJobInfo> out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, job] : jobs_) {
+      if (include_finished || !IsFinished(job->info.state)) out.push_back(job->info);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const ImportJobInfo& a, const ImportJobInfo& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return out;
+}
+
+absl::Status ImportManager::Cancel(const std::string& id) {
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no import job '", id, "'"));
+    job = it->second;
+    if (IsFinished(job->info.state)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "import job '", id, "' has already finished (", ImportStateName(job->info.state),
+          "); there is nothing to cancel"));
+    }
+  }
+  LogInfo("import job ", id, ": cancelling");
+  job->cancel.Cancel();  // kills qemu-img, aborts the download
+  std::unique_lock lock(mu_);
+  changed_.notify_all();  // a PENDING job waits for a slot
+  bool done = changed_.wait_for(lock, absl::ToChronoSeconds(kCancelWait),
+                                [&] { return IsFinished(job->info.state); });
+  if (!done) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "import job '", id, "' is cancelled but still cleaning up; it will end CANCELLED"));
+  }
+  if (job->info.state == ImportState::kCompleted) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "import job '", id, "' completed before it could be cancelled"));
+  }
+  return absl::OkStatus();
+}
+
+void ImportManager::Shutdown() {
+  std::unique_lock lock(mu_);
+  shutting_down_ = true;
+  for (auto& [id, job] : jobs_) {
+    if (!IsFinished(job->info.state)) job->cancel.Cancel();
+  }
+  changed_.notify_all();
+  changed_.wait(lock, [&] { return threads_ == 0; });
+}
+
+}  // namespace mvirt::zfs

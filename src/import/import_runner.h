@@ -1,0 +1,66 @@
+// RunImport: one image import from start to end, on the calling thread.
+//
+//   local file: detect the format from its first bytes;
+//     raw   -> WRITING: stream the file into a staging zvol
+//     qcow2 -> CONVERTING: qemu-img info (refuse unsafe images), then
+//              qemu-img convert into the staging zvol
+//   https URL: detect the format from the first bytes of the body;
+//     raw with a Content-Length -> WRITING: stream the body into the zvol
+//     otherwise -> DOWNLOADING into <state_dir>/tmp, then as a local file
+//   then: flush, verify the expected SHA-256 of the source (if any), and
+//   CompleteStagingVolume (snapshot + rename into templates/).
+//
+// On any failure or cancellation nothing is left behind: the staging zvol
+// and the temporary file are removed before it returns.
+#ifndef MVIRT_ZFS_IMPORT_IMPORT_RUNNER_H_
+#define MVIRT_ZFS_IMPORT_IMPORT_RUNNER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/cancel_token.h"
+#include "import/import_options.h"
+#include "import/import_source.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+
+// What one import is asked to do (already validated).
+struct ImportSpec {
+  std::string job_id;
+  std::string template_name;
+  std::string template_id;
+  ImportSource source;
+  std::optional<uint64_t> size_bytes;  // at least this large (else the image's size)
+  std::string sha256;                  // expected digest, lowercase hex; empty: none
+};
+
+// How a running import reports what it does (the import manager turns it
+// into job state and events). Called from the import's thread.
+class ImportProgress {
+ public:
+  virtual ~ImportProgress() = default;
+  virtual void EnterState(ImportState state) = 0;
+  virtual void SetFormat(const std::string& format) = 0;
+  // Bytes received so far, and the length the server announced (0: none).
+  virtual void SetDownloaded(uint64_t bytes, uint64_t announced) = 0;
+  // The size of the disk image being written, once known (called once).
+  virtual void SetTotal(uint64_t total_bytes) = 0;
+  // Bytes of the disk image written so far.
+  virtual void SetWritten(uint64_t bytes) = 0;
+};
+
+// Runs `spec` to its end. Returns the completed template, or why it failed:
+// CANCELLED once `cancel` fired, INVALID_ARGUMENT for an image that cannot
+// be imported (format, unsafe qcow2, too large, checksum mismatch), NOT_FOUND
+// for a missing source, UNAVAILABLE for download and I/O errors, and the
+// ZFS errors of the volume layer.
+absl::StatusOr<TemplateInfo> RunImport(const ImportSpec& spec, const ImportOptions& options,
+                                       VolumeManager& volumes, CancelToken& cancel,
+                                       ImportProgress& progress);
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_IMPORT_IMPORT_RUNNER_H_

@@ -1,0 +1,45 @@
+// Where an import reads its image from, and the policy deciding which sources
+// a caller may name. A root daemon must not read arbitrary host files or
+// fetch over plain HTTP for a caller.
+#ifndef MVIRT_ZFS_IMPORT_IMPORT_SOURCE_H_
+#define MVIRT_ZFS_IMPORT_IMPORT_SOURCE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "import/import_options.h"
+
+namespace mvirt::zfs {
+
+struct ImportSource {
+  enum class Kind { kLocalFile, kUrl };
+  Kind kind = Kind::kLocalFile;
+  // kLocalFile: the canonical path (symlinks resolved). kUrl: the URL.
+  std::string location;
+  // What job records show: the source as given, with URL credentials
+  // ("user:password@") replaced by "***@".
+  std::string display;
+};
+
+// Checks `source` (as a caller sent it) against `options`:
+//  - an absolute path must resolve (symlinks and ".." included) to a regular
+//    file inside one of options.import_dirs: PERMISSION_DENIED if it lies
+//    outside (without revealing whether it exists), NOT_FOUND if it does not
+//    exist inside, INVALID_ARGUMENT if it is not a regular file;
+//  - https://HOST/... is accepted; http:// only with options.allow_http
+//    (else PERMISSION_DENIED); other schemes, relative paths, an empty source
+//    or control characters: INVALID_ARGUMENT.
+absl::StatusOr<ImportSource> ResolveImportSource(const std::string& source,
+                                                 const ImportOptions& options);
+
+// OK if the file open as `fd` lies inside options.import_dirs (checked on the
+// open file itself, so a symlink swapped in after ResolveImportSource cannot
+// redirect the read); PERMISSION_DENIED otherwise.
+absl::Status CheckOpenedFileAllowed(int fd, const ImportOptions& options);
+
+// `url` with any "user:password@" replaced by "***@".
+std::string RedactUrlCredentials(const std::string& url);
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_IMPORT_IMPORT_SOURCE_H_

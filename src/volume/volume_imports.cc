@@ -1,0 +1,120 @@
+// VolumeManager: the ZFS side of image imports. An import writes into a
+// staging zvol under .mvirt/imports (the only part of .mvirt whose zvols get
+// devices), then CompleteStagingVolume snapshots it and renames it into
+// templates/ in one step. Staging zvols left by a crash are swept at
+// start-up (CollectGarbage).
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/sizes.h"
+#include "common/status_util.h"
+#include "device/zvol_device.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+
+absl::Status VolumeManager::ReserveTemplateName(const std::string& template_name) {
+  if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
+  KeyedMutex::Lock lock(name_locks_, TemplateLockKey(template_name));
+  if (zfs_.Exists(ReservedDataset("templates/" + template_name))) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("import template '", template_name, "': a template of that name exists"));
+  }
+  std::lock_guard reserved(reserved_mu_);
+  if (!reserved_templates_.insert(template_name).second) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "import template '", template_name, "': an import of a template of that name is running"));
+  }
+  return absl::OkStatus();
+}
+
+void VolumeManager::ReleaseTemplateName(const std::string& template_name) {
+  std::lock_guard reserved(reserved_mu_);
+  reserved_templates_.erase(template_name);
+}
+
+bool VolumeManager::IsTemplateNameReserved(const std::string& name) {
+  std::lock_guard reserved(reserved_mu_);
+  return reserved_templates_.count(name) > 0;
+}
+
+absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
+    const StagingVolumeParams& params) {
+  const std::string op = absl::StrCat("import template '", params.template_name, "'");
+  absl::StatusOr<uint64_t> volsize = RoundUpToBlock(params.size_bytes, kDefaultVolblocksize);
+  if (!volsize.ok()) return Annotate(volsize.status(), op);
+  if (absl::Status s = CheckCapacity("import template", params.template_name, *volsize); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
+  StagingVolume staging;
+  staging.template_name = params.template_name;
+  staging.dataset = ReservedDataset(absl::StrCat("imports/", params.template_name, "-", params.job_id));
+  staging.device = ZvolDevicePath(staging.dataset);
+  staging.volsize = *volsize;
+  staging.volblocksize = kDefaultVolblocksize;
+  // Every property the template needs is set atomically with the create;
+  // the zvol is invisible until CompleteStagingVolume moves it.
+  UserProps props = {{kIdProperty, params.template_id},
+                     {kKindProperty, kKindTemplate},
+                     {kImportJobProperty, params.job_id}};
+  if (!params.import_source.empty()) props[kImportSourceProperty] = params.import_source;
+  if (absl::Status s = zfs_.CreateVolume(staging.dataset, staging.volsize, staging.volblocksize, props);
+      !s.ok()) {
+    return Annotate(s, op);
+  }
+  if (absl::Status s = WaitForZvolDevice(staging.device, staging.dataset, options_.device_timeout);
+      !s.ok()) {
+    if (absl::Status d = DiscardStagingVolume(staging); !d.ok()) LogError(op, ": ", d.message());
+    return Annotate(s, op);
+  }
+  LogInfo(op, ": staging zvol ", staging.dataset, " (", staging.volsize, " bytes)");
+  return staging;
+}
+
+absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingVolume& staging) {
+  const std::string op = absl::StrCat("import template '", staging.template_name, "'");
+  KeyedMutex::Lock lock(name_locks_, TemplateLockKey(staging.template_name));
+  if (absl::Status s = zfs_.Snapshot({absl::StrCat(staging.dataset, "@", kTemplateSnapshot)}, {});
+      !s.ok()) {
+    return Annotate(s, op);
+  }
+  // Templates are read only through clones: drop the device, as every zvol
+  // under templates/ has none. The kernel skips a device that is open (udev
+  // may still be probing it after the last write), so set it again until
+  // the device is gone.
+  const absl::Time deadline = absl::Now() + options_.device_timeout;
+  absl::Status gone;
+  do {
+    if (absl::Status s = zfs_.SetProperty(staging.dataset, "volmode", "none"); !s.ok()) {
+      return Annotate(s, op);
+    }
+    gone = WaitForDeviceGone(staging.device,
+                             std::min(absl::Seconds(2), std::max(deadline - absl::Now(), absl::ZeroDuration())));
+  } while (!gone.ok() && absl::Now() < deadline);
+  if (!gone.ok()) LogWarning(op, ": ", gone.message(), "; the template keeps a device until reboot");
+  const std::string target = ReservedDataset("templates/" + staging.template_name);
+  if (absl::Status s = zfs_.Rename(staging.dataset, target); !s.ok()) return Annotate(s, op);
+  LogInfo(op, ": template ", target, " complete");
+  absl::StatusOr<VolumeProps> props = GetManagedTemplate(staging.template_name);
+  if (!props.ok()) return Annotate(props.status(), op);
+  return ToTemplateInfo(*props);
+}
+
+absl::Status VolumeManager::DiscardStagingVolume(const StagingVolume& staging) {
+  if (!zfs_.Exists(staging.dataset)) return absl::OkStatus();
+  if (absl::Status s = DestroyWithSnapshots(staging.dataset); !s.ok()) {
+    return Annotate(s, absl::StrCat("remove the partial import of template '",
+                                    staging.template_name, "' (removed at the next start)"));
+  }
+  LogInfo("removed the partial import ", staging.dataset);
+  if (absl::Status s = WaitForDeviceGone(staging.device, options_.device_timeout); !s.ok()) {
+    LogWarning("remove ", staging.dataset, ": ", s.message());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace mvirt::zfs

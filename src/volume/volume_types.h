@@ -1,0 +1,152 @@
+// The plain value types of the volume layer: what VolumeManager returns and
+// what change events carry. No protos, no ZFS handles; the gRPC layer
+// converts them (src/service/convert.h).
+#ifndef MVIRT_ZFS_VOLUME_VOLUME_TYPES_H_
+#define MVIRT_ZFS_VOLUME_VOLUME_TYPES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace mvirt::zfs {
+
+struct SnapshotInfo {
+  std::string id;  // its mvirt:id, or the ZFS guid when it has none
+  std::string name;
+  std::string full_name;  // pool/volume@snapshot
+  uint64_t used_bytes = 0;
+  int64_t created_at = 0;  // Unix seconds
+  uint64_t createtxg = 0;
+};
+
+struct VolumeInfo {
+  std::string id;
+  std::string name;
+  std::string path;  // /dev/zvol/<pool>/<name>
+  uint64_t volsize_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t volblocksize = 0;
+  double compression_ratio = 1.0;
+  int64_t created_at = 0;                // Unix seconds
+  std::vector<SnapshotInfo> snapshots;  // ordered by createtxg
+};
+
+struct TemplateInfo {
+  std::string id;
+  std::string name;
+  std::string snapshot_path;  // pool/.mvirt/templates/NAME@template
+  std::string source_volume;  // the volume it was promoted from, if any
+  std::string import_source;  // the image it was imported from, if any
+  uint64_t size_bytes = 0;    // volsize: the smallest size of a clone
+  int64_t created_at = 0;     // Unix seconds
+  uint32_t clone_count = 0;
+};
+
+// A change of a volume: its full current state, or none if it was deleted.
+struct VolumeEventInfo {
+  std::string volume_id;
+  int64_t timestamp = 0;  // Unix seconds
+  std::optional<VolumeInfo> volume;
+};
+
+// PENDING -> [DOWNLOADING] -> CONVERTING (qcow2) | WRITING (raw) -> COMPLETED,
+// or FAILED / CANCELLED from any state before COMPLETED.
+enum class ImportState {
+  kPending,
+  kDownloading,  // fetching into a temporary file (nothing written yet)
+  kConverting,   // qemu-img inspects the qcow2 image and writes it
+  kWriting,      // raw data streamed into the zvol
+  kCompleted,
+  kFailed,
+  kCancelled,
+};
+
+// True for COMPLETED, FAILED and CANCELLED.
+bool IsFinished(ImportState state);
+// "PENDING", "DOWNLOADING", ...
+absl::string_view ImportStateName(ImportState state);
+// The inverse of ImportStateName; nullopt for anything else.
+std::optional<ImportState> ParseImportState(absl::string_view name);
+
+// The record of an image import (kept by src/import, carried by template
+// events).
+struct ImportJobInfo {
+  std::string id;
+  std::string template_name;
+  std::string template_id;  // the id the template gets (its events carry it)
+  std::string source;       // as the caller gave it, URL credentials redacted
+  ImportState state = ImportState::kPending;
+  // Bytes of the image's disk written into the zvol (zero blocks count: the
+  // fresh zvol holds them already) out of the disk's size; total is 0 until
+  // known. Never decreasing; never written > total.
+  uint64_t bytes_written = 0;
+  uint64_t total_bytes = 0;
+  // DOWNLOADING: bytes received, out of the length the server announced (0
+  // if it announced none).
+  uint64_t downloaded_bytes = 0;
+  uint64_t download_total_bytes = 0;
+  std::string format;                  // "raw" or "qcow2" once detected
+  std::optional<uint64_t> size_bytes;  // the size the caller asked for
+  std::string sha256;                  // the expected digest, if given
+  std::optional<std::string> error;    // FAILED and CANCELLED: why
+  // COMPLETED: the template as it was when the import completed.
+  std::optional<TemplateInfo> template_info;
+  int64_t created_at = 0;               // Unix seconds
+  std::optional<int64_t> completed_at;  // when it finished
+};
+
+// A change of a template or of an import building one: the template's full
+// current state and/or the job's; neither if the template was deleted.
+struct TemplateEventInfo {
+  std::string template_id;
+  int64_t timestamp = 0;
+  std::optional<TemplateInfo> template_info;
+  std::optional<ImportJobInfo> import_job;
+};
+
+// What CreateStagingVolume needs to know of the template being imported.
+struct StagingVolumeParams {
+  std::string template_name;
+  std::string template_id;    // the template's mvirt:id once complete
+  std::string job_id;         // the import job building it
+  std::string import_source;  // shown as the template's import_source
+  uint64_t size_bytes = 0;    // rounded up to the volblocksize
+};
+
+// A zvol an import writes an image into before it becomes a template.
+struct StagingVolume {
+  std::string template_name;
+  std::string dataset;  // pool/.mvirt/imports/<template>-<job id>
+  std::string device;   // its /dev/zvol link, ready for writing
+  uint64_t volsize = 0;
+  uint64_t volblocksize = 0;
+};
+
+struct PoolStatsInfo {
+  std::string name;
+  uint64_t total_bytes = 0;        // root dataset used + available
+  uint64_t available_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t provisioned_bytes = 0;  // sum of managed volumes' volsize
+  double compression_ratio = 1.0;
+};
+
+struct CreateVolumeParams {
+  std::string name;
+  uint64_t size_bytes = 0;
+  std::optional<uint64_t> volblocksize;  // default 16 KiB
+  std::string id;                        // empty: a fresh UUID
+};
+
+struct CloneVolumeParams {
+  std::string name;                    // the new volume
+  std::optional<uint64_t> size_bytes;  // default: the snapshot's volsize
+  std::string id;                      // empty: a fresh UUID
+};
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_VOLUME_VOLUME_TYPES_H_
