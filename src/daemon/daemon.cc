@@ -90,6 +90,7 @@ int RunDaemon(int argc, char** argv) {
   }
   ServiceOptions service_options;
   service_options.watch_buffer = static_cast<size_t>(options.watch_buffer);
+  service_options.watch_stall_timeout = absl::Seconds(options.watch_stall_timeout_seconds);
   ZfsServiceImpl service(volumes, imports, service_options);
 
   RemoveStaleSocket(options.listen);

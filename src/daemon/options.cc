@@ -98,6 +98,11 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
                  "Events a Watch* subscriber may fall behind by before it is disconnected")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--watch-stall-timeout", o.watch_stall_timeout_seconds,
+                 "Seconds a Watch* subscriber may leave an event unread before it is "
+                 "disconnected")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
 
   ImportOptions& im = o.import;
   std::string max_size = "1T";

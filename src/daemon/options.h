@@ -27,6 +27,9 @@ struct DaemonOptions {
   int device_timeout_seconds = 30;
   // Events a watch subscriber may fall behind by before it is disconnected.
   int watch_buffer = 1024;
+  // Seconds a watch subscriber may leave an event unread before it is
+  // disconnected.
+  int watch_stall_timeout_seconds = 60;
   // Image imports: state directory, import directories, HTTP policy, limits.
   ImportOptions import;
 };

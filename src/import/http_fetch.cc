@@ -21,6 +21,7 @@ struct Transfer {
   HttpBodyReceiver* receiver = nullptr;
   CancelToken* cancel = nullptr;
   uint64_t max_bytes = 0;
+  std::string display_url;
   bool started = false;
   uint64_t received = 0;
   absl::Status failure;  // why a callback aborted the transfer
@@ -37,8 +38,8 @@ struct Transfer {
     std::string size = announced ? absl::StrCat(" (", *announced, " bytes, ", FormatSize(*announced), ")")
                                  : absl::StrCat(" (more than ", received - 1, " bytes)");
     return absl::InvalidArgumentError(absl::StrCat(
-        "the download", size, " is larger than the import limit of ", max_bytes, " bytes (",
-        FormatSize(max_bytes), ", --import-max-size)"));
+        "download ", display_url, ": the image", size, " is larger than the import limit of ",
+        max_bytes, " bytes (", FormatSize(max_bytes), ", --import-max-size)"));
   }
 
   std::optional<uint64_t> AnnouncedLength() const {
@@ -73,6 +74,32 @@ int OnProgress(void* arg, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 }  // namespace
 
+absl::StatusOr<std::string> DisplayUrl(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
+  if (!parsed) return absl::ResourceExhaustedError("cannot parse a URL (curl_url)");
+  // Only the scheme-less check is relaxed: "HTTPS://x" is fine, "x" is not.
+  if (CURLUcode rc = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0); rc != CURLUE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("source is not a valid URL: ", curl_url_strerror(rc)));
+  }
+  auto part = [&](CURLUPart which) -> std::string {
+    char* value = nullptr;
+    if (curl_url_get(parsed.get(), which, &value, 0) != CURLUE_OK || value == nullptr) return "";
+    std::string out = value;
+    curl_free(value);
+    return out;
+  };
+  std::string host = part(CURLUPART_HOST);
+  if (host.empty()) return absl::InvalidArgumentError("source URL names no host");
+  std::string out = absl::StrCat(part(CURLUPART_SCHEME), "://");
+  if (!part(CURLUPART_USER).empty() || !part(CURLUPART_PASSWORD).empty()) out += "***@";
+  absl::StrAppend(&out, host);
+  if (std::string port = part(CURLUPART_PORT); !port.empty()) absl::StrAppend(&out, ":", port);
+  absl::StrAppend(&out, part(CURLUPART_PATH));
+  if (!part(CURLUPART_QUERY).empty()) out += "?***";
+  return out;
+}
+
 void InitHttp() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -89,6 +116,7 @@ absl::Status HttpFetch(const std::string& url, const std::string& display_url,
   transfer.receiver = &receiver;
   transfer.cancel = &cancel;
   transfer.max_bytes = options.max_bytes;
+  transfer.display_url = display_url;
   char error[CURL_ERROR_SIZE] = {};
   const char* protocols = options.allow_http ? "https,http" : "https";
   CURL* c = curl.get();
@@ -99,7 +127,12 @@ absl::Status HttpFetch(const std::string& url, const std::string& display_url,
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, static_cast<long>(options.max_redirects));
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+  if (!options.ca_file.empty()) {
+    // Instead of the system's CAs, not beside them: drop the default CA
+    // directory libcurl was built with too.
+    curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+  }
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/cancel_token.h"
@@ -36,6 +37,12 @@ class HttpBodyReceiver {
   // The next piece of the body. A non-OK status aborts the download.
   virtual absl::Status OnData(absl::string_view data) = 0;
 };
+
+// What logs, job records and events show of `url`: scheme, host, port and
+// path, with any user and password replaced by "***@" and any query
+// (which may carry a token) by "?***". INVALID_ARGUMENT if libcurl cannot
+// parse `url` or it names no host.
+absl::StatusOr<std::string> DisplayUrl(const std::string& url);
 
 // Makes libcurl ready for use from many threads; call once at start-up
 // before other threads run (HttpFetch also calls it, once).

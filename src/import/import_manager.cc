@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -23,6 +24,8 @@ namespace fs = std::filesystem;
 
 constexpr absl::Duration kProgressEventInterval = absl::Milliseconds(250);
 constexpr absl::Duration kCancelWait = absl::Seconds(120);
+// Imports running or waiting at once; more are refused (each has a thread).
+constexpr int kMaxUnfinishedJobs = 64;
 
 constexpr char kInterruptedByCrash[] =
     "interrupted: mvirt-zfs stopped or crashed during the import; its partial data was removed";
@@ -167,29 +170,48 @@ absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request)
   info.created_at = Now();
   job->spec = {info.id, info.template_name, info.template_id, *source, info.size_bytes, info.sha256};
 
-  std::lock_guard lock(mu_);
-  if (shutting_down_) return absl::UnavailableError("mvirt-zfs is shutting down");
+  // Reserved before mu_ is taken: the reservation may wait for a template
+  // lock, and progress reports of running jobs must not wait behind it.
   if (absl::Status s = volumes_.ReserveTemplateName(info.template_name); !s.ok()) return s;
-  if (absl::Status s = store_.Save(info); !s.ok()) {
+  std::lock_guard lock(mu_);
+  auto refuse = [&](absl::Status status) {
     volumes_.ReleaseTemplateName(info.template_name);
-    return Annotate(s, "import template");
+    return status;
+  };
+  if (shutting_down_) return refuse(absl::UnavailableError("mvirt-zfs is shutting down"));
+  if (threads_ >= kMaxUnfinishedJobs) {
+    return refuse(absl::ResourceExhaustedError(absl::StrCat(
+        "import template '", info.template_name, "': ", threads_,
+        " imports are running or waiting already; retry when some have finished")));
   }
+  if (absl::Status s = store_.Save(info); !s.ok()) {
+    return refuse(Annotate(s, "import template"));
+  }
+  try {
+    std::thread([this, job] { RunJob(job); }).detach();
+  } catch (const std::system_error& e) {
+    if (absl::Status s = store_.Remove(info.id); !s.ok()) LogWarning(s.message());
+    return refuse(absl::ResourceExhaustedError(
+        absl::StrCat("import template '", info.template_name, "': cannot start a thread: ", e.what())));
+  }
+  ++threads_;  // the thread waits for mu_ before it looks at anything
   LogInfo("import job ", info.id, ": template '", info.template_name, "' from ", info.source);
   jobs_[info.id] = job;
   PublishLocked(*job);
-  ++threads_;
-  std::thread([this, job] { RunJob(job); }).detach();
   return info;
 }
 
 void ImportManager::RunJob(std::shared_ptr<Job> job) {
+  bool run;
   {
     std::unique_lock lock(mu_);
     changed_.wait(lock, [&] { return running_ < options_.max_concurrent || job->cancel.cancelled(); });
-    if (!job->cancel.cancelled()) ++running_;
+    // Decided once, under the lock: a cancel arriving later is RunImport's.
+    run = !job->cancel.cancelled();
+    if (run) ++running_;
   }
   absl::StatusOr<TemplateInfo> result = absl::CancelledError("cancelled");
-  if (!job->cancel.cancelled()) {
+  if (run) {
     Progress progress(*this, *job);
     result = RunImport(job->spec, options_, volumes_, job->cancel, progress);
     std::lock_guard lock(mu_);
@@ -302,9 +324,10 @@ absl::Status ImportManager::Cancel(const std::string& id) {
     return absl::DeadlineExceededError(absl::StrCat(
         "import job '", id, "' is cancelled but still cleaning up; it will end CANCELLED"));
   }
-  if (job->info.state == ImportState::kCompleted) {
+  if (job->info.state != ImportState::kCancelled) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "import job '", id, "' completed before it could be cancelled"));
+        "import job '", id, "' ended ", ImportStateName(job->info.state),
+        " before it could be cancelled", job->info.error ? ": " + *job->info.error : ""));
   }
   return absl::OkStatus();
 }

@@ -49,7 +49,8 @@ class ImportManager {
   // PERMISSION_DENIED / NOT_FOUND for a local path outside the import
   // directories / missing inside them, or plain http when not allowed
   // (see ResolveImportSource); ALREADY_EXISTS if a template or a running
-  // import has the name; UNAVAILABLE while shutting down.
+  // import has the name; RESOURCE_EXHAUSTED when 64 imports are running or
+  // waiting already; UNAVAILABLE while shutting down.
   absl::StatusOr<ImportJobInfo> Start(const ImportRequest& request);
 
   // NOT_FOUND for an unknown id.
@@ -62,7 +63,7 @@ class ImportManager {
   // Cancels a running job and returns once it has stopped and removed what
   // it created (state CANCELLED). NOT_FOUND for an unknown id;
   // FAILED_PRECONDITION, naming the state, for a job that already finished
-  // (also if it completed before the cancellation took effect).
+  // (also if it completed or failed before the cancellation took effect).
   absl::Status Cancel(const std::string& id);
 
   // Stops every running job (each ends FAILED, "interrupted: mvirt-zfs was

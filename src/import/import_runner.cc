@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -79,11 +80,6 @@ class TempFileSink final : public ByteSink {
   uint64_t size_ = 0;
 };
 
-absl::Status ChecksumMismatch(const std::string& expected, const std::string& actual) {
-  return absl::InvalidArgumentError(absl::StrCat("SHA-256 mismatch: the source has ", actual,
-                                                 ", expected ", expected));
-}
-
 class ImportRun final : private HttpBodyReceiver {
  public:
   ImportRun(const ImportSpec& spec, const ImportOptions& options, VolumeManager& volumes,
@@ -108,64 +104,44 @@ class ImportRun final : private HttpBodyReceiver {
   // --- Local files ---
 
   absl::StatusOr<TemplateInfo> FromLocalFile() {
-    const std::string& path = spec_.source.location;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) return ErrnoError("open", spec_.source.display);
-    if (absl::Status s = CheckOpenedFileAllowed(fd.get(), options_); !s.ok()) return s;
-    return FromOpenFile(fd.get(), /*hash=*/!spec_.sha256.empty());
-  }
-
-  // Imports the regular file open as `fd`; with `hash`, verifies its
-  // SHA-256 against the expected one.
-  absl::StatusOr<TemplateInfo> FromOpenFile(int fd, bool hash) {
+    absl::StatusOr<int> opened = OpenImportFile(spec_.source.location, options_);
+    if (!opened.ok()) return opened.status();
+    Fd fd(*opened);
     struct stat st;
-    if (::fstat(fd, &st) != 0) return ErrnoError("stat", spec_.source.display);
-    if (!S_ISREG(st.st_mode)) {
-      return absl::InvalidArgumentError(absl::StrCat(spec_.source.display, " is not a regular file"));
-    }
+    if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat", spec_.source.display);
     std::string head(kFormatProbeBytes, '\0');
-    ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+    ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
     if (n < 0) return ErrnoError("read", spec_.source.display);
     head.resize(n);
     absl::StatusOr<ImageFormat> format = DetectImageFormat(head);
-    if (!format.ok()) return format.status();
+    if (!format.ok()) return Annotate(format.status(), spec_.source.display);
     progress_.SetFormat(ImageFormatName(*format));
-    if (*format == ImageFormat::kQcow2) {
-      progress_.EnterState(ImportState::kConverting);
-      if (hash) {
-        if (absl::Status s = VerifyFileChecksum(fd, st.st_size); !s.ok()) return s;
-      }
-      // qemu-img reads the very file opened and checked here.
-      return FromQcow2(absl::StrCat("/proc/", ::getpid(), "/fd/", fd));
-    }
-    return FromRawFile(fd, st.st_size, hash);
+    if (*format == ImageFormat::kRaw) return FromRawFile(fd.get(), st.st_size);
+    // qemu-img reopens its input several times (info, check, convert):
+    // give it a private copy, so that what was checked (and hashed) is what
+    // is converted, whoever else can write the import directory.
+    if (absl::Status s = CopyToPrivateFile(fd.get(), st.st_size); !s.ok()) return s;
+    if (absl::Status s = VerifyChecksum(); !s.ok()) return s;
+    return FromQcow2(download_->path());
   }
 
-  absl::Status VerifyFileChecksum(int fd, uint64_t size) {
-    Sha256 hasher;
-    std::vector<char> buffer(kReadChunk);
-    for (uint64_t offset = 0; offset < size;) {
-      if (cancel_.cancelled()) return absl::CancelledError("cancelled");
-      ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError("read", spec_.source.display);
-      if (n == 0) break;
-      hasher.Update(absl::string_view(buffer.data(), n));
-      offset += n;
+  // Copies the file open as `fd` into a temporary file (DOWNLOADING).
+  absl::Status CopyToPrivateFile(int fd, uint64_t size) {
+    progress_.EnterState(ImportState::kDownloading);
+    if (absl::Status s = CreateDownload(); !s.ok()) return s;
+    progress_.SetDownloaded(0, size);
+    if (absl::Status s = Pump(fd, size, *download_,
+                              [&](uint64_t done) { progress_.SetDownloaded(done, size); });
+        !s.ok()) {
+      return s;
     }
-    std::string actual = hasher.FinishHex();
-    return actual == spec_.sha256 ? absl::OkStatus() : ChecksumMismatch(spec_.sha256, actual);
+    return download_->Finish();
   }
 
-  absl::StatusOr<TemplateInfo> FromRawFile(int fd, uint64_t size, bool hash) {
-    progress_.EnterState(ImportState::kWriting);
-    if (absl::Status s = CheckImageSize(size); !s.ok()) return s;
-    progress_.SetTotal(size);
-    if (absl::Status s = CreateStaging(size); !s.ok()) return s;
-    absl::StatusOr<std::unique_ptr<ZvolWriter>> writer =
-        ZvolWriter::Open(staging_->device, staging_->volsize, staging_->volblocksize);
-    if (!writer.ok()) return writer.status();
-    Sha256 hasher;
+  // Feeds the first `size` bytes of the file open as `fd` to `sink` (and to
+  // the hash, if a checksum is expected), reporting the bytes done so far.
+  absl::Status Pump(int fd, uint64_t size, ByteSink& sink,
+                    const std::function<void(uint64_t)>& on_progress) {
     std::vector<char> buffer(kReadChunk);
     uint64_t offset = 0;
     while (offset < size) {
@@ -173,22 +149,31 @@ class ImportRun final : private HttpBodyReceiver {
       ssize_t n = ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), size - offset), offset);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoError("read", spec_.source.display);
-      if (n == 0) {
-        return absl::DataLossError(absl::StrCat(spec_.source.display,
-                                                " shrank while it was imported"));
-      }
+      if (n == 0) return Shrank();
       absl::string_view data(buffer.data(), n);
-      if (hash) hasher.Update(data);
-      if (absl::Status s = (*writer)->Write(data); !s.ok()) return s;
+      if (!spec_.sha256.empty()) hasher_.Update(data);
+      if (absl::Status s = sink.Write(data); !s.ok()) return s;
       offset += n;
-      progress_.SetWritten(offset);
+      on_progress(offset);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<TemplateInfo> FromRawFile(int fd, uint64_t size) {
+    progress_.EnterState(ImportState::kWriting);
+    if (absl::Status s = CheckImageSize(size); !s.ok()) return s;
+    progress_.SetTotal(size);
+    if (absl::Status s = CreateStaging(size); !s.ok()) return s;
+    absl::StatusOr<std::unique_ptr<ZvolWriter>> writer =
+        ZvolWriter::Open(staging_->device, staging_->volsize, staging_->volblocksize);
+    if (!writer.ok()) return writer.status();
+    if (absl::Status s = Pump(fd, size, **writer, [&](uint64_t done) { progress_.SetWritten(done); });
+        !s.ok()) {
+      return s;
     }
     if (absl::Status s = (*writer)->Finish(); !s.ok()) return s;
     writer->reset();  // closes the device, which must not be open when it becomes a template
-    if (hash) {
-      std::string actual = hasher.FinishHex();
-      if (actual != spec_.sha256) return ChecksumMismatch(spec_.sha256, actual);
-    }
+    if (absl::Status s = VerifyChecksum(); !s.ok()) return s;
     return Complete();
   }
 
@@ -226,16 +211,21 @@ class ImportRun final : private HttpBodyReceiver {
     if (fetched.ok()) fetched = sink_->Finish();
     if (!fetched.ok()) return fetched;
     sink_ = nullptr;
-    owned_sink_.reset();  // closes the zvol's device (streamed) before it becomes a template
-    if (!spec_.sha256.empty()) {
-      std::string actual = hasher_.FinishHex();
-      if (actual != spec_.sha256) return ChecksumMismatch(spec_.sha256, actual);
+    if (download_ != nullptr) {  // qcow2: downloaded, now converted
+      if (absl::Status s = VerifyChecksum(); !s.ok()) return s;
+      return FromQcow2(download_->path());
     }
-    if (streamed_) return Complete();
-    // The download is complete: import it as a local file.
-    Fd fd(::open(download_->path().c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return ErrnoError("open", download_->path());
-    return FromOpenFile(fd.get(), /*hash=*/false);
+    writer_.reset();  // closes the zvol's device before it becomes a template
+    if (!announced_.has_value()) {
+      // Now the length is known: size the volume to it.
+      if (absl::Status s = CheckImageSize(received_); !s.ok()) return s;
+      progress_.SetTotal(received_);
+      progress_.SetWritten(received_);
+      uint64_t size = std::max(received_, spec_.size_bytes.value_or(0));
+      if (absl::Status s = volumes_.TrimStagingVolume(*staging_, size); !s.ok()) return s;
+    }
+    if (absl::Status s = VerifyChecksum(); !s.ok()) return s;
+    return Complete();
   }
 
   absl::Status OnStart(std::optional<uint64_t> content_length) override {
@@ -255,74 +245,95 @@ class ImportRun final : private HttpBodyReceiver {
       if (head_.size() < kFormatProbeBytes) return absl::OkStatus();
       return ChooseSink();
     }
+    return WriteToSink(data);
+  }
+
+  absl::Status WriteToSink(absl::string_view data) {
     if (absl::Status s = sink_->Write(data); !s.ok()) return s;
-    if (streamed_) progress_.SetWritten(received_);
+    // With no announced length the total is unknown: only the download
+    // counts until the end.
+    if (writer_ != nullptr && announced_.has_value()) progress_.SetWritten(writer_->bytes_accepted());
     return absl::OkStatus();
   }
 
-  // Decides from the first bytes where the body goes, then writes them there:
-  // a raw image of announced length streams into the zvol; anything else is
-  // downloaded first.
+  // Decides from the first bytes where the body goes, then writes them
+  // there: a raw image streams into a zvol (of the announced length, or of
+  // the largest allowed size, trimmed at the end); qcow2 is downloaded first.
   absl::Status ChooseSink() {
     absl::StatusOr<ImageFormat> format = DetectImageFormat(head_);
-    if (!format.ok()) return format.status();
+    if (!format.ok()) return Annotate(format.status(), spec_.source.display);
     progress_.SetFormat(ImageFormatName(*format));
-    if (*format == ImageFormat::kRaw && announced_.has_value()) {
+    if (*format == ImageFormat::kRaw) {
       progress_.EnterState(ImportState::kWriting);
-      if (absl::Status s = CheckImageSize(*announced_); !s.ok()) return s;
-      progress_.SetTotal(*announced_);
-      if (absl::Status s = CreateStaging(*announced_); !s.ok()) return s;
+      uint64_t size = 0;
+      if (announced_.has_value()) {
+        if (absl::Status s = CheckImageSize(*announced_); !s.ok()) return s;
+        progress_.SetTotal(*announced_);
+        size = *announced_;
+      } else {
+        absl::StatusOr<uint64_t> capacity = volumes_.MaxVolumeSize();
+        if (!capacity.ok()) return capacity.status();
+        size = std::min(options_.max_image_bytes, *capacity);
+      }
+      if (absl::Status s = CreateStaging(size); !s.ok()) return s;
       absl::StatusOr<std::unique_ptr<ZvolWriter>> writer =
           ZvolWriter::Open(staging_->device, staging_->volsize, staging_->volblocksize);
       if (!writer.ok()) return writer.status();
-      owned_sink_ = std::move(*writer);
-      sink_ = owned_sink_.get();
-      streamed_ = true;
+      writer_ = std::move(*writer);
+      sink_ = writer_.get();
     } else {
       progress_.EnterState(ImportState::kDownloading);
-      absl::StatusOr<std::unique_ptr<TempFileSink>> file = TempFileSink::Create(
-          absl::StrCat(options_.state_dir, "/tmp/", spec_.job_id, ".download"));
-      if (!file.ok()) return file.status();
-      download_ = std::move(*file);
+      if (absl::Status s = CreateDownload(); !s.ok()) return s;
       sink_ = download_.get();
     }
-    absl::Status written = sink_->Write(head_);
-    if (written.ok() && streamed_) progress_.SetWritten(received_);
+    std::string head = std::move(head_);
     head_.clear();
-    return written;
+    return WriteToSink(head);
   }
 
   // --- Common steps ---
 
+  absl::Status CreateDownload() {
+    absl::StatusOr<std::unique_ptr<TempFileSink>> file = TempFileSink::Create(
+        absl::StrCat(options_.state_dir, "/tmp/", spec_.job_id, ".download"));
+    if (!file.ok()) return file.status();
+    download_ = std::move(*file);
+    return absl::OkStatus();
+  }
+
   absl::Status CheckImageSize(uint64_t size) const {
-    if (size == 0) return absl::InvalidArgumentError("the image is empty");
+    if (size == 0) return absl::InvalidArgumentError(absl::StrCat(spec_.source.display, " is empty"));
     if (size > options_.max_image_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the image is ", size, " bytes (", FormatSize(size), "), above the import limit of ",
-          options_.max_image_bytes, " bytes (", FormatSize(options_.max_image_bytes),
-          ", --import-max-size)"));
+          spec_.source.display, ": the image is ", size, " bytes (", FormatSize(size),
+          "), above the import limit of ", options_.max_image_bytes, " bytes (",
+          FormatSize(options_.max_image_bytes), ", --import-max-size)"));
     }
     return absl::OkStatus();
   }
 
-  // The staging zvol for an image of `image_size` bytes (or the larger size
-  // the caller asked for).
+  absl::Status VerifyChecksum() {
+    if (spec_.sha256.empty()) return absl::OkStatus();
+    std::string actual = hasher_.FinishHex();
+    if (actual == spec_.sha256) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("SHA-256 mismatch: ", spec_.source.display,
+                                                   " has ", actual, ", expected ", spec_.sha256));
+  }
+
+  absl::Status Shrank() const {
+    return absl::DataLossError(
+        absl::StrCat(spec_.source.display, " shrank while it was imported"));
+  }
+
+  // The staging zvol for an image of `image_size` bytes, or of the larger
+  // size the caller asked for.
   absl::Status CreateStaging(uint64_t image_size) {
-    uint64_t size = image_size;
-    if (spec_.size_bytes.has_value()) {
-      if (*spec_.size_bytes < image_size) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the requested size ", *spec_.size_bytes, " bytes is smaller than the image (",
-            image_size, " bytes, ", FormatSize(image_size), ")"));
-      }
-      size = *spec_.size_bytes;
-    }
     StagingVolumeParams params;
     params.template_name = spec_.template_name;
     params.template_id = spec_.template_id;
     params.job_id = spec_.job_id;
     params.import_source = spec_.source.display;
-    params.size_bytes = size;
+    params.size_bytes = std::max(image_size, spec_.size_bytes.value_or(0));
     absl::StatusOr<StagingVolume> staging = volumes_.CreateStagingVolume(params);
     if (!staging.ok()) return staging.status();
     staging_ = std::move(*staging);
@@ -344,8 +355,8 @@ class ImportRun final : private HttpBodyReceiver {
 
   void Discard() {
     if (!staging_.has_value()) return;
-    sink_ = nullptr;  // a ZvolWriter holds the device open
-    owned_sink_.reset();
+    sink_ = nullptr;
+    writer_.reset();  // holds the device open
     if (absl::Status s = volumes_.DiscardStagingVolume(*staging_); !s.ok()) LogError(s.message());
     staging_.reset();
   }
@@ -357,15 +368,14 @@ class ImportRun final : private HttpBodyReceiver {
   ImportProgress& progress_;
 
   std::optional<StagingVolume> staging_;
+  Sha256 hasher_;  // of the source's bytes, if a checksum is expected
+  std::unique_ptr<TempFileSink> download_;  // a private copy of a qcow2 source
   // Download state (URLs).
   std::optional<uint64_t> announced_;
   uint64_t received_ = 0;
   std::string head_;
-  Sha256 hasher_;
-  std::unique_ptr<TempFileSink> download_;
-  std::unique_ptr<ByteSink> owned_sink_;  // the ZvolWriter of a streamed body
-  ByteSink* sink_ = nullptr;              // owned_sink_ or download_
-  bool streamed_ = false;
+  std::unique_ptr<ZvolWriter> writer_;  // a raw body streaming into the zvol
+  ByteSink* sink_ = nullptr;            // writer_ or download_
 };
 
 }  // namespace

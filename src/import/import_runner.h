@@ -1,14 +1,15 @@
 // RunImport: one image import from start to end, on the calling thread.
 //
-//   local file: detect the format from its first bytes;
-//     raw   -> WRITING: stream the file into a staging zvol
-//     qcow2 -> CONVERTING: qemu-img info (refuse unsafe images), then
-//              qemu-img convert into the staging zvol
-//   https URL: detect the format from the first bytes of the body;
-//     raw with a Content-Length -> WRITING: stream the body into the zvol
-//     otherwise -> DOWNLOADING into <state_dir>/tmp, then as a local file
-//   then: flush, verify the expected SHA-256 of the source (if any), and
-//   CompleteStagingVolume (snapshot + rename into templates/).
+// The format comes from the first bytes of the source (file or body):
+//   raw   -> WRITING: stream the bytes into a staging zvol (of the image's
+//            size; for a body of unknown length, of the largest allowed
+//            size, trimmed to the length at the end)
+//   qcow2 -> DOWNLOADING: a private copy in <state_dir>/tmp (from a local
+//            file too: qemu-img then reads exactly what was checked), then
+//            CONVERTING: qemu-img info and check (refuse unsafe, corrupt or
+//            truncated images), qemu-img convert into the staging zvol
+// then: flush, verify the expected SHA-256 of the source (if any), and
+// CompleteStagingVolume (snapshot + rename into templates/).
 //
 // On any failure or cancellation nothing is left behind: the staging zvol
 // and the temporary file are removed before it returns.

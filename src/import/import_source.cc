@@ -1,7 +1,13 @@
 #include "import/import_source.h"
 
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <system_error>
@@ -10,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "import/http_fetch.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -43,25 +50,27 @@ absl::Status OutsideImportDirs(const std::string& source, const ImportOptions& o
 }
 
 absl::StatusOr<ImportSource> ResolveUrl(const std::string& source, const ImportOptions& options) {
-  size_t scheme_end = source.find("://");
+  // Nothing of an unparsed URL is ever shown: it may hold credentials.
+  absl::StatusOr<std::string> display = DisplayUrl(source);
+  if (!display.ok()) return display.status();
+  const size_t scheme_end = source.find("://");
   std::string scheme = absl::AsciiStrToLower(source.substr(0, scheme_end));
-  std::string rest = source.substr(scheme_end + 3);
+  absl::string_view rest = absl::string_view(source).substr(scheme_end + 3);
+  if (rest.empty() || rest[0] == '/' || rest[0] == '?' || rest[0] == '#') {
+    return absl::InvalidArgumentError(absl::StrCat("source '", *display, "': the URL names no host"));
+  }
   if (scheme != "https" && scheme != "http") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "source '", RedactUrlCredentials(source), "': scheme '", scheme,
+        "source '", *display, "': scheme '", scheme,
         "' is not supported; use an https:// URL or an absolute path"));
-  }
-  if (rest.empty() || rest[0] == '/' || rest[0] == '?' || rest[0] == '#') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("source '", RedactUrlCredentials(source), "': the URL names no host"));
   }
   if (scheme == "http" && !options.allow_http) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "source '", RedactUrlCredentials(source),
+        "source '", *display,
         "': plain http is not allowed (the image could be altered in transit); use https, or "
         "start mvirt-zfs with --import-allow-http"));
   }
-  return ImportSource{ImportSource::Kind::kUrl, source, RedactUrlCredentials(source)};
+  return ImportSource{ImportSource::Kind::kUrl, source, *display};
 }
 
 absl::StatusOr<ImportSource> ResolveLocalPath(const std::string& source,
@@ -91,17 +100,6 @@ absl::StatusOr<ImportSource> ResolveLocalPath(const std::string& source,
 
 }  // namespace
 
-std::string RedactUrlCredentials(const std::string& url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return url;
-  size_t host_start = scheme_end + 3;
-  size_t authority_end = url.find_first_of("/?#", host_start);
-  if (authority_end == std::string::npos) authority_end = url.size();
-  size_t at = url.rfind('@', authority_end - 1);
-  if (at == std::string::npos || at < host_start) return url;
-  return absl::StrCat(url.substr(0, host_start), "***", url.substr(at));
-}
-
 absl::StatusOr<ImportSource> ResolveImportSource(const std::string& source,
                                                  const ImportOptions& options) {
   if (source.empty()) {
@@ -122,6 +120,39 @@ absl::StatusOr<ImportSource> ResolveImportSource(const std::string& source,
         "source '", source, "' is neither an absolute path nor an https:// URL"));
   }
   return ResolveLocalPath(source, options);
+}
+
+absl::StatusOr<int> OpenImportFile(const std::string& path, const ImportOptions& options) {
+  // No symlink anywhere on the path (a directory swapped for a link to /dev
+  // cannot redirect the open), and no blocking on a FIFO swapped in.
+  struct open_how how = {};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof(how)));
+  if (fd < 0 && errno == ENOSYS) fd = ::open(path.c_str(), static_cast<int>(how.flags));
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP || err == EXDEV) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("open ", path, ": a symbolic link appeared on its path"));
+    }
+    return absl::Status(err == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kUnavailable,
+                        absl::StrCat("open ", path, ": ", std::strerror(err)));
+  }
+  struct stat st;
+  absl::Status status = absl::OkStatus();
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    status = absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
+  } else if (::fcntl(fd, F_SETFL, 0) != 0) {
+    status = absl::UnavailableError(absl::StrCat("open ", path, ": ", std::strerror(errno)));
+  } else {
+    status = CheckOpenedFileAllowed(fd, options);
+  }
+  if (!status.ok()) {
+    ::close(fd);
+    return status;
+  }
+  return fd;
 }
 
 absl::Status CheckOpenedFileAllowed(int fd, const ImportOptions& options) {

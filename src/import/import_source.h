@@ -16,8 +16,8 @@ struct ImportSource {
   Kind kind = Kind::kLocalFile;
   // kLocalFile: the canonical path (symlinks resolved). kUrl: the URL.
   std::string location;
-  // What job records show: the source as given, with URL credentials
-  // ("user:password@") replaced by "***@".
+  // What logs, job records and events show: a path as given; a URL without
+  // its credentials and query (see DisplayUrl).
   std::string display;
 };
 
@@ -32,13 +32,16 @@ struct ImportSource {
 absl::StatusOr<ImportSource> ResolveImportSource(const std::string& source,
                                                  const ImportOptions& options);
 
+// Opens the regular file `path` (a location from ResolveImportSource) for
+// reading: without following a symbolic link anywhere on the path, without
+// blocking on a FIFO, and checked (CheckOpenedFileAllowed) on the opened
+// file. Returns the descriptor, which the caller closes.
+absl::StatusOr<int> OpenImportFile(const std::string& path, const ImportOptions& options);
+
 // OK if the file open as `fd` lies inside options.import_dirs (checked on the
 // open file itself, so a symlink swapped in after ResolveImportSource cannot
 // redirect the read); PERMISSION_DENIED otherwise.
 absl::Status CheckOpenedFileAllowed(int fd, const ImportOptions& options);
-
-// `url` with any "user:password@" replaced by "***@".
-std::string RedactUrlCredentials(const std::string& url);
 
 }  // namespace mvirt::zfs
 

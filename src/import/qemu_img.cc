@@ -40,6 +40,28 @@ absl::StatusOr<SubprocessResult> RunQemuImg(const SubprocessOptions& options, Ca
   return result;
 }
 
+// What `qemu-img <command> -f qcow2 --output=json PATH` printed and how it
+// ended; run under the limits for untrusted images.
+struct JsonRun {
+  SubprocessResult result;
+  std::string output;
+};
+absl::StatusOr<JsonRun> RunQemuImgJson(const std::string& qemu_img, const char* command,
+                                       const std::string& path, uint64_t cpu_seconds,
+                                       CancelToken& cancel) {
+  SubprocessOptions options;
+  options.argv = {qemu_img, command, "-f", "qcow2", "--output=json", path};
+  options.max_address_space_bytes = kInfoAddressSpace;
+  options.max_cpu_seconds = cpu_seconds;
+  JsonRun run;
+  absl::StatusOr<SubprocessResult> result = RunQemuImg(options, cancel, [&](absl::string_view s) {
+    if (run.output.size() < (1 << 20)) run.output.append(s.data(), s.size());
+  });
+  if (!result.ok()) return result.status();
+  run.result = std::move(*result);
+  return run;
+}
+
 }  // namespace
 
 absl::StatusOr<QemuImgInfo> ParseQemuImgInfo(absl::string_view json) {
@@ -70,7 +92,8 @@ absl::StatusOr<QemuImgInfo> ParseQemuImgInfo(absl::string_view json) {
 absl::StatusOr<QemuImgCheck> ParseQemuImgCheck(absl::string_view json) {
   nlohmann::json doc = nlohmann::json::parse(json.begin(), json.end(), nullptr,
                                              /*allow_exceptions=*/false);
-  if (!doc.is_object() || !doc.contains("corruptions")) {
+  // "check-errors" is always there; the counts only when not zero.
+  if (!doc.is_object() || !doc.contains("check-errors")) {
     return absl::InvalidArgumentError("qemu-img check printed no result");
   }
   auto count = [&](const char* key) -> uint64_t {
@@ -127,36 +150,23 @@ std::optional<double> QemuImgProgressParser::Feed(absl::string_view chunk) {
 
 absl::StatusOr<QemuImgInfo> InspectQcow2(const std::string& qemu_img, const std::string& path,
                                          CancelToken& cancel) {
-  SubprocessOptions options;
-  options.argv = {qemu_img, "info", "-f", "qcow2", "--output=json", path};
-  options.max_address_space_bytes = kInfoAddressSpace;
-  options.max_cpu_seconds = kInfoCpuSeconds;
-  std::string output;
-  absl::StatusOr<SubprocessResult> result = RunQemuImg(options, cancel, [&](absl::string_view s) {
-    if (output.size() < (1 << 20)) output.append(s.data(), s.size());
-  });
-  if (!result.ok()) return result.status();
-  if (!result->ok()) {
+  absl::StatusOr<JsonRun> run = RunQemuImgJson(qemu_img, "info", path, kInfoCpuSeconds, cancel);
+  if (!run.ok()) return run.status();
+  if (!run->result.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("qemu-img cannot read the qcow2 image (", result->Describe(), ")"));
+        absl::StrCat("qemu-img cannot read the qcow2 image (", run->result.Describe(), ")"));
   }
-  return ParseQemuImgInfo(output);
+  return ParseQemuImgInfo(run->output);
 }
 
 absl::Status CheckQcow2Consistency(const std::string& qemu_img, const std::string& path,
                                    CancelToken& cancel) {
-  SubprocessOptions options;
-  options.argv = {qemu_img, "check", "-f", "qcow2", "--output=json", path};
-  options.max_address_space_bytes = kInfoAddressSpace;
-  options.max_cpu_seconds = kCheckCpuSeconds;
-  std::string output;
-  absl::StatusOr<SubprocessResult> result = RunQemuImg(options, cancel, [&](absl::string_view s) {
-    if (output.size() < (1 << 20)) output.append(s.data(), s.size());
-  });
-  if (!result.ok()) return result.status();
-  absl::StatusOr<QemuImgCheck> check = ParseQemuImgCheck(output);
+  absl::StatusOr<JsonRun> run = RunQemuImgJson(qemu_img, "check", path, kCheckCpuSeconds, cancel);
+  if (!run.ok()) return run.status();
+  const SubprocessResult& result = run->result;
+  absl::StatusOr<QemuImgCheck> check = ParseQemuImgCheck(run->output);
   // Exit codes: 0 consistent, 3 only leaks, 2 corrupt, 1 the check failed.
-  if (check.ok() && (result->exit_code == 0 || result->exit_code == 3) &&
+  if (check.ok() && (result.exit_code == 0 || result.exit_code == 3) &&
       check->corruptions == 0 && check->check_errors == 0) {
     return absl::OkStatus();
   }
@@ -166,7 +176,7 @@ absl::Status CheckQcow2Consistency(const std::string& qemu_img, const std::strin
         " corruptions, ", check->check_errors, " errors)"));
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("qemu-img cannot check the qcow2 image (", result->Describe(), ")"));
+      absl::StrCat("qemu-img cannot check the qcow2 image (", result.Describe(), ")"));
 }
 
 absl::Status ConvertQcow2ToDevice(const std::string& qemu_img, const std::string& path,

@@ -39,11 +39,16 @@ grpc::Status ReplyAll(const absl::StatusOr<std::vector<T>>& result, RepeatedProt
 template <typename Info, typename Proto>
 grpc::Status StreamEvents(grpc::ServerContext* ctx, grpc::ServerWriter<Proto>* writer,
                           typename Broadcaster<Info>::Subscription& subscription,
-                          const std::vector<Info>& initial, size_t buffer) {
+                          const std::vector<Info>& initial, size_t buffer,
+                          StallWatchdog& watchdog) {
+  StallWatchdog::Watch watch(watchdog, ctx);
   auto write = [&](const Info& info) {
     Proto event;
     ToProto(info, &event);
-    return writer->Write(event);
+    watch.WriteStarted();
+    bool written = writer->Write(event);
+    watch.WriteFinished();
+    return written;
   };
   for (const Info& info : initial) {
     if (!write(info)) return grpc::Status::OK;  // client gone
@@ -212,7 +217,8 @@ grpc::Status ZfsServiceImpl::WatchVolumes(grpc::ServerContext* ctx, const WatchV
   if (!current.ok()) return ToGrpcStatus(current.status());
   std::vector<VolumeEventInfo> initial;
   for (VolumeInfo& v : *current) initial.push_back({v.id, NowSeconds(), std::move(v)});
-  return StreamEvents<VolumeEventInfo>(ctx, writer, *subscription, initial, options_.watch_buffer);
+  return StreamEvents<VolumeEventInfo>(ctx, writer, *subscription, initial, options_.watch_buffer,
+                                       stall_watchdog_);
 }
 
 grpc::Status ZfsServiceImpl::WatchTemplates(grpc::ServerContext* ctx, const WatchTemplatesRequest*,
@@ -236,7 +242,7 @@ grpc::Status ZfsServiceImpl::WatchTemplates(grpc::ServerContext* ctx, const Watc
     initial.push_back(std::move(event));
   }
   return StreamEvents<TemplateEventInfo>(ctx, writer, *subscription, initial,
-                                         options_.watch_buffer);
+                                         options_.watch_buffer, stall_watchdog_);
 }
 
 }  // namespace mvirt::zfs

@@ -6,6 +6,7 @@
 
 #include "import/import_manager.h"
 #include "mvirt_zfs.grpc.pb.h"
+#include "service/stall_watchdog.h"
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
@@ -14,12 +15,16 @@ struct ServiceOptions {
   // Events a watch subscriber may fall behind by before it is disconnected
   // with RESOURCE_EXHAUSTED (it then resubscribes and gets the full state).
   size_t watch_buffer = 1024;
+  // A watch subscriber that has not read for this long while an event waits
+  // to be sent is disconnected (CANCELLED), freeing its server thread.
+  absl::Duration watch_stall_timeout = absl::Seconds(60);
 };
 
 class ZfsServiceImpl final : public ZfsService::Service {
  public:
   ZfsServiceImpl(VolumeManager& volumes, ImportManager& imports, ServiceOptions options)
-      : volumes_(volumes), imports_(imports), options_(options) {}
+      : volumes_(volumes), imports_(imports), options_(options),
+        stall_watchdog_(options.watch_stall_timeout) {}
 
   grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
   grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;
@@ -71,6 +76,7 @@ class ZfsServiceImpl final : public ZfsService::Service {
   VolumeManager& volumes_;
   ImportManager& imports_;
   const ServiceOptions options_;
+  StallWatchdog stall_watchdog_;
 };
 
 }  // namespace mvirt::zfs

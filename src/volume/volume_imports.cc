@@ -44,14 +44,22 @@ bool VolumeManager::IsTemplateNameReserved(const std::string& name) {
 absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
     const StagingVolumeParams& params) {
   const std::string op = absl::StrCat("import template '", params.template_name, "'");
+  // Rounded down when the size is the pool's whole capacity (a body of
+  // unknown length): rounding it up would exceed the capacity.
   absl::StatusOr<uint64_t> volsize = RoundUpToBlock(params.size_bytes, kDefaultVolblocksize);
   if (!volsize.ok()) return Annotate(volsize.status(), op);
+  if (absl::StatusOr<uint64_t> max = MaxVolumeSize(); max.ok() && *volsize > *max &&
+                                                       params.size_bytes <= *max) {
+    *volsize = *max / kDefaultVolblocksize * kDefaultVolblocksize;
+  }
   if (absl::Status s = CheckCapacity("import template", params.template_name, *volsize); !s.ok()) {
     return s;
   }
   if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
   StagingVolume staging;
   staging.template_name = params.template_name;
+  staging.template_id = params.template_id;
+  staging.import_source = params.import_source;
   staging.dataset = ReservedDataset(absl::StrCat("imports/", params.template_name, "-", params.job_id));
   staging.device = ZvolDevicePath(staging.dataset);
   staging.volsize = *volsize;
@@ -73,6 +81,17 @@ absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
   }
   LogInfo(op, ": staging zvol ", staging.dataset, " (", staging.volsize, " bytes)");
   return staging;
+}
+
+absl::Status VolumeManager::TrimStagingVolume(StagingVolume& staging, uint64_t size_bytes) {
+  const std::string op = absl::StrCat("import template '", staging.template_name, "'");
+  absl::StatusOr<uint64_t> volsize = RoundUpToBlock(size_bytes, staging.volblocksize);
+  if (!volsize.ok()) return Annotate(volsize.status(), op);
+  if (*volsize == staging.volsize) return absl::OkStatus();
+  if (absl::Status s = zfs_.SetVolsize(staging.dataset, *volsize); !s.ok()) return Annotate(s, op);
+  LogInfo(op, ": staging zvol ", staging.dataset, " sized to the image, ", *volsize, " bytes");
+  staging.volsize = *volsize;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingVolume& staging) {
@@ -99,9 +118,20 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
   const std::string target = ReservedDataset("templates/" + staging.template_name);
   if (absl::Status s = zfs_.Rename(staging.dataset, target); !s.ok()) return Annotate(s, op);
   LogInfo(op, ": template ", target, " complete");
+  // The template exists from here on, whatever a read of it says.
   absl::StatusOr<VolumeProps> props = GetManagedTemplate(staging.template_name);
-  if (!props.ok()) return Annotate(props.status(), op);
-  return ToTemplateInfo(*props);
+  absl::StatusOr<TemplateInfo> info =
+      props.ok() ? ToTemplateInfo(*props) : absl::StatusOr<TemplateInfo>(props.status());
+  if (info.ok()) return info;
+  LogWarning(op, ": cannot read the new template back: ", info.status().message());
+  TemplateInfo known;
+  known.id = staging.template_id;
+  known.name = staging.template_name;
+  known.snapshot_path = absl::StrCat(target, "@", kTemplateSnapshot);
+  known.import_source = staging.import_source;
+  known.size_bytes = staging.volsize;
+  known.created_at = absl::ToUnixSeconds(absl::Now());
+  return known;
 }
 
 absl::Status VolumeManager::DiscardStagingVolume(const StagingVolume& staging) {

@@ -1,5 +1,6 @@
 #include "volume/volume_manager.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,10 +12,6 @@
 #include "device/zvol_device.h"
 
 namespace mvirt::zfs {
-namespace {
-
-
-}  // namespace
 
 bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
 
@@ -48,16 +45,38 @@ absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
   return stats;
 }
 
-absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::string& name,
-                                          uint64_t size) {
+absl::StatusOr<uint64_t> VolumeManager::MaxVolumeSize() {
   absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
   if (!pool.ok()) return pool.status();
-  uint64_t capacity = pool->used + pool->available;
+  return pool->used + pool->available;
+}
+
+absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::string& name,
+                                          uint64_t size) {
+  absl::StatusOr<uint64_t> capacity_or = MaxVolumeSize();
+  if (!capacity_or.ok()) return capacity_or.status();
+  const uint64_t capacity = *capacity_or;
   if (size > capacity) {
     return absl::InvalidArgumentError(absl::StrCat(
         op, " '", name, "': size ", size, " bytes (", FormatSize(size),
         ") exceeds the capacity of pool '", options_.pool, "' (", capacity, " bytes, ",
         FormatSize(capacity), "); a volume may be at most as large as its pool"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VolumeManager::CheckIdUnused(absl::string_view op, const std::string& id,
+                                          const std::string& dataset) {
+  absl::StatusOr<std::vector<VolumeProps>> volumes = zfs_.ListVolumes(options_.pool);
+  if (!volumes.ok()) return volumes.status();
+  for (const VolumeProps& v : *volumes) {
+    auto it = v.user_props.find(kIdProperty);
+    if (it != v.user_props.end() && it->second == id && v.name != dataset) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          op, " '", dataset.substr(options_.pool.size() + 1), "': id ", id,
+          " already belongs to volume '", v.name.substr(options_.pool.size() + 1),
+          "'; ids identify volumes and must be unique"));
+    }
   }
   return absl::OkStatus();
 }
@@ -98,6 +117,11 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
     return ToVolumeInfo(*existing);
   }
 
+  std::optional<KeyedMutex::Lock> id_lock;
+  if (!params.id.empty()) {
+    id_lock.emplace(name_locks_, IdLockKey(params.id));
+    if (absl::Status s = CheckIdUnused("create volume", params.id, dataset); !s.ok()) return s;
+  }
   std::string id = params.id.empty() ? NewUuid() : params.id;
   UserProps props = {{kIdProperty, id}, {kKindProperty, kKindVolume}};
   if (absl::Status s = zfs_.CreateVolume(dataset, *volsize, volblocksize, props); !s.ok()) {

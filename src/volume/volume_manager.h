@@ -40,6 +40,8 @@ inline constexpr char kKindVolume[] = "volume";
 inline constexpr char kKindTemplate[] = "template";
 inline constexpr char kSourceVolumeProperty[] = "mvirt:source-volume";
 inline constexpr char kImportSourceProperty[] = "mvirt:import-source";
+// Shared by the snapshots that one CreateSnapshots call took together.
+inline constexpr char kSnapshotGroupProperty[] = "mvirt:snapshot-group";
 inline constexpr char kImportJobProperty[] = "mvirt:import-job";
 
 // The daemon's own datasets sit under <pool>/.mvirt, a name no volume name
@@ -170,6 +172,15 @@ class VolumeManager {
   // INVALID_ARGUMENT if the size is 0 or exceeds the pool's capacity.
   absl::StatusOr<StagingVolume> CreateStagingVolume(const StagingVolumeParams& params);
 
+  // Sets the staging volume's size to `size_bytes` rounded up to its
+  // volblocksize, smaller or larger. Only for a staging volume whose data
+  // ends before that size (a body of unknown length, written into a volume
+  // of the largest allowed size): a shrink cuts off what lies beyond.
+  absl::Status TrimStagingVolume(StagingVolume& staging, uint64_t size_bytes);
+
+  // The largest volume the pool can hold: its capacity (used + available).
+  absl::StatusOr<uint64_t> MaxVolumeSize();
+
   // Makes the staging volume, whose data the caller has written and
   // flushed, the template staging.template_name: snapshot @template, device
   // removed (volmode=none), then one rename into templates/. So a template
@@ -222,6 +233,12 @@ class VolumeManager {
   // The managed volume `name` (validated), or NOT_FOUND.
   absl::StatusOr<VolumeProps> GetManaged(absl::string_view op, const std::string& name);
   absl::StatusOr<VolumeInfo> ToVolumeInfo(const VolumeProps& props);
+  // Lock key of a volume id ('/' keeps it apart from names).
+  static std::string IdLockKey(const std::string& id) { return "id/" + id; }
+  // ALREADY_EXISTS if a managed volume other than `dataset` carries `id`
+  // (ids identify volumes in events). Call with IdLockKey(id) held.
+  absl::Status CheckIdUnused(absl::string_view op, const std::string& id,
+                             const std::string& dataset);
   // INVALID_ARGUMENT if `size` exceeds the pool's capacity.
   absl::Status CheckCapacity(absl::string_view op, const std::string& name, uint64_t size);
 

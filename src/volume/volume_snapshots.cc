@@ -1,5 +1,6 @@
 // VolumeManager: snapshots, rollback and clones of volumes.
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -63,10 +64,18 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     if (!props.ok()) return props.status();
   }
   for (const std::string& v : volumes) full_names.push_back(absl::StrCat(DatasetName(v), "@", snapshot));
-  // One lzc_snapshot call: all or none. The id is shared: the snapshots of
-  // one call belong together.
-  if (absl::Status s = zfs_.Snapshot(full_names, {{kIdProperty, NewUuid()}}); !s.ok()) return s;
+  // One lzc_snapshot call: all or none. The snapshots of one call share a
+  // group id; each then gets its own id (until it has one, its ZFS guid
+  // serves: see ToSnapshotInfo).
+  if (absl::Status s = zfs_.Snapshot(full_names, {{kSnapshotGroupProperty, NewUuid()}}); !s.ok()) {
+    return s;
+  }
   LogInfo("created snapshot(s) ", absl::StrJoin(full_names, ", "));
+  for (const std::string& full : full_names) {
+    if (absl::Status s = zfs_.SetProperty(full, kIdProperty, NewUuid()); !s.ok()) {
+      LogWarning("snapshot ", full, ": ", s.message(), "; its ZFS guid serves as its id");
+    }
+  }
   std::vector<SnapshotInfo> out;
   for (const std::string& full : full_names) {
     absl::StatusOr<SnapshotProps> props = zfs_.GetSnapshot(full);
@@ -171,18 +180,28 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
                                                     const SnapshotProps& origin,
                                                     const VolumeProps& origin_volume,
                                                     const CloneVolumeParams& params) {
-  // The clone starts with the volsize the origin had at the snapshot (known
-  // only once it exists); it may only grow.
+  // The clone starts with the volsize the origin had at the snapshot; it may
+  // only grow. Everything is checked before ZFS is touched.
   const std::string dataset = DatasetName(params.name);
-  uint64_t volsize = 0;
+  uint64_t volsize = origin.volsize;
   if (params.size_bytes.has_value()) {
     absl::StatusOr<uint64_t> rounded = RoundUpToBlock(*params.size_bytes, origin_volume.volblocksize);
     if (!rounded.ok()) return Annotate(rounded.status(), op);
+    if (*rounded < origin.volsize) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": size ", *rounded, " bytes is smaller than the origin's volume size ",
+          origin.volsize, " bytes; a clone may only grow"));
+    }
     volsize = *rounded;
     if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return s;
   }
   if (zfs_.Exists(dataset)) {
     return absl::AlreadyExistsError(absl::StrCat(op, ": dataset '", dataset, "' already exists"));
+  }
+  std::optional<KeyedMutex::Lock> id_lock;
+  if (!params.id.empty()) {
+    id_lock.emplace(name_locks_, IdLockKey(params.id));
+    if (absl::Status s = CheckIdUnused(op, params.id, dataset); !s.ok()) return s;
   }
   std::string id = params.id.empty() ? NewUuid() : params.id;
   if (absl::Status s = zfs_.Clone(dataset, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
@@ -196,15 +215,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     }
     return failure;
   };
-  absl::StatusOr<VolumeProps> clone = zfs_.GetVolume(dataset);
-  if (!clone.ok()) return undo(clone.status());
-  const uint64_t origin_volsize = clone->volsize;
-  if (volsize > 0 && volsize < origin_volsize) {
-    return undo(absl::InvalidArgumentError(absl::StrCat(
-        op, ": size ", volsize, " bytes is smaller than the origin's volume size ",
-        origin_volsize, " bytes; a clone may only grow")));
-  }
-  if (volsize > origin_volsize) {
+  if (volsize > origin.volsize) {
     if (absl::Status s = zfs_.SetVolsize(dataset, volsize); !s.ok()) return undo(s);
   }
   if (absl::Status s = WaitForZvolDevice(ZvolDevicePath(dataset), dataset, options_.device_timeout);

@@ -190,6 +190,8 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
   LogInfo("deleted template ", dataset, "; its data stays at ", parked, " until its ",
           tmpl->clone_count, " clones are gone");
   PublishTemplateDeleted(tmpl->id);
+  // The last clone may have gone between the count and the rename.
+  CollectGarbage(/*at_startup=*/false);
   return absl::OkStatus();
 }
 

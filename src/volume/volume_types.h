@@ -119,6 +119,8 @@ struct StagingVolumeParams {
 // A zvol an import writes an image into before it becomes a template.
 struct StagingVolume {
   std::string template_name;
+  std::string template_id;
+  std::string import_source;
   std::string dataset;  // pool/.mvirt/imports/<template>-<job id>
   std::string device;   // its /dev/zvol link, ready for writing
   uint64_t volsize = 0;

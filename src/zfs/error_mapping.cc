@@ -8,6 +8,34 @@
 
 namespace mvirt::zfs {
 
+int EzfsToErrno(int ezfs) {
+  switch (ezfs) {
+    case kEzfsNoMem: return ENOMEM;
+    case kEzfsBadProp:
+    case kEzfsPropType:
+    case kEzfsPropSpace:
+    case kEzfsBadType:
+    case kEzfsInvalidName:
+    case kEzfsVolTooBig:
+    case kEzfsCrossTarget: return EINVAL;
+    case kEzfsNameTooLong: return ENAMETOOLONG;
+    case kEzfsPropReadonly:
+    case kEzfsDsReadonly:
+    case kEzfsPoolReadonly: return EROFS;
+    case kEzfsBusy: return EBUSY;
+    case kEzfsExists: return EEXIST;
+    case kEzfsNoEnt: return ENOENT;
+    case kEzfsPerm: return EPERM;
+    case kEzfsNoSpc: return ENOSPC;
+    case kEzfsIo: return EIO;
+    case kEzfsPoolUnavail: return ENXIO;
+    case kEzfsNotSup:
+    case kEzfsPoolNotSup: return ENOTSUP;
+    case kEzfsIntr: return EINTR;
+    default: return -1;
+  }
+}
+
 absl::StatusCode MapZfsErrno(ZfsOp op, int err) {
   using C = absl::StatusCode;
   switch (err) {
@@ -51,6 +79,7 @@ absl::StatusCode MapZfsErrno(ZfsOp op, int err) {
     case EPERM:
       return C::kPermissionDenied;
     case EAGAIN:
+    case EINTR:
     case EIO:
     case ENXIO:
     case ENODEV:

@@ -40,35 +40,17 @@ static_assert(ZFS_ERR_IOC_ARG_BADTYPE == kZfsErrIocArgBadtype);
 static_assert(ZFS_ERR_WRONG_PARENT == kZfsErrWrongParent);
 static_assert(ZFS_ERR_BADPROP == kZfsErrBadProp);
 
-// The errno that best describes a libzfs EZFS_* error, so that libzfs and
-// libzfs_core failures share one mapping (error_mapping.h).
-int EzfsToErrno(int ezfs) {
-  switch (ezfs) {
-    case EZFS_NOMEM: return ENOMEM;
-    case EZFS_BADPROP:
-    case EZFS_PROPTYPE:
-    case EZFS_PROPSPACE:
-    case EZFS_BADTYPE:
-    case EZFS_INVALIDNAME:
-    case EZFS_VOLTOOBIG:
-    case EZFS_CROSSTARGET: return EINVAL;
-    case EZFS_NAMETOOLONG: return ENAMETOOLONG;
-    case EZFS_PROPREADONLY:
-    case EZFS_DSREADONLY:
-    case EZFS_POOLREADONLY: return EROFS;
-    case EZFS_BUSY: return EBUSY;
-    case EZFS_EXISTS: return EEXIST;
-    case EZFS_NOENT: return ENOENT;
-    case EZFS_PERM: return EPERM;
-    case EZFS_NOSPC: return ENOSPC;
-    case EZFS_IO: return EIO;
-    case EZFS_POOLUNAVAIL: return ENXIO;
-    case EZFS_NOTSUP:
-    case EZFS_POOL_NOTSUP: return ENOTSUP;
-    case EZFS_INTR: return EINTR;
-    default: return -1;  // no errno equivalent: INTERNAL
-  }
-}
+static_assert(EZFS_NOMEM == kEzfsNoMem && EZFS_BADPROP == kEzfsBadProp &&
+              EZFS_PROPREADONLY == kEzfsPropReadonly && EZFS_PROPTYPE == kEzfsPropType &&
+              EZFS_PROPSPACE == kEzfsPropSpace && EZFS_BADTYPE == kEzfsBadType &&
+              EZFS_BUSY == kEzfsBusy && EZFS_EXISTS == kEzfsExists && EZFS_NOENT == kEzfsNoEnt &&
+              EZFS_DSREADONLY == kEzfsDsReadonly && EZFS_VOLTOOBIG == kEzfsVolTooBig &&
+              EZFS_INVALIDNAME == kEzfsInvalidName && EZFS_POOLUNAVAIL == kEzfsPoolUnavail &&
+              EZFS_CROSSTARGET == kEzfsCrossTarget && EZFS_PERM == kEzfsPerm &&
+              EZFS_NOSPC == kEzfsNoSpc && EZFS_IO == kEzfsIo && EZFS_INTR == kEzfsIntr &&
+              EZFS_POOL_NOTSUP == kEzfsPoolNotSup && EZFS_NAMETOOLONG == kEzfsNameTooLong &&
+              EZFS_NOTSUP == kEzfsNotSup && EZFS_POOLREADONLY == kEzfsPoolReadonly,
+              "error_mapping.h's EZFS codes must match libzfs.h");
 
 struct ZfsHandleCloser {
   void operator()(zfs_handle_t* h) const { zfs_close(h); }
@@ -171,6 +153,7 @@ SnapshotProps ReadSnapshotProps(zfs_handle_t* zhp) {
   s.createtxg = zfs_prop_get_int(zhp, ZFS_PROP_CREATETXG);
   s.guid = zfs_prop_get_int(zhp, ZFS_PROP_GUID);
   s.userrefs = zfs_prop_get_int(zhp, ZFS_PROP_USERREFS);
+  s.volsize = zfs_prop_get_int(zhp, ZFS_PROP_VOLSIZE);
   if (nvlist_t* clones = zfs_get_clones_nvl(zhp); clones != nullptr) {
     for (nvpair_t* p = nvlist_next_nvpair(clones, nullptr); p != nullptr;
          p = nvlist_next_nvpair(clones, p)) {

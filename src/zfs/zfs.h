@@ -53,6 +53,7 @@ struct SnapshotProps {
   uint64_t createtxg = 0;
   uint64_t guid = 0;
   uint64_t userrefs = 0;            // number of holds
+  uint64_t volsize = 0;             // of the volume when the snapshot was taken
   std::vector<std::string> clones;  // full names of datasets cloned from it
   UserProps user_props;
 };

@@ -55,3 +55,33 @@ TEST(ZfsErrnoStatus, NamesOperationObjectAndCause) {
 
 }  // namespace
 }  // namespace mvirt::zfs
+
+namespace mvirt::zfs {
+namespace {
+
+TEST(EzfsToErrno, LibzfsErrorsShareTheErrnoTable) {
+  using C = absl::StatusCode;
+  struct Case {
+    int ezfs;
+    C code;
+  };
+  const Case cases[] = {
+      {kEzfsNoEnt, C::kNotFound},          {kEzfsExists, C::kAlreadyExists},
+      {kEzfsBusy, C::kFailedPrecondition}, {kEzfsBadProp, C::kInvalidArgument},
+      {kEzfsInvalidName, C::kInvalidArgument}, {kEzfsNameTooLong, C::kInvalidArgument},
+      {kEzfsPropReadonly, C::kFailedPrecondition}, {kEzfsPoolReadonly, C::kFailedPrecondition},
+      {kEzfsNoSpc, C::kResourceExhausted}, {kEzfsNoMem, C::kResourceExhausted},
+      {kEzfsPerm, C::kPermissionDenied},   {kEzfsIo, C::kUnavailable},
+      {kEzfsPoolUnavail, C::kUnavailable}, {kEzfsIntr, C::kUnavailable},
+      {kEzfsNotSup, C::kFailedPrecondition},
+  };
+  for (const Case& c : cases) {
+    int err = EzfsToErrno(c.ezfs);
+    ASSERT_GE(err, 0) << c.ezfs;
+    EXPECT_EQ(MapZfsErrno(ZfsOp::kCreate, err), c.code) << c.ezfs;
+  }
+  EXPECT_EQ(EzfsToErrno(2099), -1) << "no errno equivalent: the caller reports INTERNAL";
+}
+
+}  // namespace
+}  // namespace mvirt::zfs

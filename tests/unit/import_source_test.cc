@@ -1,7 +1,10 @@
 #include "import/import_source.h"
 
+#include "import/http_fetch.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -121,18 +124,53 @@ TEST_F(ImportSourceTest, BadSourcesAreInvalid) {
   }
 }
 
-TEST(RedactUrlCredentials, HidesUserAndPassword) {
-  EXPECT_EQ(RedactUrlCredentials("https://user:pw@host/x@y"), "https://***@host/x@y");
-  EXPECT_EQ(RedactUrlCredentials("https://host/a@b"), "https://host/a@b");
-  EXPECT_EQ(RedactUrlCredentials("https://token@host"), "https://***@host");
-  EXPECT_EQ(RedactUrlCredentials("/local/path@x"), "/local/path@x");
+TEST(DisplayUrl, ShowsNoCredentialsAndNoQuery) {
+  struct Case {
+    std::string url, shown;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"https://user:pw@host/x@y", "https://***@host/x@y"},
+           {"https://token@host", "https://***@host/"},
+           {"https://host:8443/a/b.qcow2", "https://host:8443/a/b.qcow2"},
+           {"https://host/a.raw?X-Amz-Signature=secret", "https://host/a.raw?***"},
+           {"HTTPS://Host/a#frag", "https://Host/a"}}) {
+    absl::StatusOr<std::string> shown = DisplayUrl(c.url);
+    ASSERT_TRUE(shown.ok()) << c.url << ": " << shown.status();
+    EXPECT_EQ(*shown, c.shown) << c.url;
+  }
+  // A password with an unencoded '#' breaks the URL: refused, and its text
+  // (which holds the password) is not repeated.
+  absl::StatusOr<std::string> broken = DisplayUrl("https://u:pa#ss@host/x");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(broken.status().message().find("pa#ss"), absl::string_view::npos);
 }
 
 TEST_F(ImportSourceTest, DisplayOfAUrlHasNoCredentials) {
-  absl::StatusOr<ImportSource> s = Resolve("https://user:secret@example.org/a.raw");
+  absl::StatusOr<ImportSource> s = Resolve("https://user:secret@example.org/a.raw?sig=x");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_EQ(s->location, "https://user:secret@example.org/a.raw");
-  EXPECT_EQ(s->display, "https://***@example.org/a.raw");
+  EXPECT_EQ(s->location, "https://user:secret@example.org/a.raw?sig=x");
+  EXPECT_EQ(s->display, "https://***@example.org/a.raw?***");
+}
+
+TEST_F(ImportSourceTest, OpenImportFileRefusesSymlinksOnTheWayAndNonFiles) {
+  absl::StatusOr<int> fd = OpenImportFile((root_ / "images" / "disk.raw").string(), options_);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  ::close(*fd);
+  // A symlink, even one that stays inside, is not followed at open time:
+  // ResolveImportSource hands over resolved paths only.
+  fd = OpenImportFile((root_ / "images" / "alias").string(), options_);
+  EXPECT_EQ(fd.status().code(), absl::StatusCode::kPermissionDenied) << fd.status();
+  // A directory on the path swapped for a symlink.
+  fs::create_directory_symlink(root_ / "images" / "sub", root_ / "images" / "linked");
+  fd = OpenImportFile((root_ / "images" / "linked" / "nested.qcow2").string(), options_);
+  EXPECT_EQ(fd.status().code(), absl::StatusCode::kPermissionDenied) << fd.status();
+  // A FIFO does not block the open.
+  ASSERT_EQ(::mkfifo((root_ / "images" / "fifo").c_str(), 0600), 0);
+  fd = OpenImportFile((root_ / "images" / "fifo").string(), options_);
+  EXPECT_EQ(fd.status().code(), absl::StatusCode::kInvalidArgument) << fd.status();
+  fd = OpenImportFile((root_ / "images" / "missing").string(), options_);
+  EXPECT_EQ(fd.status().code(), absl::StatusCode::kNotFound) << fd.status();
 }
 
 }  // namespace

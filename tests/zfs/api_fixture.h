@@ -102,13 +102,14 @@ class ApiTest : public ::testing::Test {
   }
   grpc::Status Clone(const std::string& source, const std::string& snapshot,
                      const std::string& name, Volume* out,
-                     std::optional<uint64_t> size = {}) {
+                     std::optional<uint64_t> size = {}, const std::string& id = "") {
     cleanup_.insert(cleanup_.begin(), name);  // clones go before their origins
     CloneVolumeRequest req;
     req.set_source_volume(source);
     req.set_snapshot_name(snapshot);
     req.set_new_volume_name(name);
     if (size) req.set_size_bytes(*size);
+    req.set_id(id);
     grpc::ClientContext ctx;
     return stub_->CloneVolume(&ctx, req, out);
   }

@@ -92,6 +92,11 @@ TEST(Cli, SnapshotCloneTemplateAndWatchEndToEnd) {
             " watch volumes");
   EXPECT_NE(r.output.find("cli-d"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cli-a"), std::string::npos) << r.output;
+  r = Shell("timeout -s INT 5 " + CliPath() + " --endpoint " + TestPool::daemon().endpoint() +
+            " watch templates");
+  EXPECT_NE(r.output.find("template"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cli-tmpl updated"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("clones=1"), std::string::npos) << r.output;
 
   r = Ctl("snapshot delete cli-a pair");
   EXPECT_EQ(r.exit_code, 1) << "a clone depends on it: " << r.output;

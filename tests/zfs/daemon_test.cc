@@ -3,6 +3,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <chrono>
+#include <thread>
+
 #include "zfs_test_env.h"
 
 namespace mvirt::zfs::testing {
@@ -36,6 +39,50 @@ TEST(Daemon, WarnsAboutEverySeedSettingThePoolLacksAndStopsCleanly) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   }
   MustRun("zpool destroy mvplain && rm -f " + file);
+}
+
+TEST(Daemon, SigtermLetsACallInFlightFinish) {
+  const std::string file = "/var/tmp/mvirt-zfs-inflight.img";
+  Shell("zpool destroy -f mvinflight 2>/dev/null");
+  MustRun("rm -f " + file + " && truncate -s 1G " + file);
+  MustRun("zpool create -f -o ashift=12 -o cachefile=none -O compression=lz4 -m none mvinflight " +
+          file);
+  {
+    DaemonProcess daemon("mvinflight", "/run/mvirt-zfs-inflight.sock");
+    ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+    auto stub = ZfsService::NewStub(
+        grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+    CreateVolumeRequest create;
+    create.set_name("held");
+    create.set_size_bytes(16 << 20);
+    Volume v;
+    {
+      grpc::ClientContext ctx;
+      ASSERT_TRUE(stub->CreateVolume(&ctx, create, &v).ok());
+    }
+    // A holder of the device makes DeleteVolume look for it for 2 s before
+    // it refuses: long enough for SIGTERM to arrive in the middle.
+    const std::string holder =
+        MustRun("sh -c 'exec 3<" + v.path() + "; exec sleep 20' >/dev/null 2>&1 & echo $!");
+    grpc::Status deleted;
+    std::thread call([&] {
+      DeleteVolumeRequest req;
+      req.set_name("held");
+      DeleteVolumeResponse resp;
+      grpc::ClientContext ctx;
+      deleted = stub->DeleteVolume(&ctx, req, &resp);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    int status = daemon.StopWith(SIGTERM);
+    call.join();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << daemon.Log();
+    EXPECT_EQ(deleted.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << "the call finished with its own answer: " << deleted.error_message();
+    EXPECT_NE(deleted.error_message().find("sleep"), std::string::npos) << deleted.error_message();
+    Shell("kill " + holder);
+  }
+  Shell("zpool destroy -f mvinflight");
+  ::unlink(file.c_str());
 }
 
 TEST(Daemon, SeedPoolGetsNoWarnings) {

@@ -182,20 +182,24 @@ TEST_F(ImportApiTest, HttpsRawWithALengthIsStreamedStraightIntoTheZvol) {
   EXPECT_TRUE(ReadThroughClone("https-raw", "https-raw-clone", size) == ReadFile(file));
 }
 
-TEST_F(ImportApiTest, HttpsRawWithoutALengthIsDownloadedFirst) {
+TEST_F(ImportApiTest, HttpsRawWithoutALengthIsStreamedAndSizedAtTheEnd) {
   const uint64_t size = 8 * kMiB + 512;
   const std::string file = std::string(HttpsServer::kRoot) + "/chunked.raw";
   MakeRawImage(file, size, {{kMiB, kMiB}, {size - 512, 512}});
-  // Slow enough that a poll sees the download.
+  // Slow enough that a poll sees it streaming.
   ImportJob job = MustStart("https-chunked",
                             HttpsServer::Get().Url("chunked.raw?chunked=1&rate=4000000"));
   std::vector<ImportJob> seen;
   job = imports_->WaitUntilFinished(job.id(), &seen);
   ASSERT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_COMPLETED") << job.error();
   ExpectTrustworthyProgress(seen);
-  std::set<int> states;
-  for (const ImportJob& j : seen) states.insert(j.state());
-  EXPECT_TRUE(states.count(IMPORT_JOB_STATE_DOWNLOADING)) << "no DOWNLOADING seen";
+  bool streaming_seen = false;
+  for (const ImportJob& j : seen) {
+    EXPECT_NE(j.state(), IMPORT_JOB_STATE_DOWNLOADING) << "raw is never copied to a file first";
+    streaming_seen = streaming_seen || (j.state() == IMPORT_JOB_STATE_WRITING &&
+                                        j.downloaded_bytes() > 0 && j.total_bytes() == 0);
+  }
+  EXPECT_TRUE(streaming_seen) << "while the length is unknown only the download counts";
   EXPECT_EQ(job.download_total_bytes(), 0u) << "the server announced no length";
   EXPECT_EQ(job.downloaded_bytes(), size);
   EXPECT_EQ(job.total_bytes(), size);
@@ -312,16 +316,26 @@ TEST_F(ImportApiTest, UnsafeAndBrokenImagesFailCleanly) {
   MustRun("printf 'KDMV' | dd of=" + dir + "/fake.vmdk conv=notrunc 2>/dev/null");
   ExpectFailedCleanly(ImportAndWait("vmdk", dir + "/fake.vmdk"), "VMDK");
   MustRun("touch " + dir + "/empty.raw");
-  ExpectFailedCleanly(ImportAndWait("empty", dir + "/empty.raw"), "the image is empty");
-  ExpectFailedCleanly(ImportAndWait("small", dir + "/sum.raw", 4 * kMiB), "smaller than the image");
+  ExpectFailedCleanly(ImportAndWait("empty", dir + "/empty.raw"), "empty.raw is empty");
+}
+
+TEST_F(ImportApiTest, ARequestedSizeBelowTheImagesIsTheImagesSize) {
+  const std::string path = std::string(kImportDir) + "/bigger.raw";
+  MakeRawImage(path, 3 * kMiB, {{0, 3 * kMiB}});
+  ImportJob job = ImportAndWait("sized-by-image", path, kMiB);
+  ASSERT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_COMPLETED") << job.error();
+  ExpectTemplateOnDisk(job, 3 * kMiB);
 }
 
 TEST_F(ImportApiTest, CancelStopsEveryPhaseAndLeavesNothing) {
-  // Two slow imports take both slots (--import-concurrency 2) ...
+  // Two slow imports take both slots (--import-concurrency 2): a raw image
+  // streaming into its zvol, a qcow2 image downloading ...
   MakeRawImage(std::string(HttpsServer::kRoot) + "/slow.raw", 32 * kMiB, {{0, 32 * kMiB}});
+  MakeQcow2From(std::string(HttpsServer::kRoot) + "/slow.raw",
+                std::string(HttpsServer::kRoot) + "/slow.qcow2");
   ImportJob writing = MustStart("cancel-writing", HttpsServer::Get().Url("slow.raw?rate=200000"));
   ImportJob downloading =
-      MustStart("cancel-downloading", HttpsServer::Get().Url("slow.raw?rate=200000&chunked=1"));
+      MustStart("cancel-downloading", HttpsServer::Get().Url("slow.qcow2?rate=200000"));
   writing = imports_->WaitFor(writing.id(), [](const ImportJob& j) { return j.bytes_written() > 0; });
   EXPECT_EQ(ImportJobState_Name(writing.state()), "IMPORT_JOB_STATE_WRITING");
   downloading = imports_->WaitFor(downloading.id(),
@@ -419,9 +433,24 @@ TEST_F(ImportApiTest, JobsAreListedInCreationOrderAndWatchersSeeThem) {
   MakeRawImage(path, 12 * kMiB, {{0, 12 * kMiB}});
   MakeRawImage(std::string(HttpsServer::kRoot) + "/watched.raw", 12 * kMiB, {{0, 12 * kMiB}});
 
+  // A template that exists before the watch starts comes first, in full;
+  // once it has arrived the subscription is live and misses nothing.
+  MakeRawImage(std::string(kImportDir) + "/before.raw", kMiB, {{0, 4096}});
+  ImportJob before = ImportAndWait("watched-before", std::string(kImportDir) + "/before.raw");
+  ASSERT_TRUE(before.has_template_()) << before.error();
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
   auto watch = stub_->WatchTemplates(&ctx, WatchTemplatesRequest());
+  {
+    TemplateEvent e;
+    ASSERT_TRUE(watch->Read(&e));
+    ASSERT_TRUE(e.has_template_());
+    EXPECT_EQ(e.template_().name(), "watched-before");
+    EXPECT_EQ(e.template_id(), before.template_().id());
+    EXPECT_EQ(e.template_().size_bytes(), kMiB);
+    EXPECT_EQ(e.template_().import_source(), std::string(kImportDir) + "/before.raw");
+    EXPECT_FALSE(e.has_import_job()) << "a finished import is not part of the state";
+  }
   ImportJob slow = MustStart("watched-slow", HttpsServer::Get().Url("watched.raw?rate=2000000"));
   ImportJob fast = MustStart("watched", path);
 

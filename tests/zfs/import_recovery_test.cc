@@ -110,8 +110,9 @@ TEST_F(ImportRecoveryTest, KilledWhileConvertingTakesQemuImgDownWithIt) {
 
 TEST_F(ImportRecoveryTest, KilledWhileDownloadingLeavesNoTemporaryFile) {
   MakeRawImage(std::string(HttpsServer::kRoot) + "/slow.raw", 16 * kMiB, {{0, 16 * kMiB}});
-  ImportJob job =
-      Start("crash-downloading", HttpsServer::Get().Url("slow.raw?rate=300000&chunked=1"));
+  MakeQcow2From(std::string(HttpsServer::kRoot) + "/slow.raw",
+                std::string(HttpsServer::kRoot) + "/slow.qcow2");
+  ImportJob job = Start("crash-downloading", HttpsServer::Get().Url("slow.qcow2?rate=300000"));
   job = client_->WaitFor(job.id(), [](const ImportJob& j) { return j.downloaded_bytes() > 0; });
   EXPECT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_DOWNLOADING");
   EXPECT_NE(MustRun("ls -A " + state_ + "/tmp"), "");

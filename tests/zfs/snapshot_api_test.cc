@@ -3,6 +3,8 @@
 // data back through the devices.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <set>
 #include <unistd.h>
 
 #include "api_fixture.h"
@@ -47,6 +49,16 @@ TEST_F(SnapshotApiTest, CreateListAndDeleteSnapshots) {
   EXPECT_EQ(snaps[1].name(), "a-second");
   EXPECT_LT(std::stoull(ZfsGet(ds + "@b-first", "createtxg")),
             std::stoull(ZfsGet(ds + "@a-second", "createtxg")));
+  for (const ::mvirt::zfs::Snapshot& listed : snaps) {
+    const std::string full = ds + "@" + listed.name();
+    EXPECT_EQ(listed.full_name(), full);
+    EXPECT_EQ(std::to_string(listed.used_bytes()), ZfsGet(full, "used"));
+    // RFC 3339, UTC, the snapshot's creation time.
+    EXPECT_EQ(listed.created_at() + "\n",
+              MustRun("date -u -d @" + ZfsGet(full, "creation") + " +%Y-%m-%dT%H:%M:%SZ"));
+    EXPECT_EQ(listed.id(), ZfsGet(full, "mvirt:id"));
+  }
+  EXPECT_NE(snaps[0].id(), snaps[1].id());
 
   s = DeleteSnapshot("snapped", "b-first");
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -81,6 +93,16 @@ TEST_F(SnapshotApiTest, MultiVolumeSnapshotIsAllOrNothing) {
   std::string txg = ZfsGet(kPool + "/disk-a@consistent", "createtxg");
   EXPECT_EQ(ZfsGet(kPool + "/disk-b@consistent", "createtxg"), txg);
   EXPECT_EQ(ZfsGet(kPool + "/disk-c@consistent", "createtxg"), txg);
+  // Each snapshot has its own id; the group id says they belong together.
+  std::set<std::string> ids;
+  for (const auto& snap : resp.snapshots()) {
+    ids.insert(snap.id());
+    EXPECT_EQ(ZfsGet(snap.full_name(), "mvirt:id"), snap.id());
+  }
+  EXPECT_EQ(ids.size(), 3u);
+  std::string group = ZfsGet(kPool + "/disk-a@consistent", "mvirt:snapshot-group");
+  EXPECT_EQ(group.size(), 36u) << group;
+  EXPECT_EQ(ZfsGet(kPool + "/disk-c@consistent", "mvirt:snapshot-group"), group);
 
   CreateSnapshotsRequest twice;
   twice.add_volume_names("disk-a");
@@ -118,6 +140,8 @@ TEST_F(SnapshotApiTest, RollbackRestoresDataAndVolsizeAndDropsNewerSnapshots) {
   EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(16 * kMiB));
   EXPECT_EQ(after.volsize_bytes(), 16 * kMiB);
   ASSERT_TRUE(WaitForPath(v.path()));
+  EXPECT_EQ(MustRun("blockdev --getsize64 " + v.path()), std::to_string(16 * kMiB) + "\n")
+      << "the device has the snapshot's size too";
   EXPECT_TRUE(ReadDevice(v.path(), 0, a.size()) == a);
   ASSERT_EQ(after.snapshots_size(), 1);
   EXPECT_EQ(Rollback("rb", "nope", &after).error_code(), grpc::StatusCode::NOT_FOUND);
@@ -202,13 +226,23 @@ TEST_F(SnapshotApiTest, CloneIsThinReadyAndCanGrow) {
   EXPECT_TRUE(ReadDevice(clone.path(), 0, data.size()) == data);
 
   Volume big;
-  s = Clone("gold", "v1", "worker-02", &big, 64 * kMiB + 1);
+  s = Clone("gold", "v1", "worker-02", &big, 64 * kMiB + 1, kId2);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(ZfsGet(kPool + "/worker-02", "volsize"), std::to_string(64 * kMiB + 16384));
+  EXPECT_EQ(big.id(), kId2);
+  EXPECT_EQ(ZfsGet(kPool + "/worker-02", "mvirt:id"), kId2);
+  EXPECT_EQ(MustRun("blockdev --getsize64 " + big.path()), std::to_string(64 * kMiB + 16384) + "\n");
+  // The id of another volume (gold's) is refused: ids identify volumes.
+  s = Clone("gold", "v1", "worker-05", &big, {}, kId1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  EXPECT_NE(s.error_message().find("'gold'"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(DatasetExists(kPool + "/worker-05"));
 
+  const std::string before = PoolListing(kPool);
   s = Clone("gold", "v1", "worker-03", &big, 8 * kMiB);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_FALSE(DatasetExists(kPool + "/worker-03")) << "nothing half-created";
+  EXPECT_NE(s.error_message().find("smaller than the origin"), std::string::npos);
+  EXPECT_EQ(PoolListing(kPool), before) << "refused before anything was created";
   s = Clone("gold", "v1", "worker-01", &big);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   s = Clone("gold", "nope", "worker-04", &big);

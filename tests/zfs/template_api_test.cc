@@ -27,12 +27,12 @@ class TemplateApiTest : public ApiTest {
     return stub_->PromoteSnapshotToTemplate(&ctx, req, out);
   }
   grpc::Status CloneTemplate(const std::string& name, const std::string& volume, Volume* out,
-                             std::optional<uint64_t> size = {}) {
+                             std::optional<uint64_t> size = {}, const std::string& id = "") {
     cleanup_.insert(cleanup_.begin(), volume);
     CloneFromTemplateRequest req;
     req.set_template_name(name);
     req.set_new_volume_name(volume);
-    req.set_id(kId2);
+    req.set_id(id);
     if (size) req.set_size_bytes(*size);
     grpc::ClientContext ctx;
     return stub_->CloneFromTemplate(&ctx, req, out);
@@ -81,14 +81,24 @@ TEST_F(TemplateApiTest, LifecycleWithTemplateDeletedWhileClonesLive) {
   EXPECT_FALSE(DatasetExists(kPool + "/tmpl-src"));
 
   Volume vm1, vm2, nope;
-  s = CloneTemplate("debian", "vm-1", &vm1, 64 * kMiB);
+  s = CloneTemplate("debian", "vm-1", &vm1, 64 * kMiB, kId2);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(vm1.id(), kId2);
+  EXPECT_EQ(ZfsGet(kPool + "/vm-1", "mvirt:id"), kId2);
   EXPECT_EQ(ZfsGet(kPool + "/vm-1", "volsize"), std::to_string(64 * kMiB));
   EXPECT_EQ(ZfsGet(kPool + "/vm-1", "origin"), tdir + "/debian@template");
+  EXPECT_EQ(ZfsGet(kPool + "/vm-1", "refreservation"), "0") << "clones are thin";
+  EXPECT_LT(std::stoull(ZfsGet(kPool + "/vm-1", "used")), kMiB) << "a fresh clone costs ~0";
+  EXPECT_EQ(DeviceDatasetName(vm1.path()), kPool + "/vm-1");
   EXPECT_TRUE(ReadDevice(vm1.path(), 0, data.size()) == data);
   ASSERT_TRUE(CloneTemplate("debian", "vm-2", &vm2).ok());
   EXPECT_EQ(vm2.volsize_bytes(), 32 * kMiB);
+  EXPECT_EQ(vm2.id().size(), 36u) << "a generated UUID";
+  // Ids identify volumes (in events too): another volume's id is refused.
+  s = CloneTemplate("debian", "vm-dup", &nope, {}, kId2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  EXPECT_NE(s.error_message().find("vm-1"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(DatasetExists(kPool + "/vm-dup"));
   s = CloneTemplate("debian", "vm-small", &nope, 16 * kMiB);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_FALSE(DatasetExists(kPool + "/vm-small"));
@@ -96,6 +106,11 @@ TEST_F(TemplateApiTest, LifecycleWithTemplateDeletedWhileClonesLive) {
   EXPECT_EQ(CloneTemplate("debian", "vm-1", &nope).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   std::vector<Template> listed = Templates();
   ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].name(), "debian");
+  EXPECT_EQ(listed[0].id(), t.id());
+  EXPECT_EQ(listed[0].snapshot_path(), tdir + "/debian@template");
+  EXPECT_EQ(listed[0].source_volume(), "tmpl-src");
+  EXPECT_EQ(listed[0].size_bytes(), 32 * kMiB);
   EXPECT_EQ(listed[0].clone_count(), 2u);
 
   // Deleted while clones live: gone from listings at once, clones intact.
@@ -109,6 +124,8 @@ TEST_F(TemplateApiTest, LifecycleWithTemplateDeletedWhileClonesLive) {
   ASSERT_TRUE(Delete("vm-1").ok());
   EXPECT_NE(MustRun("zfs list -H -o name -r -t volume " + kPool + "/.mvirt/deleted"), "")
       << "data kept while vm-2 uses it";
+  EXPECT_GE(std::stoull(ZfsGet(kPool + "/.mvirt", "used")), 3 * kMiB)
+      << "the template's data is still there";
   ASSERT_TRUE(Delete("vm-2").ok());
   EXPECT_EQ(MustRun("zfs list -H -o name -r -t all " + kPool + "/.mvirt/deleted"),
             kPool + "/.mvirt/deleted\n");

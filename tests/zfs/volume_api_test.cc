@@ -3,6 +3,8 @@
 // read back through devices, status codes and messages.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <functional>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -331,6 +333,77 @@ TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
   s = Resize("resize-bad", 1ULL << 50, &v);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(PoolListing(kPool), with_volume);
+}
+
+TEST_F(VolumeApiTest, EveryRpcTakingANameRefusesBadNamesAndChangesNothing) {
+  const std::string before = PoolListing(kPool);
+  const std::string bad_names[] = {"",   "a/b",   "a@b", "a b", "..",
+                                   "a..b", ".mvirt", "-x",  "a%b", std::string(101, 'n')};
+  // Each call puts `bad` in one name position, valid names elsewhere.
+  using Call = std::function<grpc::Status(const std::string&)>;
+  std::vector<std::pair<std::string, Call>> calls = {
+      {"GetVolume", [&](const std::string& bad) {
+         GetVolumeRequest r; r.set_name(bad); Volume out; grpc::ClientContext c;
+         return stub_->GetVolume(&c, r, &out); }},
+      {"DeleteVolume", [&](const std::string& bad) {
+         DeleteVolumeRequest r; r.set_name(bad); DeleteVolumeResponse out; grpc::ClientContext c;
+         return stub_->DeleteVolume(&c, r, &out); }},
+      {"ResizeVolume", [&](const std::string& bad) {
+         ResizeVolumeRequest r; r.set_name(bad); r.set_new_size_bytes(kMiB); Volume out;
+         grpc::ClientContext c; return stub_->ResizeVolume(&c, r, &out); }},
+      {"CreateSnapshot volume", [&](const std::string& bad) {
+         CreateSnapshotRequest r; r.set_volume_name(bad); r.set_snapshot_name("s");
+         ::mvirt::zfs::Snapshot out; grpc::ClientContext c; return stub_->CreateSnapshot(&c, r, &out); }},
+      {"CreateSnapshot snapshot", [&](const std::string& bad) {
+         CreateSnapshotRequest r; r.set_volume_name("ok"); r.set_snapshot_name(bad);
+         ::mvirt::zfs::Snapshot out; grpc::ClientContext c; return stub_->CreateSnapshot(&c, r, &out); }},
+      {"CreateSnapshots", [&](const std::string& bad) {
+         CreateSnapshotsRequest r; r.add_volume_names("ok"); r.add_volume_names(bad);
+         r.set_snapshot_name("s"); CreateSnapshotsResponse out; grpc::ClientContext c;
+         return stub_->CreateSnapshots(&c, r, &out); }},
+      {"ListSnapshots", [&](const std::string& bad) {
+         ListSnapshotsRequest r; r.set_volume_name(bad); ListSnapshotsResponse out;
+         grpc::ClientContext c; return stub_->ListSnapshots(&c, r, &out); }},
+      {"DeleteSnapshot", [&](const std::string& bad) {
+         DeleteSnapshotRequest r; r.set_volume_name("ok"); r.set_snapshot_name(bad);
+         DeleteSnapshotResponse out; grpc::ClientContext c; return stub_->DeleteSnapshot(&c, r, &out); }},
+      {"RollbackSnapshot", [&](const std::string& bad) {
+         RollbackSnapshotRequest r; r.set_volume_name(bad); r.set_snapshot_name("s"); Volume out;
+         grpc::ClientContext c; return stub_->RollbackSnapshot(&c, r, &out); }},
+      {"CloneVolume source", [&](const std::string& bad) {
+         CloneVolumeRequest r; r.set_source_volume(bad); r.set_snapshot_name("s");
+         r.set_new_volume_name("ok2"); Volume out; grpc::ClientContext c;
+         return stub_->CloneVolume(&c, r, &out); }},
+      {"CloneVolume new", [&](const std::string& bad) {
+         CloneVolumeRequest r; r.set_source_volume("ok"); r.set_snapshot_name("s");
+         r.set_new_volume_name(bad); Volume out; grpc::ClientContext c;
+         return stub_->CloneVolume(&c, r, &out); }},
+      {"CloneFromTemplate template", [&](const std::string& bad) {
+         CloneFromTemplateRequest r; r.set_template_name(bad); r.set_new_volume_name("ok2");
+         Volume out; grpc::ClientContext c; return stub_->CloneFromTemplate(&c, r, &out); }},
+      {"CloneFromTemplate new", [&](const std::string& bad) {
+         CloneFromTemplateRequest r; r.set_template_name("t"); r.set_new_volume_name(bad);
+         Volume out; grpc::ClientContext c; return stub_->CloneFromTemplate(&c, r, &out); }},
+      {"PromoteSnapshotToTemplate", [&](const std::string& bad) {
+         PromoteSnapshotRequest r; r.set_volume_name("ok"); r.set_snapshot_name("s");
+         r.set_template_name(bad); Template out; grpc::ClientContext c;
+         return stub_->PromoteSnapshotToTemplate(&c, r, &out); }},
+      {"DeleteTemplate", [&](const std::string& bad) {
+         DeleteTemplateRequest r; r.set_name(bad); DeleteTemplateResponse out;
+         grpc::ClientContext c; return stub_->DeleteTemplate(&c, r, &out); }},
+      {"ImportTemplate", [&](const std::string& bad) {
+         ImportTemplateRequest r; r.set_name(bad); r.set_source("https://127.0.0.1/x.raw");
+         ImportJob out; grpc::ClientContext c; return stub_->ImportTemplate(&c, r, &out); }},
+  };
+  for (const auto& [rpc, run] : calls) {
+    for (const std::string& bad : bad_names) {
+      grpc::Status s = run(bad);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << rpc << " with '" << bad << "': " << s.error_message();
+      EXPECT_NE(s.error_message().find("name"), std::string::npos) << rpc << ": " << s.error_message();
+    }
+  }
+  EXPECT_EQ(PoolListing(kPool), before);
 }
 
 }  // namespace

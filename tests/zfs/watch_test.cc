@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <set>
+#include <thread>
 #include <sys/wait.h>
 
 #include "api_fixture.h"
@@ -33,6 +34,14 @@ class VolumeWatch {
       if (done(e)) return events;
     }
     ADD_FAILURE() << "stream ended: " << reader_->Finish().error_message();
+    return events;
+  }
+  // The next `n` events, in order.
+  std::vector<VolumeEvent> ReadN(size_t n) {
+    std::vector<VolumeEvent> events;
+    VolumeEvent e;
+    while (events.size() < n && reader_->Read(&e)) events.push_back(e);
+    EXPECT_EQ(events.size(), n) << "stream ended: " << reader_->Finish().error_message();
     return events;
   }
   grpc::Status Finish() {
@@ -73,15 +82,30 @@ TEST_F(WatchTest, TwoSubscribersSeeTheStateThenEveryMutation) {
   ASSERT_TRUE(Rollback("watch-2", "s1", &out).ok());
   ASSERT_TRUE(DeleteSnapshot("watch-2", "s1").ok());
   ASSERT_TRUE(Delete("watch-2").ok());
+  // Each subscriber sees exactly the six mutations, in order, each with
+  // the volume's full state after it.
+  struct Expected {
+    const char* what;
+    uint64_t volsize;
+    int snapshots;
+  };
+  const Expected expected[] = {{"create", 16 * kMiB, 0}, {"resize", 32 * kMiB, 0},
+                               {"snapshot", 32 * kMiB, 1}, {"rollback", 32 * kMiB, 1},
+                               {"delete snapshot", 32 * kMiB, 0}};
   for (VolumeWatch* w : {&first, &second}) {
-    auto created = w->ReadUntil(IsVolume("watch-2"));
-    EXPECT_EQ(created.back().volume_id(), kId2);
-    EXPECT_EQ(created.back().volume().volsize_bytes(), 16 * kMiB);
-    EXPECT_GT(created.back().timestamp(), 0);
-    w->ReadUntil(IsVolume("watch-2", [](const Volume& v) { return v.volsize_bytes() == 32 * kMiB; }));
-    w->ReadUntil(IsVolume("watch-2", [](const Volume& v) { return v.snapshots_size() == 1; }));
-    w->ReadUntil(IsVolume("watch-2", [](const Volume& v) { return v.snapshots_size() == 0; }));
-    w->ReadUntil(IsDeletion(kId2));
+    std::vector<VolumeEvent> events = w->ReadN(6);
+    ASSERT_EQ(events.size(), 6u);
+    for (size_t i = 0; i < 5; ++i) {
+      const VolumeEvent& e = events[i];
+      EXPECT_EQ(e.volume_id(), kId2) << expected[i].what;
+      EXPECT_GT(e.timestamp(), 0);
+      ASSERT_TRUE(e.has_volume()) << expected[i].what;
+      EXPECT_EQ(e.volume().name(), "watch-2") << expected[i].what;
+      EXPECT_EQ(e.volume().volsize_bytes(), expected[i].volsize) << expected[i].what;
+      EXPECT_EQ(e.volume().snapshots_size(), expected[i].snapshots) << expected[i].what;
+    }
+    EXPECT_EQ(events[2].volume().snapshots(0).name(), "s1");
+    EXPECT_TRUE(IsDeletion(kId2)(events[5])) << "the last event is the deletion";
   }
 }
 
@@ -158,51 +182,98 @@ TEST_F(WatchTest, TemplateEventsForPromoteCloneAndDelete) {
   ctx.TryCancel();
 }
 
+// A subscriber that reads one event and then nothing, on a daemon of its
+// own started with `daemon_args`, while `rounds` atomic snapshots of
+// `volumes` volumes publish ever larger events (each carries every
+// snapshot of its volume): they soon outgrow the transport's window.
+class StalledSubscriber {
+ public:
+  StalledSubscriber(const std::string& socket, std::vector<std::string> daemon_args,
+                    int volumes, const std::string& prefix)
+      : daemon_(TestPool::kPool, socket, std::move(daemon_args)), prefix_(prefix) {
+    EXPECT_TRUE(daemon_.WaitUntilServing()) << daemon_.Log();
+    // A window that stays small (no BDP growth): a client that does not
+    // read really stops the server's writes.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+    stub_ = ZfsService::NewStub(
+        grpc::CreateCustomChannel(daemon_.endpoint(), grpc::InsecureChannelCredentials(), args));
+    for (int i = 0; i < volumes; ++i) {
+      CreateVolumeRequest create;
+      create.set_name(prefix_ + std::to_string(i));
+      create.set_size_bytes(16 * kMiB);
+      Volume v;
+      grpc::ClientContext c;
+      EXPECT_TRUE(stub_->CreateVolume(&c, create, &v).ok());
+      snap_.add_volume_names(create.name());
+    }
+    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    reader_ = stub_->WatchVolumes(&ctx_, WatchVolumesRequest());
+    VolumeEvent first;
+    EXPECT_TRUE(reader_->Read(&first));  // subscribed; from now on nothing is read
+  }
+  ~StalledSubscriber() {
+    for (const std::string& v : snap_.volume_names()) {
+      Shell("zfs destroy -r " + std::string(TestPool::kPool) + "/" + v);
+    }
+  }
+  // Takes `rounds` snapshots of every volume at once; each must succeed
+  // whatever the subscriber does.
+  void MakeEvents(int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      snap_.set_snapshot_name(std::string(90, 'x') + std::to_string(i));
+      grpc::ClientContext c;
+      CreateSnapshotsResponse r;
+      EXPECT_TRUE(stub_->CreateSnapshots(&c, snap_, &r).ok()) << "mutations never wait for watchers";
+    }
+  }
+  // Reads whatever is left; returns how the stream ended.
+  grpc::Status Drain() {
+    VolumeEvent e;
+    while (reader_->Read(&e)) {
+    }
+    return reader_->Finish();
+  }
+  DaemonProcess& daemon() { return daemon_; }
+
+ private:
+  DaemonProcess daemon_;
+  std::string prefix_;
+  std::unique_ptr<ZfsService::Stub> stub_;
+  CreateSnapshotsRequest snap_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<VolumeEvent>> reader_;
+};
+
+TEST(WatchStall, ASubscriberThatStopsReadingIsDisconnected) {
+  // No overflow here (a large buffer): only the stalled write ends it.
+  StalledSubscriber stalled("/run/mvirt-zfs-watch3.sock",
+                            {"--watch-buffer", "100000", "--watch-stall-timeout", "3"}, 5,
+                            "watch-stall-");
+  stalled.MakeEvents(25);
+  bool disconnected = false;
+  for (int i = 0; i < 100 && !disconnected; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    disconnected =
+        stalled.daemon().Log().find("has not read for 3s; disconnecting it") != std::string::npos;
+  }
+  EXPECT_TRUE(disconnected) << stalled.daemon().Log();
+  EXPECT_EQ(stalled.Drain().error_code(), grpc::StatusCode::CANCELLED);
+  int status = stalled.daemon().StopWith(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stalled.daemon().Log();
+}
+
 TEST(WatchOverflow, ASlowSubscriberIsDisconnectedWithAClearStatus) {
-  // A daemon of its own with a tiny buffer; the subscriber reads nothing
-  // while events outgrow the transport's 64 KiB window: each atomic
-  // snapshot of 10 volumes publishes 10 events carrying every snapshot.
-  DaemonProcess daemon(TestPool::kPool, "/run/mvirt-zfs-watch.sock", {"--watch-buffer", "2"});
-  ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
-  // A client whose transport window stays small (no BDP growth), so a
-  // client that does not read really stops the server's writes.
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-  auto stub = ZfsService::NewStub(
-      grpc::CreateCustomChannel(daemon.endpoint(), grpc::InsecureChannelCredentials(), args));
-  CreateSnapshotsRequest snap;
-  for (int i = 0; i < 10; ++i) {
-    CreateVolumeRequest create;
-    create.set_name("watch-slow-" + std::to_string(i));
-    create.set_size_bytes(16 * kMiB);
-    Volume v;
-    grpc::ClientContext c;
-    ASSERT_TRUE(stub->CreateVolume(&c, create, &v).ok());
-    snap.add_volume_names(create.name());
-  }
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  auto reader = stub->WatchVolumes(&ctx, WatchVolumesRequest());
-  VolumeEvent first;
-  ASSERT_TRUE(reader->Read(&first));  // subscribed
-  for (int i = 0; i < 20; ++i) {
-    snap.set_snapshot_name(std::string(90, 'x') + std::to_string(i));
-    grpc::ClientContext c;
-    CreateSnapshotsResponse r;
-    ASSERT_TRUE(stub->CreateSnapshots(&c, snap, &r).ok());
-  }
-  VolumeEvent e;
-  while (reader->Read(&e)) {
-  }
-  grpc::Status s = reader->Finish();
+  // A tiny buffer: the subscriber falls behind by more than 2 events.
+  StalledSubscriber stalled("/run/mvirt-zfs-watch.sock", {"--watch-buffer", "2"}, 10,
+                            "watch-slow-");
+  stalled.MakeEvents(20);
+  grpc::Status s = stalled.Drain();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   EXPECT_NE(s.error_message().find("resubscribe"), std::string::npos) << s.error_message();
-  for (int i = 0; i < 10; ++i) {
-    Shell("zfs destroy -r " + std::string(TestPool::kPool) + "/watch-slow-" + std::to_string(i));
-  }
-  int status = daemon.StopWith(SIGTERM);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.Log();
+  int status = stalled.daemon().StopWith(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stalled.daemon().Log();
 }
 
 TEST(WatchShutdown, SigtermEndsOpenStreamsPromptly) {
