@@ -91,7 +91,7 @@ struct ImportJobInfo {
   std::string format;                  // "raw" or "qcow2" once detected
   std::optional<uint64_t> size_bytes;  // the size the caller asked for
   std::string sha256;                  // the expected digest, if given
-  std::optional<std::string> error;    // FAILED and CANCELLED: why
+  std::optional<std::string> error;    // FAILED: why
   // COMPLETED: the template as it was when the import completed.
   std::optional<TemplateInfo> template_info;
   int64_t created_at = 0;               // Unix seconds
