@@ -40,8 +40,8 @@ void TransferRate::Add(ImportJobState state, uint64_t done,
   at_ = now;
 }
 
-int FollowImport(const GlobalOptions& options, ImportJob job, std::chrono::milliseconds interval) {
-  ZfsClient client(options.connection);
+int FollowImport(const GlobalOptions& options, ZfsClient& client, ImportJob job,
+                 std::chrono::milliseconds interval) {
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   TransferRate rate;
   ImportJobState shown_state = IMPORT_JOB_STATE_UNSPECIFIED;

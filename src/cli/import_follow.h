@@ -26,11 +26,11 @@ class TransferRate {
   double rate_ = 0;
 };
 
-// Polls GetImportJob every `interval` and shows the progress on stderr (one
+// Polls GetImportJob through `client` every `interval` and shows the progress on stderr (one
 // redrawn line on a terminal, a line per state change and every 10 s
 // otherwise) until the job ends. Then prints the template (COMPLETED, exit
 // 0) or one error line (FAILED, CANCELLED; exit 1).
-int FollowImport(const GlobalOptions& options, ImportJob job,
+int FollowImport(const GlobalOptions& options, ZfsClient& client, ImportJob job,
                  std::chrono::milliseconds interval = std::chrono::milliseconds(500));
 
 }  // namespace mvirt::zfs::cli

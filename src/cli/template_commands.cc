@@ -52,7 +52,7 @@ int RunImport(const GlobalOptions& options, const ImportArgs& args) {
   }
   std::cerr << "import job " << job.id() << " started; Ctrl-C stops following it, not the "
             << "import ('mvirt-zfsctl job cancel " << job.id() << "' does)\n";
-  return FollowImport(options, job);
+  return FollowImport(options, client, job);
 }
 
 void AddImportCommand(CLI::App& template_group, CommandContext& context) {
