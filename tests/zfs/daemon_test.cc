@@ -2,8 +2,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "zfs_test_env.h"
@@ -41,6 +45,24 @@ TEST(Daemon, WarnsAboutEverySeedSettingThePoolLacksAndStopsCleanly) {
   MustRun("zpool destroy mvplain && rm -f " + file);
 }
 
+// True once process `pid` runs `sleep` with fd 3 open on the device that
+// the link `device` resolves to.
+bool WaitForHolder(pid_t pid, const std::string& device) {
+  char resolved[PATH_MAX];
+  if (::realpath(device.c_str(), resolved) == nullptr) return false;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string comm;
+    std::getline(std::ifstream(proc + "/comm"), comm);
+    char fd_target[PATH_MAX];
+    const ssize_t n = ::readlink((proc + "/fd/3").c_str(), fd_target, sizeof(fd_target) - 1);
+    if (comm == "sleep" && n > 0 && std::string(fd_target, n) == resolved) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 TEST(Daemon, SigtermLetsACallInFlightFinish) {
   const std::string file = "/var/tmp/mvirt-zfs-inflight.img";
   Shell("zpool destroy -f mvinflight 2>/dev/null");
@@ -64,6 +86,9 @@ TEST(Daemon, SigtermLetsACallInFlightFinish) {
     // it refuses: long enough for SIGTERM to arrive in the middle.
     const std::string holder =
         MustRun("sh -c 'exec 3<" + v.path() + "; exec sleep 20' >/dev/null 2>&1 & echo $!");
+    // The shell runs in the background: wait until it has become `sleep`
+    // with the device open, or the delete could win the race and succeed.
+    ASSERT_TRUE(WaitForHolder(std::stoi(holder), v.path())) << "holder never opened " << v.path();
     grpc::Status deleted;
     std::thread call([&] {
       DeleteVolumeRequest req;
