@@ -139,6 +139,18 @@ absl::Status ImportManager::Recover() {
   return absl::OkStatus();
 }
 
+absl::Status ImportManager::WithRunningJobId(const absl::Status& refused,
+                                             const std::string& template_name) {
+  if (!absl::IsAlreadyExists(refused)) return refused;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, job] : jobs_) {
+    if (job->info.template_name == template_name && !IsFinished(job->info.state)) {
+      return absl::AlreadyExistsError(absl::StrCat(refused.message(), " (job ", id, ")"));
+    }
+  }
+  return refused;
+}
+
 absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request) {
   if (absl::Status s = ValidateName("template name", request.template_name); !s.ok()) return s;
   absl::StatusOr<ImportSource> source = ResolveImportSource(request.source, options_);
@@ -172,7 +184,9 @@ absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request)
 
   // Reserved before mu_ is taken: the reservation may wait for a template
   // lock, and progress reports of running jobs must not wait behind it.
-  if (absl::Status s = volumes_.ReserveTemplateName(info.template_name); !s.ok()) return s;
+  if (absl::Status s = volumes_.ReserveTemplateName(info.template_name); !s.ok()) {
+    return WithRunningJobId(s, info.template_name);
+  }
   std::lock_guard lock(mu_);
   auto refuse = [&](absl::Status status) {
     volumes_.ReleaseTemplateName(info.template_name);

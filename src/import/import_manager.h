@@ -78,6 +78,9 @@ class ImportManager {
   // The job thread: waits for a slot, runs the import, records the result.
   void RunJob(std::shared_ptr<Job> job);
   void Finish(Job& job, const absl::StatusOr<TemplateInfo>& result);
+  // `refused` (a refused name reservation) naming the unfinished job that
+  // imports `template_name`, if there is one, so the caller can follow it.
+  absl::Status WithRunningJobId(const absl::Status& refused, const std::string& template_name);
   // Saves the record and publishes the job's state. Requires mu_ held.
   void RecordLocked(Job& job);
   void PublishLocked(Job& job);

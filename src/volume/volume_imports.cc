@@ -19,15 +19,10 @@ namespace mvirt::zfs {
 absl::Status VolumeManager::ReserveTemplateName(const std::string& template_name) {
   if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
   KeyedMutex::Lock lock(name_locks_, TemplateLockKey(template_name));
-  if (zfs_.Exists(ReservedDataset("templates/" + template_name))) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("import template '", template_name, "': a template of that name exists"));
-  }
+  const std::string op = absl::StrCat("import template '", template_name, "'");
+  if (absl::Status s = CheckTemplateNameFree(op, template_name); !s.ok()) return s;
   std::lock_guard reserved(reserved_mu_);
-  if (!reserved_templates_.insert(template_name).second) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "import template '", template_name, "': an import of a template of that name is running"));
-  }
+  reserved_templates_.insert(template_name);
   return absl::OkStatus();
 }
 
@@ -36,9 +31,16 @@ void VolumeManager::ReleaseTemplateName(const std::string& template_name) {
   reserved_templates_.erase(template_name);
 }
 
-bool VolumeManager::IsTemplateNameReserved(const std::string& name) {
+absl::Status VolumeManager::CheckTemplateNameFree(absl::string_view op, const std::string& name) {
+  if (zfs_.Exists(ReservedDataset("templates/" + name))) {
+    return absl::AlreadyExistsError(absl::StrCat(op, ": a template of that name exists"));
+  }
   std::lock_guard reserved(reserved_mu_);
-  return reserved_templates_.count(name) > 0;
+  if (reserved_templates_.count(name) > 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(op, ": an import of a template of that name is running"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(

@@ -216,7 +216,10 @@ class VolumeManager {
   // Lock key of a template name: '/' cannot occur in volume names, so
   // template and volume keys never collide.
   static std::string TemplateLockKey(const std::string& name);
-  bool IsTemplateNameReserved(const std::string& name);
+  // ALREADY_EXISTS (the message begins with `op`) when a template named
+  // `name` exists or an import of one is running. Requires the name's
+  // TemplateLockKey held.
+  absl::Status CheckTemplateNameFree(absl::string_view op, const std::string& name);
   std::string ReservedDataset(absl::string_view sub) const;
   absl::Status EnsureReservedDatasets();
   // Clones snapshot `origin` as volume params.name; see CloneVolume.

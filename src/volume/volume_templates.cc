@@ -108,13 +108,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   absl::StatusOr<SnapshotProps> snap = GetSnapshotOf("promote", *source, snapshot);
   if (!snap.ok()) return snap.status();
   const std::string target = ReservedDataset("templates/" + template_name);
-  if (zfs_.Exists(target)) {
-    return absl::AlreadyExistsError(absl::StrCat(op, ": a template of that name exists"));
-  }
-  if (IsTemplateNameReserved(template_name)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(op, ": an import of a template of that name is running"));
-  }
+  if (absl::Status s = CheckTemplateNameFree(op, template_name); !s.ok()) return s;
   if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
 
   // Build under incoming/, complete it, then rename it into place.

@@ -409,7 +409,10 @@ TEST_F(ImportApiTest, NamesOfTemplatesAndRunningImportsAreTaken) {
   ImportJob running = MustStart("busy", HttpsServer::Get().Url("busy.raw?rate=300000"));
   s = imports_->Import("busy", path, &job);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
-  EXPECT_NE(s.error_message().find("import"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("an import of a template of that name is running (job " +
+                                   running.id() + ")"),
+            std::string::npos)
+      << "the refusal names the running job: " << s.error_message();
   // A snapshot cannot be promoted to the name either.
   Volume v;
   ASSERT_TRUE(Create("busy-src", 4 * kMiB, &v).ok());
