@@ -23,11 +23,13 @@ if [ "${1:-}" = stop ]; then
 fi
 [ "${1:-}" = -- ] && shift
 
-if [ "$(id -u)" = 0 ]; then
-  scripts/setup-host.sh
-else
-  echo "run.sh: not root: skipping scripts/setup-host.sh (run it once as root)"
+# Root is needed (packages, the guest's kernel, pools): a user other than
+# root runs this again through sudo, if there is one.
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "run.sh: run it as root (sudo is not installed)" >&2; exit 1; }
+  exec sudo --preserve-env=MVIRT_BUILD_JOBS,MVIRT_TEST_ON_HOST,MVIRT_VM_DISK,MVIRT_VM_DISK_GIB,MVIRT_PORT,MVIRT_VM_MEM "$0" "$@"
 fi
+scripts/setup-host.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"${MVIRT_BUILD_JOBS:-2}"
 

@@ -34,7 +34,8 @@ build_deps=(
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libgtest-dev libgmock-dev libcli11-dev
   libsystemd-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev uuid-dev
-  qemu-utils openssl python3 util-linux psmisc procps
+  qemu-utils bubblewrap openssl python3 util-linux psmisc procps
+  dmsetup e2fsprogs
 )
 zfs_deps=(zfsutils-linux libzfslinux-dev zfs-dkms)
 guest_deps=(qemu-system-x86 busybox-static cpio kmod udev iproute2)

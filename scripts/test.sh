@@ -15,11 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" = 0 ]; then
-  scripts/setup-host.sh
-else
-  echo "test.sh: not root: skipping scripts/setup-host.sh (run it once as root)"
+# Root is needed (packages, the guest's kernel, pools): a user other than
+# root runs this again through sudo, if there is one.
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "test.sh: run it as root (sudo is not installed)" >&2; exit 1; }
+  exec sudo --preserve-env=MVIRT_BUILD_JOBS,MVIRT_TEST_ON_HOST,MVIRT_VM_DISK,MVIRT_VM_DISK_GIB,MVIRT_PORT,MVIRT_VM_MEM "$0" "$@"
 fi
+scripts/setup-host.sh
 
 jobs=${MVIRT_BUILD_JOBS:-2}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -8,10 +8,19 @@
 
 namespace mvirt::zfs::cli {
 
+namespace {
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& endpoint) {
+  grpc::ChannelArguments args;
+  // gRPC's default of 4 MiB would cut off ListVolumes of a large pool.
+  args.SetMaxReceiveMessageSize(kMaxReplyBytes);
+  return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
 ZfsClient::ZfsClient(const ConnectionOptions& options)
-    : options_(options),
-      stub_(ZfsService::NewStub(
-          grpc::CreateChannel(options.endpoint, grpc::InsecureChannelCredentials()))) {}
+    : options_(options), stub_(ZfsService::NewStub(NewChannel(options.endpoint))) {}
 
 std::unique_ptr<grpc::ClientContext> ZfsClient::NewContext() const {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -3,112 +3,144 @@
 // slow the publishers down; a subscriber whose queue is full is marked
 // overflowed and gets nothing more (the reader must then resubscribe, rather
 // than silently miss events). Thread-safe.
+//
+// Readers are woken by a listener, not by blocking: each subscription has a
+// callback that runs whenever it may have something new (an event, the
+// overflow, the close). It runs on the publishing thread, after the event is
+// queued and with no lock of the Broadcaster held, so it may call Next().
 #ifndef MVIRT_ZFS_COMMON_BROADCASTER_H_
 #define MVIRT_ZFS_COMMON_BROADCASTER_H_
 
-#include <chrono>
-#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace mvirt::zfs {
 
 template <typename T>
 class Broadcaster {
  public:
+  using Listener = std::function<void()>;
+
   class Subscription {
    public:
-    explicit Subscription(size_t capacity) : capacity_(capacity) {}
+    Subscription(size_t capacity, Listener listener)
+        : capacity_(capacity), listener_(std::move(listener)) {}
 
-    // The next event, waiting up to `timeout`; nullopt on timeout, once
-    // overflowed (check overflowed()) or once the broadcaster is closed
-    // (check closed()).
-    std::optional<T> Next(std::chrono::milliseconds timeout) {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, timeout, [&] { return !queue_.empty() || overflowed_ || closed_; });
+    // The oldest unread event, or nullopt if there is none (or the
+    // subscription overflowed: check overflowed()). Never blocks.
+    std::optional<T> Next() {
+      absl::MutexLock lock(&mu_);
       if (overflowed_ || queue_.empty()) return std::nullopt;
       T event = std::move(queue_.front());
       queue_.pop_front();
       return event;
     }
     bool overflowed() const {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       return overflowed_;
     }
     bool closed() const {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       return closed_;
     }
 
    private:
     friend class Broadcaster;
-    // Returns false once the subscription is overflowed (to be dropped).
+    // Queues `event`; returns false once the subscription is overflowed (to
+    // be dropped). Does not call the listener.
     bool Push(const T& event) {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (overflowed_) return false;
       if (queue_.size() >= capacity_) {
         overflowed_ = true;
         queue_.clear();
-      } else {
-        queue_.push_back(event);
+        return false;
       }
-      cv_.notify_one();
-      return !overflowed_;
+      queue_.push_back(event);
+      return true;
     }
-    void Close() {
-      std::lock_guard lock(mu_);
+    void MarkClosed() {
+      absl::MutexLock lock(&mu_);
       closed_ = true;
-      cv_.notify_one();
+    }
+    void Notify() {
+      if (listener_) listener_();
     }
 
     const size_t capacity_;
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<T> queue_;     // guarded by mu_
-    bool overflowed_ = false;  // guarded by mu_
-    bool closed_ = false;      // guarded by mu_
+    const Listener listener_;
+    mutable absl::Mutex mu_;
+    std::deque<T> queue_ ABSL_GUARDED_BY(mu_);
+    bool overflowed_ ABSL_GUARDED_BY(mu_) = false;
+    bool closed_ ABSL_GUARDED_BY(mu_) = false;
   };
 
   // A new subscription that receives every event published from now on, up
-  // to `capacity` unread ones. It ends when the returned pointer is dropped.
-  std::shared_ptr<Subscription> Subscribe(size_t capacity) {
-    auto sub = std::make_shared<Subscription>(capacity);
-    std::lock_guard lock(mu_);
-    if (closed_) sub->Close();
-    subscribers_.push_back(sub);
+  // to `capacity` unread ones; `listener` (may be empty) is called as
+  // described above. It ends when the returned pointer is dropped.
+  std::shared_ptr<Subscription> Subscribe(size_t capacity, Listener listener = nullptr) {
+    auto sub = std::make_shared<Subscription>(capacity, std::move(listener));
+    bool closed;
+    {
+      absl::MutexLock lock(&mu_);
+      closed = closed_;
+      if (!closed) subscribers_.push_back(sub);
+    }
+    if (closed) sub->MarkClosed();
     return sub;
   }
 
   void Publish(const T& event) {
-    std::lock_guard lock(mu_);
-    std::vector<std::weak_ptr<Subscription>> alive;
-    for (auto& weak : subscribers_) {
-      if (auto sub = weak.lock(); sub && sub->Push(event)) alive.push_back(weak);
+    std::vector<std::shared_ptr<Subscription>> to_notify;
+    {
+      // Queued under the lock, so every subscriber sees events in the order
+      // they were published.
+      absl::MutexLock lock(&mu_);
+      std::vector<std::weak_ptr<Subscription>> alive;
+      for (auto& weak : subscribers_) {
+        std::shared_ptr<Subscription> sub = weak.lock();
+        if (!sub) continue;
+        if (sub->Push(event)) alive.push_back(weak);
+        to_notify.push_back(std::move(sub));  // an event, or the overflow
+      }
+      subscribers_.swap(alive);
     }
-    subscribers_.swap(alive);
+    for (auto& sub : to_notify) sub->Notify();
   }
 
   // Ends every subscription (closed() becomes true), e.g. at shutdown.
   void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    for (auto& weak : subscribers_) {
-      if (auto sub = weak.lock()) sub->Close();
+    std::vector<std::shared_ptr<Subscription>> to_notify;
+    {
+      absl::MutexLock lock(&mu_);
+      closed_ = true;
+      for (auto& weak : subscribers_) {
+        if (auto sub = weak.lock()) to_notify.push_back(std::move(sub));
+      }
+      subscribers_.clear();
+    }
+    for (auto& sub : to_notify) {
+      sub->MarkClosed();
+      sub->Notify();
     }
   }
 
   size_t subscriber_count() {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     return subscribers_.size();
   }
 
  private:
-  std::mutex mu_;
-  std::vector<std::weak_ptr<Subscription>> subscribers_;  // guarded by mu_
-  bool closed_ = false;                                    // guarded by mu_
+  absl::Mutex mu_;
+  std::vector<std::weak_ptr<Subscription>> subscribers_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace mvirt::zfs

@@ -1,23 +1,45 @@
 #include "common/keyed_mutex.h"
 
-namespace mvirt::zfs {
+#include <algorithm>
 
-KeyedMutex::Lock::Lock(KeyedMutex& owner, std::string key)
-    : owner_(owner), key_(std::move(key)) {
-  {
-    std::lock_guard table_lock(owner_.table_mu_);
-    Entry& e = owner_.table_[key_];
-    ++e.users;
-    mu_ = e.mu;
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/call_context.h"
+
+namespace mvirt::zfs {
+namespace {
+// How often a waiter looks at its call's cancellation (which has no wakeup).
+constexpr absl::Duration kCancelPoll = absl::Milliseconds(50);
+}  // namespace
+
+absl::StatusOr<KeyedMutex::Lock> KeyedMutex::Acquire(const std::string& key) {
+  const std::string waiting_for = absl::StrCat("another operation on '", key, "' to finish");
+  absl::MutexLock lock(&mu_);
+  while (held_.count(key) > 0) {
+    if (absl::Status s = CallContext::Check(waiting_for); !s.ok()) return s;
+    absl::Duration wait = std::min(kCancelPoll, CallContext::Deadline() - absl::Now());
+    released_.WaitWithTimeout(&mu_, std::max(wait, absl::ZeroDuration()));
   }
-  mu_->lock();
+  if (absl::Status s = CallContext::Check(waiting_for); !s.ok()) return s;
+  held_.insert(key);
+  return Lock(this, key);
+}
+
+KeyedMutex::Lock KeyedMutex::AcquireUninterruptible(const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  while (held_.count(key) > 0) released_.Wait(&mu_);
+  held_.insert(key);
+  return Lock(this, key);
+}
+
+void KeyedMutex::Release(const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  held_.erase(key);
+  released_.SignalAll();
 }
 
 KeyedMutex::Lock::~Lock() {
-  mu_->unlock();
-  std::lock_guard table_lock(owner_.table_mu_);
-  auto it = owner_.table_.find(key_);
-  if (--it->second.users == 0) owner_.table_.erase(it);
+  if (owner_ != nullptr) owner_->Release(key_);
 }
 
 }  // namespace mvirt::zfs

@@ -1,39 +1,54 @@
-// KeyedMutex: one mutex per key (e.g. per volume name), created on demand and
-// dropped when unused, so operations on one name are serialized while
-// different names proceed in parallel. Thread-safe.
+// KeyedMutex: one lock per key (e.g. per volume name), so operations on one
+// name are serialized while different names proceed in parallel. Keys take
+// no memory while unlocked. Thread-safe.
 #ifndef MVIRT_ZFS_COMMON_KEYED_MUTEX_H_
 #define MVIRT_ZFS_COMMON_KEYED_MUTEX_H_
 
-#include <map>
-#include <memory>
-#include <mutex>
+#include <set>
 #include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace mvirt::zfs {
 
 class KeyedMutex {
  public:
-  // Holds the key's mutex for its lifetime.
+  // Holds one key until destroyed (or moved from).
   class Lock {
    public:
-    Lock(KeyedMutex& owner, std::string key);
-    ~Lock();
+    Lock(Lock&& other) noexcept : owner_(other.owner_), key_(std::move(other.key_)) {
+      other.owner_ = nullptr;
+    }
+    Lock& operator=(Lock&&) = delete;
     Lock(const Lock&) = delete;
-    Lock& operator=(const Lock&) = delete;
+    ~Lock();
 
    private:
-    KeyedMutex& owner_;
+    friend class KeyedMutex;
+    Lock(KeyedMutex* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+    KeyedMutex* owner_;
     std::string key_;
-    std::shared_ptr<std::mutex> mu_;
   };
 
+  // Waits until `key` is free and takes it. While waiting it honours the
+  // current thread's CallContext: DEADLINE_EXCEEDED or CANCELLED (holding
+  // nothing) once the call's deadline passes or it is cancelled, also if
+  // that happens just as the key becomes free, so that a late call does
+  // nothing.
+  absl::StatusOr<Lock> Acquire(const std::string& key);
+
+  // Waits for `key` however long it takes, whatever the current call: for
+  // work that must follow a change already made (publishing its event).
+  Lock AcquireUninterruptible(const std::string& key);
+
  private:
-  struct Entry {
-    std::shared_ptr<std::mutex> mu = std::make_shared<std::mutex>();
-    int users = 0;
-  };
-  std::mutex table_mu_;
-  std::map<std::string, Entry> table_;  // guarded by table_mu_
+  void Release(const std::string& key);
+
+  absl::Mutex mu_;
+  absl::CondVar released_;
+  std::set<std::string> held_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mvirt::zfs

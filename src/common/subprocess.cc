@@ -24,7 +24,21 @@ namespace {
 
 constexpr size_t kStderrTail = 16 * 1024;
 
-// The executable `name` resolves to through PATH ("" if none).
+void CloseFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Sets `resource` to `value` (both limits); 0 leaves it unchanged. Called
+// in the child: async-signal-safe.
+void SetLimit(int resource, uint64_t value) {
+  if (value == 0) return;
+  struct rlimit limit = {value, value};
+  ::setrlimit(resource, &limit);
+}
+
+}  // namespace
+
 std::string FindExecutable(const std::string& name) {
   if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
   const char* path = std::getenv("PATH");
@@ -39,13 +53,6 @@ std::string FindExecutable(const std::string& name) {
   }
   return "";
 }
-
-void CloseFd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
-}  // namespace
 
 std::string SubprocessResult::Describe() const {
   if (term_signal != 0) return absl::StrCat("killed by signal ", term_signal);
@@ -94,14 +101,9 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOp
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the daemon blocks SIGTERM/SIGINT
     ::signal(SIGPIPE, SIG_DFL);
-    if (options.max_address_space_bytes > 0) {
-      struct rlimit limit = {options.max_address_space_bytes, options.max_address_space_bytes};
-      ::setrlimit(RLIMIT_AS, &limit);
-    }
-    if (options.max_cpu_seconds > 0) {
-      struct rlimit limit = {options.max_cpu_seconds, options.max_cpu_seconds};
-      ::setrlimit(RLIMIT_CPU, &limit);
-    }
+    SetLimit(RLIMIT_AS, options.max_address_space_bytes);
+    SetLimit(RLIMIT_CPU, options.max_cpu_seconds);
+    SetLimit(RLIMIT_FSIZE, options.max_file_size_bytes);
     ::execve(program.c_str(), argv.data(), environ);
     ::_exit(127);
   }

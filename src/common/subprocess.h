@@ -24,7 +24,13 @@ struct SubprocessOptions {
   // Limits applied in the child before exec; 0 leaves a limit unchanged.
   uint64_t max_address_space_bytes = 0;  // RLIMIT_AS
   uint64_t max_cpu_seconds = 0;          // RLIMIT_CPU
+  uint64_t max_file_size_bytes = 0;      // RLIMIT_FSIZE (a larger write: SIGXFSZ)
 };
+
+// The executable `name` resolves to: `name` itself if it contains a '/'
+// (and is executable), else the first executable regular file of that name
+// in PATH. "" if none.
+std::string FindExecutable(const std::string& name);
 
 // How a finished subprocess ended.
 struct SubprocessResult {

@@ -1,16 +1,32 @@
 #include "daemon/daemon.h"
 
+#include <grp.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <netinet/in.h>
 #include <signal.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "access/authorizer.h"
+#include "access/unix_listener.h"
 #include "common/log.h"
+#include "common/net_address.h"
+#include "common/posix_error.h"
+#include "common/unique_fd.h"
+#include "daemon/instance_lock.h"
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
 #include "import/http_fetch.h"
@@ -22,13 +38,12 @@
 namespace mvirt::zfs {
 namespace {
 
-// Removes a stale unix socket left by a previous run (bind would fail).
-void RemoveStaleSocket(const std::string& listen) {
-  if (!absl::StartsWith(listen, "unix:")) return;
-  std::string path = listen.substr(5);
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-}
+// gRPC messages up to this size are accepted from clients (requests are
+// small); replies are not limited by the server (ListVolumes of 10,000
+// volumes with 10 snapshots each is ~10 MB; clients set their own limit).
+constexpr int kMaxRequestBytes = 4 << 20;
+// How often TLS certificate files are checked for changes.
+constexpr int kTlsRefreshSeconds = 10;
 
 // Returns false if the pool cannot be served.
 bool CheckPool(Zfs& zfs, const std::string& pool_name) {
@@ -46,6 +61,120 @@ bool CheckPool(Zfs& zfs, const std::string& pool_name) {
   }
   for (const std::string& warning : SeedSettingWarnings(*pool)) LogWarning(warning);
   return true;
+}
+
+// The gid of group `name`; NOT_FOUND if there is none.
+absl::StatusOr<gid_t> LookUpGroup(const std::string& name) {
+  std::vector<char> buffer(16384);
+  struct group gr;
+  struct group* found = nullptr;
+  if (::getgrnam_r(name.c_str(), &gr, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return absl::NotFoundError(absl::StrCat("--socket-group '", name, "': no such group"));
+  }
+  return gr.gr_gid;
+}
+
+// OK if nothing listens on TCP address `listen` yet (checked by binding it
+// once; gRPC binds it again when serving starts).
+absl::Status CheckTcpAddressFree(const std::string& listen) {
+  absl::StatusOr<HostPort> hp = ParseHostPort(listen);
+  if (!hp.ok()) return hp.status();
+  absl::StatusOr<IpAddress> ip = ParseIpAddress(hp->host);
+  if (!ip.ok()) return absl::OkStatus();  // a host name: gRPC resolves and binds it
+  UniqueFd fd(::socket(ip->v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return PosixError("create a TCP socket", errno);
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_storage addr = {};
+  socklen_t len;
+  if (ip->v6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(hp->port));
+    std::memcpy(&in6->sin6_addr, ip->bytes.data(), 16);
+    len = sizeof(*in6);
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(hp->port));
+    std::memcpy(&in->sin_addr, ip->bytes.data(), 4);
+    len = sizeof(*in);
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    return PosixError(absl::StrCat("listen on ", listen), errno);
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::ServerCredentials> TcpCredentials(const DaemonOptions& o) {
+  if (o.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider> provider =
+      o.tls_client_ca.empty()
+          ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                o.tls_key, o.tls_cert, kTlsRefreshSeconds)
+          : std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                o.tls_key, o.tls_cert, o.tls_client_ca, kTlsRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (o.tls_client_ca.empty()) {
+    tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    tls.watch_root_certs();
+    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(tls);
+}
+
+// What keeps this the only daemon of its pool and listen address, and the
+// unix socket it listens on: taken before any recovery, sweep or bind.
+struct Claim {
+  std::optional<InstanceLock> pool_lock;
+  std::optional<InstanceLock> listen_lock;
+  std::unique_ptr<UnixListener> unix_listener;
+  AccessPolicy policy;
+};
+
+absl::StatusOr<Claim> ClaimInstance(const DaemonOptions& o) {
+  Claim claim;
+  absl::StatusOr<InstanceLock> pool = InstanceLock::Acquire(
+      InstanceLock::PathFor("pool-" + o.pool), absl::StrCat("pool '", o.pool, "'"));
+  if (!pool.ok()) return pool.status();
+  claim.pool_lock.emplace(std::move(*pool));
+  absl::StatusOr<InstanceLock> listen = InstanceLock::Acquire(
+      InstanceLock::PathFor("listen-" + o.listen), absl::StrCat("listen address ", o.listen));
+  if (!listen.ok()) return listen.status();
+  claim.listen_lock.emplace(std::move(*listen));
+  if (!o.socket_group.empty()) {
+    absl::StatusOr<gid_t> gid = LookUpGroup(o.socket_group);
+    if (!gid.ok()) return gid.status();
+    claim.policy.group = *gid;
+    claim.policy.group_name = o.socket_group;
+  }
+  if (absl::StartsWith(o.listen, "unix:")) {
+    UnixListener::Options unix_options;
+    unix_options.path = o.listen.substr(5);
+    unix_options.mode = static_cast<mode_t>(o.socket_mode);
+    unix_options.group = claim.policy.group;
+    absl::StatusOr<std::unique_ptr<UnixListener>> listener = UnixListener::Bind(unix_options);
+    if (!listener.ok()) return listener.status();
+    claim.unix_listener = std::move(*listener);
+  } else if (absl::Status s = CheckTcpAddressFree(o.listen); !s.ok()) {
+    return s;
+  }
+  return claim;
+}
+
+// Ends the process if a clean stop takes longer than `timeout`: a call stuck
+// in the kernel must not keep a stopping daemon alive past what systemd
+// (and the operator) were promised.
+void ArmStopDeadline(absl::Duration timeout) {
+  std::thread([timeout] {
+    absl::SleepFor(timeout);
+    LogError("still stopping after ", absl::FormatDuration(timeout),
+             " (--shutdown-timeout): exiting now");
+    std::fflush(stderr);
+    ::_exit(1);
+  }).detach();
 }
 
 }  // namespace
@@ -70,6 +199,16 @@ int RunDaemon(int argc, char** argv) {
   // gone) must be an EPIPE error, not the end of the daemon.
   ::signal(SIGPIPE, SIG_IGN);
 
+  absl::StatusOr<Claim> claim = ClaimInstance(options);
+  if (!claim.ok()) {
+    LogError(claim.status().message());
+    return 1;
+  }
+  if (options.insecure_listen && !IsLocalListenAddress(options.listen)) {
+    LogWarning("--insecure-listen: serving ", options.listen,
+               " without TLS; anyone who can reach it may call every RPC");
+  }
+
   absl::StatusOr<std::unique_ptr<Zfs>> zfs = OpenLibZfs();
   if (!zfs.ok()) {
     LogError(zfs.status().message());
@@ -88,34 +227,47 @@ int RunDaemon(int argc, char** argv) {
     LogError("cannot start imports: ", s.message());
     return 1;
   }
+
+  const bool on_unix_socket = claim->unix_listener != nullptr;
+  std::optional<HostPort> tcp_address;
+  if (!on_unix_socket) tcp_address = *ParseHostPort(options.listen);
+  Authorizer authorizer(claim->policy, claim->unix_listener.get(), tcp_address);
   ServiceOptions service_options;
   service_options.watch_buffer = static_cast<size_t>(options.watch_buffer);
   service_options.watch_stall_timeout = absl::Seconds(options.watch_stall_timeout_seconds);
-  ZfsServiceImpl service(volumes, imports, service_options);
+  service_options.max_watchers = static_cast<size_t>(options.max_watchers);
+  ZfsServiceImpl service(volumes, imports, authorizer, service_options);
 
-  RemoveStaleSocket(options.listen);
   grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   int bound_port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &bound_port);
+  if (!on_unix_socket) builder.AddListeningPort(options.listen, TcpCredentials(options), &bound_port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || (!absl::StartsWith(options.listen, "unix:") && bound_port == 0)) {
+  if (server == nullptr || (!on_unix_socket && bound_port == 0)) {
     LogError("cannot listen on ", options.listen, " (address in use or not available)");
     return 1;
   }
+  if (on_unix_socket) claim->unix_listener->Start(server.get());
   LogInfo("mvirt-zfs ", MVIRT_ZFS_VERSION, " serving pool '", options.pool, "' on ",
-          options.listen);
+          options.listen, options.tls_cert.empty() ? "" : " (TLS)",
+          options.tls_client_ca.empty() ? "" : " (client certificates required)");
   sd_notify(0, "READY=1");
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
+  const absl::Duration timeout = absl::Seconds(options.shutdown_timeout_seconds);
   LogInfo("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
-          ", finishing calls in flight (up to ", options.shutdown_timeout_seconds, " s)");
+          ", finishing calls in flight (up to ", absl::FormatDuration(timeout), ")");
   sd_notify(0, "STOPPING=1");
+  ArmStopDeadline(timeout);
+  if (on_unix_socket) claim->unix_listener->Stop();  // no new connections
   imports.Shutdown();     // running imports stop and remove their partial data
   volumes.CloseEvents();  // watch streams end now rather than at the deadline
+  // Calls still running when the deadline nears are cancelled; their waits
+  // (locks, devices) end with them.
   server->Shutdown(std::chrono::system_clock::now() +
-                   std::chrono::seconds(options.shutdown_timeout_seconds));
+                   absl::ToChronoSeconds(timeout * 0.8));
   server->Wait();
   LogInfo("stopped");
   return 0;

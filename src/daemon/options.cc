@@ -3,10 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/names.h"
+#include "common/net_address.h"
+#include "common/status_util.h"
 #include "common/sizes.h"
 
 namespace mvirt::zfs {
@@ -52,6 +55,21 @@ absl::Status ValidateImportOptions(ImportOptions& options, const std::string& ma
   return absl::OkStatus();
 }
 
+// An octal file mode such as 0660. (Whoever can connect must still pass the
+// uid check: the mode only keeps others from connecting at all.)
+absl::Status ParseSocketMode(const std::string& text, int& mode) {
+  int parsed = 0;
+  bool ok = !text.empty() && text.size() <= 4;
+  for (char c : text) ok = ok && c >= '0' && c <= '7';
+  if (ok) parsed = std::stoi(text, nullptr, 8);
+  if (!ok || parsed > 0777) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--socket-mode '", text, "': an octal file mode such as 0660 or 0600"));
+  }
+  mode = parsed;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateListenAddress(const std::string& listen) {
@@ -60,15 +78,55 @@ absl::Status ValidateListenAddress(const std::string& listen) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid listen address '", listen, "': a unix socket needs an absolute path, e.g. unix:/run/mvirt-zfs.sock"));
   }
-  size_t colon = listen.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+  if (!ParseHostPort(listen).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid listen address '", listen, "': use HOST:PORT, [IPV6]:PORT or unix:/path"));
   }
   return absl::OkStatus();
 }
+
+bool IsLocalListenAddress(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return true;
+  absl::StatusOr<HostPort> hp = ParseHostPort(listen);
+  if (!hp.ok()) return false;
+  if (absl::AsciiStrToLower(hp->host) == "localhost") return true;
+  absl::StatusOr<IpAddress> ip = ParseIpAddress(hp->host);
+  return ip.ok() && ClassifyAddress(*ip) == AddressClass::kLoopback;
+}
+
+namespace {
+
+// The TLS flags: a pair of cert and key, for TCP only; and a non-local
+// address only with TLS or an explicit --insecure-listen.
+absl::Status ValidateTls(const DaemonOptions& o) {
+  const bool unix_socket = absl::StartsWith(o.listen, "unix:");
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  for (const auto& [flag, path] : {std::pair{"--tls-cert", &o.tls_cert}, {"--tls-key", &o.tls_key},
+                                   {"--tls-client-ca", &o.tls_client_ca}}) {
+    if (!path->empty()) {
+      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
+    }
+  }
+  if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (unix_socket && !o.tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert applies to TCP listeners; a unix socket is protected by --socket-mode and "
+        "--socket-group");
+  }
+  if (!IsLocalListenAddress(o.listen) && o.tls_cert.empty() && !o.insecure_listen) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listening on '", o.listen, "' (reachable from other hosts) needs TLS: give --tls-cert ",
+        "and --tls-key (and --tls-client-ca for mutual TLS), or --insecure-listen to serve ",
+        "anyone who can reach it"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   ParsedCommandLine result;
@@ -98,6 +156,24 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
                  "Events a Watch* subscriber may fall behind by before it is disconnected")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-watchers", o.max_watchers,
+                 "Watch* streams open at once; more are refused with RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  std::string socket_mode = "0660";
+  app.add_option("--socket-mode", socket_mode,
+                 "Mode of the unix socket file (octal); callers must also pass the uid check")
+      ->capture_default_str();
+  app.add_option("--socket-group", o.socket_group,
+                 "Group whose members may call, besides root (unix socket and loopback TCP); "
+                 "default: root only");
+  app.add_option("--tls-cert", o.tls_cert,
+                 "Server certificate (PEM) for a TCP listener; re-read when it changes");
+  app.add_option("--tls-key", o.tls_key, "Private key (PEM) of --tls-cert");
+  app.add_option("--tls-client-ca", o.tls_client_ca,
+                 "CA (PEM) that client certificates must chain to: mutual TLS");
+  app.add_flag("--insecure-listen", o.insecure_listen,
+               "Serve a non-loopback TCP address without TLS (anyone who reaches it may call)");
   app.add_option("--watch-stall-timeout", o.watch_stall_timeout_seconds,
                  "Seconds a Watch* subscriber may leave an event unread before it is "
                  "disconnected")
@@ -126,6 +202,14 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
       ->check(CLI::Range(1, 64));
   app.add_option("--qemu-img", im.qemu_img, "The qemu-img program (for qcow2 images)")
       ->capture_default_str();
+  std::vector<std::string> allow_nets;
+  app.add_option("--import-allow-host", im.allow_hosts,
+                 "Host name (as in the URL) that https:// imports may fetch from even if it "
+                 "resolves to a loopback, link-local, private or otherwise internal address "
+                 "(repeatable)");
+  app.add_option("--import-allow-net", allow_nets,
+                 "Network (CIDR) that https:// imports may connect to although it is internal, "
+                 "e.g. 10.1.0.0/16 (repeatable)");
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // program name
@@ -142,6 +226,17 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   if (status.ok()) status = ValidatePoolName(o.pool);
   if (status.ok()) status = ValidateListenAddress(o.listen);
   if (status.ok()) status = ValidateImportOptions(im, max_size);
+  if (status.ok()) status = ValidateTls(o);
+  if (status.ok()) status = ParseSocketMode(socket_mode, o.socket_mode);
+  for (const std::string& net : allow_nets) {
+    if (!status.ok()) break;
+    absl::StatusOr<IpNetwork> parsed = ParseIpNetwork(net);
+    if (parsed.ok()) {
+      im.allow_networks.push_back(*parsed);
+    } else {
+      status = Annotate(parsed.status(), "--import-allow-net");
+    }
+  }
   if (!status.ok()) {
     result.exit_code = 2;
     result.message = absl::StrCat("mvirt-zfs: ", status.message(), "\n");

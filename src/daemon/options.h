@@ -30,6 +30,20 @@ struct DaemonOptions {
   // Seconds a watch subscriber may leave an event unread before it is
   // disconnected.
   int watch_stall_timeout_seconds = 60;
+  // Watch streams open at once; more are refused with RESOURCE_EXHAUSTED.
+  int max_watchers = 256;
+  // Who may call (see README, "Who may call"): the unix socket's mode and
+  // group; members of `socket_group` may also call over loopback TCP.
+  int socket_mode = 0660;
+  std::string socket_group;  // empty: root only
+  // TLS for TCP listeners (required on non-loopback addresses unless
+  // insecure_listen): server certificate and key (PEM), and the CA that
+  // client certificates must chain to (mutual TLS) if set. Files are
+  // re-read when they change.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  bool insecure_listen = false;
   // Image imports: state directory, import directories, HTTP policy, limits.
   ImportOptions import;
 };
@@ -48,6 +62,10 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args);
 
 // INVALID_ARGUMENT if `listen` is neither unix:/absolute/path nor host:port.
 absl::Status ValidateListenAddress(const std::string& listen);
+
+// True if `listen` is a unix socket or a TCP address that only this host can
+// reach (a loopback IP, or "localhost").
+bool IsLocalListenAddress(const std::string& listen);
 
 }  // namespace mvirt::zfs
 

@@ -37,16 +37,14 @@ struct DeviceHolder {
   std::string command;   // process name, or what the kernel user is
 };
 
-// Everything that has the device behind `path`, or one of its partitions,
-// open: processes (via /proc/<pid>/fd), mounts, and stacked kernel devices
-// (/sys/block/<dev>/holders). Empty if `path` does not exist.
+// What can be seen to have the device behind `path`, or one of its
+// partitions, open: processes in any namespace (their /proc/<pid>/fd links
+// are read, and stat()ed only when they point under /dev), mounts in any
+// mount namespace, stacked kernel devices (device-mapper, md), loop devices
+// and LIO/iSCSI backstores backed by it. For naming users in a refusal: the
+// kernel, not this scan, decides whether the device is in use. Empty if
+// `path` does not exist.
 std::vector<DeviceHolder> FindDeviceHolders(const std::string& path);
-
-// FindDeviceHolders, polled for up to `grace` until nothing holds the
-// device: udev opens a zvol briefly to probe it after every close that
-// followed a write, and such a transient holder must not count as a user.
-// Returns the holders still present after `grace`.
-std::vector<DeviceHolder> FindLastingDeviceHolders(const std::string& path, absl::Duration grace);
 
 // Drops the kernel's page cache of the device (BLKFLSBUF), so that no reader
 // sees data cached from before a rollback. OK if `path` does not exist.

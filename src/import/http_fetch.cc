@@ -1,6 +1,10 @@
 #include "import/http_fetch.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
 
 #include <memory>
 #include <mutex>
@@ -21,6 +25,7 @@ struct Transfer {
   HttpBodyReceiver* receiver = nullptr;
   CancelToken* cancel = nullptr;
   uint64_t max_bytes = 0;
+  const DestinationPolicy* destinations = nullptr;
   std::string display_url;
   bool started = false;
   uint64_t received = 0;
@@ -65,6 +70,47 @@ size_t OnBody(char* data, size_t size, size_t count, void* arg) {
     }
   }
   return t->failure.ok() ? n : CURL_WRITEFUNC_ERROR;
+}
+
+// The host of the URL being fetched now (the latest redirect's), or "".
+std::string CurrentHost(CURL* curl) {
+  char* url = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == nullptr) return "";
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
+  char* host = nullptr;
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(parsed.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK || host == nullptr) {
+    return "";
+  }
+  std::string out = host;
+  curl_free(host);
+  if (out.size() >= 2 && out.front() == '[' && out.back() == ']') out = out.substr(1, out.size() - 2);
+  return out;
+}
+
+// libcurl asks this for every socket it connects: the destination policy
+// decides on the address it is about to connect to.
+curl_socket_t OnOpenSocket(void* arg, curlsocktype purpose, struct curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(arg);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  IpAddress ip;
+  if (address->family == AF_INET && address->addrlen >= sizeof(sockaddr_in)) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address->addr);
+    std::memcpy(ip.bytes.data(), &in->sin_addr, 4);
+  } else if (address->family == AF_INET6 && address->addrlen >= sizeof(sockaddr_in6)) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address->addr);
+    ip.v6 = true;
+    std::memcpy(ip.bytes.data(), &in6->sin6_addr, 16);
+  } else {
+    t->failure = absl::PermissionDeniedError(absl::StrCat(
+        "download ", t->display_url, ": only IPv4 and IPv6 connections are allowed"));
+    return CURL_SOCKET_BAD;
+  }
+  if (absl::Status s = CheckDestination(*t->destinations, CurrentHost(t->curl), ip); !s.ok()) {
+    t->failure = absl::Status(s.code(), absl::StrCat("download ", t->display_url, ": ", s.message()));
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 int OnProgress(void* arg, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -116,6 +162,7 @@ absl::Status HttpFetch(const std::string& url, const std::string& display_url,
   transfer.receiver = &receiver;
   transfer.cancel = &cancel;
   transfer.max_bytes = options.max_bytes;
+  transfer.destinations = &options.destinations;
   transfer.display_url = display_url;
   char error[CURL_ERROR_SIZE] = {};
   const char* protocols = options.allow_http ? "https,http" : "https";
@@ -147,6 +194,10 @@ absl::Status HttpFetch(const std::string& url, const std::string& display_url,
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &transfer);
+  // Proxies from the environment would hide the real destination.
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer);

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/cancel_token.h"
+#include "import/destination_policy.h"
 
 namespace mvirt::zfs {
 
@@ -24,6 +25,8 @@ struct HttpFetchOptions {
   absl::Duration stall_timeout = absl::Seconds(60);
   int max_redirects = 5;
   uint64_t max_bytes = 0;      // a longer body is refused; 0 = no limit
+  // Every connection (the first, and after each redirect) must pass it.
+  DestinationPolicy destinations;
 };
 
 // Receives a response body in order.

@@ -38,7 +38,7 @@ int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
 
 struct ImportManager::Job {
   ImportJobInfo info;  // guarded by ImportManager::mu_
-  ImportSpec spec;     // set before the thread starts, then read-only
+  ImportSpec spec;     // set before the thread starts, then only the job's thread uses it
   CancelToken cancel;
   absl::Time last_event = absl::InfinitePast();  // guarded by ImportManager::mu_
 };
@@ -231,6 +231,7 @@ void ImportManager::RunJob(std::shared_ptr<Job> job) {
     std::lock_guard lock(mu_);
     --running_;
   }
+  job->spec.source.file.reset();  // closes a local source now, not when the record goes
   Finish(*job, result);
   std::lock_guard lock(mu_);
   --threads_;
@@ -238,6 +239,22 @@ void ImportManager::RunJob(std::shared_ptr<Job> job) {
 }
 
 void ImportManager::Finish(Job& job, const absl::StatusOr<TemplateInfo>& result) {
+  if (result.ok()) {
+    // The completing event carries the template: publish it under the
+    // template's lock, so that it cannot follow the template's deletion.
+    volumes_.WithTemplateLock(job.info.template_name, [&] {
+      // Deleted already (its deletion is published): the event must not
+      // bring it back.
+      absl::StatusOr<TemplateInfo> now = volumes_.GetTemplate(job.info.template_name);
+      FinishAndRecord(job, result, /*template_exists=*/now.ok() && now->id == result->id);
+    });
+    return;
+  }
+  FinishAndRecord(job, result, /*template_exists=*/false);
+}
+
+void ImportManager::FinishAndRecord(Job& job, const absl::StatusOr<TemplateInfo>& result,
+                                    bool template_exists) {
   std::lock_guard lock(mu_);
   ImportJobInfo& info = job.info;
   if (result.ok()) {
@@ -259,21 +276,21 @@ void ImportManager::Finish(Job& job, const absl::StatusOr<TemplateInfo>& result)
   }
   info.completed_at = Now();
   volumes_.ReleaseTemplateName(info.template_name);
-  RecordLocked(job);
+  RecordLocked(job, template_exists);
   PruneLocked();
 }
 
-void ImportManager::RecordLocked(Job& job) {
+void ImportManager::RecordLocked(Job& job, bool with_template) {
   if (absl::Status s = store_.Save(job.info); !s.ok()) LogError("import job ", job.info.id, ": ", s.message());
-  PublishLocked(job);
+  PublishLocked(job, with_template);
 }
 
-void ImportManager::PublishLocked(Job& job) {
+void ImportManager::PublishLocked(Job& job, bool with_template) {
   job.last_event = absl::Now();
   TemplateEventInfo event;
   event.template_id = job.info.template_id;
   event.timestamp = Now();
-  event.template_info = job.info.template_info;
+  if (with_template) event.template_info = job.info.template_info;
   event.import_job = job.info;
   volumes_.template_events().Publish(event);
 }

@@ -82,8 +82,12 @@ class ImportManager {
   // imports `template_name`, if there is one, so the caller can follow it.
   absl::Status WithRunningJobId(const absl::Status& refused, const std::string& template_name);
   // Saves the record and publishes the job's state. Requires mu_ held.
-  void RecordLocked(Job& job);
-  void PublishLocked(Job& job);
+  // Sets the final state, records and publishes it (Finish decides under
+  // which lock).
+  void FinishAndRecord(Job& job, const absl::StatusOr<TemplateInfo>& result, bool template_exists);
+  // Saves the job's record and publishes it (its template too, if asked).
+  void RecordLocked(Job& job, bool with_template = true);
+  void PublishLocked(Job& job, bool with_template = true);
   // Forgets the oldest finished jobs beyond options_.max_finished_jobs.
   // Requires mu_ held.
   void PruneLocked();

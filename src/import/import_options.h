@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/net_address.h"
 #include "common/sizes.h"
 
 namespace mvirt::zfs {
@@ -20,6 +21,12 @@ struct ImportOptions {
   std::vector<std::string> import_dirs = {"/var/lib/mvirt-zfs/images"};
   // Plain http:// sources; https:// is always allowed.
   bool allow_http = false;
+  // Downloads never connect to loopback, link-local (cloud metadata),
+  // private, multicast or reserved addresses, also after redirects, except
+  // for URLs whose host is one of `allow_hosts` (exactly, ignoring case) and
+  // for addresses inside `allow_networks`.
+  std::vector<std::string> allow_hosts;
+  std::vector<IpNetwork> allow_networks;
   // A PEM bundle of CAs to trust for https:// instead of the system's.
   std::string ca_file;
   // The largest image accepted: download size and virtual (disk) size.

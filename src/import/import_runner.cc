@@ -5,17 +5,20 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/posix_error.h"
 #include "common/sizes.h"
 #include "common/status_util.h"
+#include "common/unique_fd.h"
+#include "import/free_space.h"
 #include "import/http_fetch.h"
 #include "import/image_format.h"
+#include "import/qcow2_header.h"
 #include "import/qemu_img.h"
 #include "import/sha256.h"
 #include "import/zvol_writer.h"
@@ -25,34 +28,13 @@ namespace {
 
 constexpr size_t kReadChunk = 4 << 20;
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path, int err = errno) {
-  absl::StatusCode code = err == ENOENT ? absl::StatusCode::kNotFound
-                          : err == EACCES || err == EPERM ? absl::StatusCode::kPermissionDenied
-                                                          : absl::StatusCode::kUnavailable;
-  return absl::Status(code, absl::StrCat(what, " ", path, ": ", std::strerror(err)));
-}
-
-// An open file descriptor, closed on destruction.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// A temporary download: written in order, removed on destruction.
+// A temporary download: written in order (and read back through fd()),
+// removed on destruction.
 class TempFileSink final : public ByteSink {
  public:
   static absl::StatusOr<std::unique_ptr<TempFileSink>> Create(const std::string& path) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoError("create temporary file", path);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return PosixError(absl::StrCat("create temporary file ", path), errno);
     return std::unique_ptr<TempFileSink>(new TempFileSink(path, fd));
   }
   ~TempFileSink() override {
@@ -63,7 +45,7 @@ class TempFileSink final : public ByteSink {
     while (!data.empty()) {
       ssize_t n = ::write(fd_, data.data(), data.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return ErrnoError("write to", path_, n < 0 ? errno : EIO);
+      if (n <= 0) return PosixError(absl::StrCat("write to ", path_), n < 0 ? errno : EIO);
       data.remove_prefix(n);
       size_ += n;
     }
@@ -71,6 +53,7 @@ class TempFileSink final : public ByteSink {
   }
   absl::Status Finish() override { return absl::OkStatus(); }  // read back at once, never kept
   const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
   uint64_t size() const { return size_; }
 
  private:
@@ -103,31 +86,39 @@ class ImportRun final : private HttpBodyReceiver {
  private:
   // --- Local files ---
 
+  // Reads the file that ResolveImportSource opened (never its path again).
   absl::StatusOr<TemplateInfo> FromLocalFile() {
-    absl::StatusOr<int> opened = OpenImportFile(spec_.source.location, options_);
-    if (!opened.ok()) return opened.status();
-    Fd fd(*opened);
+    if (spec_.source.file == nullptr || !*spec_.source.file) {
+      return absl::InternalError(
+          absl::StrCat("import ", spec_.source.display, ": the source file is not open"));
+    }
+    const int fd = spec_.source.file->get();
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat", spec_.source.display);
+    if (::fstat(fd, &st) != 0) {
+      return PosixError(absl::StrCat("stat ", spec_.source.display), errno);
+    }
     std::string head(kFormatProbeBytes, '\0');
-    ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
-    if (n < 0) return ErrnoError("read", spec_.source.display);
+    ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+    if (n < 0) return PosixError(absl::StrCat("read ", spec_.source.display), errno);
     head.resize(n);
     absl::StatusOr<ImageFormat> format = DetectImageFormat(head);
     if (!format.ok()) return Annotate(format.status(), spec_.source.display);
     progress_.SetFormat(ImageFormatName(*format));
-    if (*format == ImageFormat::kRaw) return FromRawFile(fd.get(), st.st_size);
+    if (*format == ImageFormat::kRaw) return FromRawFile(fd, st.st_size);
     // qemu-img reopens its input several times (info, check, convert):
     // give it a private copy, so that what was checked (and hashed) is what
     // is converted, whoever else can write the import directory.
-    if (absl::Status s = CopyToPrivateFile(fd.get(), st.st_size); !s.ok()) return s;
+    if (absl::Status s = CopyToPrivateFile(fd, st.st_size); !s.ok()) return s;
     if (absl::Status s = VerifyChecksum(); !s.ok()) return s;
-    return FromQcow2(download_->path());
+    return FromQcow2();
   }
 
-  // Copies the file open as `fd` into a temporary file (DOWNLOADING).
+  // Copies the file open as `fd` into a temporary file (DOWNLOADING), if
+  // it fits.
   absl::Status CopyToPrivateFile(int fd, uint64_t size) {
     progress_.EnterState(ImportState::kDownloading);
+    if (absl::Status s = CheckImageSize(size); !s.ok()) return s;
+    if (absl::Status s = CheckRoomForDownload(size); !s.ok()) return s;
     if (absl::Status s = CreateDownload(); !s.ok()) return s;
     progress_.SetDownloaded(0, size);
     if (absl::Status s = Pump(fd, size, *download_,
@@ -148,7 +139,7 @@ class ImportRun final : private HttpBodyReceiver {
       if (cancel_.cancelled()) return absl::CancelledError("cancelled");
       ssize_t n = ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), size - offset), offset);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError("read", spec_.source.display);
+      if (n < 0) return PosixError(absl::StrCat("read ", spec_.source.display), errno);
       if (n == 0) return Shrank();
       absl::string_view data(buffer.data(), n);
       if (!spec_.sha256.empty()) hasher_.Update(data);
@@ -177,8 +168,13 @@ class ImportRun final : private HttpBodyReceiver {
     return Complete();
   }
 
-  absl::StatusOr<TemplateInfo> FromQcow2(const std::string& path) {
+  // Converts the private copy in download_.
+  absl::StatusOr<TemplateInfo> FromQcow2() {
     progress_.EnterState(ImportState::kConverting);
+    // In-process first: nothing hostile reaches qemu-img, whose own checks
+    // (info, check) then are a second layer.
+    if (absl::Status s = CheckQcow2Header(); !s.ok()) return s;
+    const std::string& path = download_->path();
     absl::StatusOr<QemuImgInfo> info = InspectQcow2(options_.qemu_img, path, cancel_);
     if (!info.ok()) return info.status();
     if (absl::Status s = CheckQcow2IsSafe(*info, options_.max_image_bytes); !s.ok()) return s;
@@ -205,6 +201,8 @@ class ImportRun final : private HttpBodyReceiver {
     fetch.stall_timeout = options_.stall_timeout;
     fetch.max_redirects = options_.max_redirects;
     fetch.max_bytes = options_.max_image_bytes;
+    fetch.destinations.allowed_hosts = options_.allow_hosts;
+    fetch.destinations.allowed_networks = options_.allow_networks;
     absl::Status fetched =
         HttpFetch(spec_.source.location, spec_.source.display, fetch, *this, cancel_);
     if (fetched.ok() && sink_ == nullptr) fetched = ChooseSink();  // a body under 512 bytes
@@ -213,7 +211,7 @@ class ImportRun final : private HttpBodyReceiver {
     sink_ = nullptr;
     if (download_ != nullptr) {  // qcow2: downloaded, now converted
       if (absl::Status s = VerifyChecksum(); !s.ok()) return s;
-      return FromQcow2(download_->path());
+      return FromQcow2();
     }
     writer_.reset();  // closes the zvol's device before it becomes a template
     if (!announced_.has_value()) {
@@ -283,6 +281,9 @@ class ImportRun final : private HttpBodyReceiver {
       sink_ = writer_.get();
     } else {
       progress_.EnterState(ImportState::kDownloading);
+      if (announced_.has_value()) {
+        if (absl::Status s = CheckRoomForDownload(*announced_); !s.ok()) return s;
+      }
       if (absl::Status s = CreateDownload(); !s.ok()) return s;
       sink_ = download_.get();
     }
@@ -293,9 +294,15 @@ class ImportRun final : private HttpBodyReceiver {
 
   // --- Common steps ---
 
+  std::string DownloadDir() const { return absl::StrCat(options_.state_dir, "/tmp"); }
+
+  absl::Status CheckRoomForDownload(uint64_t size) const {
+    return Annotate(CheckFreeSpaceFor(DownloadDir(), size), spec_.source.display);
+  }
+
   absl::Status CreateDownload() {
     absl::StatusOr<std::unique_ptr<TempFileSink>> file = TempFileSink::Create(
-        absl::StrCat(options_.state_dir, "/tmp/", spec_.job_id, ".download"));
+        absl::StrCat(DownloadDir(), "/", spec_.job_id, ".download"));
     if (!file.ok()) return file.status();
     download_ = std::move(*file);
     return absl::OkStatus();
@@ -310,6 +317,24 @@ class ImportRun final : private HttpBodyReceiver {
           FormatSize(options_.max_image_bytes), ", --import-max-size)"));
     }
     return absl::OkStatus();
+  }
+
+  // Parses and checks the qcow2 header of the private copy.
+  absl::Status CheckQcow2Header() const {
+    const uint64_t size = download_->size();
+    std::string head(std::min<uint64_t>(size, kQcow2MaxHeaderBytes), '\0');
+    size_t done = 0;
+    while (done < head.size()) {
+      ssize_t n = ::pread(download_->fd(), head.data() + done, head.size() - done, done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return PosixError(absl::StrCat("read ", download_->path()), errno);
+      if (n == 0) break;
+      done += n;
+    }
+    head.resize(done);
+    absl::StatusOr<Qcow2Header> header = ParseQcow2Header(head);
+    if (!header.ok()) return header.status();
+    return CheckQcow2HeaderIsSafe(*header, size, options_.max_image_bytes);
   }
 
   absl::Status VerifyChecksum() {
@@ -341,8 +366,8 @@ class ImportRun final : private HttpBodyReceiver {
   }
 
   static absl::Status FlushDevice(const std::string& device) {
-    Fd fd(::open(device.c_str(), O_WRONLY | O_CLOEXEC));
-    if (fd.get() < 0 || ::fsync(fd.get()) != 0) return ErrnoError("flush", device);
+    UniqueFd fd(::open(device.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::fsync(fd.get()) != 0) return PosixError(absl::StrCat("flush ", device), errno);
     return absl::OkStatus();
   }
 

@@ -5,9 +5,12 @@
 //            size; for a body of unknown length, of the largest allowed
 //            size, trimmed to the length at the end)
 //   qcow2 -> DOWNLOADING: a private copy in <state_dir>/tmp (from a local
-//            file too: qemu-img then reads exactly what was checked), then
-//            CONVERTING: qemu-img info and check (refuse unsafe, corrupt or
-//            truncated images), qemu-img convert into the staging zvol
+//            file too: qemu-img then reads exactly what was checked), if it
+//            fits there with a margin (free_space.h), then
+//            CONVERTING: the header checked in-process (qcow2_header.h),
+//            then qemu-img info and check (refuse unsafe, corrupt or
+//            truncated images), qemu-img convert into the staging zvol;
+//            qemu-img only ever runs sandboxed (qemu_img_sandbox.h)
 // then: flush, verify the expected SHA-256 of the source (if any), and
 // CompleteStagingVolume (snapshot + rename into templates/).
 //
@@ -33,6 +36,7 @@ struct ImportSpec {
   std::string job_id;
   std::string template_name;
   std::string template_id;
+  // A local source is read through source.file, never reopened by path.
   ImportSource source;
   std::optional<uint64_t> size_bytes;  // at least this large (else the image's size)
   std::string sha256;                  // expected digest, lowercase hex; empty: none
@@ -55,9 +59,10 @@ class ImportProgress {
 
 // Runs `spec` to its end. Returns the completed template, or why it failed:
 // CANCELLED once `cancel` fired, INVALID_ARGUMENT for an image that cannot
-// be imported (format, unsafe qcow2, too large, checksum mismatch), NOT_FOUND
-// for a missing source, UNAVAILABLE for download and I/O errors, and the
-// ZFS errors of the volume layer.
+// be imported (format, unsafe qcow2, too large, checksum mismatch),
+// RESOURCE_EXHAUSTED if the private copy of a qcow2 would not fit,
+// FAILED_PRECONDITION if qemu-img cannot run sandboxed, UNAVAILABLE for
+// download and I/O errors, and the ZFS errors of the volume layer.
 absl::StatusOr<TemplateInfo> RunImport(const ImportSpec& spec, const ImportOptions& options,
                                        VolumeManager& volumes, CancelToken& cancel,
                                        ImportProgress& progress);

@@ -7,15 +7,16 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-
 #include <filesystem>
-#include <system_error>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/posix_error.h"
 #include "import/http_fetch.h"
 
 namespace mvirt::zfs {
@@ -23,23 +24,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool IsInside(const fs::path& path, const fs::path& dir) {
-  std::string p = path.string();
-  std::string d = dir.string();
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return absl::StartsWith(p, d == "/" ? d : d + "/") && p.size() > d.size() + 1;
-}
+constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 
-// True if `path` lies inside one of `dirs`, compared with each dir both as
-// written and with its symlinks resolved.
-bool IsInsideAny(const fs::path& path, const std::vector<std::string>& dirs) {
+// An import directory and the path below it.
+struct Beneath {
+  std::string dir;
+  std::string relative;
+};
+
+// The import directory that `path` (lexically normal) lies inside, as
+// written: no symlink is resolved, so nothing outside is looked at.
+std::optional<Beneath> FindImportDir(const std::string& path,
+                                     const std::vector<std::string>& dirs) {
   for (const std::string& dir : dirs) {
-    std::error_code ec;
-    fs::path resolved = fs::weakly_canonical(dir, ec);
-    if (IsInside(path, fs::path(dir).lexically_normal())) return true;
-    if (!ec && IsInside(path, resolved)) return true;
+    std::string d = fs::path(dir).lexically_normal().string();
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    const std::string prefix = d == "/" ? d : d + "/";
+    if (absl::StartsWith(path, prefix) && path.size() > prefix.size()) {
+      return Beneath{dir, path.substr(prefix.size())};
+    }
   }
-  return false;
+  return std::nullopt;
 }
 
 absl::Status OutsideImportDirs(const std::string& source, const ImportOptions& options) {
@@ -47,6 +52,94 @@ absl::Status OutsideImportDirs(const std::string& source, const ImportOptions& o
       "source '", source, "' is outside the import directories (",
       absl::StrJoin(options.import_dirs, ", "),
       "); put the image there or start mvirt-zfs with --import-dir"));
+}
+
+// Opens `relative` below `dir_fd` one component at a time, following no
+// symlink (ELOOP) and never leaving the directory (EXDEV for "." or "..").
+// Returns the descriptor or -errno.
+int OpenByWalk(int dir_fd, const std::string& relative) {
+  std::vector<std::string> parts = absl::StrSplit(relative, '/', absl::SkipEmpty());
+  if (parts.empty()) return -ENOENT;
+  UniqueFd held;
+  int at = dir_fd;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i] == "." || parts[i] == "..") return -EXDEV;
+    const bool last = i + 1 == parts.size();
+    int fd = ::openat(at, parts[i].c_str(),
+                      last ? kOpenFlags : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: tell it apart.
+      struct stat st;
+      if (err == ENOTDIR && ::fstatat(at, parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISLNK(st.st_mode)) {
+        return -ELOOP;
+      }
+      return -err;
+    }
+    if (last) return fd;
+    held.Reset(fd);
+    at = fd;
+  }
+  return -ENOENT;  // not reached
+}
+
+// Opens `relative` below `dir_fd` with `resolver`. Returns the descriptor
+// or -errno.
+int OpenBeneath(int dir_fd, const std::string& relative, PathResolver resolver) {
+  if (resolver == PathResolver::kAuto) {
+    struct open_how how = {};
+    how.flags = kOpenFlags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = -1;
+    for (int attempt = 0; attempt < 8; ++attempt) {  // EAGAIN: a concurrent rename, retry
+      fd = static_cast<int>(::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof(how)));
+      if (fd >= 0 || errno != EAGAIN) break;
+    }
+    if (fd >= 0) return fd;
+    if (errno != ENOSYS) return -errno;
+  }
+  return OpenByWalk(dir_fd, relative);
+}
+
+// Why opening `source` failed with `err`, naming nothing but `source`.
+absl::Status OpenRefused(const std::string& source, int err) {
+  switch (err) {
+    case ELOOP:
+    case EXDEV:
+      return absl::PermissionDeniedError(absl::StrCat(
+          "source '", source,
+          "': symbolic links are not followed below the import directories; put the image "
+          "itself there"));
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(absl::StrCat("source '", source, "' does not exist"));
+    case ENXIO:  // a socket
+      return absl::InvalidArgumentError(
+          absl::StrCat("source '", source, "' is not a regular file"));
+    default:
+      return PosixError(absl::StrCat("open source '", source, "'"), err);
+  }
+}
+
+// Checks the opened `file` and makes its reads blocking.
+absl::Status CheckOpenedFile(const std::string& source, const UniqueFd& file) {
+  struct stat st;
+  if (::fstat(file.get(), &st) != 0) return PosixError(absl::StrCat("stat '", source, "'"), errno);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("source '", source, "' is not a regular file"));
+  }
+  if (st.st_nlink > 1) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "source '", source,
+        "' has other hard links; copy it into the import directory (a hard link can lead out "
+        "of it)"));
+  }
+  if (::fcntl(file.get(), F_SETFL, 0) != 0) {
+    return PosixError(absl::StrCat("open source '", source, "'"), errno);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ImportSource> ResolveUrl(const std::string& source, const ImportOptions& options) {
@@ -70,38 +163,36 @@ absl::StatusOr<ImportSource> ResolveUrl(const std::string& source, const ImportO
         "': plain http is not allowed (the image could be altered in transit); use https, or "
         "start mvirt-zfs with --import-allow-http"));
   }
-  return ImportSource{ImportSource::Kind::kUrl, source, *display};
+  return ImportSource{ImportSource::Kind::kUrl, source, *display, nullptr};
 }
 
 absl::StatusOr<ImportSource> ResolveLocalPath(const std::string& source,
-                                              const ImportOptions& options) {
-  fs::path lexical = fs::path(source).lexically_normal();
+                                              const ImportOptions& options,
+                                              PathResolver resolver) {
+  const std::string lexical = fs::path(source).lexically_normal().string();
   // Refuse paths outside the directories before looking at them, so that a
   // caller learns nothing about files elsewhere.
-  if (!IsInsideAny(lexical, options.import_dirs)) return OutsideImportDirs(source, options);
-  std::error_code ec;
-  fs::path canonical = fs::canonical(lexical, ec);
-  if (ec) {
-    return absl::NotFoundError(
-        absl::StrCat("source '", source, "' does not exist (", ec.message(), ")"));
-  }
-  if (!IsInsideAny(canonical, options.import_dirs)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "source '", source, "' resolves to '", canonical.string(),
-        "', outside the import directories (", absl::StrJoin(options.import_dirs, ", "), ")"));
-  }
-  struct stat st;
-  if (::stat(canonical.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+  std::optional<Beneath> where = FindImportDir(lexical, options.import_dirs);
+  if (!where.has_value()) return OutsideImportDirs(source, options);
+  if (lexical.back() == '/') {
     return absl::InvalidArgumentError(
         absl::StrCat("source '", source, "' is not a regular file"));
   }
-  return ImportSource{ImportSource::Kind::kLocalFile, canonical.string(), source};
+  // The directory itself may be a symlink (the administrator's choice).
+  UniqueFd dir(::open(where->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return PosixError(absl::StrCat("open import directory ", where->dir), errno);
+  int fd = OpenBeneath(dir.get(), where->relative, resolver);
+  if (fd < 0) return OpenRefused(source, -fd);
+  auto file = std::make_shared<UniqueFd>(fd);
+  if (absl::Status s = CheckOpenedFile(source, *file); !s.ok()) return s;
+  return ImportSource{ImportSource::Kind::kLocalFile, lexical, source, std::move(file)};
 }
 
 }  // namespace
 
 absl::StatusOr<ImportSource> ResolveImportSource(const std::string& source,
-                                                 const ImportOptions& options) {
+                                                 const ImportOptions& options,
+                                                 PathResolver resolver) {
   if (source.empty()) {
     return absl::InvalidArgumentError(
         "source is empty: give an https:// URL or an absolute path inside the import "
@@ -119,55 +210,7 @@ absl::StatusOr<ImportSource> ResolveImportSource(const std::string& source,
     return absl::InvalidArgumentError(absl::StrCat(
         "source '", source, "' is neither an absolute path nor an https:// URL"));
   }
-  return ResolveLocalPath(source, options);
-}
-
-absl::StatusOr<int> OpenImportFile(const std::string& path, const ImportOptions& options) {
-  // No symlink anywhere on the path (a directory swapped for a link to /dev
-  // cannot redirect the open), and no blocking on a FIFO swapped in.
-  struct open_how how = {};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  int fd = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof(how)));
-  if (fd < 0 && errno == ENOSYS) fd = ::open(path.c_str(), static_cast<int>(how.flags));
-  if (fd < 0) {
-    int err = errno;
-    if (err == ELOOP || err == EXDEV) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("open ", path, ": a symbolic link appeared on its path"));
-    }
-    return absl::Status(err == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kUnavailable,
-                        absl::StrCat("open ", path, ": ", std::strerror(err)));
-  }
-  struct stat st;
-  absl::Status status = absl::OkStatus();
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    status = absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
-  } else if (::fcntl(fd, F_SETFL, 0) != 0) {
-    status = absl::UnavailableError(absl::StrCat("open ", path, ": ", std::strerror(errno)));
-  } else {
-    status = CheckOpenedFileAllowed(fd, options);
-  }
-  if (!status.ok()) {
-    ::close(fd);
-    return status;
-  }
-  return fd;
-}
-
-absl::Status CheckOpenedFileAllowed(int fd, const ImportOptions& options) {
-  std::error_code ec;
-  fs::path actual = fs::read_symlink(absl::StrCat("/proc/self/fd/", fd), ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot tell which file was opened: ", ec.message()));
-  }
-  if (!IsInsideAny(actual, options.import_dirs)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the opened file '", actual.string(), "' is outside the import directories (",
-        absl::StrJoin(options.import_dirs, ", "), ")"));
-  }
-  return absl::OkStatus();
+  return ResolveLocalPath(source, options, resolver);
 }
 
 }  // namespace mvirt::zfs

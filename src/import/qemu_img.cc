@@ -4,8 +4,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
 #include "common/sizes.h"
 #include "common/subprocess.h"
+#include "import/qemu_img_sandbox.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -13,6 +16,8 @@ namespace {
 constexpr uint64_t kInfoAddressSpace = kGiB;
 constexpr uint64_t kInfoCpuSeconds = 30;
 constexpr uint64_t kCheckCpuSeconds = 120;
+// info and check write no file: whatever tries is stopped (SIGXFSZ).
+constexpr uint64_t kInfoFileSize = kMiB;
 
 std::string StringField(const nlohmann::json& object, const char* key) {
   auto it = object.find(key);
@@ -24,15 +29,32 @@ bool BoolField(const nlohmann::json& object, const char* key) {
   return it != object.end() && it->is_boolean() && it->get<bool>();
 }
 
-// Runs qemu-img with `args`, killing it if `cancel` fires; passes its stdout
-// to `on_stdout`. CANCELLED if killed for `cancel`.
-absl::StatusOr<SubprocessResult> RunQemuImg(const SubprocessOptions& options, CancelToken& cancel,
-                                            const std::function<void(absl::string_view)>& on_stdout) {
+// What one qemu-img run sees: the image (at kSandboxImage), the target
+// device (at kSandboxTarget; "" for none), and its arguments.
+struct QemuImgRun {
+  const std::string& qemu_img;
+  const std::string& image;
+  std::string target_device;
+  std::vector<std::string> args;
+};
+
+// Runs qemu-img in its sandbox with `run.args`, under the limits of
+// `options` (its argv is set here), killing it if `cancel` fires; passes its
+// stdout to `on_stdout`. CANCELLED if killed for `cancel`;
+// FAILED_PRECONDITION if it cannot be run sandboxed.
+absl::StatusOr<SubprocessResult> RunQemuImg(
+    const QemuImgRun& run, SubprocessOptions options, CancelToken& cancel,
+    const std::function<void(absl::string_view)>& on_stdout) {
+  absl::StatusOr<QemuImgSandbox> sandbox =
+      PrepareQemuImgSandbox(run.qemu_img, run.image, run.target_device);
+  if (!sandbox.ok()) return sandbox.status();
+  options.argv = QemuImgSandboxArgv(*sandbox, HostRootEntries(), run.args);
+  LogDebug("running qemu-img ", run.args[0], " on ", run.image, ": ",
+           absl::StrJoin(options.argv, " "));
   absl::StatusOr<std::unique_ptr<Subprocess>> child = Subprocess::Start(options);
   if (!child.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "cannot run ", options.argv[0], ": ", child.status().message(),
-        " (install qemu-utils)"));
+        "cannot run ", options.argv[0], ": ", child.status().message(), " (install bubblewrap)"));
   }
   CancelToken::Registration kill_on_cancel(cancel, [&] { (*child)->Kill(); });
   SubprocessResult result = (*child)->Wait(on_stdout);
@@ -50,13 +72,15 @@ absl::StatusOr<JsonRun> RunQemuImgJson(const std::string& qemu_img, const char* 
                                        const std::string& path, uint64_t cpu_seconds,
                                        CancelToken& cancel) {
   SubprocessOptions options;
-  options.argv = {qemu_img, command, "-f", "qcow2", "--output=json", path};
   options.max_address_space_bytes = kInfoAddressSpace;
   options.max_cpu_seconds = cpu_seconds;
+  options.max_file_size_bytes = kInfoFileSize;
   JsonRun run;
-  absl::StatusOr<SubprocessResult> result = RunQemuImg(options, cancel, [&](absl::string_view s) {
-    if (run.output.size() < (1 << 20)) run.output.append(s.data(), s.size());
-  });
+  absl::StatusOr<SubprocessResult> result = RunQemuImg(
+      {qemu_img, path, "", {command, "-f", "qcow2", "--output=json", kSandboxImage}}, options,
+      cancel, [&](absl::string_view s) {
+        if (run.output.size() < (1 << 20)) run.output.append(s.data(), s.size());
+      });
   if (!result.ok()) return result.status();
   run.result = std::move(*result);
   return run;
@@ -182,16 +206,19 @@ absl::Status CheckQcow2Consistency(const std::string& qemu_img, const std::strin
 absl::Status ConvertQcow2ToDevice(const std::string& qemu_img, const std::string& path,
                                   const std::string& device, CancelToken& cancel,
                                   const std::function<void(double)>& on_progress) {
-  SubprocessOptions options;
   // -n: the zvol exists; --target-is-zero: it is fresh, so zero blocks are
   // skipped and it stays thin; -t none: O_DIRECT and a flush at the end
   // (the default cache mode does no fdatasync); -W: out-of-order writes.
-  options.argv = {qemu_img, "convert", "-p", "-f", "qcow2", "-O", "raw", "-n",
-                  "--target-is-zero", "-t", "none", "-W", path, device};
+  QemuImgRun run{qemu_img,
+                 path,
+                 device,
+                 {"convert", "-p", "-f", "qcow2", "-O", "raw", "-n", "--target-is-zero", "-t",
+                  "none", "-W", kSandboxImage, kSandboxTarget}};
   QemuImgProgressParser parser;
-  absl::StatusOr<SubprocessResult> result = RunQemuImg(options, cancel, [&](absl::string_view s) {
-    if (std::optional<double> fraction = parser.Feed(s)) on_progress(*fraction);
-  });
+  absl::StatusOr<SubprocessResult> result =
+      RunQemuImg(run, SubprocessOptions(), cancel, [&](absl::string_view s) {
+        if (std::optional<double> fraction = parser.Feed(s)) on_progress(*fraction);
+      });
   if (!result.ok()) return result.status();
   if (!result->ok()) {
     return absl::InternalError(absl::StrCat("qemu-img convert failed (", result->Describe(), ")"));

@@ -1,5 +1,9 @@
 // qemu-img, the standard tool for qcow2 images, run as a child process:
 // inspecting an untrusted image before use, and converting it into a zvol.
+// Every run is inside a bubblewrap sandbox (qemu_img_sandbox.h) that holds
+// only the image, the target device and what qemu-img needs to run; it is
+// FAILED_PRECONDITION if it cannot be sandboxed (no bwrap, no qemu-img).
+// The in-process header check (qcow2_header.h) runs before any of them.
 // Parsing its output is pure logic, unit-tested.
 #ifndef MVIRT_ZFS_IMPORT_QEMU_IMG_H_
 #define MVIRT_ZFS_IMPORT_QEMU_IMG_H_
@@ -59,7 +63,8 @@ class QemuImgProgressParser {
 };
 
 // `qemu-img info -f qcow2 --output=json PATH`, under resource limits (1 GiB
-// of address space, 30 s of CPU: a hostile image must not exhaust the host),
+// of address space, 30 s of CPU, no file written: a hostile image must not
+// exhaust the host),
 // killed at once if `cancel` fires (then CANCELLED). INVALID_ARGUMENT if
 // qemu-img cannot read the image (truncated, not qcow2).
 absl::StatusOr<QemuImgInfo> InspectQcow2(const std::string& qemu_img, const std::string& path,

@@ -30,7 +30,7 @@ void StallWatchdog::Loop() {
   }
 }
 
-StallWatchdog::Watch::Watch(StallWatchdog& watchdog, grpc::ServerContext* context)
+StallWatchdog::Watch::Watch(StallWatchdog& watchdog, grpc::ServerContextBase* context)
     : watchdog_(watchdog) {
   std::lock_guard lock(watchdog_.mu_);
   entry_ = watchdog_.entries_.insert(watchdog_.entries_.end(), Entry{context});

@@ -1,10 +1,9 @@
-// StallWatchdog: ends server streams whose client stopped reading. With the
-// synchronous API a Write to a client whose transport window is full blocks
-// its handler thread; a subscriber that never reads again would hold that
-// thread (and its subscription) forever. The watchdog cancels a call whose
-// current Write has been blocked longer than its limit; the client, if it
-// ever reads again, sees the stream end with CANCELLED and resubscribes.
-// Thread-safe.
+// StallWatchdog: ends server streams whose client stopped reading. A write
+// to a client whose transport window is full never completes; a subscriber
+// that never reads again would hold its stream (and its subscription)
+// forever. The watchdog cancels a call whose current write has waited
+// longer than its limit; the client, if it ever reads again, sees the
+// stream end with CANCELLED and resubscribes. Thread-safe.
 #ifndef MVIRT_ZFS_SERVICE_STALL_WATCHDOG_H_
 #define MVIRT_ZFS_SERVICE_STALL_WATCHDOG_H_
 
@@ -22,7 +21,7 @@ namespace mvirt::zfs {
 class StallWatchdog {
  private:
   struct Entry {
-    grpc::ServerContext* context;
+    grpc::ServerContextBase* context;
     absl::Time write_started = absl::InfiniteFuture();  // not writing
     bool cancelled = false;
   };
@@ -38,7 +37,7 @@ class StallWatchdog {
   // call's context after the Watch is destroyed.
   class Watch {
    public:
-    Watch(StallWatchdog& watchdog, grpc::ServerContext* context);
+    Watch(StallWatchdog& watchdog, grpc::ServerContextBase* context);
     ~Watch();
     Watch(const Watch&) = delete;
     Watch& operator=(const Watch&) = delete;

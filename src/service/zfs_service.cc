@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/call_guard.h"
 #include "service/convert.h"
 
 namespace mvirt::zfs {
@@ -34,58 +35,29 @@ grpc::Status ReplyAll(const absl::StatusOr<std::vector<T>>& result, RepeatedProt
   return grpc::Status::OK;
 }
 
-// Streams `initial` and then every event of `subscription` to `writer` until
-// the client goes away, the subscriber overflows, or the daemon shuts down.
-template <typename Info, typename Proto>
-grpc::Status StreamEvents(grpc::ServerContext* ctx, grpc::ServerWriter<Proto>* writer,
-                          typename Broadcaster<Info>::Subscription& subscription,
-                          const std::vector<Info>& initial, size_t buffer,
-                          StallWatchdog& watchdog) {
-  StallWatchdog::Watch watch(watchdog, ctx);
-  auto write = [&](const Info& info) {
-    Proto event;
-    ToProto(info, &event);
-    watch.WriteStarted();
-    bool written = writer->Write(event);
-    watch.WriteFinished();
-    return written;
-  };
-  for (const Info& info : initial) {
-    if (!write(info)) return grpc::Status::OK;  // client gone
-  }
-  while (!ctx->IsCancelled()) {
-    std::optional<Info> next = subscription.Next(std::chrono::milliseconds(250));
-    if (subscription.overflowed()) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("watch fell more than ", buffer,
-                                       " events behind and was disconnected; resubscribe to "
-                                       "receive the current state"));
-    }
-    if (subscription.closed()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "mvirt-zfs is shutting down");
-    }
-    if (next && !write(*next)) return grpc::Status::OK;
-  }
-  return grpc::Status::OK;
-}
-
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
 }  // namespace
 
-grpc::Status ZfsServiceImpl::GetVersion(grpc::ServerContext*, const GetVersionRequest*,
+grpc::Status ZfsServiceImpl::GetVersion(grpc::ServerContext* ctx, const GetVersionRequest*,
                                         VersionInfo* out) {
+  CallGuard guard(ctx, authorizer_, "GetVersion");
+  if (!guard.allowed()) return guard.status();
   out->set_version(MVIRT_ZFS_VERSION);
   return grpc::Status::OK;
 }
 
-grpc::Status ZfsServiceImpl::GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*,
+grpc::Status ZfsServiceImpl::GetPoolStats(grpc::ServerContext* ctx, const GetPoolStatsRequest*,
                                           PoolStats* out) {
+  CallGuard guard(ctx, authorizer_, "GetPoolStats");
+  if (!guard.allowed()) return guard.status();
   return Reply(volumes_.GetPoolStats(), out);
 }
 
-grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext*, const CreateVolumeRequest* req,
+grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext* ctx, const CreateVolumeRequest* req,
                                           Volume* out) {
+  CallGuard guard(ctx, authorizer_, "CreateVolume", absl::StrCat("volume '", req->name(), "'"));
+  if (!guard.allowed()) return guard.status();
   CreateVolumeParams params;
   params.name = req->name();
   params.size_bytes = req->size_bytes();
@@ -94,56 +66,76 @@ grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext*, const CreateVolu
   return Reply(volumes_.Create(params), out);
 }
 
-grpc::Status ZfsServiceImpl::ListVolumes(grpc::ServerContext*, const ListVolumesRequest*,
+grpc::Status ZfsServiceImpl::ListVolumes(grpc::ServerContext* ctx, const ListVolumesRequest*,
                                          ListVolumesResponse* out) {
+  CallGuard guard(ctx, authorizer_, "ListVolumes");
+  if (!guard.allowed()) return guard.status();
   return ReplyAll(volumes_.List(), out->mutable_volumes());
 }
 
-grpc::Status ZfsServiceImpl::GetVolume(grpc::ServerContext*, const GetVolumeRequest* req,
+grpc::Status ZfsServiceImpl::GetVolume(grpc::ServerContext* ctx, const GetVolumeRequest* req,
                                        Volume* out) {
+  CallGuard guard(ctx, authorizer_, "GetVolume");
+  if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Get(req->name()), out);
 }
 
-grpc::Status ZfsServiceImpl::DeleteVolume(grpc::ServerContext*, const DeleteVolumeRequest* req,
+grpc::Status ZfsServiceImpl::DeleteVolume(grpc::ServerContext* ctx, const DeleteVolumeRequest* req,
                                           DeleteVolumeResponse* out) {
+  CallGuard guard(ctx, authorizer_, "DeleteVolume", absl::StrCat("volume '", req->name(), "'"));
+  if (!guard.allowed()) return guard.status();
   return ReplyDeleted(volumes_.Delete(req->name()), out);
 }
 
-grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext*, const ResizeVolumeRequest* req,
+grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext* ctx, const ResizeVolumeRequest* req,
                                           Volume* out) {
+  CallGuard guard(ctx, authorizer_, "ResizeVolume", absl::StrCat("volume '", req->name(), "' to ", req->new_size_bytes(), " bytes"));
+  if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Resize(req->name(), req->new_size_bytes()), out);
 }
 
-grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext*,
+grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
                                             const CreateSnapshotRequest* req, Snapshot* out) {
+  CallGuard guard(ctx, authorizer_, "CreateSnapshot", absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
+  if (!guard.allowed()) return guard.status();
   return Reply(volumes_.CreateSnapshot(req->volume_name(), req->snapshot_name()), out);
 }
 
-grpc::Status ZfsServiceImpl::CreateSnapshots(grpc::ServerContext*,
+grpc::Status ZfsServiceImpl::CreateSnapshots(grpc::ServerContext* ctx,
                                              const CreateSnapshotsRequest* req,
                                              CreateSnapshotsResponse* out) {
+  CallGuard guard(ctx, authorizer_, "CreateSnapshots", absl::StrCat("snapshot '", req->snapshot_name(), "' of ", req->volume_names_size(), " volumes"));
+  if (!guard.allowed()) return guard.status();
   std::vector<std::string> volumes(req->volume_names().begin(), req->volume_names().end());
   return ReplyAll(volumes_.CreateSnapshots(volumes, req->snapshot_name()), out->mutable_snapshots());
 }
 
-grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext*, const ListSnapshotsRequest* req,
+grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext* ctx, const ListSnapshotsRequest* req,
                                            ListSnapshotsResponse* out) {
+  CallGuard guard(ctx, authorizer_, "ListSnapshots");
+  if (!guard.allowed()) return guard.status();
   return ReplyAll(volumes_.ListSnapshots(req->volume_name()), out->mutable_snapshots());
 }
 
-grpc::Status ZfsServiceImpl::DeleteSnapshot(grpc::ServerContext*,
+grpc::Status ZfsServiceImpl::DeleteSnapshot(grpc::ServerContext* ctx,
                                             const DeleteSnapshotRequest* req,
                                             DeleteSnapshotResponse* out) {
+  CallGuard guard(ctx, authorizer_, "DeleteSnapshot", absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
+  if (!guard.allowed()) return guard.status();
   return ReplyDeleted(volumes_.DeleteSnapshot(req->volume_name(), req->snapshot_name()), out);
 }
 
-grpc::Status ZfsServiceImpl::RollbackSnapshot(grpc::ServerContext*,
+grpc::Status ZfsServiceImpl::RollbackSnapshot(grpc::ServerContext* ctx,
                                               const RollbackSnapshotRequest* req, Volume* out) {
+  CallGuard guard(ctx, authorizer_, "RollbackSnapshot", absl::StrCat("volume '", req->volume_name(), "' to '", req->snapshot_name(), "'"));
+  if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Rollback(req->volume_name(), req->snapshot_name()), out);
 }
 
-grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext*, const CloneVolumeRequest* req,
+grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVolumeRequest* req,
                                          Volume* out) {
+  CallGuard guard(ctx, authorizer_, "CloneVolume", absl::StrCat("'", req->source_volume(), "@", req->snapshot_name(), "' as '", req->new_volume_name(), "'"));
+  if (!guard.allowed()) return guard.status();
   CloneVolumeParams params;
   params.name = req->new_volume_name();
   if (req->has_size_bytes()) params.size_bytes = req->size_bytes();
@@ -151,18 +143,24 @@ grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext*, const CloneVolume
   return Reply(volumes_.CloneVolume(req->source_volume(), req->snapshot_name(), params), out);
 }
 
-grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext*, const ListTemplatesRequest*,
+grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext* ctx, const ListTemplatesRequest*,
                                            ListTemplatesResponse* out) {
+  CallGuard guard(ctx, authorizer_, "ListTemplates");
+  if (!guard.allowed()) return guard.status();
   return ReplyAll(volumes_.ListTemplates(), out->mutable_templates());
 }
 
-grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext*, const DeleteTemplateRequest* req,
+grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext* ctx, const DeleteTemplateRequest* req,
                                             DeleteTemplateResponse* out) {
+  CallGuard guard(ctx, authorizer_, "DeleteTemplate", absl::StrCat("template '", req->name(), "'"));
+  if (!guard.allowed()) return guard.status();
   return ReplyDeleted(volumes_.DeleteTemplate(req->name()), out);
 }
 
-grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext*,
+grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext* ctx,
                                                const CloneFromTemplateRequest* req, Volume* out) {
+  CallGuard guard(ctx, authorizer_, "CloneFromTemplate", absl::StrCat("template '", req->template_name(), "' as '", req->new_volume_name(), "'"));
+  if (!guard.allowed()) return guard.status();
   CloneVolumeParams params;
   params.name = req->new_volume_name();
   if (req->has_size_bytes()) params.size_bytes = req->size_bytes();
@@ -170,16 +168,20 @@ grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext*,
   return Reply(volumes_.CloneFromTemplate(req->template_name(), params), out);
 }
 
-grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext*,
+grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext* ctx,
                                                        const PromoteSnapshotRequest* req,
                                                        Template* out) {
+  CallGuard guard(ctx, authorizer_, "PromoteSnapshotToTemplate", absl::StrCat("'", req->volume_name(), "@", req->snapshot_name(), "' to template '", req->template_name(), "'"));
+  if (!guard.allowed()) return guard.status();
   return Reply(
       volumes_.PromoteToTemplate(req->volume_name(), req->snapshot_name(), req->template_name()),
       out);
 }
 
-grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext*, const ImportTemplateRequest* req,
+grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext* ctx, const ImportTemplateRequest* req,
                                             ImportJob* out) {
+  CallGuard guard(ctx, authorizer_, "ImportTemplate", absl::StrCat("template '", req->name(), "'"));
+  if (!guard.allowed()) return guard.status();
   ImportRequest request;
   request.template_name = req->name();
   request.source = req->source();
@@ -188,61 +190,75 @@ grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext*, const ImportTe
   return Reply(imports_.Start(request), out);
 }
 
-grpc::Status ZfsServiceImpl::GetImportJob(grpc::ServerContext*, const GetImportJobRequest* req,
+grpc::Status ZfsServiceImpl::GetImportJob(grpc::ServerContext* ctx, const GetImportJobRequest* req,
                                           ImportJob* out) {
+  CallGuard guard(ctx, authorizer_, "GetImportJob");
+  if (!guard.allowed()) return guard.status();
   return Reply(imports_.Get(req->id()), out);
 }
 
-grpc::Status ZfsServiceImpl::ListImportJobs(grpc::ServerContext*, const ListImportJobsRequest* req,
+grpc::Status ZfsServiceImpl::ListImportJobs(grpc::ServerContext* ctx, const ListImportJobsRequest* req,
                                             ListImportJobsResponse* out) {
+  CallGuard guard(ctx, authorizer_, "ListImportJobs");
+  if (!guard.allowed()) return guard.status();
   for (const ImportJobInfo& job : imports_.List(req->include_completed())) {
     ToProto(job, out->add_jobs());
   }
   return grpc::Status::OK;
 }
 
-grpc::Status ZfsServiceImpl::CancelImportJob(grpc::ServerContext*,
+grpc::Status ZfsServiceImpl::CancelImportJob(grpc::ServerContext* ctx,
                                              const CancelImportJobRequest* req,
                                              CancelImportJobResponse* out) {
+  CallGuard guard(ctx, authorizer_, "CancelImportJob", absl::StrCat("job ", req->id()));
+  if (!guard.allowed()) return guard.status();
   absl::Status status = imports_.Cancel(req->id());
   if (!status.ok()) return ToGrpcStatus(status);
   out->set_cancelled(true);
   return grpc::Status::OK;
 }
 
-grpc::Status ZfsServiceImpl::WatchVolumes(grpc::ServerContext* ctx, const WatchVolumesRequest*,
-                                          grpc::ServerWriter<VolumeEvent>* writer) {
-  auto subscription = volumes_.volume_events().Subscribe(options_.watch_buffer);
-  absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
-  if (!current.ok()) return ToGrpcStatus(current.status());
-  std::vector<VolumeEventInfo> initial;
-  for (VolumeInfo& v : *current) initial.push_back({v.id, NowSeconds(), std::move(v)});
-  return StreamEvents<VolumeEventInfo>(ctx, writer, *subscription, initial, options_.watch_buffer,
-                                       stall_watchdog_);
+grpc::ServerWriteReactor<VolumeEvent>* ZfsServiceImpl::WatchVolumes(
+    grpc::CallbackServerContext* ctx, const WatchVolumesRequest*) {
+  CallGuard guard(ctx, authorizer_, "WatchVolumes");
+  if (!guard.allowed()) return new RefusedStream<VolumeEvent>(guard.status());
+  return WatchStream<VolumeEventInfo, VolumeEvent>::Start(
+      ctx, volumes_.volume_events(), options_.watch_buffer, watchers_, stall_watchdog_,
+      [&]() -> absl::StatusOr<std::vector<VolumeEventInfo>> {
+        absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
+        if (!current.ok()) return current.status();
+        std::vector<VolumeEventInfo> initial;
+        for (VolumeInfo& v : *current) initial.push_back({v.id, NowSeconds(), std::move(v)});
+        return initial;
+      });
 }
 
-grpc::Status ZfsServiceImpl::WatchTemplates(grpc::ServerContext* ctx, const WatchTemplatesRequest*,
-                                            grpc::ServerWriter<TemplateEvent>* writer) {
-  auto subscription = volumes_.template_events().Subscribe(options_.watch_buffer);
-  absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
-  if (!current.ok()) return ToGrpcStatus(current.status());
-  std::vector<TemplateEventInfo> initial;
-  for (TemplateInfo& t : *current) {
-    TemplateEventInfo event;
-    event.template_id = t.id;
-    event.timestamp = NowSeconds();
-    event.template_info = std::move(t);
-    initial.push_back(std::move(event));
-  }
-  for (ImportJobInfo& job : imports_.List(/*include_finished=*/false)) {
-    TemplateEventInfo event;
-    event.template_id = job.template_id;
-    event.timestamp = NowSeconds();
-    event.import_job = std::move(job);
-    initial.push_back(std::move(event));
-  }
-  return StreamEvents<TemplateEventInfo>(ctx, writer, *subscription, initial,
-                                         options_.watch_buffer, stall_watchdog_);
+grpc::ServerWriteReactor<TemplateEvent>* ZfsServiceImpl::WatchTemplates(
+    grpc::CallbackServerContext* ctx, const WatchTemplatesRequest*) {
+  CallGuard guard(ctx, authorizer_, "WatchTemplates");
+  if (!guard.allowed()) return new RefusedStream<TemplateEvent>(guard.status());
+  return WatchStream<TemplateEventInfo, TemplateEvent>::Start(
+      ctx, volumes_.template_events(), options_.watch_buffer, watchers_, stall_watchdog_,
+      [&]() -> absl::StatusOr<std::vector<TemplateEventInfo>> {
+        absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
+        if (!current.ok()) return current.status();
+        std::vector<TemplateEventInfo> initial;
+        for (TemplateInfo& t : *current) {
+          TemplateEventInfo event;
+          event.template_id = t.id;
+          event.timestamp = NowSeconds();
+          event.template_info = std::move(t);
+          initial.push_back(std::move(event));
+        }
+        for (ImportJobInfo& job : imports_.List(/*include_finished=*/false)) {
+          TemplateEventInfo event;
+          event.template_id = job.template_id;
+          event.timestamp = NowSeconds();
+          event.import_job = std::move(job);
+          initial.push_back(std::move(event));
+        }
+        return initial;
+      });
 }
 
 }  // namespace mvirt::zfs

@@ -4,9 +4,11 @@
 #ifndef MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_
 #define MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_
 
+#include "access/authorizer.h"
 #include "import/import_manager.h"
 #include "mvirt_zfs.grpc.pb.h"
 #include "service/stall_watchdog.h"
+#include "service/watch_stream.h"
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
@@ -16,15 +18,25 @@ struct ServiceOptions {
   // with RESOURCE_EXHAUSTED (it then resubscribes and gets the full state).
   size_t watch_buffer = 1024;
   // A watch subscriber that has not read for this long while an event waits
-  // to be sent is disconnected (CANCELLED), freeing its server thread.
+  // to be sent is disconnected (CANCELLED), freeing what it holds.
   absl::Duration watch_stall_timeout = absl::Seconds(60);
+  // Watch streams open at once; more are refused with RESOURCE_EXHAUSTED.
+  size_t max_watchers = 256;
 };
 
-class ZfsServiceImpl final : public ZfsService::Service {
+// The watch RPCs use gRPC's callback API (no thread per subscriber, and a
+// clear status for one that falls behind: see WatchStream); the others the
+// synchronous API.
+using ZfsServiceBase = ZfsService::WithCallbackMethod_WatchVolumes<
+    ZfsService::WithCallbackMethod_WatchTemplates<ZfsService::Service>>;
+
+class ZfsServiceImpl final : public ZfsServiceBase {
  public:
-  ZfsServiceImpl(VolumeManager& volumes, ImportManager& imports, ServiceOptions options)
-      : volumes_(volumes), imports_(imports), options_(options),
-        stall_watchdog_(options.watch_stall_timeout) {}
+  // Every call is first checked by `authorizer` (PERMISSION_DENIED).
+  ZfsServiceImpl(VolumeManager& volumes, ImportManager& imports, const Authorizer& authorizer,
+                 ServiceOptions options)
+      : volumes_(volumes), imports_(imports), authorizer_(authorizer), options_(options),
+        stall_watchdog_(options.watch_stall_timeout), watchers_(options.max_watchers) {}
 
   grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
   grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;
@@ -66,17 +78,23 @@ class ZfsServiceImpl final : public ZfsService::Service {
   // A new subscriber first receives the current state of every object
   // (for templates: every template, then every import still running), then
   // every change; it is subscribed before the state is read, so nothing
-  // falls between (an object may arrive twice, each time in full).
-  grpc::Status WatchVolumes(grpc::ServerContext*, const WatchVolumesRequest*,
-                            grpc::ServerWriter<VolumeEvent>*) override;
-  grpc::Status WatchTemplates(grpc::ServerContext*, const WatchTemplatesRequest*,
-                              grpc::ServerWriter<TemplateEvent>*) override;
+  // falls between (an object may arrive twice, each time in full). How a
+  // stream ends: see WatchStream.
+  grpc::ServerWriteReactor<VolumeEvent>* WatchVolumes(grpc::CallbackServerContext*,
+                                                      const WatchVolumesRequest*) override;
+  grpc::ServerWriteReactor<TemplateEvent>* WatchTemplates(grpc::CallbackServerContext*,
+                                                          const WatchTemplatesRequest*) override;
+
+  // Watch streams open now.
+  size_t watchers() const { return watchers_.in_use(); }
 
  private:
   VolumeManager& volumes_;
   ImportManager& imports_;
+  const Authorizer& authorizer_;
   const ServiceOptions options_;
   StallWatchdog stall_watchdog_;
+  WatcherSlots watchers_;
 };
 
 }  // namespace mvirt::zfs

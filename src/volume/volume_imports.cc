@@ -18,8 +18,9 @@ namespace mvirt::zfs {
 
 absl::Status VolumeManager::ReserveTemplateName(const std::string& template_name) {
   if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
-  KeyedMutex::Lock lock(name_locks_, TemplateLockKey(template_name));
   const std::string op = absl::StrCat("import template '", template_name, "'");
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(TemplateLockKey(template_name));
+  if (!lock.ok()) return Annotate(lock.status(), op);
   if (absl::Status s = CheckTemplateNameFree(op, template_name); !s.ok()) return s;
   std::lock_guard reserved(reserved_mu_);
   reserved_templates_.insert(template_name);
@@ -98,7 +99,7 @@ absl::Status VolumeManager::TrimStagingVolume(StagingVolume& staging, uint64_t s
 
 absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingVolume& staging) {
   const std::string op = absl::StrCat("import template '", staging.template_name, "'");
-  KeyedMutex::Lock lock(name_locks_, TemplateLockKey(staging.template_name));
+  KeyedMutex::Lock lock = name_locks_.AcquireUninterruptible(TemplateLockKey(staging.template_name));
   if (absl::Status s = zfs_.Snapshot({absl::StrCat(staging.dataset, "@", kTemplateSnapshot)}, {});
       !s.ok()) {
     return Annotate(s, op);
@@ -138,7 +139,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
 
 absl::Status VolumeManager::DiscardStagingVolume(const StagingVolume& staging) {
   if (!zfs_.Exists(staging.dataset)) return absl::OkStatus();
-  if (absl::Status s = DestroyWithSnapshots(staging.dataset); !s.ok()) {
+  if (absl::Status s = zfs_.DestroyWithSnapshots(staging.dataset); !s.ok()) {
     return Annotate(s, absl::StrCat("remove the partial import of template '",
                                     staging.template_name, "' (removed at the next start)"));
   }

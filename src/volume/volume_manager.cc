@@ -1,5 +1,6 @@
 #include "volume/volume_manager.h"
 
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -86,56 +87,92 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
   uint64_t volblocksize = params.volblocksize.value_or(kDefaultVolblocksize);
   if (absl::Status s = ValidateVolblocksize(volblocksize); !s.ok()) return s;
+  const std::string op = absl::StrCat("create volume '", params.name, "'");
   absl::StatusOr<uint64_t> volsize = RoundUpToBlock(params.size_bytes, volblocksize);
-  if (!volsize.ok()) return Annotate(volsize.status(), absl::StrCat("create volume '", params.name, "'"));
+  if (!volsize.ok()) return Annotate(volsize.status(), op);
   if (absl::Status s = CheckCapacity("create volume", params.name, *volsize); !s.ok()) return s;
 
   const std::string dataset = DatasetName(params.name);
-  const std::string path = ZvolDevicePath(dataset);
-  KeyedMutex::Lock lock(name_locks_, params.name);
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
+  if (!lock.ok()) return Annotate(lock.status(), op);
 
   absl::StatusOr<VolumeProps> existing = zfs_.GetVolume(dataset);
   if (existing.ok() || !absl::IsNotFound(existing.status())) {
     if (!existing.ok() || !IsManaged(existing->user_props)) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "create volume '", params.name, "': dataset '", dataset,
-          "' already exists and is not managed by mvirt-zfs"));
+          op, ": dataset '", dataset, "' already exists and is not managed by mvirt-zfs"));
     }
     const std::string& existing_id = existing->user_props.at(kIdProperty);
     bool same = !params.id.empty() && params.id == existing_id &&
                 existing->volsize == *volsize && existing->volblocksize == volblocksize;
     if (!same) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "create volume '", params.name, "': a volume of that name already exists (id ",
-          existing_id, ", ", existing->volsize, " bytes, volblocksize ", existing->volblocksize,
+          op, ": a volume of that name already exists (id ", existing_id, ", ", existing->volsize,
+          " bytes, volblocksize ", existing->volblocksize,
           "); a retry must send the same id, size and volblocksize"));
     }
-    // An idempotent retry, perhaps of a call whose device wait timed out.
-    if (absl::Status s = WaitForZvolDevice(path, dataset, options_.device_timeout); !s.ok()) {
-      return Annotate(s, absl::StrCat("create volume '", params.name, "'"));
-    }
-    return ToVolumeInfo(*existing);
+    // An idempotent retry, perhaps of a call whose device wait timed out or
+    // that a crash cut off.
+    return FinishNewVolume(op, dataset);
   }
 
   std::optional<KeyedMutex::Lock> id_lock;
   if (!params.id.empty()) {
-    id_lock.emplace(name_locks_, IdLockKey(params.id));
+    absl::StatusOr<KeyedMutex::Lock> locked = name_locks_.Acquire(IdLockKey(params.id));
+    if (!locked.ok()) return Annotate(locked.status(), op);
+    id_lock.emplace(std::move(*locked));
     if (absl::Status s = CheckIdUnused("create volume", params.id, dataset); !s.ok()) return s;
   }
-  std::string id = params.id.empty() ? NewUuid() : params.id;
-  UserProps props = {{kIdProperty, id}, {kKindProperty, kKindVolume}};
-  if (absl::Status s = zfs_.CreateVolume(dataset, *volsize, volblocksize, props); !s.ok()) {
-    return s;
-  }
+  const std::string id = params.id.empty() ? NewUuid() : params.id;
+  const UserProps props = {{kIdProperty, id}, {kKindProperty, kKindVolume}};
+  // Born under .mvirt/creating and renamed into place once complete: ZFS
+  // sets a new dataset's properties in a second step, and a crash between
+  // the two must not leave an unmanaged zvol blocking the name.
+  absl::Status made = MakeInCreating(op, params.name, id, dataset, [&](const std::string& staging) {
+    return zfs_.CreateVolume(staging, *volsize, volblocksize, props);
+  });
+  if (!made.ok()) return made;
   LogInfo("created volume ", dataset, " (id ", id, ", ", *volsize, " bytes, volblocksize ",
           volblocksize, ")");
-  if (absl::Status s = WaitForZvolDevice(path, dataset, options_.device_timeout); !s.ok()) {
-    return Annotate(s, absl::StrCat("create volume '", params.name, "'"));
+  return FinishNewVolume(op, dataset);
+}
+
+absl::Status VolumeManager::MakeInCreating(
+    absl::string_view op, const std::string& name, const std::string& id,
+    const std::string& dataset, const std::function<absl::Status(const std::string&)>& make) {
+  const std::string staging = ReservedDataset(absl::StrCat("creating/", name, "-", id));
+  // Left by an attempt with the same id that a crash cut off: never listed,
+  // never complete. The name lock keeps every other attempt out.
+  if (zfs_.Exists(staging)) {
+    if (absl::Status s = zfs_.DestroyWithSnapshots(staging); !s.ok()) return Annotate(s, op);
   }
+  absl::Status made = make(staging);
+  if (absl::IsNotFound(made) && !zfs_.Exists(ReservedDataset("creating"))) {  // removed by hand?
+    if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
+    made = make(staging);
+  }
+  if (made.ok()) made = zfs_.Rename(staging, dataset);
+  if (made.ok()) return absl::OkStatus();
+  // Nothing half-made stays behind.
+  if (zfs_.Exists(staging)) {
+    if (absl::Status d = zfs_.DestroyWithSnapshots(staging); !d.ok()) {
+      LogError(op, ": could not remove ", staging, " (removed at the next start): ", d.message());
+    }
+  }
+  return Annotate(made, op);
+}
+
+absl::StatusOr<VolumeInfo> VolumeManager::FinishNewVolume(absl::string_view op,
+                                                          const std::string& dataset) {
+  // The volume exists: its event is published whether or not its device
+  // becomes ready in time (a retry with the same id then returns it).
+  absl::Status ready = WaitForZvolDevice(ZvolDevicePath(dataset), dataset, options_.device_timeout);
   absl::StatusOr<VolumeProps> created = zfs_.GetVolume(dataset);
-  if (!created.ok()) return created.status();
+  if (!created.ok()) return Annotate(created.status(), op);
   absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*created);
-  if (info.ok()) PublishVolume(*info);
+  if (!info.ok()) return Annotate(info.status(), op);
+  PublishVolume(*info);
+  if (!ready.ok()) return Annotate(ready, op);
   return info;
 }
 
@@ -191,14 +228,20 @@ SnapshotInfo VolumeManager::ToSnapshotInfo(const SnapshotProps& s) const {
   return info;
 }
 
-absl::Status VolumeManager::CheckNotInUse(absl::string_view op, const std::string& name,
-                                          const std::string& dataset) {
+absl::Status VolumeManager::DescribeFailure(absl::string_view op, const std::string& dataset,
+                                            const absl::Status& status) {
+  if (!IsBusy(status)) return Annotate(status, op);
+  // The kernel said "open"; name who, as far as can be seen from here.
   const std::string path = ZvolDevicePath(dataset);
-  std::vector<DeviceHolder> holders = FindLastingDeviceHolders(path, absl::Seconds(2));
-  if (holders.empty()) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(op, " '", name, "': device ", path,
-                                                    " is in use by ", DescribeHolders(holders),
-                                                    "; stop its users first"));
+  std::vector<DeviceHolder> holders = FindDeviceHolders(path);
+  if (holders.empty()) {
+    return BusyError(absl::StrCat(
+        op, ": device ", path, " is in use (the kernel holds it open, but no process, mount, ",
+        "loop, device-mapper, md or iSCSI user was found; it may be a user in another kernel ",
+        "subsystem); stop its users first. Nothing was changed"));
+  }
+  return BusyError(absl::StrCat(op, ": device ", path, " is in use by ", DescribeHolders(holders),
+                                "; stop its users first. Nothing was changed"));
 }
 
 absl::StatusOr<VolumeInfo> VolumeManager::Get(const std::string& name) {
@@ -228,7 +271,8 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name,
     return absl::InvalidArgumentError(
         absl::StrCat("resize volume '", name, "': new size must be greater than 0"));
   }
-  KeyedMutex::Lock lock(name_locks_, name);
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(name);
+  if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("resize volume '", name, "'"));
   absl::StatusOr<VolumeProps> props = GetManaged("resize volume", name);
   if (!props.ok()) return props.status();
   absl::StatusOr<uint64_t> volsize = RoundUpToBlock(new_size_bytes, props->volblocksize);
@@ -251,43 +295,42 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name,
 
 absl::Status VolumeManager::Delete(const std::string& name) {
   if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
-  KeyedMutex::Lock lock(name_locks_, name);
-  absl::StatusOr<VolumeProps> props = GetManaged("delete volume", name);
-  if (!props.ok()) return props.status();
-  const std::string& dataset = props->name;
-  const std::string path = ZvolDevicePath(dataset);
+  const std::string op = absl::StrCat("delete volume '", name, "'");
+  std::string origin;
+  {
+    absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(name);
+    if (!lock.ok()) return Annotate(lock.status(), op);
+    absl::StatusOr<VolumeProps> props = GetManaged("delete volume", name);
+    if (!props.ok()) return props.status();
+    const std::string& dataset = props->name;
 
-  // Refuse, changing nothing, while anything depends on the volume.
-  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
-  if (!snaps.ok()) return snaps.status();
-  if (std::string deps = DescribeDependents(*snaps); !deps.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "delete volume '", name, "': its snapshots are depended on by ", deps,
-        "; delete the clones or release the holds first"));
-  }
-  std::vector<std::string> snapshot_names;
-  for (const SnapshotProps& s : *snaps) snapshot_names.push_back(s.name);
-  if (absl::Status s = CheckNotInUse("delete volume", name, dataset); !s.ok()) return s;
-
-  if (absl::Status s = zfs_.DestroySnapshots(snapshot_names); !s.ok()) {
-    return Annotate(s, absl::StrCat("delete volume '", name, "'"));
-  }
-  if (absl::Status s = zfs_.Destroy(dataset); !s.ok()) {
-    if (s.code() == absl::StatusCode::kFailedPrecondition) {
-      // Opened since the check above: name who holds it now.
-      if (absl::Status busy = CheckNotInUse("delete volume", name, dataset); !busy.ok()) return busy;
+    // Name the dependents ZFS would refuse for (a clearer message); ZFS
+    // itself is the arbiter below.
+    absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
+    if (!snaps.ok()) return snaps.status();
+    if (std::string deps = DescribeDependents(*snaps); !deps.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          op, ": its snapshots are depended on by ", deps,
+          "; delete the clones or release the holds first. Nothing was changed"));
     }
-    return Annotate(s, absl::StrCat("delete volume '", name, "'"));
+    // The snapshots and the volume go in one transaction, and not at all
+    // while anything has the device open.
+    if (absl::Status s = zfs_.DestroyWithSnapshots(dataset); !s.ok()) {
+      return DescribeFailure(op, dataset, s);
+    }
+    LogInfo("deleted volume ", dataset, " and ", snaps->size(), " snapshots");
+    PublishVolumeDeleted(props->user_props.at(kIdProperty));
+    if (absl::Status s = WaitForDeviceGone(ZvolDevicePath(dataset), options_.device_timeout);
+        !s.ok()) {
+      LogWarning(op, ": ", s.message());
+    }
+    origin = props->origin;
   }
-  LogInfo("deleted volume ", dataset, " and ", snapshot_names.size(), " snapshots");
-  PublishVolumeDeleted(props->user_props.at(kIdProperty));
-  if (!props->origin.empty()) {
-    PublishTemplateOfOrigin(props->origin);
+  if (!origin.empty()) {
+    // Outside the volume's lock: template events take the template's.
+    PublishTemplateOfOrigin(origin);
     // It may have been the last clone of a deleted template.
     CollectGarbage(/*at_startup=*/false);
-  }
-  if (absl::Status s = WaitForDeviceGone(path, options_.device_timeout); !s.ok()) {
-    LogWarning("delete volume '", name, "': ", s.message());
   }
   return absl::OkStatus();
 }

@@ -17,6 +17,7 @@
 #define MVIRT_ZFS_VOLUME_VOLUME_MANAGER_H_
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -70,13 +71,15 @@ class VolumeManager {
   absl::StatusOr<PoolStatsInfo> GetPoolStats();
 
   // Creates a thin zvol of size_bytes rounded up to its volblocksize and
-  // returns once its device is ready. Idempotent: if the volume exists with
-  // the same id, size and volblocksize it is returned; otherwise
-  // ALREADY_EXISTS. INVALID_ARGUMENT for a bad name, id, volblocksize, a size
-  // of 0 or larger than the pool's capacity (used + available). Of concurrent
-  // creates of one name, exactly one creates the volume.
-  // DEADLINE_EXCEEDED if the device does not appear in time (the volume is
-  // left in place for an idempotent retry).
+  // returns once its device is ready. It is made under .mvirt/creating with
+  // all its properties and renamed into place, so a crash leaves nothing
+  // under its name. Idempotent: if the volume exists with the same id, size
+  // and volblocksize it is returned; otherwise ALREADY_EXISTS.
+  // INVALID_ARGUMENT for a bad name, id, volblocksize, a size of 0 or larger
+  // than the pool's capacity (used + available). Of concurrent creates of one
+  // name, exactly one creates the volume. DEADLINE_EXCEEDED if the device
+  // does not appear in time (the volume is left in place, and its event
+  // published, for an idempotent retry).
   absl::StatusOr<VolumeInfo> Create(const CreateVolumeParams& params);
 
   // NOT_FOUND if there is no managed volume of that name.
@@ -90,10 +93,11 @@ class VolumeManager {
   // size is a no-op.
   absl::StatusOr<VolumeInfo> Resize(const std::string& name, uint64_t new_size_bytes);
 
-  // Destroys the volume and its snapshots, then waits for its device link to
-  // vanish. FAILED_PRECONDITION, changing nothing, when clones depend on one
-  // of its snapshots, a snapshot is held, or the device is open (naming the
-  // clones, holds or processes).
+  // Destroys the volume and its snapshots in one transaction, then waits for
+  // its device link to vanish. FAILED_PRECONDITION, changing nothing, when
+  // clones depend on one of its snapshots, a snapshot is held, or anything
+  // has the device open (the kernel says so; the refusal names the clones,
+  // holds, processes, mounts, loop or dm devices it can see).
   absl::Status Delete(const std::string& name);
 
   // --- Snapshots, rollback, clones (volume_snapshots.cc) ---
@@ -115,16 +119,18 @@ class VolumeManager {
   // it is held.
   absl::Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
 
-  // Rolls `volume` back to `snapshot`. Snapshots newer than it are destroyed
-  // first, all or nothing, and only if none has clones or holds. Refused with
-  // FAILED_PRECONDITION (changing nothing) while the device is open: the VM
-  // must be stopped. Afterwards data and volsize are those of the snapshot.
+  // Rolls `volume` back to `snapshot`, destroying the snapshots newer than it,
+  // in one transaction: all or nothing. Refused with FAILED_PRECONDITION
+  // (changing nothing) while anything has the device open (the VM must be
+  // stopped), when a newer snapshot has clones or holds, or a bookmark is
+  // newer than `snapshot`. Afterwards data and volsize are the snapshot's.
   absl::StatusOr<VolumeInfo> Rollback(const std::string& volume, const std::string& snapshot);
 
   // A thin clone `params.name` of `source_volume@snapshot`, optionally grown
   // to params.size_bytes (0 or smaller than the snapshot's volsize:
-  // INVALID_ARGUMENT), ready (device present) when it returns. Nothing is
-  // left behind on failure.
+  // INVALID_ARGUMENT), ready (device present) when it returns. Made under
+  // .mvirt/creating and renamed into place like Create; nothing is left
+  // behind on failure; a retry with the same id, origin and size returns it.
   absl::StatusOr<VolumeInfo> CloneVolume(const std::string& source_volume,
                                          const std::string& snapshot,
                                          const CloneVolumeParams& params);
@@ -152,6 +158,10 @@ class VolumeManager {
   // Removes the template from listings at once. Its data stays as long as
   // clones use it and is destroyed with the last clone (CollectGarbage).
   absl::Status DeleteTemplate(const std::string& name);
+
+  // Runs `fn` holding template `name`'s lock (waiting as long as it takes),
+  // so that an event it publishes is ordered with the template's own.
+  void WithTemplateLock(const std::string& name, const std::function<void()>& fn);
 
   // Destroys deleted templates that no clone uses any more and, when
   // `at_startup`, templates left half-built by a crash. Errors are logged.
@@ -209,8 +219,12 @@ class VolumeManager {
   void PublishVolumeByName(const std::string& name);
   void PublishTemplate(const TemplateInfo& info);
   void PublishTemplateDeleted(const std::string& id);
+  // Publishes the state of template `name`, if it exists. Requires its
+  // TemplateLockKey held.
+  void PublishTemplateByName(const std::string& name);
   // Publishes the state of the template a clone's `origin` snapshot belongs
-  // to (its clone_count changed), if `origin` is a listed template's.
+  // to (its clone_count changed), if `origin` is a listed template's; takes
+  // the template's lock.
   void PublishTemplateOfOrigin(const std::string& origin);
 
   // Lock key of a template name: '/' cannot occur in volume names, so
@@ -229,8 +243,17 @@ class VolumeManager {
   // The zvol of managed template `name` (validated), or NOT_FOUND.
   absl::StatusOr<VolumeProps> GetManagedTemplate(const std::string& name);
   absl::StatusOr<TemplateInfo> ToTemplateInfo(const VolumeProps& props);
-  // Destroys `dataset` with all its snapshots; for the daemon's own datasets.
-  absl::Status DestroyWithSnapshots(const std::string& dataset);
+  // Makes a new volume or clone `dataset` for volume `name` with `make`,
+  // which creates it at the staging name it is given (under
+  // .mvirt/creating, with its device) with every property; then renames it
+  // into place. On failure nothing is left (a crash leaves only the staging
+  // dataset, swept at start-up). Requires the name's lock.
+  absl::Status MakeInCreating(absl::string_view op, const std::string& name, const std::string& id,
+                              const std::string& dataset,
+                              const std::function<absl::Status(const std::string&)>& make);
+  // The new volume `dataset` once its device is ready; publishes its event
+  // first, ready or not (DEADLINE_EXCEEDED leaves it for a retry).
+  absl::StatusOr<VolumeInfo> FinishNewVolume(absl::string_view op, const std::string& dataset);
 
   std::string DatasetName(const std::string& name) const;
   // The managed volume `name` (validated), or NOT_FOUND.
@@ -251,9 +274,10 @@ class VolumeManager {
   // "pool/c (clone of pool/v@s), pool/v@t (2 holds)": what depends on
   // `snapshots`, or "" if nothing does.
   static std::string DescribeDependents(const std::vector<SnapshotProps>& snapshots);
-  // FAILED_PRECONDITION naming the processes that hold the device open.
-  absl::Status CheckNotInUse(absl::string_view op, const std::string& name,
-                             const std::string& dataset);
+  // `status` of a failed `op` on `dataset`; when ZFS refused because the
+  // device is open (IsBusy), names who holds it as far as can be seen.
+  absl::Status DescribeFailure(absl::string_view op, const std::string& dataset,
+                               const absl::Status& status);
   SnapshotInfo ToSnapshotInfo(const SnapshotProps& props) const;
 
   Zfs& zfs_;

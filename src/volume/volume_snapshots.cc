@@ -1,6 +1,7 @@
 // VolumeManager: snapshots, rollback and clones of volumes.
 #include <algorithm>
 #include <optional>
+#include <iterator>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -56,10 +57,12 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
   }
   // Lock every volume, in name order (std::set) so that concurrent
   // multi-volume calls cannot deadlock.
-  std::vector<std::unique_ptr<KeyedMutex::Lock>> locks;
+  std::vector<KeyedMutex::Lock> locks;
   std::vector<std::string> full_names;
   for (const std::string& v : unique) {
-    locks.push_back(std::make_unique<KeyedMutex::Lock>(name_locks_, v));
+    absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(v);
+    if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("create snapshot of '", v, "'"));
+    locks.push_back(std::move(*lock));
     absl::StatusOr<VolumeProps> props = GetManaged("create snapshot", v);
     if (!props.ok()) return props.status();
   }
@@ -99,7 +102,8 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::ListSnapshots(const std
 absl::Status VolumeManager::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
   if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
-  KeyedMutex::Lock lock(name_locks_, volume);
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(volume);
+  if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("delete snapshot '", volume, "@", snapshot, "'"));
   absl::StatusOr<VolumeProps> props = GetManaged("delete snapshot", volume);
   if (!props.ok()) return props.status();
   absl::StatusOr<SnapshotProps> snap = GetSnapshotOf("delete snapshot", *props, snapshot);
@@ -118,14 +122,15 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
                                                    const std::string& snapshot) {
   if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
-  KeyedMutex::Lock lock(name_locks_, volume);
+  const std::string op = absl::StrCat("roll back '", volume, "' to '", snapshot, "'");
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(volume);
+  if (!lock.ok()) return Annotate(lock.status(), op);
   absl::StatusOr<VolumeProps> props = GetManaged("roll back", volume);
   if (!props.ok()) return props.status();
   absl::StatusOr<SnapshotProps> target = GetSnapshotOf("roll back to", *props, snapshot);
   if (!target.ok()) return target.status();
-  // The seed: "VM must be stopped!". The kernel would roll back under it.
-  if (absl::Status s = CheckNotInUse("roll back", volume, props->name); !s.ok()) return s;
 
+  // Name the dependents ZFS would refuse for (a clearer message).
   absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props->name);
   if (!snaps.ok()) return snaps.status();
   std::vector<SnapshotProps> newer;
@@ -133,30 +138,29 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
                [&](const SnapshotProps& s) { return s.createtxg > target->createtxg; });
   if (std::string deps = DescribeDependents(newer); !deps.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "roll back '", volume, "' to '", snapshot, "': newer snapshots that would be destroyed ",
-        "are depended on by ", deps, "; nothing was changed"));
+        op, ": newer snapshots that would be destroyed are depended on by ", deps,
+        "; nothing was changed"));
   }
-  std::vector<std::string> newer_names;
-  for (const SnapshotProps& s : newer) newer_names.push_back(s.name);
-  // All newer snapshots in one atomic call, then the rollback proper.
-  if (absl::Status s = zfs_.DestroySnapshots(newer_names); !s.ok()) {
-    return Annotate(s, absl::StrCat("roll back '", volume, "' to '", snapshot, "'"));
+  // The newer snapshots and the rollback in one transaction, refused by the
+  // kernel while anything has the device open (the seed: "VM must be
+  // stopped!"; ZFS itself would roll back under a running guest).
+  if (absl::Status s = zfs_.Rollback(props->name, target->name); !s.ok()) {
+    return DescribeFailure(op, props->name, s);
   }
-  if (absl::Status s = zfs_.RollbackToLatest(props->name, target->name); !s.ok()) return s;
+  LogInfo("rolled back ", props->name, " to ", target->name, " (destroyed ", newer.size(),
+          " newer snapshots)");
   // No reader may see blocks cached from before the rollback.
   const std::string path = ZvolDevicePath(props->name);
-  if (absl::Status s = WaitForZvolDevice(path, props->name, options_.device_timeout); !s.ok()) {
-    return Annotate(s, absl::StrCat("roll back '", volume, "'"));
+  absl::Status ready = WaitForZvolDevice(path, props->name, options_.device_timeout);
+  if (ready.ok()) {
+    if (absl::Status s = InvalidateDeviceCache(path); !s.ok()) LogWarning(op, ": ", s.message());
   }
-  if (absl::Status s = InvalidateDeviceCache(path); !s.ok()) {
-    LogWarning("roll back '", volume, "': ", s.message());
-  }
-  LogInfo("rolled back ", props->name, " to ", target->name, " (destroyed ", newer_names.size(),
-          " newer snapshots)");
   absl::StatusOr<VolumeProps> after = zfs_.GetVolume(props->name);
   if (!after.ok()) return after.status();
   absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*after);
-  if (info.ok()) PublishVolume(*info);
+  if (!info.ok()) return info.status();
+  PublishVolume(*info);
+  if (!ready.ok()) return Annotate(ready, op);
   return info;
 }
 
@@ -168,7 +172,8 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_
   if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
   const std::string op = absl::StrCat("clone '", source_volume, "@", snapshot, "' as '",
                                       params.name, "'");
-  KeyedMutex::Lock lock(name_locks_, params.name);
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
+  if (!lock.ok()) return Annotate(lock.status(), op);
   absl::StatusOr<VolumeProps> source = GetManaged("clone", source_volume);
   if (!source.ok()) return source.status();
   absl::StatusOr<SnapshotProps> origin = GetSnapshotOf("clone", *source, snapshot);
@@ -195,40 +200,36 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     volsize = *rounded;
     if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return s;
   }
-  if (zfs_.Exists(dataset)) {
-    return absl::AlreadyExistsError(absl::StrCat(op, ": dataset '", dataset, "' already exists"));
+  absl::StatusOr<VolumeProps> existing = zfs_.GetVolume(dataset);
+  if (existing.ok() || !absl::IsNotFound(existing.status())) {
+    // An idempotent retry: the same id, origin and size.
+    const bool same = existing.ok() && IsManaged(existing->user_props) && !params.id.empty() &&
+                      existing->user_props.at(kIdProperty) == params.id &&
+                      existing->origin == origin.name && existing->volsize == volsize;
+    if (!same) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          op, ": dataset '", dataset, "' already exists; a retry must send the same id, origin ",
+          "and size"));
+    }
+    return FinishNewVolume(op, dataset);
   }
   std::optional<KeyedMutex::Lock> id_lock;
   if (!params.id.empty()) {
-    id_lock.emplace(name_locks_, IdLockKey(params.id));
+    absl::StatusOr<KeyedMutex::Lock> locked = name_locks_.Acquire(IdLockKey(params.id));
+    if (!locked.ok()) return Annotate(locked.status(), op);
+    id_lock.emplace(std::move(*locked));
     if (absl::Status s = CheckIdUnused(op, params.id, dataset); !s.ok()) return s;
   }
-  std::string id = params.id.empty() ? NewUuid() : params.id;
-  if (absl::Status s = zfs_.Clone(dataset, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
-      !s.ok()) {
+  const std::string id = params.id.empty() ? NewUuid() : params.id;
+  // Cloned (and grown) under .mvirt/creating, renamed into place complete.
+  absl::Status made = MakeInCreating(op, params.name, id, dataset, [&](const std::string& staging) {
+    absl::Status s = zfs_.Clone(staging, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
+    if (s.ok() && volsize > origin.volsize) s = zfs_.SetVolsize(staging, volsize);
     return s;
-  }
-  // From here on, undo the clone on any failure: nothing half-created.
-  auto undo = [&](const absl::Status& failure) {
-    if (absl::Status d = zfs_.Destroy(dataset); !d.ok()) {
-      LogError(op, ": could not remove the partial clone: ", d.message());
-    }
-    return failure;
-  };
-  if (volsize > origin.volsize) {
-    if (absl::Status s = zfs_.SetVolsize(dataset, volsize); !s.ok()) return undo(s);
-  }
-  if (absl::Status s = WaitForZvolDevice(ZvolDevicePath(dataset), dataset, options_.device_timeout);
-      !s.ok()) {
-    return undo(Annotate(s, op));
-  }
+  });
+  if (!made.ok()) return made;
   LogInfo("cloned ", origin.name, " as ", dataset, " (id ", id, ")");
-  absl::StatusOr<VolumeProps> done = zfs_.GetVolume(dataset);
-  if (!done.ok()) return done.status();
-  absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*done);
-  if (info.ok()) PublishVolume(*info);
-  PublishTemplateOfOrigin(origin.name);
-  return info;
+  return FinishNewVolume(op, dataset);
 }
 
 }  // namespace mvirt::zfs

@@ -30,17 +30,15 @@ absl::Status VolumeManager::EnsureReservedDatasets() {
       return s;
     }
   }
-  // Imports write through the zvol's device.
-  return zfs_.EnsureHiddenFilesystem(ReservedDataset("imports"), /*zvol_devices=*/true);
-}
-
-absl::Status VolumeManager::DestroyWithSnapshots(const std::string& dataset) {
-  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
-  if (!snaps.ok()) return snaps.status();
-  std::vector<std::string> names;
-  for (const SnapshotProps& s : *snaps) names.push_back(s.name);
-  if (absl::Status s = zfs_.DestroySnapshots(names); !s.ok()) return s;
-  return zfs_.Destroy(dataset);
+  // Imports write through the zvol's device; volumes and clones being made
+  // get theirs there, and keep it when renamed into place.
+  for (absl::string_view sub : {"imports", "creating"}) {
+    if (absl::Status s = zfs_.EnsureHiddenFilesystem(ReservedDataset(sub), /*zvol_devices=*/true);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& props) {
@@ -101,8 +99,10 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
   const std::string op = absl::StrCat("promote '", volume, "@", snapshot, "' to template '",
                                       template_name, "'");
-  KeyedMutex::Lock template_lock(name_locks_, TemplateLockKey(template_name));
-  KeyedMutex::Lock volume_lock(name_locks_, volume);
+  absl::StatusOr<KeyedMutex::Lock> template_lock = name_locks_.Acquire(TemplateLockKey(template_name));
+  if (!template_lock.ok()) return Annotate(template_lock.status(), op);
+  absl::StatusOr<KeyedMutex::Lock> volume_lock = name_locks_.Acquire(volume);
+  if (!volume_lock.ok()) return Annotate(volume_lock.status(), op);
   absl::StatusOr<VolumeProps> source = GetManaged("promote", volume);
   if (!source.ok()) return source.status();
   absl::StatusOr<SnapshotProps> snap = GetSnapshotOf("promote", *source, snapshot);
@@ -116,7 +116,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   const std::string incoming = ReservedDataset(absl::StrCat("incoming/", template_name, "-", id));
   auto fail = [&](const absl::Status& failure) {
     if (zfs_.Exists(incoming)) {
-      if (absl::Status d = DestroyWithSnapshots(incoming); !d.ok()) {
+      if (absl::Status d = zfs_.DestroyWithSnapshots(incoming); !d.ok()) {
         LogError(op, ": could not remove the partial template: ", d.message());
       }
     }
@@ -143,8 +143,10 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& t
   if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
   if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
   const std::string op = absl::StrCat("clone template '", template_name, "' as '", params.name, "'");
-  KeyedMutex::Lock template_lock(name_locks_, TemplateLockKey(template_name));
-  KeyedMutex::Lock volume_lock(name_locks_, params.name);
+  absl::StatusOr<KeyedMutex::Lock> template_lock = name_locks_.Acquire(TemplateLockKey(template_name));
+  if (!template_lock.ok()) return Annotate(template_lock.status(), op);
+  absl::StatusOr<KeyedMutex::Lock> volume_lock = name_locks_.Acquire(params.name);
+  if (!volume_lock.ok()) return Annotate(volume_lock.status(), op);
   absl::StatusOr<VolumeProps> tmpl = GetManagedTemplate(template_name);
   if (!tmpl.ok()) return Annotate(tmpl.status(), op);
   if (params.size_bytes.has_value() && *params.size_bytes < tmpl->volsize) {
@@ -155,17 +157,24 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& t
   absl::StatusOr<SnapshotProps> snap =
       zfs_.GetSnapshot(absl::StrCat(tmpl->name, "@", kTemplateSnapshot));
   if (!snap.ok()) return Annotate(snap.status(), op);
-  return CloneFrom(op, *snap, *tmpl, params);
+  absl::StatusOr<VolumeInfo> info = CloneFrom(op, *snap, *tmpl, params);
+  // Its clone_count changed if the clone exists (also when its device was
+  // not ready in time); published under the template's lock, so template
+  // events follow the order of the template's changes.
+  if (info.ok() || zfs_.Exists(DatasetName(params.name))) PublishTemplateByName(template_name);
+  return info;
 }
 
 absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
   if (absl::Status s = ValidateName("template name", name); !s.ok()) return s;
-  KeyedMutex::Lock lock(name_locks_, TemplateLockKey(name));
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(TemplateLockKey(name));
+  if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("delete template '", name, "'"));
   absl::StatusOr<TemplateInfo> tmpl = GetTemplate(name);
   if (!tmpl.ok()) return Annotate(tmpl.status(), "delete template");
   const std::string dataset = ReservedDataset("templates/" + name);
   if (tmpl->clone_count == 0) {
-    if (absl::Status s = DestroyWithSnapshots(dataset); !s.ok()) {
+    // The template and its snapshot in one transaction: all or nothing.
+    if (absl::Status s = zfs_.DestroyWithSnapshots(dataset); !s.ok()) {
       return Annotate(s, absl::StrCat("delete template '", name, "'"));
     }
     LogInfo("deleted template ", dataset);
@@ -189,6 +198,11 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
   return absl::OkStatus();
 }
 
+void VolumeManager::WithTemplateLock(const std::string& name, const std::function<void()>& fn) {
+  KeyedMutex::Lock lock = name_locks_.AcquireUninterruptible(TemplateLockKey(name));
+  fn();
+}
+
 void VolumeManager::PublishTemplate(const TemplateInfo& info) {
   TemplateEventInfo event;
   event.template_id = info.id;
@@ -204,13 +218,21 @@ void VolumeManager::PublishTemplateDeleted(const std::string& id) {
   template_events_.Publish(event);
 }
 
+void VolumeManager::PublishTemplateByName(const std::string& name) {
+  absl::StatusOr<TemplateInfo> info = GetTemplate(name);
+  if (info.ok()) PublishTemplate(*info);
+}
+
 void VolumeManager::PublishTemplateOfOrigin(const std::string& origin) {
   const std::string prefix = ReservedDataset("templates/");
   if (!absl::StartsWith(origin, prefix)) return;
   std::string name = origin.substr(prefix.size());
   name = name.substr(0, name.find('@'));
-  absl::StatusOr<TemplateInfo> info = GetTemplate(name);
-  if (info.ok()) PublishTemplate(*info);
+  // Under the template's lock (waited for even past the call's deadline:
+  // the change it reports has happened), so that a deletion of the template
+  // cannot be followed by a stale state of it.
+  KeyedMutex::Lock lock = name_locks_.AcquireUninterruptible(TemplateLockKey(name));
+  PublishTemplateByName(name);
 }
 
 void VolumeManager::CollectGarbage(bool at_startup) {
@@ -239,7 +261,7 @@ void VolumeManager::CollectGarbage(bool at_startup) {
         }
         continue;
       }
-      if (absl::Status s = DestroyWithSnapshots(v.name); !s.ok()) {
+      if (absl::Status s = zfs_.DestroyWithSnapshots(v.name); !s.ok()) {
         LogWarning("clean-up of ", v.name, ": ", s.message());
       } else {
         LogInfo("cleaned up ", v.name);
@@ -249,8 +271,12 @@ void VolumeManager::CollectGarbage(bool at_startup) {
   sweep("deleted", false);
   if (at_startup) {
     // Half-built by a daemon that crashed or was stopped.
+    if (absl::Status s = EnsureReservedDatasets(); !s.ok()) {
+      LogWarning("cannot create the daemon's datasets under ", ReservedDataset(""), ": ", s.message());
+    }
     sweep("incoming", true);
     sweep("imports", true);
+    sweep("creating", true);
   }
 }
 

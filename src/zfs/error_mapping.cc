@@ -4,7 +4,9 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "zfs/zfs.h"
 
 namespace mvirt::zfs {
 
@@ -127,6 +129,20 @@ absl::Status ZfsErrnoStatus(ZfsOp op, int err, absl::string_view what,
   return absl::Status(
       MapZfsErrno(op, err),
       absl::StrCat(what, " '", object, "': ", DescribeZfsErrno(err)));
+}
+
+namespace {
+constexpr char kBusyPayloadUrl[] = "type.mvirt/zfs.busy";
+}  // namespace
+
+absl::Status BusyError(absl::string_view message) {
+  absl::Status status = absl::FailedPreconditionError(message);
+  status.SetPayload(kBusyPayloadUrl, absl::Cord("busy"));
+  return status;
+}
+
+bool IsBusy(const absl::Status& status) {
+  return status.GetPayload(kBusyPayloadUrl).has_value();
 }
 
 }  // namespace mvirt::zfs

@@ -21,6 +21,8 @@
 #undef fallthrough
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "zfs/channel_programs.h"
 #include "zfs/error_mapping.h"
 #include "zfs/zfs.h"
 
@@ -29,6 +31,8 @@
 #include <libzfs.h>
 #include <libzfs_core.h>
 #include <sys/fs/zfs.h>
+
+#include "zfs/nvlist.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -62,38 +66,12 @@ struct ZpoolHandleCloser {
 };
 using ZpoolHandle = std::unique_ptr<zpool_handle_t, ZpoolHandleCloser>;
 
-struct NvlistFreer {
-  void operator()(nvlist_t* nv) const { nvlist_free(nv); }
-};
-using Nvlist = std::unique_ptr<nvlist_t, NvlistFreer>;
+using internal::NamesNvlist;
+using internal::NewNvlist;
+using internal::Nvlist;
 
-Nvlist NewNvlist() {
-  nvlist_t* nv = nullptr;
-  if (nvlist_alloc(&nv, NV_UNIQUE_NAME, 0) != 0) return nullptr;
-  return Nvlist(nv);
-}
-
-// An nvlist of `user_props` as strings (the type the kernel expects for user
-// properties); null if allocation fails.
-Nvlist UserPropsNvlist(const UserProps& user_props) {
-  Nvlist props = NewNvlist();
-  if (!props) return nullptr;
-  for (const auto& [key, value] : user_props) {
-    if (nvlist_add_string(props.get(), key.c_str(), value.c_str()) != 0) return nullptr;
-  }
-  return props;
-}
-
-// An nvlist naming each of `names` (boolean entries), the form lzc_snapshot
-// and lzc_destroy_snaps take; null if allocation fails.
-Nvlist NamesNvlist(const std::vector<std::string>& names) {
-  Nvlist list = NewNvlist();
-  if (!list) return nullptr;
-  for (const auto& name : names) {
-    if (nvlist_add_boolean(list.get(), name.c_str()) != 0) return nullptr;
-  }
-  return list;
-}
+// An nvlist of `user_props` as strings; null if allocation fails.
+Nvlist UserPropsNvlist(const UserProps& user_props) { return internal::StringsNvlist(user_props); }
 
 // Local user properties of `zhp` (inherited ones are skipped: an `mvirt:id`
 // set on a parent must not make its children look managed).
@@ -317,14 +295,24 @@ class LibZfs final : public Zfs {
     return FirstError(ZfsOp::kSnapshot, err, Nvlist(errlist), "create snapshot", snapshots[0]);
   }
 
-  absl::Status RollbackToLatest(const std::string& name, const std::string& snapshot) override {
-    int err = lzc_rollback_to(name.c_str(), snapshot.c_str());
-    if (err == EEXIST) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "roll back '", name, "' to '", snapshot, "': it is not the latest snapshot"));
+  absl::Status Rollback(const std::string& name, const std::string& snapshot) override {
+    // Bookmarks newer than the target would make ZFS refuse the rollback
+    // after the newer snapshots are gone: refuse them first, naming them.
+    absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> bookmarks = ListBookmarks(name);
+    if (!bookmarks.ok()) return bookmarks.status();
+    absl::StatusOr<SnapshotProps> target = GetSnapshot(snapshot);
+    if (!target.ok()) return target.status();
+    std::vector<std::string> names, newer;
+    for (const auto& [bookmark, createtxg] : *bookmarks) {
+      names.push_back(bookmark);
+      if (createtxg > target->createtxg) newer.push_back(bookmark);
     }
-    if (err != 0) return ZfsErrnoStatus(ZfsOp::kRollback, err, "roll back to", snapshot);
-    return absl::OkStatus();
+    if (!newer.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "roll back '", name, "' to '", snapshot, "': bookmarks newer than the snapshot (",
+          absl::StrJoin(newer, ", "), ") would be left pointing past it; destroy them first"));
+    }
+    return internal::RollbackAtomically(name, snapshot, names);
   }
 
   absl::Status Clone(const std::string& name, const std::string& origin,
@@ -393,22 +381,30 @@ class LibZfs final : public Zfs {
     return DestroySnaps(snapshots, /*defer=*/true);
   }
 
-  absl::Status Destroy(const std::string& name) override {
-    // A just-closed zvol is briefly busy while udev/blkid probe it: retry a
-    // bounded time (about 5 s) before calling it really busy.
-    auto delay = std::chrono::milliseconds(20);
-    int err = 0;
-    for (int attempt = 0; attempt < 12; ++attempt) {
-      err = lzc_destroy(name.c_str());
-      if (err != EBUSY) break;
-      std::this_thread::sleep_for(delay);
-      delay = std::min(delay * 2, std::chrono::milliseconds(800));
-    }
-    if (err != 0) return ZfsErrnoStatus(ZfsOp::kDestroy, err, "destroy", name);
-    return absl::OkStatus();
+  absl::Status DestroyWithSnapshots(const std::string& name) override {
+    return internal::DestroyWithSnapshotsAtomically(name);
   }
 
  private:
+  // The bookmarks of dataset `name` ("pool/vol#b") with their createtxg.
+  absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListBookmarks(
+      const std::string& name) {
+    std::lock_guard lock(mu_);
+    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(ZfsOp::kRead, "list bookmarks of", name);
+    std::vector<std::pair<std::string, uint64_t>> out;
+    auto callback = [](zfs_handle_t* bookmark, void* arg) -> int {
+      ZfsHandle owned(bookmark);
+      static_cast<std::vector<std::pair<std::string, uint64_t>>*>(arg)->emplace_back(
+          zfs_get_name(bookmark), zfs_prop_get_int(bookmark, ZFS_PROP_CREATETXG));
+      return 0;
+    };
+    if (zfs_iter_bookmarks(zhp.get(), callback, &out) != 0) {
+      return LastError(ZfsOp::kRead, "list bookmarks of", name);
+    }
+    return out;
+  }
+
   // lzc_destroy_snaps of all `snapshots` in one atomic call; with `defer`,
   // each is only marked to vanish with its last clone.
   static absl::Status DestroySnaps(const std::vector<std::string>& snapshots, bool defer) {

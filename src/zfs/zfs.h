@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace mvirt::zfs {
 
@@ -73,6 +74,12 @@ struct PoolProps {
   double compressratio = 1.0;
 };
 
+// A FAILED_PRECONDITION that says the dataset is in use: a zvol whose device
+// something has open (the kernel's long hold on the dataset).
+absl::Status BusyError(absl::string_view message);
+// True for a status made by BusyError.
+bool IsBusy(const absl::Status& status);
+
 class Zfs {
  public:
   virtual ~Zfs() = default;
@@ -119,11 +126,14 @@ class Zfs {
   virtual absl::Status Snapshot(const std::vector<std::string>& snapshots,
                                 const UserProps& user_props) = 0;
 
-  // Rolls dataset `name` back to `snapshot`, which must be its LATEST
-  // snapshot (FAILED_PRECONDITION otherwise). Does not check open devices:
-  // the kernel rolls back an open zvol under its user.
-  virtual absl::Status RollbackToLatest(const std::string& name,
-                                        const std::string& snapshot) = 0;
+  // Rolls dataset `name` back to its snapshot `snapshot` ("pool/vol@snap"),
+  // destroying every newer snapshot, in one transaction: all or nothing.
+  // Refused, changing nothing, with FAILED_PRECONDITION naming the cause
+  // when the dataset is open (IsBusy(): a zvol whose device anything has
+  // open; the kernel would roll back under it), a newer snapshot has clones
+  // or holds, or a bookmark is newer than `snapshot`. NOT_FOUND if the
+  // snapshot does not exist.
+  virtual absl::Status Rollback(const std::string& name, const std::string& snapshot) = 0;
 
   // Creates `name` as a clone of snapshot `origin`, atomically with its user
   // properties. ALREADY_EXISTS if `name` is taken.
@@ -154,10 +164,13 @@ class Zfs {
   // last clone is destroyed (at once if it has none).
   virtual absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) = 0;
 
-  // Destroys a dataset that has no snapshots or children. Retries a transient
-  // EBUSY (udev probing) for a short bounded time; FAILED_PRECONDITION if it
-  // stays busy.
-  virtual absl::Status Destroy(const std::string& name) = 0;
+  // Destroys dataset `name` and all its snapshots in one transaction: all or
+  // nothing. Refused, destroying nothing, with FAILED_PRECONDITION naming the
+  // cause when the dataset is open (IsBusy()), a snapshot has clones or
+  // holds or is being sent, or a bookmark is newer than its latest snapshot.
+  // A transient open (udev probing a zvol after a write) is waited out for
+  // a few seconds. NOT_FOUND if it does not exist.
+  virtual absl::Status DestroyWithSnapshots(const std::string& name) = 0;
 };
 
 // Opens libzfs and libzfs_core. UNAVAILABLE if the ZFS kernel module is not

@@ -166,6 +166,63 @@ TEST(DaemonOptions, BadImportFlagsFailWithAMessage) {
   }
 }
 
+TEST(DaemonOptions, AccessAndTlsFlags) {
+  ParsedCommandLine p = Parse({"--listen", "unix:/run/mvirt-zfs/s.sock", "--socket-mode", "0600",
+                               "--socket-group", "mvirt", "--max-watchers", "10"});
+  ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.socket_mode, 0600);
+  EXPECT_EQ(p.options.socket_group, "mvirt");
+  EXPECT_EQ(p.options.max_watchers, 10);
+  EXPECT_EQ(Parse({}).options.socket_mode, 0660) << "the default";
+
+  p = Parse({"--listen", "0.0.0.0:50053", "--tls-cert", "/etc/c.pem", "--tls-key", "/etc/k.pem",
+             "--tls-client-ca", "/etc/ca.pem"});
+  ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.tls_client_ca, "/etc/ca.pem");
+  p = Parse({"--listen", "10.0.0.1:50053", "--insecure-listen"});
+  EXPECT_TRUE(p.run) << p.message;
+  for (const char* local : {"[::1]:50053", "127.0.0.1:1", "localhost:50053", "unix:/x.sock"}) {
+    EXPECT_TRUE(Parse({"--listen", local}).run) << local << " needs no TLS";
+  }
+}
+
+TEST(DaemonOptions, ANetworkAddressNeedsTlsAndBadAccessFlagsFail) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--listen", "0.0.0.0:50053"}, "needs TLS"},
+      {{"--listen", "[::]:50053"}, "needs TLS"},
+      {{"--listen", "192.168.1.5:50053"}, "--insecure-listen"},
+      {{"--listen", "node1.example:50053"}, "needs TLS"},
+      {{"--tls-cert", "/c.pem", "--listen", "[::1]:1"}, "--tls-cert and --tls-key go together"},
+      {{"--tls-cert", "c.pem", "--tls-key", "/k.pem"}, "must be an absolute path"},
+      {{"--tls-client-ca", "/ca.pem"}, "--tls-client-ca needs --tls-cert"},
+      {{"--listen", "unix:/s.sock", "--tls-cert", "/c", "--tls-key", "/k"}, "applies to TCP"},
+      {{"--socket-mode", "4755"}, "an octal file mode"},
+      {{"--socket-mode", "rw"}, "--socket-mode 'rw'"},
+      {{"--import-allow-net", "10.0.0.0/33"}, "--import-allow-net"},
+      {{"--max-watchers", "0"}, "--max-watchers"},
+  };
+  for (const Case& c : cases) {
+    ParsedCommandLine p = Parse(c.args);
+    EXPECT_FALSE(p.run) << c.args[0];
+    EXPECT_NE(p.exit_code, 0);
+    EXPECT_NE(p.message.find(c.message), std::string::npos) << p.message;
+  }
+}
+
+TEST(DaemonOptions, ImportDestinationAllowances) {
+  ParsedCommandLine p = Parse({"--import-allow-host", "mirror.lan", "--import-allow-net",
+                               "10.1.0.0/16", "--import-allow-net", "fd00::/8"});
+  ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.import.allow_hosts, std::vector<std::string>{"mirror.lan"});
+  ASSERT_EQ(p.options.import.allow_networks.size(), 2u);
+  EXPECT_TRUE(p.options.import.allow_networks[0].Contains(*ParseIpAddress("10.1.2.3")));
+  EXPECT_FALSE(p.options.import.allow_networks[0].Contains(*ParseIpAddress("10.2.0.1")));
+}
+
 TEST(DaemonOptions, HelpAndVersionExitZero) {
   ParsedCommandLine help = Parse({"--help"});
   EXPECT_FALSE(help.run);

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 namespace mvirt::zfs {
@@ -67,6 +70,31 @@ TEST(Subprocess, CpuLimitApplies) {
   std::string out;
   (*child)->Wait([&](absl::string_view s) { out.append(s.data(), s.size()); });
   EXPECT_EQ(out, "7\n");
+}
+
+TEST(Subprocess, FileSizeLimitApplies) {
+  char dir[] = "/tmp/mvirt-zfs-fsize-XXXXXX";
+  const std::string scratch = mkdtemp(dir);
+  SubprocessOptions options;
+  // A write beyond the limit ends the writer with SIGXFSZ.
+  options.argv = {"sh", "-c", "exec head -c 2000000 /dev/zero > " + scratch + "/big"};
+  options.max_file_size_bytes = 1 << 20;
+  absl::StatusOr<std::unique_ptr<Subprocess>> child = Subprocess::Start(options);
+  ASSERT_TRUE(child.ok());
+  SubprocessResult r = (*child)->Wait([](absl::string_view) {});
+  EXPECT_EQ(r.term_signal, SIGXFSZ) << r.Describe();
+  struct stat st;
+  ASSERT_EQ(::stat((scratch + "/big").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  std::filesystem::remove_all(scratch);
+}
+
+TEST(FindExecutable, LooksUpNamesInPathAndTakesPathsAsGiven) {
+  EXPECT_EQ(FindExecutable("sh").empty(), false);
+  EXPECT_EQ(FindExecutable("sh")[0], '/');
+  EXPECT_EQ(FindExecutable("/bin/sh"), "/bin/sh");
+  EXPECT_EQ(FindExecutable("mvirt-no-such-program"), "");
+  EXPECT_EQ(FindExecutable("/nonexistent/sh"), "");
 }
 
 }  // namespace

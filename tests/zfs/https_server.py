@@ -7,6 +7,7 @@ response, so that one server covers every case:
   ?rate=N      send at most N bytes per second (to catch a job mid-transfer)
   ?chunked=1   send no Content-Length (chunked encoding)
   ?redirect=K  answer with K redirects before the file
+  ?goto=URL    answer with one redirect to URL (another host, say)
   ?lie=N       announce a Content-Length of N (the body stays the file)
 A missing file is a 404.
 """
@@ -28,6 +29,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query))
+        if "goto" in query:
+            self.send_response(302)
+            self.send_header("Location", query["goto"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         redirects = int(query.get("redirect", "0"))
         if redirects > 0:
             query["redirect"] = str(redirects - 1)

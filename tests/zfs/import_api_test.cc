@@ -5,6 +5,9 @@
 // nothing behind.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -251,7 +254,7 @@ TEST_F(ImportApiTest, BadRequestsAreRefusedAtOnceAndStartNothing) {
       {"ok", "ok.raw", {}, "", grpc::StatusCode::INVALID_ARGUMENT, "absolute path"},
       {"ok", "/etc/passwd", {}, "", grpc::StatusCode::PERMISSION_DENIED, "outside the import directories"},
       {"ok", "/var/tmp/mvirt-outside/x.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "outside"},
-      {"ok", std::string(kImportDir) + "/link.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "resolves to"},
+      {"ok", std::string(kImportDir) + "/link.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "symbolic links are not followed"},
       {"ok", std::string(kImportDir) + "/../mvirt-outside/x.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "outside"},
       {"ok", std::string(kImportDir) + "/missing.raw", {}, "", grpc::StatusCode::NOT_FOUND, "does not exist"},
       {"ok", "http://127.0.0.1/x.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "plain http"},
@@ -300,7 +303,7 @@ TEST_F(ImportApiTest, UnsafeAndBrokenImagesFailCleanly) {
   MakeRawImage(std::string(HttpsServer::kRoot) + "/short.raw", 4 * kMiB, {{0, 4 * kMiB}});
   ExpectFailedCleanly(
       ImportAndWait("short", HttpsServer::Get().Url("short.raw?lie=8388608")),
-      "download https://127.0.0.1");
+      "download https://localhost");
 
   // Checksum mismatches, local (streamed) and downloaded.
   MakeRawImage(dir + "/sum.raw", 6 * kMiB, {{0, 6 * kMiB}});
@@ -317,6 +320,35 @@ TEST_F(ImportApiTest, UnsafeAndBrokenImagesFailCleanly) {
   ExpectFailedCleanly(ImportAndWait("vmdk", dir + "/fake.vmdk"), "VMDK");
   MustRun("touch " + dir + "/empty.raw");
   ExpectFailedCleanly(ImportAndWait("empty", dir + "/empty.raw"), "empty.raw is empty");
+}
+
+// The daemon never fetches from this host's own addresses for a caller
+// unless the operator allowed the host (the test daemons allow
+// "localhost"): neither directly nor behind a redirect.
+TEST_F(ImportApiTest, InternalAddressesAreRefusedAlsoAfterARedirect) {
+  MakeRawImage(std::string(HttpsServer::kRoot) + "/internal.raw", kMiB, {{0, 4096}});
+  const std::string before = PoolListing(kPool);
+  const std::string internal = HttpsServer::Get().Url("internal.raw", "127.0.0.1");
+  auto start = std::chrono::steady_clock::now();
+  ImportJob direct = ImportAndWait("internal-direct", internal);
+  ExpectFailedCleanly(direct, "leads to a loopback address");
+  EXPECT_NE(direct.error().find("--import-allow-host 127.0.0.1"), std::string::npos) << direct.error();
+  // localhost is allowed, but it redirects to 127.0.0.1, which is not.
+  std::string encoded;
+  for (char c : internal) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      encoded += c;
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof(hex), "%%%02X", static_cast<unsigned char>(c));
+      encoded += hex;
+    }
+  }
+  ImportJob redirected =
+      ImportAndWait("internal-redirect", HttpsServer::Get().Url("internal.raw?goto=" + encoded));
+  ExpectFailedCleanly(redirected, "leads to a loopback address");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "refused promptly";
+  EXPECT_EQ(PoolListing(kPool), before);
 }
 
 TEST_F(ImportApiTest, ARequestedSizeBelowTheImagesIsTheImagesSize) {

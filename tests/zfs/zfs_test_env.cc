@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -195,23 +196,42 @@ HttpsServer::~HttpsServer() {
   }
 }
 
-std::string HttpsServer::Url(const std::string& path) const {
-  return "https://127.0.0.1:" + std::to_string(port_) + "/" + path;
+std::string HttpsServer::Url(const std::string& path, const std::string& host) const {
+  return "https://" + host + ":" + std::to_string(port_) + "/" + path;
 }
 
 std::string CliPath() { return MVIRT_CLI_PATH; }
 std::string DaemonPath() { return MVIRT_DAEMON_PATH; }
 
-DaemonProcess::DaemonProcess(std::string pool, std::string socket,
-                             std::vector<std::string> extra_args)
-    : socket_(std::move(socket)), endpoint_("unix:" + socket_),
-      log_path_("/var/tmp/mvirt-zfs-test-" + pool + ".log") {
-  std::vector<std::string> args = {DaemonPath(), "--pool", pool, "--listen", endpoint_,
-                                   "--config", "/dev/null", "--log-level", "debug",
-                                   "--state-dir", StateDir(pool), "--import-dir", kImportDir,
-                                   "--import-ca-file", TestCaFile(), "--import-max-size", "1G",
-                                   "--qemu-img",
-                                   std::string(MVIRT_TEST_SOURCE_DIR) + "/qemu-img-throttled"};
+DaemonProcess::DaemonProcess(std::string pool, std::string listen,
+                             std::vector<std::string> extra_args) {
+  static int instances = 0;
+  log_path_ = "/var/tmp/mvirt-zfs-test-" + pool + "-" + std::to_string(++instances) + ".log";
+  if (listen.rfind("unix:", 0) == 0) listen = listen.substr(5);
+  if (!listen.empty() && listen[0] == '/') {
+    socket_ = listen;
+    endpoint_ = "unix:" + socket_;
+  } else {
+    endpoint_ = listen;  // HOST:PORT
+  }
+  // The test settings; a flag in `extra_args` replaces its default.
+  const std::vector<std::pair<std::string, std::string>> defaults = {
+      {"--pool", pool},
+      {"--listen", socket_.empty() ? listen : "unix:" + socket_},
+      {"--config", "/dev/null"},
+      {"--log-level", "debug"},
+      {"--state-dir", StateDir(pool)},
+      {"--import-dir", kImportDir},
+      {"--import-ca-file", TestCaFile()},
+      {"--import-max-size", "1G"},
+      {"--import-allow-host", HttpsServer::kAllowedHost},
+      {"--qemu-img", std::string(MVIRT_TEST_SOURCE_DIR) + "/qemu-img-throttled"}};
+  std::vector<std::string> args = {DaemonPath()};
+  for (const auto& [flag, value] : defaults) {
+    if (std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end()) continue;
+    args.push_back(flag);
+    args.push_back(value);
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -229,9 +249,10 @@ DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) StopWith(SIGKILL);
 }
 
-bool DaemonProcess::WaitUntilServing() {
+bool DaemonProcess::WaitUntilServing(std::shared_ptr<grpc::ChannelCredentials> credentials) {
   if (pid_ <= 0) return false;
-  auto channel = grpc::CreateChannel(endpoint_, grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(endpoint_, credentials ? credentials : grpc::InsecureChannelCredentials());
   auto stub = ZfsService::NewStub(channel);
   for (int i = 0; i < 300; ++i) {
     int status;
@@ -267,6 +288,18 @@ std::string DaemonProcess::Log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+ScratchPool::ScratchPool(std::string name, const std::string& create_options)
+    : name_(std::move(name)), file_("/var/tmp/mvirt-zfs-test-" + name_ + ".img") {
+  Shell("zpool destroy -f " + name_ + " 2>/dev/null");
+  MustRun("rm -f " + file_ + " && truncate -s 2G " + file_);
+  MustRun("zpool create -f -o cachefile=none -m none " + create_options + " " + name_ + " " + file_);
+}
+
+ScratchPool::~ScratchPool() {
+  Shell("zpool destroy -f " + name_);
+  ::unlink(file_.c_str());
 }
 
 DaemonProcess& TestPool::daemon() { return *g_daemon; }

@@ -67,8 +67,10 @@ class HttpsServer {
  public:
   // The shared server; started on first use.
   static HttpsServer& Get();
-  // https://127.0.0.1:<port>/<path>
-  std::string Url(const std::string& path) const;
+  // https://<host>:<port>/<path>. Test daemons may fetch from kAllowedHost
+  // (--import-allow-host); any other name of this host is refused.
+  std::string Url(const std::string& path, const std::string& host = kAllowedHost) const;
+  static constexpr const char* kAllowedHost = "localhost";
   // Where the served files live.
   static constexpr const char* kRoot = "/var/tmp/mvirt-zfs-test-www";
   ~HttpsServer();
@@ -79,17 +81,19 @@ class HttpsServer {
   int port_ = 0;
 };
 
-// A daemon process serving `pool` on `socket`, logging to
-// /var/tmp/mvirt-zfs-test-<pool>.log, with the test import settings
-// (--state-dir StateDir(pool), --import-dir kImportDir, --import-ca-file
-// TestCaFile(), --import-max-size 1G, the throttleable qemu-img) plus
-// `extra_args`.
+// A daemon process serving `pool` on `listen` (a unix socket path, or
+// HOST:PORT), logging to /var/tmp/mvirt-zfs-test-<pool>-<n>.log, with the
+// test settings (--state-dir StateDir(pool), --import-dir kImportDir,
+// --import-ca-file TestCaFile(), --import-max-size 1G, --import-allow-host
+// localhost, the throttleable qemu-img) plus `extra_args`; a flag given in
+// `extra_args` replaces its default.
 class DaemonProcess {
  public:
-  DaemonProcess(std::string pool, std::string socket, std::vector<std::string> extra_args = {});
+  DaemonProcess(std::string pool, std::string listen, std::vector<std::string> extra_args = {});
   ~DaemonProcess();
-  // Waits until the daemon answers GetVersion (true) or exits (false).
-  bool WaitUntilServing();
+  // Waits until the daemon answers GetVersion (true) or exits (false); for
+  // a TCP daemon, over plaintext unless `credentials` are given.
+  bool WaitUntilServing(std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   // Sends `signal` and waits; returns the exit status as from waitpid.
   int StopWith(int signal);
   // Waits for the daemon to exit by itself; returns its exit code.
@@ -103,6 +107,23 @@ class DaemonProcess {
   std::string endpoint_;
   std::string log_path_;
   pid_t pid_ = -1;
+};
+
+// A pool of its own on a 2 GiB sparse file under /var/tmp, for a test that
+// runs a daemon of its own (one daemon per pool). `create_options` go to
+// `zpool create`; the default is the seed's settings.
+class ScratchPool {
+ public:
+  explicit ScratchPool(std::string name,
+                       const std::string& create_options =
+                           "-o ashift=12 -o autotrim=on -O compression=lz4 -O xattr=sa "
+                           "-O atime=off");
+  ~ScratchPool();
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::string file_;
 };
 
 // The shared test pool and daemon (a gtest Environment).

@@ -1,0 +1,40 @@
+// CallGuard: what every RPC handler does first. It asks the Authorizer
+// whether the caller may call (the status to return if not), writes the
+// audit line of a mutation (method, object, caller), and makes the call's
+// deadline and cancellation the thread's CallContext until the handler
+// returns, so that waits below end with the call.
+#ifndef MVIRT_ZFS_SERVICE_CALL_GUARD_H_
+#define MVIRT_ZFS_SERVICE_CALL_GUARD_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "access/authorizer.h"
+#include "common/call_context.h"
+
+namespace mvirt::zfs {
+
+class CallGuard {
+ public:
+  // `object` names what a mutation changes ("volume 'vm-1'"); empty for
+  // reads, which are not audited.
+  CallGuard(grpc::ServerContextBase* ctx, const Authorizer& authorizer, absl::string_view method,
+            absl::string_view object = "");
+  CallGuard(const CallGuard&) = delete;
+  CallGuard& operator=(const CallGuard&) = delete;
+
+  bool allowed() const { return status_.ok(); }
+  // PERMISSION_DENIED if the caller may not call.
+  const grpc::Status& status() const { return status_; }
+
+ private:
+  grpc::Status status_;
+  std::optional<ScopedCallContext> scope_;
+};
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_SERVICE_CALL_GUARD_H_

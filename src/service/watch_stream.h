@@ -1,0 +1,201 @@
+// WatchStream: one WatchVolumes/WatchTemplates call, served with gRPC's
+// callback API so that no thread is ever blocked on a slow client.
+//
+// Contract with the client, in order of precedence:
+//  - the current state (`initial`) first, then every event published after
+//    the subscription was made, each as one message;
+//  - the subscriber fell more than its buffer behind (the subscription
+//    overflowed): the messages already handed to the transport are still
+//    delivered, then the stream ends with RESOURCE_EXHAUSTED (whatever the
+//    client's read speed, as long as it keeps reading);
+//  - a message has waited for the client longer than the stall limit: the
+//    call is cancelled (the client sees CANCELLED) by the StallWatchdog;
+//  - the daemon shuts down (the broadcaster is closed): UNAVAILABLE;
+//  - the client cancels or goes away: the stream ends quietly.
+// Thread-safe: events arrive on publishing threads, completions on gRPC's.
+#ifndef MVIRT_ZFS_SERVICE_WATCH_STREAM_H_
+#define MVIRT_ZFS_SERVICE_WATCH_STREAM_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/broadcaster.h"
+#include "service/convert.h"
+#include "service/stall_watchdog.h"
+
+namespace mvirt::zfs {
+
+// Counts the open watch streams against --max-watchers.
+class WatcherSlots {
+ public:
+  explicit WatcherSlots(size_t max) : max_(max) {}
+  // Takes a slot; false (taking nothing) if all are in use.
+  bool TryAcquire() {
+    size_t now = used_.load();
+    do {
+      if (now >= max_) return false;
+    } while (!used_.compare_exchange_weak(now, now + 1));
+    return true;
+  }
+  void Release() { used_.fetch_sub(1); }
+  size_t in_use() const { return used_.load(); }
+  size_t max() const { return max_; }
+
+ private:
+  const size_t max_;
+  std::atomic<size_t> used_{0};
+};
+
+// A server stream that ends at once with `status` (a refused call).
+template <typename Proto>
+class RefusedStream final : public grpc::ServerWriteReactor<Proto> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+template <typename Info, typename Proto>
+class WatchStream final : public grpc::ServerWriteReactor<Proto> {
+ public:
+  using Subscription = typename Broadcaster<Info>::Subscription;
+
+  // Subscribes to `events`, then reads the current state with `current`
+  // (so that nothing falls between the two; an object may arrive twice, each
+  // time in full) and starts streaming. Holds one of `slots` until done:
+  // RESOURCE_EXHAUSTED at once if none is free. Ends with `current`'s error
+  // if it fails. Returns the reactor for the gRPC handler to return.
+  template <typename ReadCurrent>
+  static grpc::ServerWriteReactor<Proto>* Start(grpc::CallbackServerContext* ctx,
+                                                Broadcaster<Info>& events, size_t buffer,
+                                                WatcherSlots& slots, StallWatchdog& watchdog,
+                                                ReadCurrent current) {
+    if (!slots.TryAcquire()) {
+      return new RefusedStream<Proto>(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("already ", slots.max(), " watch streams open (--max-watchers); ",
+                       "close one or retry later")));
+    }
+    auto* stream = new WatchStream(ctx, buffer, slots, watchdog);
+    std::shared_ptr<Core> core = stream->core_;
+    stream->subscription_ = events.Subscribe(buffer, [core] {
+      absl::MutexLock lock(&core->mu);
+      if (core->stream != nullptr) core->stream->PumpLocked();
+    });
+    absl::StatusOr<std::vector<Info>> initial = current();
+    absl::MutexLock lock(&core->mu);
+    if (!initial.ok()) {
+      stream->FinishLocked(ToGrpcStatus(initial.status()));
+    } else {
+      stream->initial_.assign(std::make_move_iterator(initial->begin()),
+                              std::make_move_iterator(initial->end()));
+      stream->started_ = true;
+      stream->PumpLocked();
+    }
+    return stream;
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&core_->mu);
+    writing_ = false;
+    watch_.WriteFinished();
+    if (!ok) {
+      // Cancelled (by the client, or by the watchdog) or the client is gone.
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch stream cancelled"));
+      return;
+    }
+    PumpLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&core_->mu);
+    // A write in flight completes with ok=false and finishes the call there.
+    if (!writing_) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch stream cancelled"));
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&core_->mu);
+      core_->stream = nullptr;  // the listener no longer reaches this object
+    }
+    subscription_.reset();
+    slots_.Release();
+    delete this;
+  }
+
+ private:
+  // What the subscription's listener shares with the stream; it outlives the
+  // stream, so a late notification finds `stream` null.
+  struct Core {
+    absl::Mutex mu;
+    WatchStream* stream ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  WatchStream(grpc::CallbackServerContext* ctx, size_t buffer, WatcherSlots& slots,
+              StallWatchdog& watchdog)
+      : buffer_(buffer), slots_(slots), watch_(watchdog, ctx), core_(std::make_shared<Core>()) {
+    core_->stream = this;
+  }
+
+  // Sends what is next, if nothing is in flight; requires core_->mu held.
+  void PumpLocked() {
+    if (!started_ || finished_ || writing_) return;
+    if (subscription_->overflowed()) {
+      FinishLocked(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("watch fell more than ", buffer_,
+                       " events behind and was disconnected; resubscribe to receive the "
+                       "current state")));
+      return;
+    }
+    std::optional<Info> next;
+    if (!initial_.empty()) {
+      next = std::move(initial_.front());
+      initial_.pop_front();
+    } else {
+      next = subscription_->Next();
+    }
+    if (next.has_value()) {
+      pending_.Clear();
+      ToProto(*next, &pending_);
+      writing_ = true;
+      watch_.WriteStarted();
+      this->StartWrite(&pending_);
+      return;
+    }
+    if (subscription_->closed()) {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "mvirt-zfs is shutting down"));
+    }
+  }
+
+  void FinishLocked(const grpc::Status& status) {
+    if (finished_) return;
+    finished_ = true;
+    this->Finish(status);
+  }
+
+  const size_t buffer_;
+  WatcherSlots& slots_;
+  StallWatchdog::Watch watch_;
+  const std::shared_ptr<Core> core_;
+  std::shared_ptr<Subscription> subscription_;  // set once in Start
+  // Guarded by core_->mu:
+  std::deque<Info> initial_;
+  Proto pending_;  // the message in flight; gRPC reads it until OnWriteDone
+  bool started_ = false;
+  bool writing_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_SERVICE_WATCH_STREAM_H_
