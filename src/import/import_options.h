@@ -16,8 +16,9 @@ struct ImportOptions {
   // Job records live in <state_dir>/jobs, temporary downloads in
   // <state_dir>/tmp (both created on start).
   std::string state_dir = "/var/lib/mvirt-zfs";
-  // Local sources are accepted only inside these directories (after
-  // resolving symlinks); anything else is PERMISSION_DENIED.
+  // Local sources are accepted only inside these directories, as written
+  // (no symlink is followed below them); anything else is
+  // PERMISSION_DENIED.
   std::vector<std::string> import_dirs = {"/var/lib/mvirt-zfs/images"};
   // Plain http:// sources; https:// is always allowed.
   bool allow_http = false;

@@ -106,9 +106,12 @@ std::vector<std::string> QemuImgSandboxArgv(const QemuImgSandbox& sandbox,
                                             const std::vector<RootEntry>& root_entries,
                                             const std::vector<std::string>& args) {
   std::vector<std::string> argv = {
-      kBwrapPath,   "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-      "--clearenv", "--setenv",      "PATH",              kSandboxPath,    "--ro-bind",  "/usr",
-      "/usr"};
+      // Every namespace but the user namespace: the daemon is root, which
+      // needs none (and may not create one when chrooted); bwrap run by
+      // another user adds one by itself.
+      kBwrapPath, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+      "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+      "--clearenv", "--setenv", "PATH", kSandboxPath, "--ro-bind", "/usr", "/usr"};
   for (const RootEntry& entry : root_entries) {
     if (entry.symlink_target.empty()) {
       argv.insert(argv.end(), {"--ro-bind", entry.path, entry.path});

@@ -3,8 +3,9 @@
 //
 // The choice: bubblewrap (/usr/bin/bwrap, Debian package bubblewrap), one
 // sandbox per qemu-img run, with
-//  - new mount, pid, network, ipc, uts (and, where possible, user and
-//    cgroup) namespaces (--unshare-all: no network at all), a new session
+//  - new mount, pid, network, ipc, uts (and, where possible, cgroup)
+//    namespaces (no network at all; no user namespace for root, which
+//    needs none and may not make one in a chroot), a new session
 //    (no terminal injection), all capabilities dropped, killed with its
 //    parent (--die-with-parent), an empty environment but PATH;
 //  - read-only: /usr, the merged-/usr links or directories of / (/bin,

@@ -342,7 +342,7 @@ TEST(Qcow2Header, ExtensionsMustStayInTheFirstCluster) {
 class Qcow2FromQemuImg : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (FindExecutable("qemu-img").empty()) GTEST_SKIP() << "qemu-img is not installed";
+    ASSERT_FALSE(FindExecutable("qemu-img").empty()) << "qemu-img is not installed (qemu-utils)";
     char dir[] = "/tmp/mvirt-zfs-qcow2-XXXXXX";
     dir_ = mkdtemp(dir);
   }

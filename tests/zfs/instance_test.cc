@@ -113,5 +113,25 @@ TEST(Instance, AStaleSocketFileIsReplacedAnOtherFileIsNot) {
   ::unlink(socket.c_str());
 }
 
+// What a crash leaves between "born" and "renamed into place" is swept at
+// the next start; volumes of the pool are not touched.
+TEST(Instance, LeftoversOfCreatesCutOffByACrashAreSweptAtStart) {
+  ScratchPool pool("mvsweep");
+  {
+    DaemonProcess daemon(pool.name(), "/run/mvirt-zfs-sweep.sock");
+    ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+    daemon.StopWith(SIGKILL);
+  }
+  const std::string creating = pool.name() + "/.mvirt/creating";
+  MustRun("zfs create -s -V 16M " + creating + "/vm-1-" + "11111111-2222-4333-8444-555555555555");
+  MustRun("zfs create -s -V 16M -o mvirt:id=99999999-2222-4333-8444-555555555555 " + creating +
+          "/vm-2-99999999-2222-4333-8444-555555555555");
+  MustRun("zfs create -s -V 16M " + pool.name() + "/unmanaged");
+  DaemonProcess daemon(pool.name(), "/run/mvirt-zfs-sweep.sock");
+  ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+  EXPECT_EQ(ChildrenOf(pool.name(), "creating"), "") << daemon.Log();
+  EXPECT_TRUE(DatasetExists(pool.name() + "/unmanaged")) << "what is not the daemon's stays";
+}
+
 }  // namespace
 }  // namespace mvirt::zfs::testing
