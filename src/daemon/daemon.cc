@@ -219,7 +219,7 @@ int RunDaemon(int argc, char** argv) {
   VolumeManagerOptions volume_options;
   volume_options.pool = options.pool;
   volume_options.device_timeout = absl::Seconds(options.device_timeout_seconds);
-  VolumeManager volumes(**zfs, volume_options);
+  VolumeManager volumes(**zfs, LinuxZvolDevices::Get(), volume_options);
   volumes.CollectGarbage(/*at_startup=*/true);
   InitHttp();
   ImportManager imports(volumes, options.import);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sizes.h"
@@ -77,11 +78,12 @@ absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
       !s.ok()) {
     return Annotate(s, op);
   }
-  if (absl::Status s = WaitForZvolDevice(staging.device, staging.dataset, options_.device_timeout);
+  if (absl::Status s = devices_.WaitReady(staging.device, staging.dataset, options_.device_timeout);
       !s.ok()) {
     if (absl::Status d = DiscardStagingVolume(staging); !d.ok()) LogError(op, ": ", d.message());
     return Annotate(s, op);
   }
+  CrashPoint("import/staged");
   LogInfo(op, ": staging zvol ", staging.dataset, " (", staging.volsize, " bytes)");
   return staging;
 }
@@ -104,6 +106,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
       !s.ok()) {
     return Annotate(s, op);
   }
+  CrashPoint("import/snapshotted");
   // Templates are read only through clones: drop the device, as every zvol
   // under templates/ has none. The kernel skips a device that is open (udev
   // may still be probing it after the last write), so set it again until
@@ -114,12 +117,15 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
     if (absl::Status s = zfs_.SetProperty(staging.dataset, "volmode", "none"); !s.ok()) {
       return Annotate(s, op);
     }
-    gone = WaitForDeviceGone(staging.device,
-                             std::min(absl::Seconds(2), std::max(deadline - absl::Now(), absl::ZeroDuration())));
+    gone = devices_.WaitGone(
+        staging.device,
+        std::min(absl::Seconds(2), std::max(deadline - absl::Now(), absl::ZeroDuration())));
   } while (!gone.ok() && absl::Now() < deadline);
   if (!gone.ok()) LogWarning(op, ": ", gone.message(), "; the template keeps a device until reboot");
   const std::string target = ReservedDataset("templates/" + staging.template_name);
+  CrashPoint("import/hidden");
   if (absl::Status s = zfs_.Rename(staging.dataset, target); !s.ok()) return Annotate(s, op);
+  CrashPoint("import/renamed");
   LogInfo(op, ": template ", target, " complete");
   // The template exists from here on, whatever a read of it says.
   absl::StatusOr<VolumeProps> props = GetManagedTemplate(staging.template_name);
@@ -144,7 +150,7 @@ absl::Status VolumeManager::DiscardStagingVolume(const StagingVolume& staging) {
                                     staging.template_name, "' (removed at the next start)"));
   }
   LogInfo("removed the partial import ", staging.dataset);
-  if (absl::Status s = WaitForDeviceGone(staging.device, options_.device_timeout); !s.ok()) {
+  if (absl::Status s = devices_.WaitGone(staging.device, options_.device_timeout); !s.ok()) {
     LogWarning("remove ", staging.dataset, ": ", s.message());
   }
   return absl::OkStatus();

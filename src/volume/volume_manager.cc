@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sizes.h"
@@ -22,8 +23,8 @@ absl::Status ValidateNewVolume(const std::string& name, const std::string& id) {
   return ValidateId(id);
 }
 
-VolumeManager::VolumeManager(Zfs& zfs, VolumeManagerOptions options)
-    : zfs_(zfs), options_(std::move(options)) {}
+VolumeManager::VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOptions options)
+    : zfs_(zfs), devices_(devices), options_(std::move(options)) {}
 
 std::string VolumeManager::DatasetName(const std::string& name) const {
   return absl::StrCat(options_.pool, "/", name);
@@ -97,6 +98,12 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   if (!lock.ok()) return Annotate(lock.status(), op);
 
   absl::StatusOr<VolumeProps> existing = zfs_.GetVolume(dataset);
+  // NOT_FOUND: the name is free; INVALID_ARGUMENT: it exists and is not a zvol;
+  // any other failure says nothing about the name.
+  if (!existing.ok() && !absl::IsNotFound(existing.status()) &&
+      !absl::IsInvalidArgument(existing.status())) {
+    return Annotate(existing.status(), op);
+  }
   if (existing.ok() || !absl::IsNotFound(existing.status())) {
     if (!existing.ok() || !IsManaged(existing->user_props)) {
       return absl::AlreadyExistsError(absl::StrCat(
@@ -151,8 +158,14 @@ absl::Status VolumeManager::MakeInCreating(
     if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
     made = make(staging);
   }
-  if (made.ok()) made = zfs_.Rename(staging, dataset);
-  if (made.ok()) return absl::OkStatus();
+  if (made.ok()) {
+    CrashPoint("creating/made");
+    made = zfs_.Rename(staging, dataset);
+  }
+  if (made.ok()) {
+    CrashPoint("creating/renamed");
+    return absl::OkStatus();
+  }
   // Nothing half-made stays behind.
   if (zfs_.Exists(staging)) {
     if (absl::Status d = zfs_.DestroyWithSnapshots(staging); !d.ok()) {
@@ -166,7 +179,8 @@ absl::StatusOr<VolumeInfo> VolumeManager::FinishNewVolume(absl::string_view op,
                                                           const std::string& dataset) {
   // The volume exists: its event is published whether or not its device
   // becomes ready in time (a retry with the same id then returns it).
-  absl::Status ready = WaitForZvolDevice(ZvolDevicePath(dataset), dataset, options_.device_timeout);
+  absl::Status ready =
+      devices_.WaitReady(ZvolDevicePath(dataset), dataset, options_.device_timeout);
   absl::StatusOr<VolumeProps> created = zfs_.GetVolume(dataset);
   if (!created.ok()) return Annotate(created.status(), op);
   absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*created);
@@ -233,7 +247,7 @@ absl::Status VolumeManager::DescribeFailure(absl::string_view op, const std::str
   if (!IsBusy(status)) return Annotate(status, op);
   // The kernel said "open"; name who, as far as can be seen from here.
   const std::string path = ZvolDevicePath(dataset);
-  std::vector<DeviceHolder> holders = FindDeviceHolders(path);
+  std::vector<DeviceHolder> holders = devices_.Holders(path);
   if (holders.empty()) {
     return BusyError(absl::StrCat(
         op, ": device ", path, " is in use (the kernel holds it open, but no process, mount, ",
@@ -285,6 +299,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name,
   if (*volsize == props->volsize) return ToVolumeInfo(*props);
   if (absl::Status s = CheckCapacity("resize volume", name, *volsize); !s.ok()) return s;
   if (absl::Status s = zfs_.SetVolsize(props->name, *volsize); !s.ok()) return s;
+  CrashPoint("resize/set");
   LogInfo("resized volume ", props->name, " from ", props->volsize, " to ", *volsize, " bytes");
   absl::StatusOr<VolumeProps> resized = zfs_.GetVolume(props->name);
   if (!resized.ok()) return resized.status();
@@ -318,9 +333,10 @@ absl::Status VolumeManager::Delete(const std::string& name) {
     if (absl::Status s = zfs_.DestroyWithSnapshots(dataset); !s.ok()) {
       return DescribeFailure(op, dataset, s);
     }
+    CrashPoint("delete/destroyed");
     LogInfo("deleted volume ", dataset, " and ", snaps->size(), " snapshots");
     PublishVolumeDeleted(props->user_props.at(kIdProperty));
-    if (absl::Status s = WaitForDeviceGone(ZvolDevicePath(dataset), options_.device_timeout);
+    if (absl::Status s = devices_.WaitGone(ZvolDevicePath(dataset), options_.device_timeout);
         !s.ok()) {
       LogWarning(op, ": ", s.message());
     }

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/broadcaster.h"
 #include "common/keyed_mutex.h"
+#include "device/zvol_devices.h"
 #include "volume/volume_types.h"
 #include "zfs/zfs.h"
 
@@ -63,7 +64,9 @@ struct VolumeManagerOptions {
 
 class VolumeManager {
  public:
-  VolumeManager(Zfs& zfs, VolumeManagerOptions options);
+  // `zfs` and `devices` (LinuxZvolDevices::Get() in the daemon; fakes in
+  // tests) must outlive the manager.
+  VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOptions options);
 
   const std::string& pool() const { return options_.pool; }
 
@@ -281,6 +284,7 @@ class VolumeManager {
   SnapshotInfo ToSnapshotInfo(const SnapshotProps& props) const;
 
   Zfs& zfs_;
+  ZvolDevices& devices_;
   const VolumeManagerOptions options_;
   KeyedMutex name_locks_;
   std::mutex garbage_mu_;  // one CollectGarbage at a time

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sizes.h"
@@ -68,15 +69,18 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
   }
   for (const std::string& v : volumes) full_names.push_back(absl::StrCat(DatasetName(v), "@", snapshot));
   // One lzc_snapshot call: all or none. The snapshots of one call share a
-  // group id; each then gets its own id (until it has one, its ZFS guid
-  // serves: see ToSnapshotInfo).
-  if (absl::Status s = zfs_.Snapshot(full_names, {{kSnapshotGroupProperty, NewUuid()}}); !s.ok()) {
-    return s;
-  }
+  // group id. A single snapshot gets its id in the same call; those of a
+  // multi-volume call each get their own afterwards (until then, and if a
+  // crash comes between, the snapshot's ZFS guid serves: see
+  // ToSnapshotInfo).
+  UserProps props = {{kSnapshotGroupProperty, NewUuid()}};
+  if (full_names.size() == 1) props[kIdProperty] = NewUuid();
+  if (absl::Status s = zfs_.Snapshot(full_names, props); !s.ok()) return s;
+  CrashPoint("snapshot/taken");
   LogInfo("created snapshot(s) ", absl::StrJoin(full_names, ", "));
-  for (const std::string& full : full_names) {
-    if (absl::Status s = zfs_.SetProperty(full, kIdProperty, NewUuid()); !s.ok()) {
-      LogWarning("snapshot ", full, ": ", s.message(), "; its ZFS guid serves as its id");
+  for (size_t i = 0; full_names.size() > 1 && i < full_names.size(); ++i) {
+    if (absl::Status s = zfs_.SetProperty(full_names[i], kIdProperty, NewUuid()); !s.ok()) {
+      LogWarning("snapshot ", full_names[i], ": ", s.message(), "; its ZFS guid serves as its id");
     }
   }
   std::vector<SnapshotInfo> out;
@@ -147,13 +151,14 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
   if (absl::Status s = zfs_.Rollback(props->name, target->name); !s.ok()) {
     return DescribeFailure(op, props->name, s);
   }
+  CrashPoint("rollback/done");
   LogInfo("rolled back ", props->name, " to ", target->name, " (destroyed ", newer.size(),
           " newer snapshots)");
   // No reader may see blocks cached from before the rollback.
   const std::string path = ZvolDevicePath(props->name);
-  absl::Status ready = WaitForZvolDevice(path, props->name, options_.device_timeout);
+  absl::Status ready = devices_.WaitReady(path, props->name, options_.device_timeout);
   if (ready.ok()) {
-    if (absl::Status s = InvalidateDeviceCache(path); !s.ok()) LogWarning(op, ": ", s.message());
+    if (absl::Status s = devices_.InvalidateCache(path); !s.ok()) LogWarning(op, ": ", s.message());
   }
   absl::StatusOr<VolumeProps> after = zfs_.GetVolume(props->name);
   if (!after.ok()) return after.status();
@@ -201,6 +206,12 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return s;
   }
   absl::StatusOr<VolumeProps> existing = zfs_.GetVolume(dataset);
+  // NOT_FOUND: the name is free; INVALID_ARGUMENT: it exists and is not a zvol;
+  // any other failure says nothing about the name.
+  if (!existing.ok() && !absl::IsNotFound(existing.status()) &&
+      !absl::IsInvalidArgument(existing.status())) {
+    return Annotate(existing.status(), op);
+  }
   if (existing.ok() || !absl::IsNotFound(existing.status())) {
     // An idempotent retry: the same id, origin and size.
     const bool same = existing.ok() && IsManaged(existing->user_props) && !params.id.empty() &&
@@ -224,6 +235,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
   // Cloned (and grown) under .mvirt/creating, renamed into place complete.
   absl::Status made = MakeInCreating(op, params.name, id, dataset, [&](const std::string& staging) {
     absl::Status s = zfs_.Clone(staging, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
+    if (s.ok()) CrashPoint("clone/cloned");
     if (s.ok() && volsize > origin.volsize) s = zfs_.SetVolsize(staging, volsize);
     return s;
   });

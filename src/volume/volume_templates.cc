@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/status_util.h"
@@ -126,12 +127,15 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
       !s.ok()) {
     return fail(s);
   }
+  CrashPoint("promote/copied");
   for (const auto& [key, value] : UserProps{{kIdProperty, id},
                                             {kKindProperty, kKindTemplate},
                                             {kSourceVolumeProperty, volume}}) {
     if (absl::Status s = zfs_.SetProperty(incoming, key, value); !s.ok()) return fail(s);
   }
+  CrashPoint("promote/marked");
   if (absl::Status s = zfs_.Rename(incoming, target); !s.ok()) return fail(s);
+  CrashPoint("promote/renamed");
   LogInfo("promoted ", snap->name, " to template ", target, " (id ", id, ")");
   absl::StatusOr<TemplateInfo> info = GetTemplate(template_name);
   if (info.ok()) PublishTemplate(*info);
@@ -177,6 +181,7 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
     if (absl::Status s = zfs_.DestroyWithSnapshots(dataset); !s.ok()) {
       return Annotate(s, absl::StrCat("delete template '", name, "'"));
     }
+    CrashPoint("template-delete/destroyed");
     LogInfo("deleted template ", dataset);
     PublishTemplateDeleted(tmpl->id);
     return absl::OkStatus();
@@ -186,6 +191,7 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
   if (absl::Status s = zfs_.Rename(dataset, parked); !s.ok()) {
     return Annotate(s, absl::StrCat("delete template '", name, "'"));
   }
+  CrashPoint("template-delete/parked");
   if (absl::Status s = zfs_.DeferDestroySnapshots({absl::StrCat(parked, "@", kTemplateSnapshot)});
       !s.ok()) {
     LogWarning("delete template '", name, "': ", s.message(), " (retried by the next clean-up)");

@@ -34,6 +34,8 @@ constexpr char kDestroyProgram[] = R"lua(
 local args = ...
 local ds = args["dataset"]
 if not zfs.exists(ds) then return {missing = ds} end
+-- Children would only make the last destroy fail: refuse at once.
+for child in zfs.list.children(ds) do return {refused = child, errno = args["eexist"]} end
 local snaps = {}
 for s in zfs.list.snapshots(ds) do snaps[#snaps + 1] = s end
 -- Every check before the first destroy.
@@ -158,6 +160,8 @@ absl::Status Refusal(const std::string& what, const std::string& dataset,
                   "open cannot be checked in the same transaction; take a snapshot or destroy "
                   "the bookmark first"));
     }
+  } else if (culprit.find('@') == std::string::npos && err == EEXIST) {
+    return absl::FailedPreconditionError(absl::StrCat(prefix, "it has a child dataset '", culprit, "'"));
   } else if (err == EBUSY) {
     return absl::FailedPreconditionError(
         absl::StrCat(prefix, "snapshot '", culprit, "' is held or in use (e.g. being sent)"));
@@ -209,7 +213,8 @@ absl::Status DestroyWithSnapshotsAtomically(const std::string& dataset) {
   Nvlist args = NewNvlist();
   if (!args || nvlist_add_string(args.get(), "dataset", dataset.c_str()) != 0 ||
       nvlist_add_int64(args.get(), "edquot", EDQUOT) != 0 ||
-      nvlist_add_int64(args.get(), "enospc", ENOSPC) != 0) {
+      nvlist_add_int64(args.get(), "enospc", ENOSPC) != 0 ||
+      nvlist_add_int64(args.get(), "eexist", EEXIST) != 0) {
     return ZfsErrnoStatus(ZfsOp::kDestroy, ENOMEM, "destroy", dataset);
   }
   return RunUntilSettled(kDestroyProgram, args.get(), "destroy", dataset);

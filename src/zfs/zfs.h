@@ -166,8 +166,9 @@ class Zfs {
 
   // Destroys dataset `name` and all its snapshots in one transaction: all or
   // nothing. Refused, destroying nothing, with FAILED_PRECONDITION naming the
-  // cause when the dataset is open (IsBusy()), a snapshot has clones or
-  // holds or is being sent, or a bookmark is newer than its latest snapshot.
+  // cause when the dataset is open (IsBusy()), has a child dataset, a
+  // snapshot has clones or holds or is being sent, or a bookmark is newer
+  // than its latest snapshot.
   // A transient open (udev probing a zvol after a write) is waited out for
   // a few seconds. NOT_FOUND if it does not exist.
   virtual absl::Status DestroyWithSnapshots(const std::string& name) = 0;

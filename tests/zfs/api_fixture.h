@@ -25,7 +25,7 @@ class ApiTest : public ::testing::Test {
   // Deletes what a test created, through ZFS itself so a daemon bug cannot
   // leak state into the next test.
   void TearDown() override {
-    for (const std::string& name : cleanup_) Shell("zfs destroy -r " + kPool + "/" + name);
+    for (const std::string& name : cleanup_) DestroyDataset(kPool + "/" + name);
   }
 
   grpc::Status Create(const std::string& name, uint64_t size, Volume* out,

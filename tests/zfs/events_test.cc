@@ -133,6 +133,49 @@ TEST(Events, SigtermEndsTheDaemonWithinTheShutdownTimeoutWhileACallWaits) {
   EXPECT_FALSE(created.ok()) << "the waiting call was ended";
 }
 
+// A call that cannot be cancelled (DeleteVolume keeps asking ZFS for about
+// 3 s while the kernel says the device is busy) does not keep a stopping
+// daemon past --shutdown-timeout: it exits 1 at the timeout.
+TEST(Events, SigtermExitsAtTheShutdownTimeoutWhenACallCannotBeEnded) {
+  ScratchPool pool("mvhardstop");
+  DaemonProcess daemon(pool.name(), "/run/mvirt-zfs-hardstop.sock", {"--shutdown-timeout", "1"});
+  ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+  auto stub = StubOf(daemon);
+  Volume v;
+  ASSERT_TRUE(CreateOn(*stub, "held", "", &v).ok());
+  std::string holder =
+      MustRun("sh -c 'exec 3<" + v.path() + "; exec sleep 60' >/dev/null 2>&1 & echo $!");
+  holder = holder.substr(0, holder.find('\n'));
+  const std::string device = MustRun("readlink -f " + v.path());
+  bool holding = false;
+  for (int i = 0; i < 200 && !holding; ++i) {
+    holding = Shell("readlink /proc/" + holder + "/fd/3").output == device &&
+              Shell("cat /proc/" + holder + "/comm").output == "sleep\n";
+    if (!holding) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(holding) << "the holder never opened " << v.path();
+  grpc::Status deleted;
+  std::thread call([&] {
+    DeleteVolumeRequest req;
+    req.set_name("held");
+    DeleteVolumeResponse resp;
+    grpc::ClientContext ctx;
+    deleted = stub->DeleteVolume(&ctx, req, &resp);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto start = std::chrono::steady_clock::now();
+  int status = daemon.StopWith(SIGTERM);
+  auto took = std::chrono::steady_clock::now() - start;
+  call.join();
+  Shell("kill " + holder);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << "\n" << daemon.Log();
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << daemon.Log();
+  EXPECT_NE(daemon.Log().find("still stopping after 1s (--shutdown-timeout): exiting now"),
+            std::string::npos)
+      << daemon.Log();
+  EXPECT_TRUE(DatasetExists(pool.name() + "/held")) << "the refused delete changed nothing";
+}
+
 TEST(Events, WatchStreamsAreBounded) {
   ScratchPool pool("mvwatchers");
   DaemonProcess daemon(pool.name(), "/run/mvirt-zfs-watchers.sock", {"--max-watchers", "2"});

@@ -66,7 +66,7 @@ class ImportSafetyTest : public ApiTest {
     ::unlink(kSlowConvertMarker);
     ApiTest::TearDown();  // the clones first
     for (const std::string& t : templates_) {
-      Shell("zfs destroy -r " + kPool + "/.mvirt/templates/" + t);
+      DestroyDataset(kPool + "/.mvirt/templates/" + t);
     }
     Shell(std::string("rm -rf ") + kOutside + " " + kImportDir + "/*");
   }

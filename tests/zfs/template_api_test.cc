@@ -15,7 +15,7 @@ class TemplateApiTest : public ApiTest {
  protected:
   void TearDown() override {
     ApiTest::TearDown();
-    Shell("zfs destroy -r " + kPool + "/.mvirt/templates/debian");
+    DestroyDataset(kPool + "/.mvirt/templates/debian");
   }
   grpc::Status Promote(const std::string& volume, const std::string& snapshot,
                        const std::string& name, Template* out) {

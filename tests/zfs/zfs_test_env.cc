@@ -111,6 +111,14 @@ bool DatasetExists(const std::string& name) {
   return Shell("zfs list -H -o name -t all " + name).exit_code == 0;
 }
 
+void DestroyDataset(const std::string& name) {
+  for (int attempt = 0; attempt < 20 && DatasetExists(name); ++attempt) {
+    if (Shell("zfs destroy -r " + name).exit_code == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_FALSE(DatasetExists(name)) << "clean-up could not destroy " << name;
+}
+
 std::string PoolListing(const std::string& pool) {
   return MustRun("zfs list -H -p -o name,volsize,volblocksize -t all -r -s name " + pool);
 }
@@ -204,7 +212,8 @@ std::string CliPath() { return MVIRT_CLI_PATH; }
 std::string DaemonPath() { return MVIRT_DAEMON_PATH; }
 
 DaemonProcess::DaemonProcess(std::string pool, std::string listen,
-                             std::vector<std::string> extra_args) {
+                             std::vector<std::string> extra_args,
+                             std::vector<std::string> extra_env) {
   static int instances = 0;
   log_path_ = "/var/tmp/mvirt-zfs-test-" + pool + "-" + std::to_string(++instances) + ".log";
   if (listen.rfind("unix:", 0) == 0) listen = listen.substr(5);
@@ -241,7 +250,11 @@ DaemonProcess::DaemonProcess(std::string pool, std::string listen,
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  for (std::string& e : extra_env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
   posix_spawn_file_actions_destroy(&actions);
 }
 

@@ -34,6 +34,12 @@ std::string ZfsGet(const std::string& dataset, const std::string& property);
 
 bool DatasetExists(const std::string& name);
 
+// `zfs destroy -r NAME`, retried for up to 10 s while the dataset is busy
+// (udev probes a zvol after every close that followed a write), so that a
+// test's clean-up does not leave state for the next test. Nothing if NAME
+// does not exist.
+void DestroyDataset(const std::string& name);
+
 // Every dataset and snapshot of the pool, one per line, sorted.
 std::string PoolListing(const std::string& pool);
 
@@ -89,7 +95,9 @@ class HttpsServer {
 // `extra_args` replaces its default.
 class DaemonProcess {
  public:
-  DaemonProcess(std::string pool, std::string listen, std::vector<std::string> extra_args = {});
+  // `extra_env` ("NAME=value") is added to the daemon's environment.
+  DaemonProcess(std::string pool, std::string listen, std::vector<std::string> extra_args = {},
+                std::vector<std::string> extra_env = {});
   ~DaemonProcess();
   // Waits until the daemon answers GetVersion (true) or exits (false); for
   // a TCP daemon, over plaintext unless `credentials` are given.

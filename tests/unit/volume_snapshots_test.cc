@@ -1,0 +1,215 @@
+// VolumeManager's snapshots, rollback and clones (volume_snapshots.cc) on
+// FakeZfs and fake devices.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "status_matchers.h"
+#include "volume/volume_manager.h"
+#include "volume_test_world.h"
+
+namespace mvirt::zfs::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+class VolumeSnapshotsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(w_.vm().Create(VolumeParams("a", kMiB, kId1)));
+    ASSERT_OK(w_.vm().Create(VolumeParams("b", kMiB, kId2)));
+    w_.zfs.Reset();
+    w_.devices.ClearCalls();
+  }
+  std::vector<std::string> SnapshotNames(const std::string& volume) {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<SnapshotInfo>> snaps = w_.vm().ListSnapshots(volume);
+    EXPECT_OK(snaps);
+    if (snaps.ok()) {
+      for (const SnapshotInfo& s : *snaps) out.push_back(s.name);
+    }
+    return out;
+  }
+  World w_;
+};
+
+TEST_F(VolumeSnapshotsTest, CreateSnapshotsValidatesBeforeTouchingZfs) {
+  EXPECT_THAT(w_.vm().CreateSnapshots({}, "s"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(w_.vm().CreateSnapshots({"a", "a"}, "s"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("named twice")));
+  EXPECT_THAT(w_.vm().CreateSnapshots({"a"}, "bad@name"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(w_.zfs.calls(), IsEmpty());
+}
+
+TEST_F(VolumeSnapshotsTest, CreateSnapshotsIsAllOrNothing) {
+  const std::string before = w_.fake.Dump();
+  EXPECT_THAT(w_.vm().CreateSnapshots({"a", "missing"}, "s"),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(w_.vm().CreateSnapshot("b", "s"));
+  const std::string with_b = w_.fake.Dump();
+  EXPECT_THAT(w_.vm().CreateSnapshots({"a", "b"}, "s"),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("vmpool/b@s")));
+  EXPECT_EQ(w_.fake.Dump(), with_b);
+  EXPECT_NE(before, with_b);
+}
+
+TEST_F(VolumeSnapshotsTest, SnapshotsOfOneCallShareAGroupAndEachHasItsOwnId) {
+  absl::StatusOr<std::vector<SnapshotInfo>> taken = w_.vm().CreateSnapshots({"b", "a"}, "s");
+  ASSERT_OK(taken);
+  ASSERT_EQ(taken->size(), 2u);
+  EXPECT_EQ((*taken)[0].full_name, "vmpool/b@s");
+  EXPECT_NE((*taken)[0].id, (*taken)[1].id);
+  absl::StatusOr<SnapshotProps> a = w_.fake.GetSnapshot("vmpool/a@s");
+  absl::StatusOr<SnapshotProps> b = w_.fake.GetSnapshot("vmpool/b@s");
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  EXPECT_EQ(a->user_props.at(kSnapshotGroupProperty), b->user_props.at(kSnapshotGroupProperty));
+  EXPECT_EQ(a->user_props.at(kIdProperty), (*taken)[1].id);
+}
+
+TEST_F(VolumeSnapshotsTest, ASingleSnapshotGetsItsIdInTheSameCall) {
+  absl::StatusOr<SnapshotInfo> s = w_.vm().CreateSnapshot("a", "s");
+  ASSERT_OK(s);
+  absl::StatusOr<SnapshotProps> props = w_.fake.GetSnapshot("vmpool/a@s");
+  ASSERT_OK(props);
+  EXPECT_EQ(props->user_props.at(kIdProperty), s->id);
+  for (const ZfsCallRecord& call : w_.zfs.calls()) {
+    EXPECT_NE(call.call, ZfsCall::kSetProperty) << "no second step that a crash could cut off";
+  }
+}
+
+TEST_F(VolumeSnapshotsTest, ASnapshotOfAGroupWhoseIdCannotBeSetUsesItsGuid) {
+  w_.zfs.FailCall(ZfsCall::kSetProperty, 1, absl::UnavailableError("injected"));
+  absl::StatusOr<std::vector<SnapshotInfo>> s = w_.vm().CreateSnapshots({"a", "b"}, "s");
+  ASSERT_OK(s);
+  absl::StatusOr<SnapshotProps> props = w_.fake.GetSnapshot("vmpool/a@s");
+  ASSERT_OK(props);
+  EXPECT_EQ((*s)[0].id, std::to_string(props->guid));
+  EXPECT_EQ(props->user_props.count(kIdProperty), 0u);
+  EXPECT_EQ(w_.fake.GetSnapshot("vmpool/b@s")->user_props.at(kIdProperty), (*s)[1].id);
+}
+
+TEST_F(VolumeSnapshotsTest, DeleteSnapshotNamesWhatDependsOnIt) {
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s1"));
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s2"));
+  ASSERT_OK(w_.vm().CloneVolume("a", "s1", CloneParams("c", kId3)));
+  ASSERT_OK(w_.fake.Hold("vmpool/a@s2", "backup"));
+  EXPECT_THAT(w_.vm().DeleteSnapshot("a", "s1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("vmpool/c (clone of")));
+  EXPECT_THAT(w_.vm().DeleteSnapshot("a", "s2"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("(1 holds)")));
+  EXPECT_THAT(w_.vm().DeleteSnapshot("a", "nope"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(w_.fake.Release("vmpool/a@s2", "backup"));
+  EXPECT_OK(w_.vm().DeleteSnapshot("a", "s2"));
+  EXPECT_THAT(SnapshotNames("a"), ElementsAre("s1"));
+}
+
+TEST_F(VolumeSnapshotsTest, RollbackRestoresDataAndVolsizeAndDropsTheCache) {
+  ASSERT_OK(w_.fake.WriteData("vmpool/a", "old"));
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s1"));
+  ASSERT_OK(w_.vm().Resize("a", 2 * kMiB));
+  ASSERT_OK(w_.fake.WriteData("vmpool/a", "new"));
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s2"));
+  w_.devices.ClearCalls();
+  absl::StatusOr<VolumeInfo> v = w_.vm().Rollback("a", "s1");
+  ASSERT_OK(v);
+  EXPECT_EQ(v->volsize_bytes, kMiB);
+  EXPECT_EQ(*w_.fake.ReadData("vmpool/a"), "old");
+  EXPECT_THAT(SnapshotNames("a"), ElementsAre("s1"));
+  EXPECT_THAT(w_.devices.calls(),
+              ElementsAre("WaitReady /dev/zvol/vmpool/a", "InvalidateCache /dev/zvol/vmpool/a"));
+}
+
+TEST_F(VolumeSnapshotsTest, RollbackRefusalsNameTheCauseAndChangeNothing) {
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s1"));
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s2"));
+  ASSERT_OK(w_.vm().CloneVolume("a", "s2", CloneParams("c", kId3)));
+  std::string before = w_.fake.Dump();
+  EXPECT_THAT(w_.vm().Rollback("a", "s1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("depended on by vmpool/c (clone of vmpool/a@s2)")));
+  EXPECT_EQ(w_.fake.Dump(), before);
+
+  ASSERT_OK(w_.vm().Delete("c"));
+  w_.fake.SetOpen("vmpool/a", true);
+  w_.devices.SetHolders(World::Device("a"), {{7, "qemu"}});
+  before = w_.fake.Dump();
+  absl::Status busy = w_.vm().Rollback("a", "s1").status();
+  EXPECT_TRUE(IsBusy(busy));
+  EXPECT_THAT(busy, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("pid 7 (qemu)")));
+  EXPECT_EQ(w_.fake.Dump(), before);
+
+  w_.fake.SetOpen("vmpool/a", false);
+  ASSERT_OK(w_.fake.Bookmark("vmpool/a@s2", "vmpool/a#mark"));
+  before = w_.fake.Dump();
+  EXPECT_THAT(w_.vm().Rollback("a", "s1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("vmpool/a#mark")));
+  EXPECT_THAT(w_.vm().Rollback("a", "nope"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(w_.fake.Dump(), before);
+}
+
+TEST_F(VolumeSnapshotsTest, RollbackWhoseDeviceDoesNotReturnIsDoneButSaysSo) {
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s1"));
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s2"));
+  w_.devices.SetNeverReady(true);
+  EXPECT_THAT(w_.vm().Rollback("a", "s1"), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(SnapshotNames("a"), ElementsAre("s1"));
+  EXPECT_THAT(w_.devices.calls(), Not(::testing::Contains(HasSubstr("InvalidateCache"))));
+}
+
+TEST_F(VolumeSnapshotsTest, CloneStartsAtTheSnapshotSizeAndMayOnlyGrow) {
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s"));
+  EXPECT_THAT(w_.vm().CloneVolume("a", "s", CloneParams("c", kId3, kMiB / 2)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("may only grow")));
+  EXPECT_THAT(w_.vm().CloneVolume("a", "nope", CloneParams("c", kId3)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(w_.vm().CloneVolume("missing", "s", CloneParams("c", kId3)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      w_.vm().CloneVolume("a", "s", CloneParams("c", kId2)),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already belongs to volume 'b'")));
+  w_.zfs.Reset();
+  absl::StatusOr<VolumeInfo> c = w_.vm().CloneVolume("a", "s", CloneParams("c", kId3, 2 * kMiB));
+  ASSERT_OK(c);
+  EXPECT_EQ(c->volsize_bytes, 2 * kMiB);
+  const std::string staging = std::string("vmpool/.mvirt/creating/c-") + kId3;
+  EXPECT_THAT(Mutations(w_.zfs.calls()),
+              ElementsAre("Clone " + staging, "SetVolsize " + staging, "Rename " + staging));
+  absl::StatusOr<VolumeProps> props = w_.fake.GetVolume("vmpool/c");
+  ASSERT_OK(props);
+  EXPECT_EQ(props->origin, "vmpool/a@s");
+}
+
+TEST_F(VolumeSnapshotsTest, ACloneWhoseDeviceDoesNotAppearIsLeftForARetry) {
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s"));
+  w_.devices.SetNeverReady(true);
+  EXPECT_THAT(w_.vm().CloneVolume("a", "s", CloneParams("c", kId3)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("retry the call")));
+  absl::StatusOr<VolumeProps> props = w_.fake.GetVolume("vmpool/c");
+  ASSERT_OK(props);
+  EXPECT_EQ(props->user_props.at(kIdProperty), kId3);
+  w_.devices.SetNeverReady(false);
+  w_.zfs.Reset();
+  EXPECT_OK(w_.vm().CloneVolume("a", "s", CloneParams("c", kId3)));
+  EXPECT_THAT(Mutations(w_.zfs.calls()), IsEmpty());
+}
+
+TEST_F(VolumeSnapshotsTest, CloneIsIdempotentForTheSameIdOriginAndSize) {
+  ASSERT_OK(w_.vm().CreateSnapshot("a", "s"));
+  ASSERT_OK(w_.vm().CloneVolume("a", "s", CloneParams("c", kId3)));
+  w_.zfs.Reset();
+  EXPECT_OK(w_.vm().CloneVolume("a", "s", CloneParams("c", kId3)));
+  EXPECT_THAT(Mutations(w_.zfs.calls()), IsEmpty());
+  EXPECT_THAT(w_.vm().CloneVolume("a", "s", CloneParams("c", kId3, 2 * kMiB)),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(w_.vm().CloneVolume("a", "s", CloneParams("c", "")),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(w_.vm().CloneVolume("a", "s", CloneParams("a", kId1)),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+}  // namespace
+}  // namespace mvirt::zfs::testing

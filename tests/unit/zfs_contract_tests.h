@@ -1,0 +1,498 @@
+// The contract tests of Zfs (see zfs_contract.h): creation and reads,
+// snapshots, the all-or-nothing destroys and rollbacks, rename, clone,
+// deferred destruction, properties, copies. Include in one file per binary.
+#ifndef MVIRT_ZFS_TESTS_UNIT_ZFS_CONTRACT_TESTS_H_
+#define MVIRT_ZFS_TESTS_UNIT_ZFS_CONTRACT_TESTS_H_
+
+#include "zfs_contract.h"
+
+namespace mvirt::zfs::testing {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// --- Creation and reads ---
+
+TEST_P(ZfsContractTest, CreatedVolumeReadsBackSparseWithItsLocalProperties) {
+  const std::string v = Ds("v");
+  MakeVolume(v, kSize, {{"mvirt:id", "id-1"}, {"mvirt:kind", "volume"}});
+  absl::StatusOr<VolumeProps> props = zfs().GetVolume(v);
+  ASSERT_OK(props);
+  EXPECT_EQ(props->name, v);
+  EXPECT_EQ(props->volsize, kSize);
+  EXPECT_EQ(props->volblocksize, kBlock);
+  EXPECT_EQ(props->refreservation, 0u);
+  EXPECT_EQ(props->origin, "");
+  EXPECT_GT(props->createtxg, 0u);
+  EXPECT_NE(props->guid, 0u);
+  EXPECT_EQ(props->user_props, (UserProps{{"mvirt:id", "id-1"}, {"mvirt:kind", "volume"}}));
+  EXPECT_TRUE(zfs().Exists(v));
+  EXPECT_FALSE(zfs().Exists(Ds("missing")));
+  EXPECT_EQ(env().ReadData(v), "");  // a new zvol reads as zeros
+}
+
+TEST_P(ZfsContractTest, ListVolumesListsDirectChildZvolsInNameOrder) {
+  MakeVolume(Ds("b"));
+  MakeVolume(Ds("a"));
+  MakeVolume(Ds("c"));
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
+  MakeVolume(Ds("fs/nested"));
+  absl::StatusOr<std::vector<VolumeProps>> top = zfs().ListVolumes(env().root());
+  ASSERT_OK(top);
+  std::vector<std::string> names;
+  for (const VolumeProps& v : *top) names.push_back(v.name);
+  EXPECT_THAT(names, ElementsAre(Ds("a"), Ds("b"), Ds("c")));
+  absl::StatusOr<std::vector<VolumeProps>> nested = zfs().ListVolumes(Ds("fs"));
+  ASSERT_OK(nested);
+  ASSERT_EQ(nested->size(), 1u);
+  EXPECT_EQ(nested->front().name, Ds("fs/nested"));
+  EXPECT_THAT(zfs().ListVolumes(Ds("missing")), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ZfsContractTest, GetVolumeTellsMissingFromNotAVolume) {
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
+  MakeVolume(Ds("v"));
+  Snap(Ds("v@s"));
+  EXPECT_THAT(zfs().GetVolume(Ds("missing")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing"))));
+  EXPECT_THAT(zfs().GetVolume(Ds("fs")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a volume")));
+  EXPECT_THAT(zfs().GetVolume(Ds("v@s")), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(zfs().GetSnapshot(Ds("v@missing")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("v@missing"))));
+  EXPECT_THAT(zfs().ListSnapshots(Ds("missing")), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ZfsContractTest, CreateRefusesATakenNameAndAMissingParent) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
+  EXPECT_THAT(zfs().CreateVolume(v, 2 * kSize, kBlock, {}),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(v)));
+  EXPECT_THAT(zfs().CreateVolume(Ds("fs"), kSize, kBlock, {}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(zfs().CreateVolume(Ds("missing/v"), kSize, kBlock, {}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing/v"))));
+  absl::StatusOr<VolumeProps> props = zfs().GetVolume(v);
+  ASSERT_OK(props);
+  EXPECT_EQ(props->volsize, kSize);
+}
+
+// --- Snapshots ---
+
+TEST_P(ZfsContractTest, SnapshotsAreListedByCreatetxgWithTheirVolsize) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@z");
+  Snap(v + "@m");
+  ASSERT_OK(zfs().SetVolsize(v, 2 * kSize));
+  Snap(v + "@a");
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs().ListSnapshots(v);
+  ASSERT_OK(snaps);
+  EXPECT_THAT(SnapshotNames(v), ElementsAre("z", "m", "a"));
+  ASSERT_EQ(snaps->size(), 3u);
+  EXPECT_LT((*snaps)[0].createtxg, (*snaps)[1].createtxg);
+  EXPECT_LT((*snaps)[1].createtxg, (*snaps)[2].createtxg);
+  EXPECT_EQ((*snaps)[1].volsize, kSize);
+  EXPECT_EQ((*snaps)[2].volsize, 2 * kSize);
+  absl::StatusOr<SnapshotProps> m = zfs().GetSnapshot(v + "@m");
+  ASSERT_OK(m);
+  EXPECT_EQ(m->createtxg, (*snaps)[1].createtxg);
+  EXPECT_EQ(m->userrefs, 0u);
+  EXPECT_THAT(m->clones, IsEmpty());
+  EXPECT_THAT(zfs().Snapshot({v + "@m"}, {}),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(v + "@m")));
+}
+
+TEST_P(ZfsContractTest, SnapshotOfSeveralIsAllOrNothing) {
+  const std::string v1 = Ds("v1"), v2 = Ds("v2");
+  MakeVolume(v1);
+  MakeVolume(v2);
+  Snap(v2 + "@s");
+  EXPECT_THAT(zfs().Snapshot({v1 + "@s", v2 + "@s"}, {}),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(v2 + "@s")));
+  EXPECT_FALSE(zfs().Exists(v1 + "@s"));
+  EXPECT_THAT(zfs().Snapshot({v1 + "@x", Ds("missing@x")}, {}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing@x"))));
+  EXPECT_FALSE(zfs().Exists(v1 + "@x"));
+  EXPECT_THAT(zfs().Snapshot({v1 + "@u", v1 + "@w"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_FALSE(zfs().Exists(v1 + "@u"));
+
+  ASSERT_OK(zfs().Snapshot({v1 + "@t", v2 + "@t"}, {{"mvirt:group", "g"}}));
+  absl::StatusOr<SnapshotProps> t1 = zfs().GetSnapshot(v1 + "@t");
+  absl::StatusOr<SnapshotProps> t2 = zfs().GetSnapshot(v2 + "@t");
+  ASSERT_OK(t1);
+  ASSERT_OK(t2);
+  EXPECT_EQ(t1->createtxg, t2->createtxg);  // one transaction group
+  EXPECT_EQ(t1->user_props, (UserProps{{"mvirt:group", "g"}}));
+  EXPECT_EQ(t2->user_props, (UserProps{{"mvirt:group", "g"}}));
+}
+
+TEST_P(ZfsContractTest, DestroySnapshotsIsAllOrNothingAndSkipsMissingOnes) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@s1");
+  Snap(v + "@s2");
+  ASSERT_OK(zfs().Clone(Ds("c"), v + "@s2", {}));
+  EXPECT_THAT(zfs().DestroySnapshots({v + "@s1", v + "@s2"}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(v + "@s2")));
+  EXPECT_TRUE(zfs().Exists(v + "@s1"));
+  env().Hold(v + "@s1", "keep");
+  EXPECT_THAT(zfs().DestroySnapshots({v + "@s1"}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(v + "@s1")));
+  env().Release(v + "@s1", "keep");
+  EXPECT_OK(zfs().DestroySnapshots({v + "@missing"}));
+  EXPECT_OK(zfs().DestroySnapshots({v + "@s1", v + "@missing"}));
+  EXPECT_THAT(SnapshotNames(v), ElementsAre("s2"));
+}
+
+// --- DestroyWithSnapshots: all or nothing ---
+
+TEST_P(ZfsContractTest, DestroyWithSnapshotsRemovesTheDatasetAndItsSnapshots) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@s1");
+  Snap(v + "@s2");
+  MakeVolume(Ds("plain"));
+  ASSERT_OK(zfs().DestroyWithSnapshots(v));
+  ASSERT_OK(zfs().DestroyWithSnapshots(Ds("plain")));
+  EXPECT_FALSE(zfs().Exists(v));
+  EXPECT_FALSE(zfs().Exists(v + "@s1"));
+  EXPECT_FALSE(zfs().Exists(Ds("plain")));
+  EXPECT_THAT(zfs().DestroyWithSnapshots(v), StatusIs(absl::StatusCode::kNotFound, HasSubstr(v)));
+}
+
+TEST_P(ZfsContractTest, DestroyWithSnapshotsRefusesAClonedSnapshotChangingNothing) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@s1");
+  Snap(v + "@s2");
+  ASSERT_OK(zfs().Clone(Ds("c"), v + "@s2", {}));
+  const std::string before = Describe({v, Ds("c")});
+  absl::Status s = zfs().DestroyWithSnapshots(v);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition,
+                          AllOf(HasSubstr(v + "@s2"), HasSubstr("clones"))));
+  EXPECT_FALSE(IsBusy(s));
+  EXPECT_EQ(Describe({v, Ds("c")}), before);
+}
+
+TEST_P(ZfsContractTest, DestroyWithSnapshotsRefusesAHeldSnapshotChangingNothing) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@s1");
+  Snap(v + "@s2");
+  env().Hold(v + "@s1", "keep");
+  const std::string before = Describe({v});
+  absl::Status s = zfs().DestroyWithSnapshots(v);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition,
+                          AllOf(HasSubstr(v + "@s1"), HasSubstr("held"))));
+  EXPECT_FALSE(IsBusy(s));
+  EXPECT_EQ(Describe({v}), before);
+  env().Release(v + "@s1", "keep");
+  EXPECT_OK(zfs().DestroyWithSnapshots(v));
+}
+
+TEST_P(ZfsContractTest, DestroyWithSnapshotsRefusesAnOpenDeviceChangingNothing) {
+  const std::string with = Ds("with"), without = Ds("without");
+  MakeVolume(with);
+  Snap(with + "@s");
+  MakeVolume(without);
+  env().OpenDevice(with);
+  env().OpenDevice(without);
+  const std::string before = Describe({with, without});
+  absl::Status s = zfs().DestroyWithSnapshots(with);
+  EXPECT_TRUE(IsBusy(s)) << s;
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(with)));
+  s = zfs().DestroyWithSnapshots(without);
+  EXPECT_TRUE(IsBusy(s)) << s;
+  env().CloseDevice(with);
+  env().CloseDevice(without);
+  EXPECT_EQ(Describe({with, without}), before);
+  EXPECT_OK(zfs().DestroyWithSnapshots(with));
+  EXPECT_OK(zfs().DestroyWithSnapshots(without));
+}
+
+TEST_P(ZfsContractTest, DestroyWithSnapshotsRefusesABookmarkNewerThanTheLatestSnapshot) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@s0");
+  Snap(v + "@s1");
+  env().Bookmark(v + "@s1", v + "#b1");
+  ASSERT_OK(zfs().DestroySnapshots({v + "@s1"}));
+  const std::string before = Describe({v});
+  absl::Status s = zfs().DestroyWithSnapshots(v);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("bookmark")));
+  EXPECT_FALSE(IsBusy(s));
+  EXPECT_EQ(Describe({v}), before);
+}
+
+// --- Rollback: all or nothing ---
+
+TEST_P(ZfsContractTest, RollbackToTheLatestSnapshotRestoresItsData) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  env().WriteData(v, "first");
+  Snap(v + "@s");
+  env().WriteData(v, "second");
+  ASSERT_OK(zfs().Rollback(v, v + "@s"));
+  EXPECT_EQ(env().ReadData(v), "first");
+  EXPECT_THAT(SnapshotNames(v), ElementsAre("s"));
+}
+
+TEST_P(ZfsContractTest, RollbackToAnOlderSnapshotDestroysTheNewerOnesAndRestoresVolsize) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  env().WriteData(v, "old");
+  Snap(v + "@old");
+  ASSERT_OK(zfs().SetVolsize(v, 2 * kSize));
+  env().WriteData(v, "mid");
+  Snap(v + "@mid");
+  Snap(v + "@new");
+  env().WriteData(v, "now");
+  ASSERT_OK(zfs().Rollback(v, v + "@old"));
+  EXPECT_EQ(env().ReadData(v), "old");
+  EXPECT_THAT(SnapshotNames(v), ElementsAre("old"));
+  absl::StatusOr<VolumeProps> props = zfs().GetVolume(v);
+  ASSERT_OK(props);
+  EXPECT_EQ(props->volsize, kSize);
+  EXPECT_THAT(zfs().Rollback(v, v + "@mid"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(v + "@mid")));
+}
+
+// A volume with snapshots @old, @new and data "now", for the refusals.
+#define MVIRT_CONTRACT_ROLLBACK_SETUP(v) \
+  const std::string v = Ds("v");         \
+  MakeVolume(v);                         \
+  env().WriteData(v, "old");             \
+  Snap(v + "@old");                      \
+  env().WriteData(v, "new");             \
+  Snap(v + "@new");                      \
+  env().WriteData(v, "now")
+
+TEST_P(ZfsContractTest, RollbackRefusesANewerClonedSnapshotChangingNothing) {
+  MVIRT_CONTRACT_ROLLBACK_SETUP(v);
+  ASSERT_OK(zfs().Clone(Ds("c"), v + "@new", {}));
+  const std::string before = Describe({v, Ds("c")});
+  EXPECT_THAT(zfs().Rollback(v, v + "@old"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(v + "@new"), HasSubstr("clones"))));
+  EXPECT_EQ(Describe({v, Ds("c")}), before);
+  EXPECT_OK(zfs().Rollback(v, v + "@new"));  // the clone is of the target: fine
+  EXPECT_EQ(env().ReadData(v), "new");
+}
+
+TEST_P(ZfsContractTest, RollbackRefusesANewerHeldSnapshotChangingNothing) {
+  MVIRT_CONTRACT_ROLLBACK_SETUP(v);
+  env().Hold(v + "@new", "keep");
+  const std::string before = Describe({v});
+  EXPECT_THAT(zfs().Rollback(v, v + "@old"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(v + "@new"), HasSubstr("held"))));
+  EXPECT_EQ(Describe({v}), before);
+  env().Release(v + "@new", "keep");
+}
+
+TEST_P(ZfsContractTest, RollbackRefusesAnOpenDeviceChangingNothing) {
+  MVIRT_CONTRACT_ROLLBACK_SETUP(v);
+  env().OpenDevice(v);
+  absl::Status s = zfs().Rollback(v, v + "@old");
+  EXPECT_TRUE(IsBusy(s)) << s;
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(v)));
+  s = zfs().Rollback(v, v + "@new");
+  EXPECT_TRUE(IsBusy(s)) << s;
+  env().CloseDevice(v);
+  EXPECT_EQ(env().ReadData(v), "now");
+  EXPECT_THAT(SnapshotNames(v), ElementsAre("old", "new"));
+}
+
+TEST_P(ZfsContractTest, RollbackRefusesANewerBookmarkChangingNothing) {
+  MVIRT_CONTRACT_ROLLBACK_SETUP(v);
+  env().Bookmark(v + "@new", v + "#mark");
+  const std::string before = Describe({v});
+  EXPECT_THAT(zfs().Rollback(v, v + "@old"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(v + "#mark")));
+  EXPECT_EQ(Describe({v}), before);
+  EXPECT_OK(zfs().Rollback(v, v + "@new"));  // the bookmark is not newer than @new
+}
+
+#undef MVIRT_CONTRACT_ROLLBACK_SETUP
+
+// --- Rename, clone, deferred destruction ---
+
+TEST_P(ZfsContractTest, RenameMovesSnapshotsAndKeepsClonesPointingAtThem) {
+  const std::string v = Ds("v"), w = Ds("w");
+  MakeVolume(v, kSize, {{"mvirt:id", "x"}});
+  env().WriteData(v, "data");
+  Snap(v + "@s");
+  ASSERT_OK(zfs().Clone(Ds("c"), v + "@s", {}));
+  ASSERT_OK(zfs().Rename(v, w));
+  EXPECT_FALSE(zfs().Exists(v));
+  EXPECT_TRUE(zfs().Exists(w + "@s"));
+  absl::StatusOr<VolumeProps> renamed = zfs().GetVolume(w);
+  ASSERT_OK(renamed);
+  EXPECT_EQ(renamed->user_props, (UserProps{{"mvirt:id", "x"}}));
+  EXPECT_EQ(env().ReadData(w), "data");
+  absl::StatusOr<VolumeProps> clone = zfs().GetVolume(Ds("c"));
+  ASSERT_OK(clone);
+  EXPECT_EQ(clone->origin, w + "@s");
+  absl::StatusOr<SnapshotProps> snap = zfs().GetSnapshot(w + "@s");
+  ASSERT_OK(snap);
+  EXPECT_THAT(snap->clones, ElementsAre(Ds("c")));
+}
+
+TEST_P(ZfsContractTest, RenameRefusesATakenTargetAndAMissingParentOrSource) {
+  MakeVolume(Ds("a"));
+  MakeVolume(Ds("b"));
+  EXPECT_THAT(zfs().Rename(Ds("a"), Ds("b")),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(Ds("b"))));
+  EXPECT_THAT(zfs().Rename(Ds("a"), Ds("missing/a")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(zfs().Rename(Ds("missing"), Ds("c")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_TRUE(zfs().Exists(Ds("a")));
+  EXPECT_TRUE(zfs().Exists(Ds("b")));
+}
+
+TEST_P(ZfsContractTest, CloneStartsAsTheSnapshotWithItsOwnProperties) {
+  const std::string v = Ds("v"), c = Ds("c");
+  MakeVolume(v, kSize, {{"mvirt:id", "v"}});
+  env().WriteData(v, "snapshot data");
+  Snap(v + "@s");
+  ASSERT_OK(zfs().SetVolsize(v, 2 * kSize));
+  env().WriteData(v, "later");
+  ASSERT_OK(zfs().Clone(c, v + "@s", {{"mvirt:id", "c"}}));
+  absl::StatusOr<VolumeProps> clone = zfs().GetVolume(c);
+  ASSERT_OK(clone);
+  EXPECT_EQ(clone->origin, v + "@s");
+  EXPECT_EQ(clone->volsize, kSize);
+  EXPECT_EQ(clone->volblocksize, kBlock);
+  EXPECT_EQ(clone->user_props, (UserProps{{"mvirt:id", "c"}}));
+  EXPECT_EQ(env().ReadData(c), "snapshot data");
+  EXPECT_THAT(zfs().Clone(c, v + "@s", {}),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(c)));
+  EXPECT_THAT(zfs().Clone(Ds("d"), v + "@missing", {}), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(zfs().Exists(Ds("d")));
+}
+
+TEST_P(ZfsContractTest, DeferredSnapshotVanishesWithItsLastCloneOrAtOnce) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@used");
+  Snap(v + "@free");
+  ASSERT_OK(zfs().Clone(Ds("c1"), v + "@used", {}));
+  ASSERT_OK(zfs().Clone(Ds("c2"), v + "@used", {}));
+  ASSERT_OK(zfs().DeferDestroySnapshots({v + "@used", v + "@free", v + "@missing"}));
+  EXPECT_THAT(SnapshotNames(v), ElementsAre("used"));
+  ASSERT_OK(zfs().DestroyWithSnapshots(Ds("c1")));
+  EXPECT_TRUE(zfs().Exists(v + "@used"));
+  ASSERT_OK(zfs().DestroyWithSnapshots(Ds("c2")));
+  EXPECT_FALSE(zfs().Exists(v + "@used"));
+  EXPECT_OK(zfs().DestroyWithSnapshots(v));
+}
+
+TEST_P(ZfsContractTest, DeferredHeldSnapshotVanishesWithItsLastHold) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@s");
+  env().Hold(v + "@s", "keep");
+  ASSERT_OK(zfs().DeferDestroySnapshots({v + "@s"}));
+  EXPECT_TRUE(zfs().Exists(v + "@s"));
+  env().Release(v + "@s", "keep");
+  EXPECT_FALSE(zfs().Exists(v + "@s"));
+}
+
+// --- Properties, sizes, copies ---
+
+TEST_P(ZfsContractTest, SetVolsizeGrowsTheVolume) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  ASSERT_OK(zfs().SetVolsize(v, 3 * kSize));
+  absl::StatusOr<VolumeProps> props = zfs().GetVolume(v);
+  ASSERT_OK(props);
+  EXPECT_EQ(props->volsize, 3 * kSize);
+  EXPECT_THAT(zfs().SetVolsize(Ds("missing"), kSize), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ZfsContractTest, UserPropertiesAreReportedOnlyWhereSetLocally) {
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
+  const std::string v = Ds("fs/v");
+  MakeVolume(v, kSize, {{"mvirt:own", "1"}});
+  ASSERT_OK(zfs().SetProperty(Ds("fs"), "mvirt:id", "parent"));
+  Snap(v + "@s", {{"mvirt:snap", "2"}});
+  absl::StatusOr<VolumeProps> props = zfs().GetVolume(v);
+  ASSERT_OK(props);
+  EXPECT_EQ(props->user_props, (UserProps{{"mvirt:own", "1"}}));  // no inherited mvirt:id
+  ASSERT_OK(zfs().SetProperty(v, "mvirt:id", "child"));
+  ASSERT_OK(zfs().SetProperty(v + "@s", "mvirt:id", "snap"));
+  props = zfs().GetVolume(v);
+  ASSERT_OK(props);
+  EXPECT_EQ(props->user_props, (UserProps{{"mvirt:id", "child"}, {"mvirt:own", "1"}}));
+  absl::StatusOr<SnapshotProps> snap = zfs().GetSnapshot(v + "@s");
+  ASSERT_OK(snap);
+  EXPECT_EQ(snap->user_props, (UserProps{{"mvirt:id", "snap"}, {"mvirt:snap", "2"}}));
+  EXPECT_THAT(zfs().SetProperty(Ds("missing"), "mvirt:id", "x"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ZfsContractTest, EnsureHiddenFilesystemIsIdempotentAndSetsVolmode) {
+  const std::string hidden = Ds("hidden"), devices = Ds("devices");
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(hidden, /*zvol_devices=*/false));
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(hidden, /*zvol_devices=*/false));
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(hidden, /*zvol_devices=*/true));  // exists: kept
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(devices, /*zvol_devices=*/true));
+  EXPECT_TRUE(zfs().Exists(hidden));
+  EXPECT_EQ(env().NativeProperty(hidden, "canmount"), "off");
+  EXPECT_EQ(env().NativeProperty(hidden, "mountpoint"), "none");
+  EXPECT_EQ(env().NativeProperty(hidden, "volmode"), "none");
+  EXPECT_EQ(env().NativeProperty(devices, "volmode"), "dev");
+  MakeVolume(hidden + "/v");
+  EXPECT_EQ(env().NativeProperty(hidden + "/v", "volmode"), "none");  // inherited
+  ASSERT_OK(zfs().SetProperty(hidden + "/v", "volmode", "dev"));
+  EXPECT_EQ(env().NativeProperty(hidden + "/v", "volmode"), "dev");
+  EXPECT_THAT(zfs().EnsureHiddenFilesystem(Ds("missing/fs"), true),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ZfsContractTest, CopySnapshotMakesAnIndependentCopyWithoutProperties) {
+  const std::string v = Ds("v");
+  MakeVolume(v, kSize, {{"mvirt:id", "v"}});
+  env().WriteData(v, "template data");
+  Snap(v + "@s", {{"mvirt:snap", "1"}});
+  ASSERT_OK(zfs().SetVolsize(v, 2 * kSize));
+  ASSERT_OK(zfs().CopySnapshot(v + "@s", Ds("copy@t")));
+  absl::StatusOr<VolumeProps> copy = zfs().GetVolume(Ds("copy"));
+  ASSERT_OK(copy);
+  EXPECT_EQ(copy->volsize, kSize);
+  EXPECT_EQ(copy->volblocksize, kBlock);
+  EXPECT_EQ(copy->origin, "");
+  EXPECT_THAT(copy->user_props, IsEmpty());
+  absl::StatusOr<SnapshotProps> t = zfs().GetSnapshot(Ds("copy@t"));
+  ASSERT_OK(t);
+  EXPECT_EQ(t->volsize, kSize);
+  EXPECT_THAT(t->user_props, IsEmpty());
+  EXPECT_THAT(zfs().CopySnapshot(v + "@s", Ds("copy@t")),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(zfs().CopySnapshot(v + "@missing", Ds("other@t")),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(zfs().Exists(Ds("other")));
+  ASSERT_OK(zfs().DestroyWithSnapshots(v));  // the copy depends on nothing
+  // Read through a clone, as the daemon uses a copy (a received zvol gets
+  // no device node by itself).
+  ASSERT_OK(zfs().Clone(Ds("from-copy"), Ds("copy@t"), {}));
+  EXPECT_EQ(env().ReadData(Ds("from-copy")), "template data");
+}
+
+TEST_P(ZfsContractTest, PoolReportsHealthAndSpace) {
+  const std::string pool = env().root().substr(0, env().root().find('/'));
+  absl::StatusOr<PoolProps> props = zfs().GetPool(pool);
+  ASSERT_OK(props);
+  EXPECT_EQ(props->name, pool);
+  EXPECT_EQ(props->health, "ONLINE");
+  EXPECT_GT(props->available, 0u);
+  EXPECT_THAT(zfs().GetPool("mvnopool"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace mvirt::zfs::testing
+
+#endif  // MVIRT_ZFS_TESTS_UNIT_ZFS_CONTRACT_TESTS_H_

@@ -1,0 +1,409 @@
+// Crash torture on real ZFS: the daemon dies in the middle of its work, is
+// started again, and the pool must hold either nothing of the interrupted
+// call or its complete result, never something half-made; a retry of the
+// call must succeed (or find the call's complete result); whatever the
+// daemon does not own is never touched.
+//
+// Two kinds of death:
+//  - at every named step boundary (src/common/crash_point.h; this binary is
+//    built only with MVIRT_CRASH_POINTS): the daemon runs with
+//    MVIRT_ZFS_CRASH_AT=<point> and ends itself right after that step;
+//  - SIGKILL at a random moment during random calls (MVIRT_TORTURE_KILLS
+//    rounds, default 12; the long variant sets hundreds), checking after
+//    every restart that each call that returned OK is there as returned.
+// Each test prints its figures (kills, violations) for docs/RELIABILITY.md.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "api_fixture.h"
+#include "import_fixture.h"
+#include "zfs_test_env.h"
+
+namespace mvirt::zfs::testing {
+namespace {
+
+constexpr char kTorturePool[] = "mvtorture";
+constexpr char kSocket[] = "/run/mvirt-zfs-torture.sock";
+constexpr int kCrashExit = 86;  // kCrashPointExitCode
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::vector<std::string> Split(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string field; std::getline(in, field, '\t');) out.push_back(field);
+  return out;
+}
+
+// The torture pool, a daemon on it that can be killed and restarted, and the
+// invariants that must hold after every restart.
+class Torture {
+ public:
+  Torture() : pool_(kTorturePool) {
+    // Something the daemon does not own: it must never change.
+    MustRun("zfs create -s -V 16M " + Pool() + "/sentinel && zfs snapshot " + Pool() +
+            "/sentinel@keep");
+    sentinel_ = Sentinel();
+    Start();
+  }
+
+  const std::string& Pool() const { return pool_.name(); }
+
+  // Starts the daemon (ending itself at `crash_at`, if given).
+  void Start(const std::string& crash_at = "") {
+    std::vector<std::string> env;
+    if (!crash_at.empty()) env.push_back("MVIRT_ZFS_CRASH_AT=" + crash_at);
+    daemon_ = std::make_unique<DaemonProcess>(Pool(), kSocket, std::vector<std::string>{}, env);
+    ASSERT_TRUE(daemon_->WaitUntilServing()) << daemon_->Log();
+    stub_ = ZfsService::NewStub(
+        grpc::CreateChannel(daemon_->endpoint(), grpc::InsecureChannelCredentials()));
+  }
+  DaemonProcess& daemon() { return *daemon_; }
+  ZfsService::Stub& stub() { return *stub_; }
+
+  // Every violation of the invariants, as text; empty if none.
+  std::vector<std::string> Violations() {
+    std::vector<std::string> found;
+    const std::string pool = Pool();
+    for (const std::string& line :
+         Lines(MustRun("zfs list -H -t all -o name,type,mvirt:id,mvirt:kind -r " + pool))) {
+      std::vector<std::string> f = Split(line);
+      if (f.size() < 4) continue;
+      const std::string& name = f[0];
+      for (const char* dir : {"/.mvirt/creating/", "/.mvirt/incoming/", "/.mvirt/imports/"}) {
+        if (name.rfind(pool + dir, 0) == 0) found.push_back("half-made leftover: " + name);
+      }
+      const bool volume = f[1] == "volume";
+      const bool top = name.find('/', pool.size() + 1) == std::string::npos;
+      if (volume && top && name != pool + "/sentinel" && (f[2] == "-" || f[3] != "volume")) {
+        found.push_back("zvol without its mvirt: marks: " + name);
+      }
+      if (volume && name.rfind(pool + "/.mvirt/templates/", 0) == 0 &&
+          (f[2] == "-" || !DatasetExists(name + "@template"))) {
+        found.push_back("template without its marks or snapshot: " + name);
+      }
+    }
+    ListVolumesResponse listed;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->ListVolumes(&ctx, ListVolumesRequest(), &listed);
+    if (!s.ok()) found.push_back("ListVolumes: " + s.error_message());
+    for (const Volume& v : listed.volumes()) {
+      if (DeviceDatasetName(v.path()) != pool + "/" + v.name()) {
+        found.push_back("listed volume without a working device: " + v.name());
+      }
+    }
+    if (Sentinel() != sentinel_) found.push_back("the sentinel changed");
+    if (MustRun("ls -A " + StateDir(pool) + "/tmp") != "") found.push_back("temporary files left");
+    return found;
+  }
+
+  // Kills the daemon (if it still runs), starts it again, and counts the
+  // violations of the invariants.
+  void Restart() {
+    daemon_->StopWith(SIGKILL);
+    Start();
+    for (const std::string& v : Violations()) {
+      ADD_FAILURE() << v;
+      ++violations_;
+    }
+  }
+  int violations() const { return violations_; }
+
+ private:
+  std::string Sentinel() {
+    return MustRun("zfs get -Hp -o value guid,volsize,written " + Pool() + "/sentinel " + Pool() +
+                   "/sentinel@keep");
+  }
+
+  ScratchPool pool_;
+  std::string sentinel_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<ZfsService::Stub> stub_;
+  int violations_ = 0;
+};
+
+// --- The calls the torture makes ---
+
+grpc::Status CreateVol(ZfsService::Stub& stub, const std::string& name, const std::string& id) {
+  CreateVolumeRequest req;
+  req.set_name(name);
+  req.set_size_bytes(16 * kMiB);
+  req.set_id(id);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  Volume v;
+  return stub.CreateVolume(&ctx, req, &v);
+}
+
+template <typename Request, typename Response>
+grpc::Status Call(grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                          Response*),
+                  ZfsService::Stub& stub, const Request& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  Response resp;
+  return (stub.*rpc)(&ctx, req, &resp);
+}
+
+std::string UuidFor(int n) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "7e57c0de-0000-4000-8000-%012d", n);
+  return buf;
+}
+
+// One case: set-up with the daemon running normally, then the call that is
+// to die at `point`, and what a retry may answer besides OK.
+struct CrashCase {
+  std::string point;
+  std::function<void(Torture&, const std::string& tag)> setup;
+  std::function<grpc::Status(Torture&, const std::string& tag)> call;
+  std::set<grpc::StatusCode> retry_may_also_say;  // the first call completed
+};
+
+void Snap(Torture& t, const std::string& volume, const std::string& snapshot) {
+  CreateSnapshotRequest req;
+  req.set_volume_name(volume);
+  req.set_snapshot_name(snapshot);
+  ASSERT_TRUE(Call(&ZfsService::Stub::CreateSnapshot, t.stub(), req).ok());
+}
+
+void Promote(Torture& t, const std::string& volume, const std::string& snapshot,
+             const std::string& name) {
+  PromoteSnapshotRequest req;
+  req.set_volume_name(volume);
+  req.set_snapshot_name(snapshot);
+  req.set_template_name(name);
+  grpc::Status s = Call(&ZfsService::Stub::PromoteSnapshotToTemplate, t.stub(), req);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+}
+
+std::vector<CrashCase> CrashCases() {
+  auto none = [](Torture&, const std::string&) {};
+  auto source = [](Torture& t, const std::string& tag) {
+    ASSERT_TRUE(CreateVol(t.stub(), "src-" + tag, "").ok());
+    Snap(t, "src-" + tag, "s1");
+  };
+  auto clone = [](Torture& t, const std::string& tag) {
+    CloneVolumeRequest req;
+    req.set_source_volume("src-" + tag);
+    req.set_snapshot_name("s1");
+    req.set_new_volume_name("clone-" + tag);
+    req.set_size_bytes(32 * kMiB);  // grown: one more step
+    req.set_id(UuidFor(2));
+    return Call(&ZfsService::Stub::CloneVolume, t.stub(), req);
+  };
+  auto with_template = [source](Torture& t, const std::string& tag) {
+    source(t, tag);
+    Promote(t, "src-" + tag, "s1", "tmpl-" + tag);
+  };
+  auto clone_template = [](Torture& t, const std::string& tag) {
+    CloneFromTemplateRequest req;
+    req.set_template_name("tmpl-" + tag);
+    req.set_new_volume_name("tclone-" + tag);
+    req.set_id(UuidFor(3));
+    return Call(&ZfsService::Stub::CloneFromTemplate, t.stub(), req);
+  };
+  auto snapshot = [](Torture& t, const std::string& tag) {
+    CreateSnapshotRequest req;
+    req.set_volume_name("src-" + tag);
+    req.set_snapshot_name("s2");
+    return Call(&ZfsService::Stub::CreateSnapshot, t.stub(), req);
+  };
+  auto two_snapshots = [source](Torture& t, const std::string& tag) {
+    source(t, tag);
+    Snap(t, "src-" + tag, "s2");
+  };
+  auto rollback = [](Torture& t, const std::string& tag) {
+    RollbackSnapshotRequest req;
+    req.set_volume_name("src-" + tag);
+    req.set_snapshot_name("s1");
+    return Call(&ZfsService::Stub::RollbackSnapshot, t.stub(), req);
+  };
+  auto resize = [](Torture& t, const std::string& tag) {
+    ResizeVolumeRequest req;
+    req.set_name("src-" + tag);
+    req.set_new_size_bytes(64 * kMiB);
+    return Call(&ZfsService::Stub::ResizeVolume, t.stub(), req);
+  };
+  auto del = [](Torture& t, const std::string& tag) {
+    DeleteVolumeRequest req;
+    req.set_name("src-" + tag);
+    return Call(&ZfsService::Stub::DeleteVolume, t.stub(), req);
+  };
+  auto promote = [](Torture& t, const std::string& tag) {
+    PromoteSnapshotRequest req;
+    req.set_volume_name("src-" + tag);
+    req.set_snapshot_name("s1");
+    req.set_template_name("tmpl-" + tag);
+    return Call(&ZfsService::Stub::PromoteSnapshotToTemplate, t.stub(), req);
+  };
+  auto delete_template = [](Torture& t, const std::string& tag) {
+    DeleteTemplateRequest req;
+    req.set_name("tmpl-" + tag);
+    return Call(&ZfsService::Stub::DeleteTemplate, t.stub(), req);
+  };
+  auto with_cloned_template = [with_template, clone_template](Torture& t, const std::string& tag) {
+    with_template(t, tag);
+    ASSERT_TRUE(clone_template(t, tag).ok());
+  };
+  auto create = [](Torture& t, const std::string& tag) {
+    return CreateVol(t.stub(), "new-" + tag, UuidFor(1));
+  };
+  using C = grpc::StatusCode;
+  return {
+      {"creating/made", none, create, {}},
+      {"creating/renamed", none, create, {}},
+      {"clone/cloned", source, clone, {}},
+      {"creating/renamed", source, clone, {}},
+      {"creating/made", with_template, clone_template, {}},
+      {"creating/renamed", with_template, clone_template, {}},
+      {"snapshot/taken", source, snapshot, {C::ALREADY_EXISTS}},
+      {"rollback/done", two_snapshots, rollback, {}},
+      {"resize/set", source, resize, {}},
+      {"delete/destroyed", none, [del](Torture& t, const std::string& tag) {
+         EXPECT_TRUE(CreateVol(t.stub(), "src-" + tag, "").ok());
+         return del(t, tag);
+       }, {C::NOT_FOUND}},
+      {"promote/copied", source, promote, {C::ALREADY_EXISTS}},
+      {"promote/marked", source, promote, {C::ALREADY_EXISTS}},
+      {"promote/renamed", source, promote, {C::ALREADY_EXISTS}},
+      {"template-delete/destroyed", with_template, delete_template, {C::NOT_FOUND}},
+      {"template-delete/parked", with_cloned_template, delete_template, {C::NOT_FOUND}},
+  };
+}
+
+TEST(CrashTorture, EveryNamedStepOfEveryMultiStepCall) {
+  Torture t;
+  int kills = 0, n = 0;
+  for (const CrashCase& c : CrashCases()) {
+    const std::string tag = std::to_string(++n);
+    SCOPED_TRACE(c.point + " (case " + tag + ")");
+    c.setup(t, tag);
+    t.daemon().StopWith(SIGTERM);
+    t.Start(c.point);
+    grpc::Status first = c.call(t, tag);
+    EXPECT_FALSE(first.ok()) << "the call must not return: it dies at " << c.point;
+    int status = t.daemon().WaitForExit();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kCrashExit)
+        << "the daemon did not stop at " << c.point << " (status " << status << ")\n"
+        << t.daemon().Log();
+    ++kills;
+    t.Restart();
+    grpc::Status retry = c.call(t, tag);
+    EXPECT_TRUE(retry.ok() || c.retry_may_also_say.count(retry.error_code()) > 0)
+        << "retry after " << c.point << ": " << retry.error_message();
+    for (const std::string& v : t.Violations()) ADD_FAILURE() << "after the retry: " << v;
+  }
+  std::printf("crash torture (named steps): %d kills, %d violations\n", kills, t.violations());
+}
+
+TEST(CrashTorture, ImportDiesAtEveryStep) {
+  Torture t;
+  int kills = 0, n = 0;
+  MakeRawImage(std::string(kImportDir) + "/torture.raw", 8 * kMiB, {{0, 2 * kMiB}});
+  for (const char* point : {"import/staged", "import/snapshotted", "import/hidden", "import/renamed"}) {
+    const std::string name = "imported-" + std::to_string(++n);
+    SCOPED_TRACE(point);
+    t.daemon().StopWith(SIGTERM);
+    t.Start(point);
+    ImportClient client(ZfsService::NewStub(
+        grpc::CreateChannel(t.daemon().endpoint(), grpc::InsecureChannelCredentials())));
+    ImportJob job;
+    ASSERT_TRUE(client.Import(name, std::string(kImportDir) + "/torture.raw", &job).ok());
+    int status = t.daemon().WaitForExit();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kCrashExit) << t.daemon().Log();
+    ++kills;
+    t.Restart();
+    // Either no template (and the job says it was interrupted) or the whole.
+    ImportClient after(ZfsService::NewStub(
+        grpc::CreateChannel(t.daemon().endpoint(), grpc::InsecureChannelCredentials())));
+    ImportJob record;
+    ASSERT_TRUE(after.GetJob(job.id(), &record).ok());
+    const bool exists = DatasetExists(t.Pool() + "/.mvirt/templates/" + name);
+    if (exists) {
+      EXPECT_EQ(ImportJobState_Name(record.state()), "IMPORT_JOB_STATE_COMPLETED")
+          << "the job's record says what ZFS has";
+    } else {
+      EXPECT_EQ(ImportJobState_Name(record.state()), "IMPORT_JOB_STATE_FAILED");
+      ImportJob again;
+      ASSERT_TRUE(after.Import(name, std::string(kImportDir) + "/torture.raw", &again).ok());
+      EXPECT_EQ(ImportJobState_Name(after.WaitUntilFinished(again.id()).state()),
+                "IMPORT_JOB_STATE_COMPLETED");
+    }
+    EXPECT_TRUE(DatasetExists(t.Pool() + "/.mvirt/templates/" + name + "@template"));
+  }
+  std::printf("crash torture (import steps): %d kills, %d violations\n", kills, t.violations());
+}
+
+// Random calls on a small set of names, SIGKILL at a random moment.
+TEST(CrashTorture, RandomKills) {
+  const char* env = std::getenv("MVIRT_TORTURE_KILLS");
+  const int rounds = env != nullptr ? std::atoi(env) : 12;
+  Torture t;
+  std::mt19937 rng(20261202);
+  std::map<std::string, std::string> created;  // name -> id, from OK'd creates
+  int kills = 0;
+  for (int round = 0; round < rounds; ++round) {
+    const std::string name = "r" + std::to_string(rng() % 4);
+    const std::string id = UuidFor(1000 + round);
+    grpc::Status result;
+    int op = static_cast<int>(rng() % 4);
+    std::thread call([&] {
+      if (op == 0) {
+        result = CreateVol(t.stub(), name, id);
+      } else if (op == 1) {
+        DeleteVolumeRequest req;
+        req.set_name(name);
+        result = Call(&ZfsService::Stub::DeleteVolume, t.stub(), req);
+      } else if (op == 2) {
+        CreateSnapshotRequest req;
+        req.set_volume_name(name);
+        req.set_snapshot_name("s" + std::to_string(round));
+        result = Call(&ZfsService::Stub::CreateSnapshot, t.stub(), req);
+      } else {
+        CloneVolumeRequest req;
+        req.set_source_volume("r" + std::to_string(rng() % 4));
+        req.set_snapshot_name("s" + std::to_string(round - 1));
+        req.set_new_volume_name(name + "c");
+        req.set_id(id);
+        result = Call(&ZfsService::Stub::CloneVolume, t.stub(), req);
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 1500));
+    t.daemon().StopWith(SIGKILL);
+    ++kills;
+    call.join();
+    if (result.ok() && op == 0) created[name] = id;
+    if (result.ok() && op == 1) created.erase(name);
+    t.Restart();
+    // What returned OK is there as returned.
+    for (const auto& [n, i] : created) {
+      if (!DatasetExists(t.Pool() + "/" + n)) continue;  // deleted by a later, cut-off delete
+      std::string now = ZfsGet(t.Pool() + "/" + n, "mvirt:id");
+      if (now != i && now != "-") {
+        ADD_FAILURE() << n << " was created with id " << i << " but has " << now;
+      }
+    }
+  }
+  std::printf("crash torture (random kills): %d kills, %d violations\n", kills, t.violations());
+}
+
+}  // namespace
+}  // namespace mvirt::zfs::testing
