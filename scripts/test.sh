@@ -2,13 +2,21 @@
 # test.sh: the one command that runs ALL tests of mvirt-zfs.
 #
 #   1. sets the machine up if needed (scripts/setup-host.sh, as root)
-#   2. builds everything (build/, -j2)
-#   3. runs the unit tests on the host
-#   4. runs the real-ZFS tests inside a throwaway QEMU guest that has the zfs
-#      module (scripts/zfs-vm-run), against a file-backed pool with the seed's
-#      settings. Set MVIRT_TEST_ON_HOST=1 to run them on this host instead
-#      (it needs the zfs module and root, and creates/destroys pools named
-#      mvtest and mvplain).
+#   2. builds: build/ (what ships, gcc), build-asan/ (clang, ASan+UBSan with
+#      libFuzzer's instrumentation and the crash points of the torture suite:
+#      the sanitizer suites and the fuzz targets), build-tsan/ (clang,
+#      ThreadSanitizer daemon for the concurrency suite); -j2
+#   3. unit tests on the host: plain and under ASan+UBSan
+#   4. fuzzing: every libFuzzer target for MVIRT_FUZZ_SECONDS (default 20)
+#      seconds (scripts/fuzz.sh)
+#   5. the real-ZFS suites inside a throwaway QEMU guest that has the zfs
+#      module (scripts/zfs-vm-run, tests/guest-suites.sh): the API suite
+#      (ASan+UBSan), crash torture, and concurrency (TSan), against file-backed
+#      pools with the seed's settings. MVIRT_TEST_ON_HOST=1 runs them on this
+#      host instead (it needs the zfs module and root; it creates and
+#      destroys pools named mv* on files under /var/tmp).
+# Long variants: MVIRT_TORTURE_KILLS (default 12 random kills),
+# MVIRT_RACE_SECONDS (default 45), MVIRT_FUZZ_SECONDS.
 #
 # Never skips silently: if the guest cannot boot or zfs cannot load, this
 # fails and says why. Ends with one line "tests: N passed, M failed".
@@ -19,13 +27,27 @@ cd "$(dirname "$0")/.."
 # root runs this again through sudo, if there is one.
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null || { echo "test.sh: run it as root (sudo is not installed)" >&2; exit 1; }
-  exec sudo --preserve-env=MVIRT_BUILD_JOBS,MVIRT_TEST_ON_HOST,MVIRT_VM_DISK,MVIRT_VM_DISK_GIB,MVIRT_PORT,MVIRT_VM_MEM "$0" "$@"
+  exec sudo --preserve-env=MVIRT_BUILD_JOBS,MVIRT_TEST_ON_HOST,MVIRT_TORTURE_KILLS,MVIRT_RACE_SECONDS,MVIRT_FUZZ_SECONDS "$0" "$@"
 fi
 scripts/setup-host.sh
 
 jobs=${MVIRT_BUILD_JOBS:-2}
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build -j"$jobs"
+build() {  # DIR [CMAKE OPTIONS...] -- TARGETS...
+  local dir=$1; shift
+  local opts=()
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${opts[@]}" >/dev/null
+  cmake --build "$dir" -j"$jobs" --target "$@"
+}
+echo "== build (what ships)"
+build build -- mvirt-zfs mvirt-zfsctl unit_tests bench_create_cost
+echo "== build (clang, ASan+UBSan, fuzzing instrumentation, crash points)"
+scripts/fuzz.sh --configure-only
+cmake --build build-asan -j"$jobs" --target mvirt-zfs mvirt-zfsctl unit_tests zfs_tests \
+  torture_tests fuzz_targets
+echo "== build (clang, ThreadSanitizer)"
+build build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMVIRT_SANITIZE=thread -- mvirt-zfs mvirt-zfsctl zfs_tests
 
 results=build/test-results
 rm -rf "$results"
@@ -34,24 +56,33 @@ status=0
 
 echo "== unit tests (host)"
 build/tests/unit/unit_tests --gtest_output="json:$results/unit.json" || status=1
+echo "== unit tests (host, ASan+UBSan)"
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$(pwd)/tests/sanitizers/lsan.supp" \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build-asan/tests/unit/unit_tests --gtest_output="json:$results/unit-asan.json" || status=1
 
-echo "== real-ZFS tests"
-zfs_cmd=(build/tests/zfs/zfs_tests --gtest_output="json:$results/zfs.json")
+echo "== fuzzing (${MVIRT_FUZZ_SECONDS:-20} s per target)"
+scripts/fuzz.sh "${MVIRT_FUZZ_SECONDS:-20}" | tee "$results/fuzz.txt" || status=1
+
+echo "== real-ZFS suites"
 if [ "${MVIRT_TEST_ON_HOST:-0}" = 1 ]; then
-  "${zfs_cmd[@]}" || status=1
+  tests/guest-suites.sh "$results" || status=1
 else
-  # Keep the guest modest: 2 GiB, the pool file is sparse.
-  scripts/zfs-vm-run --mem 2048 --timeout 2400 -- "${zfs_cmd[@]}" || status=1
+  # Keep the guest modest: 2 GiB, the pool files are sparse.
+  guest_env="MVIRT_TORTURE_KILLS=${MVIRT_TORTURE_KILLS:-12} MVIRT_RACE_SECONDS=${MVIRT_RACE_SECONDS:-45}"
+  scripts/zfs-vm-run --mem 2048 --timeout 4200 -- \
+    env $guest_env tests/guest-suites.sh "$results" || status=1
 fi
 
-# One closing line over both suites; a suite that wrote no result file (the
-# guest did not boot, a crash) counts as a failure.
+# One closing line over every suite; a suite that wrote no result file (the
+# guest did not boot, a crash) counts as a failure; a fuzz target that
+# crashed counts as one.
 python3 - "$results" <<'PY' || status=1
 import json, os, sys
 d = sys.argv[1]
 passed = failed = 0
 missing = []
-for suite in ("unit", "zfs"):
+for suite in ("unit", "unit-asan", "zfs", "torture", "race"):
     path = os.path.join(d, suite + ".json")
     if not os.path.exists(path):
         missing.append(suite)
@@ -59,6 +90,12 @@ for suite in ("unit", "zfs"):
     r = json.load(open(path))
     failed += r["failures"] + r.get("errors", 0)
     passed += r["tests"] - r["failures"] - r.get("errors", 0) - r.get("disabled", 0)
+fuzz = open(os.path.join(d, "fuzz.txt")).read().splitlines() if os.path.exists(os.path.join(d, "fuzz.txt")) else []
+for line in fuzz:
+    if line.startswith("fuzz ") and " 0 crashes" not in line:
+        failed += 1
+    elif line.startswith("fuzz "):
+        passed += 1
 for suite in missing:
     print(f"test.sh: the {suite} tests produced no results (see the output above)")
 print(f"tests: {passed} passed, {failed + len(missing)} failed")

@@ -42,11 +42,13 @@ class Authorizer {
   // of loopback connections when it is a loopback IP), if any.
   Authorizer(AccessPolicy policy, const UnixListener* unix_listener,
              std::optional<HostPort> tcp_server, GroupLookup groups_of = SystemGroupsOf);
+  virtual ~Authorizer() = default;
 
   // Who the caller is ("uid 0 (pid 42) on unix socket", "TLS client
   // 'CN=node-1' at 10.0.0.5:4444"), if it may call; PERMISSION_DENIED
-  // saying why not otherwise.
-  absl::StatusOr<std::string> Authorize(const grpc::ServerContextBase& ctx) const;
+  // saying why not otherwise. (Virtual: in-process tests and fuzzers,
+  // whose calls have no peer, substitute their own.)
+  virtual absl::StatusOr<std::string> Authorize(const grpc::ServerContextBase& ctx) const;
 
  private:
   absl::StatusOr<std::string> AuthorizeLocal(const LocalPeer& peer, absl::string_view via) const;

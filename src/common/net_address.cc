@@ -33,6 +33,10 @@ absl::StatusOr<IpAddress> ParseIpAddress(absl::string_view text) {
   }
   std::string s(text);
   IpAddress a;
+  // inet_pton would stop at a NUL and read "1.2.3.4\0junk" as 1.2.3.4.
+  if (s.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("an IP address may not contain a NUL byte");
+  }
   if (inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) return a;
   if (inet_pton(AF_INET6, s.c_str(), a.bytes.data()) == 1) {
     a.v6 = true;

@@ -117,6 +117,9 @@ absl::Status OpenRefused(const std::string& source, int err) {
     case ENXIO:  // a socket
       return absl::InvalidArgumentError(
           absl::StrCat("source '", source, "' is not a regular file"));
+    case ENAMETOOLONG:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "source '", source, "': the path or one of its names is too long"));
     default:
       return PosixError(absl::StrCat("open source '", source, "'"), err);
   }

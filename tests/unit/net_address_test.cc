@@ -40,6 +40,7 @@ TEST(NetAddress, ParsesAndRejects) {
   EXPECT_FALSE(ParseIpAddress("localhost").ok());
   EXPECT_FALSE(ParseIpAddress("1.2.3").ok());
   EXPECT_FALSE(ParseIpAddress("").ok());
+  EXPECT_FALSE(ParseIpAddress(std::string("1.2.3.4\0junk", 12)).ok()) << "found by fuzzing";
   EXPECT_EQ(ParseIpAddress("::ffff:1.2.3.4")->ToString(), "::ffff:1.2.3.4");
   EXPECT_EQ(Unmapped(*ParseIpAddress("::ffff:1.2.3.4")).ToString(), "1.2.3.4");
 }

@@ -6,8 +6,9 @@
 //
 // Two kinds of death:
 //  - at every named step boundary (src/common/crash_point.h; this binary is
-//    built only with MVIRT_CRASH_POINTS): the daemon runs with
-//    MVIRT_ZFS_CRASH_AT=<point> and ends itself right after that step;
+//    built only with MVIRT_CRASH_POINTS): the test writes the point's name
+//    into the daemon's MVIRT_ZFS_CRASH_FILE and the daemon ends itself right
+//    after that step;
 //  - SIGKILL at a random moment during random calls (MVIRT_TORTURE_KILLS
 //    rounds, default 12; the long variant sets hundreds), checking after
 //    every restart that each call that returned OK is there as returned.
@@ -27,6 +28,7 @@
 
 #include "api_fixture.h"
 #include "import_fixture.h"
+#include "invariants.h"
 #include "zfs_test_env.h"
 
 namespace mvirt::zfs::testing {
@@ -34,23 +36,8 @@ namespace {
 
 constexpr char kTorturePool[] = "mvtorture";
 constexpr char kSocket[] = "/run/mvirt-zfs-torture.sock";
+constexpr char kCrashFile[] = "/run/mvirt-zfs-torture.crash-at";
 constexpr int kCrashExit = 86;  // kCrashPointExitCode
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
-std::vector<std::string> Split(const std::string& line) {
-  std::vector<std::string> out;
-  std::istringstream in(line);
-  for (std::string field; std::getline(in, field, '\t');) out.push_back(field);
-  return out;
-}
 
 // The torture pool, a daemon on it that can be killed and restarted, and the
 // invariants that must hold after every restart.
@@ -66,51 +53,26 @@ class Torture {
 
   const std::string& Pool() const { return pool_.name(); }
 
-  // Starts the daemon (ending itself at `crash_at`, if given).
-  void Start(const std::string& crash_at = "") {
-    std::vector<std::string> env;
-    if (!crash_at.empty()) env.push_back("MVIRT_ZFS_CRASH_AT=" + crash_at);
-    daemon_ = std::make_unique<DaemonProcess>(Pool(), kSocket, std::vector<std::string>{}, env);
+  // Starts the daemon, with no crash point aimed at.
+  void Start() {
+    ::unlink(kCrashFile);
+    daemon_ = std::make_unique<DaemonProcess>(
+        Pool(), kSocket, std::vector<std::string>{},
+        std::vector<std::string>{std::string("MVIRT_ZFS_CRASH_FILE=") + kCrashFile});
     ASSERT_TRUE(daemon_->WaitUntilServing()) << daemon_->Log();
     stub_ = ZfsService::NewStub(
         grpc::CreateChannel(daemon_->endpoint(), grpc::InsecureChannelCredentials()));
   }
+  // The running daemon ends itself at `point` from now on.
+  void AimAt(const std::string& point) { MustRun(std::string("echo '") + point + "' > " + kCrashFile); }
   DaemonProcess& daemon() { return *daemon_; }
   ZfsService::Stub& stub() { return *stub_; }
 
-  // Every violation of the invariants, as text; empty if none.
+  // Every violation of the invariants (invariants.h), and a change of the
+  // sentinel, as text; empty if none.
   std::vector<std::string> Violations() {
-    std::vector<std::string> found;
-    const std::string pool = Pool();
-    for (const std::string& line :
-         Lines(MustRun("zfs list -H -t all -o name,type,mvirt:id,mvirt:kind -r " + pool))) {
-      std::vector<std::string> f = Split(line);
-      if (f.size() < 4) continue;
-      const std::string& name = f[0];
-      for (const char* dir : {"/.mvirt/creating/", "/.mvirt/incoming/", "/.mvirt/imports/"}) {
-        if (name.rfind(pool + dir, 0) == 0) found.push_back("half-made leftover: " + name);
-      }
-      const bool volume = f[1] == "volume";
-      const bool top = name.find('/', pool.size() + 1) == std::string::npos;
-      if (volume && top && name != pool + "/sentinel" && (f[2] == "-" || f[3] != "volume")) {
-        found.push_back("zvol without its mvirt: marks: " + name);
-      }
-      if (volume && name.rfind(pool + "/.mvirt/templates/", 0) == 0 &&
-          (f[2] == "-" || !DatasetExists(name + "@template"))) {
-        found.push_back("template without its marks or snapshot: " + name);
-      }
-    }
-    ListVolumesResponse listed;
-    grpc::ClientContext ctx;
-    grpc::Status s = stub_->ListVolumes(&ctx, ListVolumesRequest(), &listed);
-    if (!s.ok()) found.push_back("ListVolumes: " + s.error_message());
-    for (const Volume& v : listed.volumes()) {
-      if (DeviceDatasetName(v.path()) != pool + "/" + v.name()) {
-        found.push_back("listed volume without a working device: " + v.name());
-      }
-    }
+    std::vector<std::string> found = PoolViolations(Pool(), *stub_, {"sentinel"});
     if (Sentinel() != sentinel_) found.push_back("the sentinel changed");
-    if (MustRun("ls -A " + StateDir(pool) + "/tmp") != "") found.push_back("temporary files left");
     return found;
   }
 
@@ -296,8 +258,7 @@ TEST(CrashTorture, EveryNamedStepOfEveryMultiStepCall) {
     const std::string tag = std::to_string(++n);
     SCOPED_TRACE(c.point + " (case " + tag + ")");
     c.setup(t, tag);
-    t.daemon().StopWith(SIGTERM);
-    t.Start(c.point);
+    t.AimAt(c.point);
     grpc::Status first = c.call(t, tag);
     EXPECT_FALSE(first.ok()) << "the call must not return: it dies at " << c.point;
     int status = t.daemon().WaitForExit();
@@ -321,8 +282,7 @@ TEST(CrashTorture, ImportDiesAtEveryStep) {
   for (const char* point : {"import/staged", "import/snapshotted", "import/hidden", "import/renamed"}) {
     const std::string name = "imported-" + std::to_string(++n);
     SCOPED_TRACE(point);
-    t.daemon().StopWith(SIGTERM);
-    t.Start(point);
+    t.AimAt(point);
     ImportClient client(ZfsService::NewStub(
         grpc::CreateChannel(t.daemon().endpoint(), grpc::InsecureChannelCredentials())));
     ImportJob job;

@@ -264,10 +264,18 @@ DaemonProcess::~DaemonProcess() {
 
 bool DaemonProcess::WaitUntilServing(std::shared_ptr<grpc::ChannelCredentials> credentials) {
   if (pid_ <= 0) return false;
-  auto channel =
-      grpc::CreateChannel(endpoint_, credentials ? credentials : grpc::InsecureChannelCredentials());
+  // Retry connecting every 100 ms: gRPC's default backoff (1 s, growing)
+  // would make every start look slow.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  auto channel = grpc::CreateCustomChannel(
+      endpoint_, credentials ? credentials : grpc::InsecureChannelCredentials(), args);
   auto stub = ZfsService::NewStub(channel);
-  for (int i = 0; i < 300; ++i) {
+  // Generous: a sanitizer build starts slowly in the emulated guest.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+  while (std::chrono::steady_clock::now() < deadline) {
     int status;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
