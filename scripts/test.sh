@@ -70,7 +70,7 @@ if [ "${MVIRT_TEST_ON_HOST:-0}" = 1 ]; then
 else
   # Keep the guest modest: 2 GiB, the pool files are sparse.
   guest_env="MVIRT_TORTURE_KILLS=${MVIRT_TORTURE_KILLS:-12} MVIRT_RACE_SECONDS=${MVIRT_RACE_SECONDS:-45}"
-  scripts/zfs-vm-run --mem 2048 --timeout 4200 -- \
+  scripts/zfs-vm-run --mem 2048 --timeout 3300 -- \
     env $guest_env tests/guest-suites.sh "$results" || status=1
 fi
 

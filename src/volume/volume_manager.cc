@@ -30,11 +30,18 @@ std::string VolumeManager::DatasetName(const std::string& name) const {
   return absl::StrCat(options_.pool, "/", name);
 }
 
+absl::Status VolumeManager::UnlessPoolGone(const absl::Status& status) {
+  if (!absl::IsNotFound(status) || zfs_.Exists(options_.pool)) return status;
+  return absl::UnavailableError(absl::StrCat(
+      "pool '", options_.pool, "' is not imported (exported, destroyed or lost); ",
+      "the call can be retried once it is back (", status.message(), ")"));
+}
+
 absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
   absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
-  if (!pool.ok()) return pool.status();
+  if (!pool.ok()) return UnlessPoolGone(pool.status());
   absl::StatusOr<std::vector<VolumeProps>> volumes = zfs_.ListVolumes(options_.pool);
-  if (!volumes.ok()) return volumes.status();
+  if (!volumes.ok()) return UnlessPoolGone(volumes.status());
   PoolStatsInfo stats;
   stats.name = pool->name;
   stats.used_bytes = pool->used;
@@ -49,7 +56,7 @@ absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
 
 absl::StatusOr<uint64_t> VolumeManager::MaxVolumeSize() {
   absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
-  if (!pool.ok()) return pool.status();
+  if (!pool.ok()) return UnlessPoolGone(pool.status());
   return pool->used + pool->available;
 }
 
@@ -197,6 +204,7 @@ absl::StatusOr<VolumeProps> VolumeManager::GetManaged(absl::string_view op,
   absl::StatusOr<VolumeProps> props = zfs_.GetVolume(dataset);
   if (!props.ok()) {
     if (absl::IsNotFound(props.status())) {
+      if (absl::Status gone = UnlessPoolGone(props.status()); !absl::IsNotFound(gone)) return gone;
       return absl::NotFoundError(
           absl::StrCat(op, " '", name, "': no volume '", name, "' in pool '", options_.pool, "'"));
     }
@@ -266,7 +274,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Get(const std::string& name) {
 
 absl::StatusOr<std::vector<VolumeInfo>> VolumeManager::List() {
   absl::StatusOr<std::vector<VolumeProps>> all = zfs_.ListVolumes(options_.pool);
-  if (!all.ok()) return all.status();
+  if (!all.ok()) return UnlessPoolGone(all.status());
   std::vector<VolumeInfo> out;
   for (const VolumeProps& props : *all) {
     if (!IsManaged(props.user_props)) continue;

@@ -259,6 +259,10 @@ class VolumeManager {
   absl::StatusOr<VolumeInfo> FinishNewVolume(absl::string_view op, const std::string& dataset);
 
   std::string DatasetName(const std::string& name) const;
+  // `status`, except that a NOT_FOUND while the pool itself is gone
+  // (exported, destroyed, lost) becomes UNAVAILABLE: the object is not
+  // known to be missing, the pool is.
+  absl::Status UnlessPoolGone(const absl::Status& status);
   // The managed volume `name` (validated), or NOT_FOUND.
   absl::StatusOr<VolumeProps> GetManaged(absl::string_view op, const std::string& name);
   absl::StatusOr<VolumeInfo> ToVolumeInfo(const VolumeProps& props);

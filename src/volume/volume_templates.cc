@@ -62,9 +62,12 @@ absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& pr
 
 absl::StatusOr<std::vector<TemplateInfo>> VolumeManager::ListTemplates() {
   const std::string dir = ReservedDataset("templates");
-  if (!zfs_.Exists(dir)) return std::vector<TemplateInfo>{};
+  if (!zfs_.Exists(dir)) {
+    if (absl::Status s = UnlessPoolGone(absl::NotFoundError(dir)); !absl::IsNotFound(s)) return s;
+    return std::vector<TemplateInfo>{};
+  }
   absl::StatusOr<std::vector<VolumeProps>> all = zfs_.ListVolumes(dir);
-  if (!all.ok()) return all.status();
+  if (!all.ok()) return UnlessPoolGone(all.status());
   std::vector<TemplateInfo> out;
   for (const VolumeProps& props : *all) {
     if (!IsManaged(props.user_props)) continue;

@@ -129,6 +129,9 @@ std::string UuidFor(int n) {
   std::snprintf(buf, sizeof(buf), "7e57c0de-0000-4000-8000-%012d", n);
   return buf;
 }
+// The id a case's call gives its new volume: one per case, since a volume
+// made by an earlier case keeps its id.
+std::string UuidFor(const std::string& tag) { return UuidFor(std::stoi(tag)); }
 
 // One case: set-up with the daemon running normally, then the call that is
 // to die at `point`, and what a retry may answer besides OK.
@@ -168,7 +171,7 @@ std::vector<CrashCase> CrashCases() {
     req.set_snapshot_name("s1");
     req.set_new_volume_name("clone-" + tag);
     req.set_size_bytes(32 * kMiB);  // grown: one more step
-    req.set_id(UuidFor(2));
+    req.set_id(UuidFor(tag));
     return Call(&ZfsService::Stub::CloneVolume, t.stub(), req);
   };
   auto with_template = [source](Torture& t, const std::string& tag) {
@@ -179,7 +182,7 @@ std::vector<CrashCase> CrashCases() {
     CloneFromTemplateRequest req;
     req.set_template_name("tmpl-" + tag);
     req.set_new_volume_name("tclone-" + tag);
-    req.set_id(UuidFor(3));
+    req.set_id(UuidFor(tag));
     return Call(&ZfsService::Stub::CloneFromTemplate, t.stub(), req);
   };
   auto snapshot = [](Torture& t, const std::string& tag) {
@@ -226,7 +229,7 @@ std::vector<CrashCase> CrashCases() {
     ASSERT_TRUE(clone_template(t, tag).ok());
   };
   auto create = [](Torture& t, const std::string& tag) {
-    return CreateVol(t.stub(), "new-" + tag, UuidFor(1));
+    return CreateVol(t.stub(), "new-" + tag, UuidFor(tag));
   };
   using C = grpc::StatusCode;
   return {
@@ -239,10 +242,7 @@ std::vector<CrashCase> CrashCases() {
       {"snapshot/taken", source, snapshot, {C::ALREADY_EXISTS}},
       {"rollback/done", two_snapshots, rollback, {}},
       {"resize/set", source, resize, {}},
-      {"delete/destroyed", none, [del](Torture& t, const std::string& tag) {
-         EXPECT_TRUE(CreateVol(t.stub(), "src-" + tag, "").ok());
-         return del(t, tag);
-       }, {C::NOT_FOUND}},
+      {"delete/destroyed", source, del, {C::NOT_FOUND}},
       {"promote/copied", source, promote, {C::ALREADY_EXISTS}},
       {"promote/marked", source, promote, {C::ALREADY_EXISTS}},
       {"promote/renamed", source, promote, {C::ALREADY_EXISTS}},
@@ -260,13 +260,18 @@ TEST(CrashTorture, EveryNamedStepOfEveryMultiStepCall) {
     c.setup(t, tag);
     t.AimAt(c.point);
     grpc::Status first = c.call(t, tag);
-    EXPECT_FALSE(first.ok()) << "the call must not return: it dies at " << c.point;
-    int status = t.daemon().WaitForExit();
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kCrashExit)
-        << "the daemon did not stop at " << c.point << " (status " << status << ")\n"
-        << t.daemon().Log();
-    ++kills;
-    t.Restart();
+    // The call can only end by the daemon's death (UNAVAILABLE); any other
+    // answer means the point was never reached.
+    EXPECT_EQ(first.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << "the call must not return: it dies at " << c.point << "; it said "
+        << first.error_message();
+    int status = t.daemon().WaitForExit(std::chrono::seconds(
+        first.error_code() == grpc::StatusCode::UNAVAILABLE ? 60 : 5));
+    const bool died_there = WIFEXITED(status) && WEXITSTATUS(status) == kCrashExit;
+    EXPECT_TRUE(died_there) << "the daemon did not stop at " << c.point << " (status " << status
+                            << ")\n" << t.daemon().Log();
+    if (died_there) ++kills;
+    t.Restart();  // checks the invariants
     grpc::Status retry = c.call(t, tag);
     EXPECT_TRUE(retry.ok() || c.retry_may_also_say.count(retry.error_code()) > 0)
         << "retry after " << c.point << ": " << retry.error_message();
@@ -287,7 +292,7 @@ TEST(CrashTorture, ImportDiesAtEveryStep) {
         grpc::CreateChannel(t.daemon().endpoint(), grpc::InsecureChannelCredentials())));
     ImportJob job;
     ASSERT_TRUE(client.Import(name, std::string(kImportDir) + "/torture.raw", &job).ok());
-    int status = t.daemon().WaitForExit();
+    int status = t.daemon().WaitForExit(std::chrono::seconds(150));
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kCrashExit) << t.daemon().Log();
     ++kills;
     t.Restart();

@@ -296,10 +296,18 @@ int DaemonProcess::StopWith(int signal) {
   return WaitForExit();
 }
 
-int DaemonProcess::WaitForExit() {
+int DaemonProcess::WaitForExit(std::chrono::seconds limit) {
   if (pid_ <= 0) return -1;
   int status = 0;
-  ::waitpid(pid_, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   pid_ = -1;
   return status;
 }

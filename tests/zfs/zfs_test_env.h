@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,8 +105,10 @@ class DaemonProcess {
   bool WaitUntilServing(std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   // Sends `signal` and waits; returns the exit status as from waitpid.
   int StopWith(int signal);
-  // Waits for the daemon to exit by itself; returns its exit code.
-  int WaitForExit();
+  // Waits for the daemon to exit by itself; returns its status as from
+  // waitpid. A daemon still running after `limit` is killed (SIGKILL), so
+  // the status then says "killed by signal 9" instead of the test hanging.
+  int WaitForExit(std::chrono::seconds limit = std::chrono::seconds(300));
   std::string Log() const;
   const std::string& endpoint() const { return endpoint_; }
   pid_t pid() const { return pid_; }
