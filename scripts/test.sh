@@ -68,9 +68,12 @@ echo "== real-ZFS suites"
 if [ "${MVIRT_TEST_ON_HOST:-0}" = 1 ]; then
   tests/guest-suites.sh "$results" || status=1
 else
-  # Keep the guest modest: 2 GiB, the pool files are sparse.
-  guest_env="MVIRT_TORTURE_KILLS=${MVIRT_TORTURE_KILLS:-12} MVIRT_RACE_SECONDS=${MVIRT_RACE_SECONDS:-45}"
-  scripts/zfs-vm-run --mem 2048 --timeout 3300 -- \
+  # Keep the guest modest: 2 GiB, the pool files are sparse. Its time limit
+  # is the sum of the suites' limits (tests/guest-suites.sh) and a boot.
+  kills=${MVIRT_TORTURE_KILLS:-12}
+  race_seconds=${MVIRT_RACE_SECONDS:-45}
+  guest_env="MVIRT_TORTURE_KILLS=$kills MVIRT_RACE_SECONDS=$race_seconds"
+  scripts/zfs-vm-run --mem 2048 --timeout $((2800 + 30 * kills + 2 * race_seconds)) -- \
     env $guest_env tests/guest-suites.sh "$results" || status=1
 fi
 

@@ -146,7 +146,7 @@ void UnixListener::AcceptLoop(grpc::Server* server) {
     {
       // gRPC closed any earlier connection on this fd number before the
       // kernel could hand it out again.
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       peers_[fd] = *peer;
     }
     grpc::AddInsecureChannelFromFd(server, fd);
@@ -156,7 +156,7 @@ void UnixListener::AcceptLoop(grpc::Server* server) {
 std::optional<LocalPeer> UnixListener::PeerOf(absl::string_view peer) const {
   int fd = -1;
   if (!absl::ConsumePrefix(&peer, "fd:") || !absl::SimpleAtoi(peer, &fd)) return std::nullopt;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = peers_.find(fd);
   if (it == peers_.end()) return std::nullopt;
   return it->second;

@@ -17,7 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "access/access_policy.h"
 #include "common/unique_fd.h"
 
@@ -66,7 +66,7 @@ class UnixListener {
   UniqueFd wake_read_, wake_write_;  // a pipe that ends the accept loop
   std::thread thread_;
   bool stopped_ = false;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::map<int, LocalPeer> peers_ ABSL_GUARDED_BY(mu_);  // by the fd gRPC serves
 };
 

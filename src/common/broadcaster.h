@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace mvirt::zfs {
 
@@ -36,18 +36,18 @@ class Broadcaster {
     // The oldest unread event, or nullopt if there is none (or the
     // subscription overflowed: check overflowed()). Never blocks.
     std::optional<T> Next() {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (overflowed_ || queue_.empty()) return std::nullopt;
       T event = std::move(queue_.front());
       queue_.pop_front();
       return event;
     }
     bool overflowed() const {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       return overflowed_;
     }
     bool closed() const {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       return closed_;
     }
 
@@ -56,7 +56,7 @@ class Broadcaster {
     // Queues `event`; returns false once the subscription is overflowed (to
     // be dropped). Does not call the listener.
     bool Push(const T& event) {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (overflowed_) return false;
       if (queue_.size() >= capacity_) {
         overflowed_ = true;
@@ -67,7 +67,7 @@ class Broadcaster {
       return true;
     }
     void MarkClosed() {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       closed_ = true;
     }
     void Notify() {
@@ -76,7 +76,7 @@ class Broadcaster {
 
     const size_t capacity_;
     const Listener listener_;
-    mutable absl::Mutex mu_;
+    mutable Mutex mu_;
     std::deque<T> queue_ ABSL_GUARDED_BY(mu_);
     bool overflowed_ ABSL_GUARDED_BY(mu_) = false;
     bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -89,7 +89,7 @@ class Broadcaster {
     auto sub = std::make_shared<Subscription>(capacity, std::move(listener));
     bool closed;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       closed = closed_;
       if (!closed) subscribers_.push_back(sub);
     }
@@ -102,7 +102,7 @@ class Broadcaster {
     {
       // Queued under the lock, so every subscriber sees events in the order
       // they were published.
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       std::vector<std::weak_ptr<Subscription>> alive;
       for (auto& weak : subscribers_) {
         std::shared_ptr<Subscription> sub = weak.lock();
@@ -119,7 +119,7 @@ class Broadcaster {
   void Close() {
     std::vector<std::shared_ptr<Subscription>> to_notify;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       closed_ = true;
       for (auto& weak : subscribers_) {
         if (auto sub = weak.lock()) to_notify.push_back(std::move(sub));
@@ -133,12 +133,12 @@ class Broadcaster {
   }
 
   size_t subscriber_count() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return subscribers_.size();
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<std::weak_ptr<Subscription>> subscribers_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };

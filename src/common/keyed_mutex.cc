@@ -14,7 +14,7 @@ constexpr absl::Duration kCancelPoll = absl::Milliseconds(50);
 
 absl::StatusOr<KeyedMutex::Lock> KeyedMutex::Acquire(const std::string& key) {
   const std::string waiting_for = absl::StrCat("another operation on '", key, "' to finish");
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   while (held_.count(key) > 0) {
     if (absl::Status s = CallContext::Check(waiting_for); !s.ok()) return s;
     absl::Duration wait = std::min(kCancelPoll, CallContext::Deadline() - absl::Now());
@@ -26,14 +26,14 @@ absl::StatusOr<KeyedMutex::Lock> KeyedMutex::Acquire(const std::string& key) {
 }
 
 KeyedMutex::Lock KeyedMutex::AcquireUninterruptible(const std::string& key) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   while (held_.count(key) > 0) released_.Wait(&mu_);
   held_.insert(key);
   return Lock(this, key);
 }
 
 void KeyedMutex::Release(const std::string& key) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   held_.erase(key);
   released_.SignalAll();
 }

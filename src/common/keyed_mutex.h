@@ -9,7 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace mvirt::zfs {
 
@@ -46,8 +46,8 @@ class KeyedMutex {
  private:
   void Release(const std::string& key);
 
-  absl::Mutex mu_;
-  absl::CondVar released_;
+  Mutex mu_;
+  CondVar released_;
   std::set<std::string> held_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -9,47 +9,47 @@
 namespace mvirt::zfs {
 
 void FakeZvolDevices::Appear(const std::string& path, const std::string& dataset) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   present_[path] = dataset;
 }
 
 void FakeZvolDevices::Disappear(const std::string& path) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   present_.erase(path);
 }
 
 bool FakeZvolDevices::IsPresent(const std::string& path) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return present_.count(path) > 0;
 }
 
 void FakeZvolDevices::SetNeverReady(bool never) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   never_ready_ = never;
 }
 
 void FakeZvolDevices::SetNeverGone(bool never) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   never_gone_ = never;
 }
 
 void FakeZvolDevices::SetHolders(const std::string& path, std::vector<DeviceHolder> holders) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   holders_[path] = std::move(holders);
 }
 
 void FakeZvolDevices::SetInvalidateResult(absl::Status status) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   invalidate_result_ = std::move(status);
 }
 
 std::vector<std::string> FakeZvolDevices::calls() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return calls_;
 }
 
 void FakeZvolDevices::ClearCalls() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   calls_.clear();
 }
 
@@ -57,7 +57,7 @@ absl::Status FakeZvolDevices::WaitReady(const std::string& path, const std::stri
                                         absl::Duration timeout) {
   std::string reason = "link not created yet";
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     calls_.push_back(absl::StrCat("WaitReady ", path));
     if (!never_ready_ && mode_ == Mode::kAutomatic) present_[path] = dataset;
     auto it = present_.find(path);
@@ -77,7 +77,7 @@ absl::Status FakeZvolDevices::WaitReady(const std::string& path, const std::stri
 
 absl::Status FakeZvolDevices::WaitGone(const std::string& path, absl::Duration timeout) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     calls_.push_back(absl::StrCat("WaitGone ", path));
     if (!never_gone_ && mode_ == Mode::kAutomatic) present_.erase(path);
     if (!never_gone_ && present_.count(path) == 0) return absl::OkStatus();
@@ -92,14 +92,14 @@ absl::Status FakeZvolDevices::WaitGone(const std::string& path, absl::Duration t
 }
 
 std::vector<DeviceHolder> FakeZvolDevices::Holders(const std::string& path) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   calls_.push_back(absl::StrCat("Holders ", path));
   auto it = holders_.find(path);
   return it == holders_.end() ? std::vector<DeviceHolder>{} : it->second;
 }
 
 absl::Status FakeZvolDevices::InvalidateCache(const std::string& path) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   calls_.push_back(absl::StrCat("InvalidateCache ", path));
   return invalidate_result_;
 }

@@ -10,7 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "device/zvol_devices.h"
 
 namespace mvirt::zfs {
@@ -58,7 +58,7 @@ class FakeZvolDevices final : public ZvolDevices {
 
  private:
   const Mode mode_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, std::string> present_ ABSL_GUARDED_BY(mu_);  // path -> dataset
   std::map<std::string, std::vector<DeviceHolder>> holders_ ABSL_GUARDED_BY(mu_);
   bool never_ready_ ABSL_GUARDED_BY(mu_) = false;

@@ -28,7 +28,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/broadcaster.h"
 #include "service/convert.h"
 #include "service/stall_watchdog.h"
@@ -88,11 +88,11 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
     auto* stream = new WatchStream(ctx, buffer, slots, watchdog);
     std::shared_ptr<Core> core = stream->core_;
     stream->subscription_ = events.Subscribe(buffer, [core] {
-      absl::MutexLock lock(&core->mu);
+      MutexLock lock(&core->mu);
       if (core->stream != nullptr) core->stream->PumpLocked();
     });
     absl::StatusOr<std::vector<Info>> initial = current();
-    absl::MutexLock lock(&core->mu);
+    MutexLock lock(&core->mu);
     if (!initial.ok()) {
       stream->FinishLocked(ToGrpcStatus(initial.status()));
     } else {
@@ -105,7 +105,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&core_->mu);
+    MutexLock lock(&core_->mu);
     writing_ = false;
     watch_.WriteFinished();
     if (!ok) {
@@ -117,14 +117,14 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&core_->mu);
+    MutexLock lock(&core_->mu);
     // A write in flight completes with ok=false and finishes the call there.
     if (!writing_) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch stream cancelled"));
   }
 
   void OnDone() override {
     {
-      absl::MutexLock lock(&core_->mu);
+      MutexLock lock(&core_->mu);
       core_->stream = nullptr;  // the listener no longer reaches this object
     }
     subscription_.reset();
@@ -136,7 +136,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   // What the subscription's listener shares with the stream; it outlives the
   // stream, so a late notification finds `stream` null.
   struct Core {
-    absl::Mutex mu;
+    Mutex mu;
     WatchStream* stream ABSL_GUARDED_BY(mu) = nullptr;
   };
 

@@ -145,7 +145,7 @@ bool WaitForTls(DaemonProcess& daemon, const std::string& target,
                 std::shared_ptr<grpc::ChannelCredentials> credentials) {
   for (int i = 0; i < 60; ++i) {
     if (GetVersionWith(target, credentials).ok()) return true;
-    if (::kill(daemon.pid(), 0) != 0) return false;
+    if (!daemon.Alive()) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return false;

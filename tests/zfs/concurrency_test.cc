@@ -173,14 +173,19 @@ TEST(Concurrency, SixteenClientsOnAFewNames) {
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   stop = true;
   for (auto& t : clients) t.join();
-  EXPECT_EQ(::kill(daemon.pid(), 0), 0) << "the daemon died\n" << daemon.Log();
+  EXPECT_TRUE(daemon.Alive()) << "the daemon died\n" << daemon.Log();
   EXPECT_EQ(record.overdue, 0) << "calls ran into their " << kCallDeadline.count()
                                << " s deadline: a deadlock?";
 
   // The final state against what the clients and the watcher saw.
   ListVolumesResponse listed;
   grpc::ClientContext ctx;
-  ASSERT_TRUE(stub->ListVolumes(&ctx, ListVolumesRequest(), &listed).ok());
+  const grpc::Status list_status = stub->ListVolumes(&ctx, ListVolumesRequest(), &listed);
+  if (!list_status.ok()) {
+    watch_ctx.TryCancel();
+    watcher.join();
+    FAIL() << "ListVolumes after the run: " << list_status.error_message() << "\n" << daemon.Log();
+  }
   std::map<std::string, std::string> final_view;
   for (const Volume& v : listed.volumes()) {
     final_view[v.id()] = v.name();

@@ -102,7 +102,7 @@ TEST(Faults, AFullPoolRefusesCleanlyAndDeleteStillWorks) {
   EXPECT_TRUE(s.ok()) << s.error_message();
   MustRun("zfs set quota=none " + pool.name());
   EXPECT_TRUE(Create(*stub, "after", 64 * kMiB).ok());
-  EXPECT_EQ(::kill(daemon.pid(), 0), 0) << "the daemon stays up";
+  EXPECT_TRUE(daemon.Alive()) << "the daemon stays up";
 }
 
 // The pool exported from under the daemon: calls are UNAVAILABLE (not
@@ -131,7 +131,7 @@ TEST(Faults, APoolExportedUnderTheDaemonIsUnavailableUntilItIsBack) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   s = Create(*stub, "while-away", 16 * kMiB);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
-  EXPECT_EQ(::kill(daemon.pid(), 0), 0) << "the daemon stays up";
+  EXPECT_TRUE(daemon.Alive()) << "the daemon stays up";
 
   MustRun("zpool import -d /var/tmp -o cachefile=none " + pool.name());
   s = Call(&ZfsService::Stub::GetVolume, *stub, get);

@@ -312,6 +312,14 @@ int DaemonProcess::WaitForExit(std::chrono::seconds limit) {
   return status;
 }
 
+bool DaemonProcess::Alive() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  pid_ = -1;
+  return false;
+}
+
 std::string DaemonProcess::Log() const {
   std::ifstream in(log_path_);
   std::stringstream ss;

@@ -109,6 +109,9 @@ class DaemonProcess {
   // waitpid. A daemon still running after `limit` is killed (SIGKILL), so
   // the status then says "killed by signal 9" instead of the test hanging.
   int WaitForExit(std::chrono::seconds limit = std::chrono::seconds(300));
+  // True while the daemon runs; false once it has exited (it is then
+  // reaped: kill(pid, 0) would still succeed on the zombie).
+  bool Alive();
   std::string Log() const;
   const std::string& endpoint() const { return endpoint_; }
   pid_t pid() const { return pid_; }
