@@ -32,7 +32,8 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  for dir in tests/fuzz/corpus/*/; do targets+=("$(basename "$dir")"); done
+  # Every target in the tree, whether or not it has a seed corpus yet.
+  for src in tests/fuzz/fuzz_*.cc; do targets+=("$(basename "$src" .cc)"); done
 fi
 jobs=${MVIRT_BUILD_JOBS:-2}
 build=build-asan
@@ -83,7 +84,7 @@ for t in "${targets[@]}"; do
   artifacts="$build/artifacts/$name"
   rm -rf "$corpus"
   mkdir -p "$corpus" "$artifacts"
-  cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+  [ ! -d "tests/fuzz/corpus/$name" ] || cp -r "tests/fuzz/corpus/$name/." "$corpus/"
   dict=()
   [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
   marker="$build/logs/$name.start"

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <list>
-#include <mutex>
+#include "common/mutex.h"
 
 namespace mvirt::zfs {
 
@@ -18,7 +18,7 @@ class CancelToken {
   class Registration {
    public:
     Registration(CancelToken& token, std::function<void()> callback) : token_(token) {
-      std::lock_guard lock(token_.mu_);
+      MutexLock lock(&token_.mu_);
       if (token_.cancelled_) {
         callback();  // already cancelled: interrupt at once
         registered_ = false;
@@ -27,7 +27,7 @@ class CancelToken {
       it_ = token_.callbacks_.insert(token_.callbacks_.end(), std::move(callback));
     }
     ~Registration() {
-      std::lock_guard lock(token_.mu_);
+      MutexLock lock(&token_.mu_);
       if (registered_) token_.callbacks_.erase(it_);
     }
     Registration(const Registration&) = delete;
@@ -43,15 +43,15 @@ class CancelToken {
 
   // Sets the flag and runs every registered callback (once). Idempotent.
   void Cancel() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (cancelled_.exchange(true)) return;
     for (auto& callback : callbacks_) callback();
   }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   std::atomic<bool> cancelled_{false};
-  std::list<std::function<void()>> callbacks_;  // guarded by mu_
+  std::list<std::function<void()>> callbacks_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mvirt::zfs

@@ -29,6 +29,10 @@ class ABSL_LOCKABLE Mutex {
   // BasicLockable, for CondVar's std::condition_variable_any.
   void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
   void unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+  // Tells the compile-time analysis that the caller holds this Mutex when
+  // it reached it by another name than the one it locked (an alias through
+  // a shared object). Checks nothing at run time.
+  void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
 
  private:
   std::mutex mu_;

@@ -115,7 +115,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOp
 Subprocess::~Subprocess() {
   bool running;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     running = !reaped_;
   }
   if (running) {
@@ -127,7 +127,7 @@ Subprocess::~Subprocess() {
 }
 
 void Subprocess::Kill() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (reaped_) return;  // the pid may belong to someone else by now
   ::kill(-pid_, SIGKILL);
   ::kill(pid_, SIGKILL);
@@ -167,7 +167,7 @@ SubprocessResult Subprocess::Wait(const std::function<void(absl::string_view)>& 
   }
   int status = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
     reaped_ = true;

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include "common/mutex.h"
 #include <string>
 #include <vector>
 
@@ -72,8 +72,8 @@ class Subprocess {
   const pid_t pid_;
   int stdout_fd_;
   int stderr_fd_;
-  std::mutex mu_;
-  bool reaped_ = false;  // guarded by mu_
+  Mutex mu_;
+  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace mvirt::zfs

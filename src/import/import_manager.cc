@@ -49,17 +49,17 @@ class ImportManager::Progress final : public ImportProgress {
   Progress(ImportManager& manager, Job& job) : manager_(manager), job_(job) {}
 
   void EnterState(ImportState state) override {
-    std::lock_guard lock(manager_.mu_);
+    MutexLock lock(&manager_.mu_);
     if (job_.info.state == state) return;
     job_.info.state = state;
     manager_.RecordLocked(job_);
   }
   void SetFormat(const std::string& format) override {
-    std::lock_guard lock(manager_.mu_);
+    MutexLock lock(&manager_.mu_);
     job_.info.format = format;
   }
   void SetDownloaded(uint64_t bytes, uint64_t announced) override {
-    std::lock_guard lock(manager_.mu_);
+    MutexLock lock(&manager_.mu_);
     ImportJobInfo& info = job_.info;
     info.download_total_bytes = announced;
     info.downloaded_bytes = std::max(info.downloaded_bytes, bytes);
@@ -67,12 +67,12 @@ class ImportManager::Progress final : public ImportProgress {
     PublishThrottled();
   }
   void SetTotal(uint64_t total_bytes) override {
-    std::lock_guard lock(manager_.mu_);
+    MutexLock lock(&manager_.mu_);
     if (job_.info.total_bytes == 0) job_.info.total_bytes = total_bytes;
     PublishThrottled();
   }
   void SetWritten(uint64_t bytes) override {
-    std::lock_guard lock(manager_.mu_);
+    MutexLock lock(&manager_.mu_);
     ImportJobInfo& info = job_.info;
     // What a progress bar may trust: never backwards, never above total.
     info.bytes_written = std::min(std::max(info.bytes_written, bytes), info.total_bytes);
@@ -80,7 +80,7 @@ class ImportManager::Progress final : public ImportProgress {
   }
 
  private:
-  void PublishThrottled() {
+  void PublishThrottled() ABSL_EXCLUSIVE_LOCKS_REQUIRED(manager_.mu_) {
     absl::Time now = absl::Now();
     if (now - job_.last_event < kProgressEventInterval) return;
     manager_.PublishLocked(job_);
@@ -113,7 +113,7 @@ absl::Status ImportManager::Recover() {
     }
   }
 
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (ImportJobInfo& info : store_.LoadAll()) {
     if (!IsFinished(info.state)) {
       absl::StatusOr<TemplateInfo> tmpl = volumes_.GetTemplate(info.template_name);
@@ -142,7 +142,7 @@ absl::Status ImportManager::Recover() {
 absl::Status ImportManager::WithRunningJobId(const absl::Status& refused,
                                              const std::string& template_name) {
   if (!absl::IsAlreadyExists(refused)) return refused;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [id, job] : jobs_) {
     if (job->info.template_name == template_name && !IsFinished(job->info.state)) {
       return absl::AlreadyExistsError(absl::StrCat(refused.message(), " (job ", id, ")"));
@@ -187,7 +187,7 @@ absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request)
   if (absl::Status s = volumes_.ReserveTemplateName(info.template_name); !s.ok()) {
     return WithRunningJobId(s, info.template_name);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto refuse = [&](absl::Status status) {
     volumes_.ReleaseTemplateName(info.template_name);
     return status;
@@ -218,8 +218,8 @@ absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request)
 void ImportManager::RunJob(std::shared_ptr<Job> job) {
   bool run;
   {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return running_ < options_.max_concurrent || job->cancel.cancelled(); });
+    MutexLock lock(&mu_);
+    while (running_ >= options_.max_concurrent && !job->cancel.cancelled()) changed_.Wait(&mu_);
     // Decided once, under the lock: a cancel arriving later is RunImport's.
     run = !job->cancel.cancelled();
     if (run) ++running_;
@@ -228,14 +228,14 @@ void ImportManager::RunJob(std::shared_ptr<Job> job) {
   if (run) {
     Progress progress(*this, *job);
     result = RunImport(job->spec, options_, volumes_, job->cancel, progress);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     --running_;
   }
   job->spec.source.file.reset();  // closes a local source now, not when the record goes
   Finish(*job, result);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   --threads_;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 void ImportManager::Finish(Job& job, const absl::StatusOr<TemplateInfo>& result) {
@@ -255,7 +255,7 @@ void ImportManager::Finish(Job& job, const absl::StatusOr<TemplateInfo>& result)
 
 void ImportManager::FinishAndRecord(Job& job, const absl::StatusOr<TemplateInfo>& result,
                                     bool template_exists) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ImportJobInfo& info = job.info;
   if (result.ok()) {
     info.state = ImportState::kCompleted;
@@ -312,7 +312,7 @@ void ImportManager::PruneLocked() {
 }
 
 absl::StatusOr<ImportJobInfo> ImportManager::Get(const std::string& id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no import job '", id, "'"));
   return it->second->info;
@@ -321,7 +321,7 @@ absl::StatusOr<ImportJobInfo> ImportManager::Get(const std::string& id) {
 std::vector<ImportJobInfo> ImportManager::List(bool include_finished) {
   std::vector<ImportJobInfo> out;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [id, job] : jobs_) {
       if (include_finished || !IsFinished(job->info.state)) out.push_back(job->info);
     }
@@ -335,7 +335,7 @@ std::vector<ImportJobInfo> ImportManager::List(bool include_finished) {
 absl::Status ImportManager::Cancel(const std::string& id) {
   std::shared_ptr<Job> job;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = jobs_.find(id);
     if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no import job '", id, "'"));
     job = it->second;
@@ -347,11 +347,13 @@ absl::Status ImportManager::Cancel(const std::string& id) {
   }
   LogInfo("import job ", id, ": cancelling");
   job->cancel.Cancel();  // kills qemu-img, aborts the download
-  std::unique_lock lock(mu_);
-  changed_.notify_all();  // a PENDING job waits for a slot
-  bool done = changed_.wait_for(lock, absl::ToChronoSeconds(kCancelWait),
-                                [&] { return IsFinished(job->info.state); });
-  if (!done) {
+  MutexLock lock(&mu_);
+  changed_.SignalAll();  // a PENDING job waits for a slot
+  const absl::Time deadline = absl::Now() + kCancelWait;
+  while (!IsFinished(job->info.state) && absl::Now() < deadline) {
+    changed_.WaitWithTimeout(&mu_, deadline - absl::Now());
+  }
+  if (!IsFinished(job->info.state)) {
     return absl::DeadlineExceededError(absl::StrCat(
         "import job '", id, "' is cancelled but still cleaning up; it will end CANCELLED"));
   }
@@ -364,13 +366,13 @@ absl::Status ImportManager::Cancel(const std::string& id) {
 }
 
 void ImportManager::Shutdown() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   shutting_down_ = true;
   for (auto& [id, job] : jobs_) {
     if (!IsFinished(job->info.state)) job->cancel.Cancel();
   }
-  changed_.notify_all();
-  changed_.wait(lock, [&] { return threads_ == 0; });
+  changed_.SignalAll();
+  while (threads_ != 0) changed_.Wait(&mu_);
 }
 
 }  // namespace mvirt::zfs

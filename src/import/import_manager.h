@@ -8,10 +8,9 @@
 #ifndef MVIRT_ZFS_IMPORT_IMPORT_MANAGER_H_
 #define MVIRT_ZFS_IMPORT_IMPORT_MANAGER_H_
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
+#include "common/mutex.h"
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,27 +80,25 @@ class ImportManager {
   // `refused` (a refused name reservation) naming the unfinished job that
   // imports `template_name`, if there is one, so the caller can follow it.
   absl::Status WithRunningJobId(const absl::Status& refused, const std::string& template_name);
-  // Saves the record and publishes the job's state. Requires mu_ held.
   // Sets the final state, records and publishes it (Finish decides under
   // which lock).
   void FinishAndRecord(Job& job, const absl::StatusOr<TemplateInfo>& result, bool template_exists);
   // Saves the job's record and publishes it (its template too, if asked).
-  void RecordLocked(Job& job, bool with_template = true);
-  void PublishLocked(Job& job, bool with_template = true);
+  void RecordLocked(Job& job, bool with_template = true) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishLocked(Job& job, bool with_template = true) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets the oldest finished jobs beyond options_.max_finished_jobs.
-  // Requires mu_ held.
-  void PruneLocked();
+  void PruneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   VolumeManager& volumes_;
   const ImportOptions options_;
   JobStore store_;
 
-  std::mutex mu_;
-  std::condition_variable changed_;  // a job finished, a slot freed, shutdown
-  std::map<std::string, std::shared_ptr<Job>> jobs_;  // guarded by mu_
-  int running_ = 0;         // jobs past PENDING; guarded by mu_
-  int threads_ = 0;         // job threads alive; guarded by mu_
-  bool shutting_down_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar changed_;  // a job finished, a slot freed, shutdown
+  std::map<std::string, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;         // jobs past PENDING
+  int threads_ ABSL_GUARDED_BY(mu_) = 0;         // job threads alive
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace mvirt::zfs

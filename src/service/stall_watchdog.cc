@@ -9,16 +9,18 @@ StallWatchdog::StallWatchdog(absl::Duration limit) : limit_(limit), thread_([thi
 
 StallWatchdog::~StallWatchdog() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  stop_cv_.notify_all();
+  stop_cv_.SignalAll();
   thread_.join();
 }
 
 void StallWatchdog::Loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) {
+  MutexLock lock(&mu_);
+  while (!stop_) {
+    stop_cv_.WaitWithTimeout(&mu_, absl::Seconds(1));  // a scan a second
+    if (stop_) break;
     const absl::Time now = absl::Now();
     for (Entry& entry : entries_) {
       if (entry.cancelled || now - entry.write_started < limit_) continue;
@@ -32,22 +34,22 @@ void StallWatchdog::Loop() {
 
 StallWatchdog::Watch::Watch(StallWatchdog& watchdog, grpc::ServerContextBase* context)
     : watchdog_(watchdog) {
-  std::lock_guard lock(watchdog_.mu_);
+  MutexLock lock(&watchdog_.mu_);
   entry_ = watchdog_.entries_.insert(watchdog_.entries_.end(), Entry{context});
 }
 
 StallWatchdog::Watch::~Watch() {
-  std::lock_guard lock(watchdog_.mu_);
+  MutexLock lock(&watchdog_.mu_);
   watchdog_.entries_.erase(entry_);
 }
 
 void StallWatchdog::Watch::WriteStarted() {
-  std::lock_guard lock(watchdog_.mu_);
+  MutexLock lock(&watchdog_.mu_);
   entry_->write_started = absl::Now();
 }
 
 void StallWatchdog::Watch::WriteFinished() {
-  std::lock_guard lock(watchdog_.mu_);
+  MutexLock lock(&watchdog_.mu_);
   entry_->write_started = absl::InfiniteFuture();
 }
 

@@ -9,9 +9,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
 #include <list>
-#include <mutex>
+#include "common/mutex.h"
 #include <thread>
 
 #include "absl/time/time.h"
@@ -54,10 +53,10 @@ class StallWatchdog {
   void Loop();
 
   const absl::Duration limit_;
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;              // guarded by mu_
-  std::list<Entry> entries_;       // guarded by mu_
+  Mutex mu_;
+  CondVar stop_cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::list<Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -89,10 +89,12 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
     std::shared_ptr<Core> core = stream->core_;
     stream->subscription_ = events.Subscribe(buffer, [core] {
       MutexLock lock(&core->mu);
-      if (core->stream != nullptr) core->stream->PumpLocked();
+      if (core->stream == nullptr) return;
+      core->stream->core_->mu.AssertHeld();  // the same Core
+      core->stream->PumpLocked();
     });
     absl::StatusOr<std::vector<Info>> initial = current();
-    MutexLock lock(&core->mu);
+    MutexLock lock(&stream->core_->mu);
     if (!initial.ok()) {
       stream->FinishLocked(ToGrpcStatus(initial.status()));
     } else {
@@ -146,8 +148,8 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
     core_->stream = this;
   }
 
-  // Sends what is next, if nothing is in flight; requires core_->mu held.
-  void PumpLocked() {
+  // Sends what is next, if nothing is in flight.
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
     if (!started_ || finished_ || writing_) return;
     if (subscription_->overflowed()) {
       FinishLocked(grpc::Status(
@@ -177,7 +179,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
     }
   }
 
-  void FinishLocked(const grpc::Status& status) {
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
     if (finished_) return;
     finished_ = true;
     this->Finish(status);
@@ -188,12 +190,12 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   StallWatchdog::Watch watch_;
   const std::shared_ptr<Core> core_;
   std::shared_ptr<Subscription> subscription_;  // set once in Start
-  // Guarded by core_->mu:
-  std::deque<Info> initial_;
-  Proto pending_;  // the message in flight; gRPC reads it until OnWriteDone
-  bool started_ = false;
-  bool writing_ = false;
-  bool finished_ = false;
+  std::deque<Info> initial_ ABSL_GUARDED_BY(core_->mu);
+  // The message in flight; gRPC reads it until OnWriteDone.
+  Proto pending_ ABSL_GUARDED_BY(core_->mu);
+  bool started_ ABSL_GUARDED_BY(core_->mu) = false;
+  bool writing_ ABSL_GUARDED_BY(core_->mu) = false;
+  bool finished_ ABSL_GUARDED_BY(core_->mu) = false;
 };
 
 }  // namespace mvirt::zfs

@@ -23,13 +23,13 @@ absl::Status VolumeManager::ReserveTemplateName(const std::string& template_name
   absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(TemplateLockKey(template_name));
   if (!lock.ok()) return Annotate(lock.status(), op);
   if (absl::Status s = CheckTemplateNameFree(op, template_name); !s.ok()) return s;
-  std::lock_guard reserved(reserved_mu_);
+  MutexLock reserved(&reserved_mu_);
   reserved_templates_.insert(template_name);
   return absl::OkStatus();
 }
 
 void VolumeManager::ReleaseTemplateName(const std::string& template_name) {
-  std::lock_guard reserved(reserved_mu_);
+  MutexLock reserved(&reserved_mu_);
   reserved_templates_.erase(template_name);
 }
 
@@ -37,7 +37,7 @@ absl::Status VolumeManager::CheckTemplateNameFree(absl::string_view op, const st
   if (zfs_.Exists(ReservedDataset("templates/" + name))) {
     return absl::AlreadyExistsError(absl::StrCat(op, ": a template of that name exists"));
   }
-  std::lock_guard reserved(reserved_mu_);
+  MutexLock reserved(&reserved_mu_);
   if (reserved_templates_.count(name) > 0) {
     return absl::AlreadyExistsError(
         absl::StrCat(op, ": an import of a template of that name is running"));

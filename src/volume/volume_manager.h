@@ -18,7 +18,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
+#include "common/mutex.h"
 #include <optional>
 #include <set>
 #include <string>
@@ -291,9 +291,9 @@ class VolumeManager {
   ZvolDevices& devices_;
   const VolumeManagerOptions options_;
   KeyedMutex name_locks_;
-  std::mutex garbage_mu_;  // one CollectGarbage at a time
-  std::mutex reserved_mu_;
-  std::set<std::string> reserved_templates_;  // guarded by reserved_mu_
+  Mutex garbage_mu_;  // one CollectGarbage at a time
+  Mutex reserved_mu_;
+  std::set<std::string> reserved_templates_ ABSL_GUARDED_BY(reserved_mu_);
   Broadcaster<VolumeEventInfo> volume_events_;
   Broadcaster<TemplateEventInfo> template_events_;
 };

@@ -245,7 +245,7 @@ void VolumeManager::PublishTemplateOfOrigin(const std::string& origin) {
 }
 
 void VolumeManager::CollectGarbage(bool at_startup) {
-  std::lock_guard lock(garbage_mu_);
+  MutexLock lock(&garbage_mu_);
   auto sweep = [&](absl::string_view sub, bool everything) {
     const std::string dir = ReservedDataset(sub);
     if (!zfs_.Exists(dir)) return;

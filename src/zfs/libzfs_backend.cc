@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/mutex.h"
 #include "zfs/channel_programs.h"
 #include "zfs/error_mapping.h"
 #include "zfs/zfs.h"
@@ -175,7 +175,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<PoolProps> GetPool(const std::string& pool) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZpoolHandle zp(zpool_open_canfail(h_, pool.c_str()));
     if (!zp) {
       return absl::NotFoundError(absl::StrCat("pool '", pool, "' is not imported"));
@@ -202,7 +202,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
     if (!zhp) return LastError(ZfsOp::kRead, "open volume", name);
     if (zfs_get_type(zhp.get()) != ZFS_TYPE_VOLUME) {
@@ -213,7 +213,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZfsHandle zhp(zfs_open(h_, parent.c_str(), ZFS_TYPE_FILESYSTEM));
     if (!zhp) return LastError(ZfsOp::kRead, "list volumes of", parent);
     std::vector<VolumeProps> out;
@@ -233,7 +233,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
     if (!zhp) return LastError(ZfsOp::kRead, "list snapshots of", name);
     std::vector<SnapshotProps> out;
@@ -263,7 +263,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::Status SetVolsize(const std::string& name, uint64_t volsize) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_VOLUME));
     if (!zhp) return LastError(ZfsOp::kRead, "resize volume", name);
     if (zfs_prop_set(zhp.get(), zfs_prop_to_name(ZFS_PROP_VOLSIZE),
@@ -278,7 +278,7 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<SnapshotProps> GetSnapshot(const std::string& name) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_SNAPSHOT));
     if (!zhp) return LastError(ZfsOp::kRead, "open snapshot", name);
     return ReadSnapshotProps(zhp.get());
@@ -326,7 +326,7 @@ class LibZfs final : public Zfs {
 
   absl::Status SetProperty(const std::string& name, const std::string& key,
                            const std::string& value) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET | ZFS_TYPE_SNAPSHOT));
     if (!zhp) return LastError(ZfsOp::kRead, "set property on", name);
     if (zfs_prop_set(zhp.get(), key.c_str(), value.c_str()) != 0) {
@@ -389,7 +389,7 @@ class LibZfs final : public Zfs {
   // The bookmarks of dataset `name` ("pool/vol#b") with their createtxg.
   absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListBookmarks(
       const std::string& name) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
     if (!zhp) return LastError(ZfsOp::kRead, "list bookmarks of", name);
     std::vector<std::pair<std::string, uint64_t>> out;
@@ -444,8 +444,8 @@ class LibZfs final : public Zfs {
     return absl::Status(code, absl::StrCat(what, " '", object, "': ", description));
   }
 
-  std::mutex mu_;
-  libzfs_handle_t* const h_;  // guarded by mu_
+  Mutex mu_;
+  libzfs_handle_t* const h_ ABSL_PT_GUARDED_BY(mu_);  // libzfs is not thread-safe
 };
 
 }  // namespace
