@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   nvlist_t* fs_props = fnvlist_alloc();
   fnvlist_add_uint64(fs_props, "canmount", 0);
   fnvlist_add_string(fs_props, "mountpoint", "none");
-  Check(lzc_create(staging_dir.c_str(), LZC_DATSET_TYPE_ZFS, fs_props, nullptr, 0), "create", staging_dir);
+  Check(lzc_create(staging_dir.c_str(), LZC_DATSET_TYPE_ZFS, fs_props, nullptr, 0), "create",
+        staging_dir);
   fnvlist_free(fs_props);
   std::vector<double> in_place, renamed;
   std::vector<std::string> made;

@@ -36,7 +36,7 @@ build_deps=(
   libsystemd-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev uuid-dev
   qemu-utils bubblewrap openssl python3 util-linux psmisc procps
   dmsetup e2fsprogs
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 zfs_deps=(zfsutils-linux libzfslinux-dev zfs-dkms)
 guest_deps=(qemu-system-x86 busybox-static cpio kmod udev iproute2)

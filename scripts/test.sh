@@ -54,6 +54,17 @@ rm -rf "$results"
 mkdir -p "$results"
 status=0
 
+echo "== format (clang-format against .clang-format)"
+mapfile -t sources < <(find src tests bench \( -name '*.cc' -o -name '*.h' \) | sort)
+if clang-format --dry-run --Werror "${sources[@]}" 2>"$results/format.log"; then
+  echo ok >"$results/format.txt"
+else
+  grep -o '^[^:]*:[0-9]*' "$results/format.log" | sort -u -t: -k1,1 | head -20
+  echo "test.sh: these files are not formatted: run clang-format -i on them"
+  echo FAILED >"$results/format.txt"
+  status=1
+fi
+
 echo "== unit tests (host)"
 build/tests/unit/unit_tests --gtest_output="json:$results/unit.json" || status=1
 echo "== unit tests (host, ASan+UBSan)"
@@ -94,6 +105,12 @@ for suite in ("unit", "unit-asan", "zfs", "torture", "race"):
     failed += r["failures"] + r.get("errors", 0)
     passed += r["tests"] - r["failures"] - r.get("errors", 0) - r.get("disabled", 0)
 fuzz = open(os.path.join(d, "fuzz.txt")).read().splitlines() if os.path.exists(os.path.join(d, "fuzz.txt")) else []
+fmt = os.path.join(d, "format.txt")
+if os.path.exists(fmt) and open(fmt).read().strip() == "ok":
+    passed += 1
+else:
+    print("test.sh: the format check failed or did not run")
+    failed += 1
 for line in fuzz:
     if line.startswith("fuzz ") and " 0 crashes" not in line:
         failed += 1

@@ -5,8 +5,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "access/peer_lookup.h"
 
 namespace mvirt::zfs {
@@ -24,8 +24,8 @@ std::string AuthProperty(const grpc::ServerContextBase& ctx, const char* propert
 
 PeerAddress ParsePeerAddress(absl::string_view peer) {
   PeerAddress out;
-  std::string text = absl::StrReplaceAll(peer, {{"%5B", "["}, {"%5D", "]"}, {"%3A", ":"},
-                                                {"%5b", "["}, {"%5d", "]"}, {"%3a", ":"}});
+  std::string text = absl::StrReplaceAll(
+      peer, {{"%5B", "["}, {"%5D", "]"}, {"%3A", ":"}, {"%5b", "["}, {"%5d", "]"}, {"%3a", ":"}});
   absl::string_view rest = text;
   if (absl::ConsumePrefix(&rest, "fd:")) {
     if (absl::SimpleAtoi(rest, &out.fd)) out.kind = PeerAddress::Kind::kFd;
@@ -83,8 +83,8 @@ absl::StatusOr<std::string> Authorizer::Authorize(const grpc::ServerContextBase&
   }
   // Loopback: whoever owns the client's socket.
   IpAddress server;
-  absl::StatusOr<IpAddress> listen_ip =
-      tcp_server_ ? ParseIpAddress(tcp_server_->host) : absl::InvalidArgumentError("no TCP listener");
+  absl::StatusOr<IpAddress> listen_ip = tcp_server_ ? ParseIpAddress(tcp_server_->host)
+                                                    : absl::InvalidArgumentError("no TCP listener");
   if (listen_ip.ok() && ClassifyAddress(*listen_ip) == AddressClass::kLoopback &&
       Unmapped(*listen_ip).v6 == peer.ip.v6) {
     server = Unmapped(*listen_ip);
@@ -94,9 +94,9 @@ absl::StatusOr<std::string> Authorizer::Authorize(const grpc::ServerContextBase&
   const int server_port = tcp_server_ ? tcp_server_->port : 0;
   absl::StatusOr<uid_t> owner = TcpClientSocketOwner(peer.ip, peer.port, server, server_port);
   if (!owner.ok()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot tell which user connected from ", address, " (", owner.status().message(),
-        "); access refused"));
+    return absl::PermissionDeniedError(absl::StrCat("cannot tell which user connected from ",
+                                                    address, " (", owner.status().message(),
+                                                    "); access refused"));
   }
   LocalPeer local;
   local.uid = *owner;

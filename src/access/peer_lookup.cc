@@ -77,7 +77,8 @@ absl::StatusOr<uid_t> TcpClientSocketOwner(const IpAddress& client_ip, int clien
     }
     return PosixError("sock_diag lookup of a TCP socket", -error->error);
   }
-  if (reply->nlmsg_type != SOCK_DIAG_BY_FAMILY) return absl::InternalError("sock_diag: unexpected answer");
+  if (reply->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+    return absl::InternalError("sock_diag: unexpected answer");
   auto* found = static_cast<struct inet_diag_msg*>(NLMSG_DATA(reply));
   return static_cast<uid_t>(found->idiag_uid);
 }

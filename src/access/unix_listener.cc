@@ -27,7 +27,8 @@ absl::StatusOr<sockaddr_un> SocketAddress(const std::string& path) {
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("unix socket path '", path, "' is too long (at most ",
+    return absl::InvalidArgumentError(absl::StrCat("unix socket path '", path,
+                                                   "' is too long (at most ",
                                                    sizeof(addr.sun_path) - 1, " bytes)"));
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
@@ -37,7 +38,8 @@ absl::StatusOr<sockaddr_un> SocketAddress(const std::string& path) {
 // True if something accepts connections on the socket file `path`.
 bool IsLive(const sockaddr_un& addr) {
   UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  return probe && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  return probe &&
+         ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
 }
 
 // Clears the way for binding `path`: nothing there, or a stale socket
@@ -53,8 +55,8 @@ absl::Status ClearStaleSocket(const std::string& path, const sockaddr_un& addr) 
         absl::StrCat(path, " exists and is not a socket; it is left alone"));
   }
   if (IsLive(addr)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "another server is listening on unix:", path, "; its socket is left alone"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("another server is listening on unix:", path, "; its socket is left alone"));
   }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return PosixError(absl::StrCat("remove the stale socket ", path), errno);
@@ -72,7 +74,8 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Bind(const Options& 
   std::filesystem::path dir = std::filesystem::path(options.path).parent_path();
   if (!std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat("create ", dir.string(), ": ", ec.message()));
+    if (ec)
+      return absl::UnavailableError(absl::StrCat("create ", dir.string(), ": ", ec.message()));
     std::filesystem::permissions(dir, std::filesystem::perms(0755), ec);
   }
   if (absl::Status s = ClearStaleSocket(options.path, *addr); !s.ok()) return s;

@@ -17,8 +17,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "common/mutex.h"
 #include "access/access_policy.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 
 namespace mvirt::zfs {
@@ -26,8 +26,8 @@ namespace mvirt::zfs {
 class UnixListener {
  public:
   struct Options {
-    std::string path;       // absolute
-    mode_t mode = 0660;     // of the socket file
+    std::string path;            // absolute
+    mode_t mode = 0660;          // of the socket file
     std::optional<gid_t> group;  // its group (else root's)
   };
 

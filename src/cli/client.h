@@ -2,10 +2,10 @@
 #ifndef MVIRT_ZFS_CLI_CLIENT_H_
 #define MVIRT_ZFS_CLI_CLIENT_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "mvirt_zfs.grpc.pb.h"
 
@@ -25,8 +25,8 @@ struct ConnectionOptions {
 
 // A unary RPC of the generated stub, e.g. &ZfsService::Stub::GetVolume.
 template <typename Request, typename Response>
-using UnaryMethod = grpc::Status (ZfsService::Stub::*)(grpc::ClientContext*,
-                                                       const Request&, Response*);
+using UnaryMethod = grpc::Status (ZfsService::Stub::*)(grpc::ClientContext*, const Request&,
+                                                       Response*);
 
 // A server-streaming RPC of the generated stub, e.g.
 // &ZfsService::Stub::WatchVolumes.

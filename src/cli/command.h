@@ -8,11 +8,10 @@
 #ifndef MVIRT_ZFS_CLI_COMMAND_H_
 #define MVIRT_ZFS_CLI_COMMAND_H_
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/status/status.h"
 #include "cli/client.h"

@@ -1,7 +1,7 @@
 #include "cli/formatters.h"
 
-#include <string>
 #include <sstream>
+#include <string>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
@@ -75,9 +75,9 @@ void PrintImportJob(const ImportJob& job, std::ostream& out) {
                                      job.total_bytes() > 0 ? FormatSize(job.total_bytes()) : "?"));
   if (job.downloaded_bytes() > 0) {
     fields.Add("downloaded",
-               absl::StrCat(FormatSize(job.downloaded_bytes()), " of ",
-                            job.download_total_bytes() > 0 ? FormatSize(job.download_total_bytes())
-                                                           : "?"));
+               absl::StrCat(
+                   FormatSize(job.downloaded_bytes()), " of ",
+                   job.download_total_bytes() > 0 ? FormatSize(job.download_total_bytes()) : "?"));
   }
   if (job.has_size_bytes()) fields.Add("size", FormatSizeWithBytes(job.size_bytes()));
   if (!job.sha256().empty()) fields.Add("sha256", job.sha256());
@@ -95,8 +95,12 @@ void PrintImportJob(const ImportJob& job, std::ostream& out) {
 }
 
 void PrintImportJobTable(const ListImportJobsResponse& response, std::ostream& out) {
-  Table table({{"ID"}, {"TEMPLATE"}, {"STATE"}, {"PROGRESS", Table::Align::kRight},
-               {"CREATED"}, {"SOURCE"}});
+  Table table({{"ID"},
+               {"TEMPLATE"},
+               {"STATE"},
+               {"PROGRESS", Table::Align::kRight},
+               {"CREATED"},
+               {"SOURCE"}});
   for (const ImportJob& job : response.jobs()) {
     table.AddRow({job.id(), job.template_name(), ImportStateWord(job.state()),
                   Percent(ProgressOf(job)), job.created_at(), job.source()});
@@ -160,8 +164,8 @@ void PrintVolumeTable(const ListVolumesResponse& response, std::ostream& out) {
   for (const Volume& volume : response.volumes()) {
     table.AddRow({volume.name(), FormatSize(volume.volsize_bytes()),
                   FormatSize(volume.used_bytes()), FormatSize(volume.volblocksize()),
-                  FormatRatio(volume.compression_ratio()),
-                  std::to_string(volume.snapshots_size()), volume.created_at(), volume.id()});
+                  FormatRatio(volume.compression_ratio()), std::to_string(volume.snapshots_size()),
+                  volume.created_at(), volume.id()});
   }
   table.Print(out);
 }

@@ -17,8 +17,7 @@ bool IsFinished(const ImportJob& job) {
 }
 
 uint64_t PhaseBytes(const ImportJob& job) {
-  return job.state() == IMPORT_JOB_STATE_DOWNLOADING ? job.downloaded_bytes()
-                                                     : job.bytes_written();
+  return job.state() == IMPORT_JOB_STATE_DOWNLOADING ? job.downloaded_bytes() : job.bytes_written();
 }
 
 }  // namespace

@@ -9,7 +9,8 @@ namespace {
 
 void AddListCommand(CLI::App& job_group, CommandContext& context) {
   auto all = std::make_shared<bool>(false);
-  CLI::App* command = job_group.add_subcommand("list", "List import jobs (running ones by default)");
+  CLI::App* command =
+      job_group.add_subcommand("list", "List import jobs (running ones by default)");
   command->add_flag("--all,-a", *all, "Also list finished jobs");
   SetAction(command, context, [&options = context.options, all] {
     ListImportJobsRequest request;
@@ -37,12 +38,12 @@ void AddCancelCommand(CLI::App& job_group, CommandContext& context) {
   SetAction(command, context, [&options = context.options, id] {
     CancelImportJobRequest request;
     request.set_id(*id);
-    return CallAndPrint(options, &ZfsService::Stub::CancelImportJob, request,
-                        [id](const CancelImportJobResponse& response, std::ostream& out) {
-                          out << (response.cancelled() ? "cancelled import job "
-                                                       : "did not cancel import job ")
-                              << *id << "\n";
-                        });
+    return CallAndPrint(
+        options, &ZfsService::Stub::CancelImportJob, request,
+        [id](const CancelImportJobResponse& response, std::ostream& out) {
+          out << (response.cancelled() ? "cancelled import job " : "did not cancel import job ")
+              << *id << "\n";
+        });
   });
 }
 

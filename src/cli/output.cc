@@ -1,9 +1,9 @@
 #include "cli/output.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <algorithm>
 #include <iostream>
-
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -12,9 +12,7 @@
 
 namespace mvirt::zfs::cli {
 
-void PrintError(absl::string_view message) {
-  std::cerr << kProgramName << ": " << message << "\n";
-}
+void PrintError(absl::string_view message) { std::cerr << kProgramName << ": " << message << "\n"; }
 
 Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
 
@@ -69,8 +67,8 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
   std::string json;
   auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("cannot print ", message.GetTypeName(),
-                                            " as JSON: ", status.ToString()));
+    return absl::InternalError(
+        absl::StrCat("cannot print ", message.GetTypeName(), " as JSON: ", status.ToString()));
   }
   return json;
 }

@@ -4,14 +4,14 @@
 #ifndef MVIRT_ZFS_CLI_OUTPUT_H_
 #define MVIRT_ZFS_CLI_OUTPUT_H_
 
+#include <google/protobuf/message.h>
+
 #include <cstdint>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/message.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"

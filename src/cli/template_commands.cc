@@ -60,12 +60,14 @@ void AddImportCommand(CLI::App& template_group, CommandContext& context) {
   CLI::App* command = template_group.add_subcommand(
       "import", "Import a raw or qcow2 image as a template, showing its progress");
   command->add_option("NAME", args->name, "Name of the new template")->required();
-  command->add_option("SOURCE", args->source,
-                      "An https:// URL, or an absolute path inside the daemon's import "
-                      "directories")
+  command
+      ->add_option("SOURCE", args->source,
+                   "An https:// URL, or an absolute path inside the daemon's import "
+                   "directories")
       ->required();
-  command->add_option("--size", args->size,
-                      "Make the template this large if the image is smaller, e.g. 20G")
+  command
+      ->add_option("--size", args->size,
+                   "Make the template this large if the image is smaller, e.g. 20G")
       ->type_name("SIZE");
   command->add_option("--sha256", args->sha256, "Expected SHA-256 of the source (hex)");
   command->add_flag("--detach", args->detach, "Print the job id and return at once");

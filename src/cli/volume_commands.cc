@@ -46,8 +46,9 @@ void AddCreateCommand(CLI::App& volume, CommandContext& context) {
   command->add_option("NAME", args->name, "Volume name")->required();
   command->add_option("SIZE", args->size, "Size: bytes or with a binary unit, e.g. 50G, 512M")
       ->required();
-  command->add_option("--volblocksize", args->volblocksize,
-                      "Block size: a power of two from 4K to 128K (default 16K)")
+  command
+      ->add_option("--volblocksize", args->volblocksize,
+                   "Block size: a power of two from 4K to 128K (default 16K)")
       ->type_name("SIZE");
   AddVolumeIdOption(*command, args->id);
   SetAction(command, context,

@@ -3,11 +3,10 @@
 #ifndef MVIRT_ZFS_CLI_VOLUME_OPTIONS_H_
 #define MVIRT_ZFS_CLI_VOLUME_OPTIONS_H_
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

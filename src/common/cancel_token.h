@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <list>
+
 #include "common/mutex.h"
 
 namespace mvirt::zfs {

@@ -30,9 +30,9 @@ bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load
 
 void LogLine(LogLevel level, absl::string_view message) {
   static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
-  std::string line = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
-      kNames[static_cast<int>(level)], " ", message, "\n");
+  std::string line =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
+                   kNames[static_cast<int>(level)], " ", message, "\n");
   // One write per line keeps concurrent lines whole.
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
 }

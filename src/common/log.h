@@ -3,10 +3,9 @@
 #ifndef MVIRT_ZFS_COMMON_LOG_H_
 #define MVIRT_ZFS_COMMON_LOG_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace mvirt::zfs {
 
@@ -24,13 +23,21 @@ void Log(LogLevel level, const Args&... args) {
   if (LogEnabled(level)) LogLine(level, absl::StrCat(args...));
 }
 template <typename... Args>
-void LogDebug(const Args&... args) { Log(LogLevel::kDebug, args...); }
+void LogDebug(const Args&... args) {
+  Log(LogLevel::kDebug, args...);
+}
 template <typename... Args>
-void LogInfo(const Args&... args) { Log(LogLevel::kInfo, args...); }
+void LogInfo(const Args&... args) {
+  Log(LogLevel::kInfo, args...);
+}
 template <typename... Args>
-void LogWarning(const Args&... args) { Log(LogLevel::kWarning, args...); }
+void LogWarning(const Args&... args) {
+  Log(LogLevel::kWarning, args...);
+}
 template <typename... Args>
-void LogError(const Args&... args) { Log(LogLevel::kError, args...); }
+void LogError(const Args&... args) {
+  Log(LogLevel::kError, args...);
+}
 
 }  // namespace mvirt::zfs
 

@@ -12,8 +12,8 @@ namespace mvirt::zfs {
 namespace {
 
 bool IsNameChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-         c == ':' || c == '-';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+         c == '-';
 }
 
 // Renders control and non-ASCII bytes visibly, so an error message never
@@ -53,8 +53,8 @@ absl::Status ValidateName(absl::string_view kind, absl::string_view name) {
   }
   for (char c : name) {
     if (!IsNameChar(c)) {
-      return invalid(absl::StrCat("character '", Printable(absl::string_view(&c, 1)),
-                                  "' is not allowed"));
+      return invalid(
+          absl::StrCat("character '", Printable(absl::string_view(&c, 1)), "' is not allowed"));
     }
   }
   if (absl::StrContains(name, "..")) return invalid("'..' is not allowed");
@@ -68,10 +68,10 @@ absl::Status ValidateId(absl::string_view id) {
     ok = dash ? id[i] == '-' : absl::ascii_isxdigit(static_cast<unsigned char>(id[i]));
   }
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid id '", Printable(id),
-        "': must be a UUID such as 123e4567-e89b-42d3-a456-426614174000, or empty to "
-        "have one generated"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid id '", Printable(id),
+                     "': must be a UUID such as 123e4567-e89b-42d3-a456-426614174000, or empty to "
+                     "have one generated"));
   }
   return absl::OkStatus();
 }
@@ -81,8 +81,8 @@ std::string NewUuid() {
   uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xffff,
-                         hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff,
+                         lo >> 48, lo & 0xffffffffffffULL);
 }
 
 }  // namespace mvirt::zfs

@@ -9,9 +9,9 @@
 #define MVIRT_ZFS_COMMON_NAMES_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace mvirt::zfs {
 

@@ -131,8 +131,7 @@ absl::StatusOr<IpNetwork> ParseIpNetwork(absl::string_view text) {
 
 absl::StatusOr<HostPort> ParseHostPort(absl::string_view text) {
   auto invalid = [&] {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is not HOST:PORT or [IPV6]:PORT"));
+    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not HOST:PORT or [IPV6]:PORT"));
   };
   size_t colon = text.rfind(':');
   if (colon == absl::string_view::npos || colon == 0) return invalid();

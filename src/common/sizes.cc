@@ -36,13 +36,15 @@ absl::Status ValidateVolblocksize(uint64_t volblocksize) {
 absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
   absl::string_view s = absl::StripAsciiWhitespace(text);
   auto invalid = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid size '", text, "': use bytes or a number with K, M, G, T or P (binary units), e.g. 50G"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid size '", text,
+                     "': use bytes or a number with K, M, G, T or P (binary units), e.g. 50G"));
   };
   if (s.empty()) return invalid();
   // Split the number from the unit.
   size_t i = 0;
-  while (i < s.size() && (absl::ascii_isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  while (i < s.size() && (absl::ascii_isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
+    ++i;
   absl::string_view number = s.substr(0, i);
   std::string unit = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(s.substr(i)));
   if (number.empty()) return invalid();
@@ -54,13 +56,20 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
     unit.clear();
   }
   int shift = 0;
-  if (unit.empty()) shift = 0;
-  else if (unit == "K") shift = 10;
-  else if (unit == "M") shift = 20;
-  else if (unit == "G") shift = 30;
-  else if (unit == "T") shift = 40;
-  else if (unit == "P") shift = 50;
-  else return invalid();
+  if (unit.empty())
+    shift = 0;
+  else if (unit == "K")
+    shift = 10;
+  else if (unit == "M")
+    shift = 20;
+  else if (unit == "G")
+    shift = 30;
+  else if (unit == "T")
+    shift = 40;
+  else if (unit == "P")
+    shift = 50;
+  else
+    return invalid();
 
   if (number.find('.') == absl::string_view::npos) {
     uint64_t value = 0;
@@ -77,7 +86,8 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
     return absl::InvalidArgumentError(absl::StrCat("size '", text, "' is too large"));
   }
   if (bytes != std::floor(bytes)) {
-    return absl::InvalidArgumentError(absl::StrCat("size '", text, "' is not a whole number of bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("size '", text, "' is not a whole number of bytes"));
   }
   return static_cast<uint64_t>(bytes);
 }

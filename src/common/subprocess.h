@@ -9,12 +9,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include "common/mutex.h"
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/mutex.h"
 
 namespace mvirt::zfs {
 
@@ -34,8 +34,8 @@ std::string FindExecutable(const std::string& name);
 
 // How a finished subprocess ended.
 struct SubprocessResult {
-  int exit_code = -1;    // -1 if it was killed by a signal
-  int term_signal = 0;   // the signal, if it was
+  int exit_code = -1;       // -1 if it was killed by a signal
+  int term_signal = 0;      // the signal, if it was
   std::string stderr_tail;  // the last 16 KiB it wrote to stderr
 
   bool ok() const { return exit_code == 0; }

@@ -57,7 +57,8 @@ bool CheckPool(Zfs& zfs, const std::string& pool_name) {
     return false;
   }
   if (pool->health != "ONLINE") {
-    LogWarning("pool '", pool_name, "' is ", pool->health, ": serving it, but check `zpool status`");
+    LogWarning("pool '", pool_name, "' is ", pool->health,
+               ": serving it, but check `zpool status`");
   }
   for (const std::string& warning : SeedSettingWarnings(*pool)) LogWarning(warning);
   return true;
@@ -68,7 +69,8 @@ absl::StatusOr<gid_t> LookUpGroup(const std::string& name) {
   std::vector<char> buffer(16384);
   struct group gr;
   struct group* found = nullptr;
-  if (::getgrnam_r(name.c_str(), &gr, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+  if (::getgrnam_r(name.c_str(), &gr, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr) {
     return absl::NotFoundError(absl::StrCat("--socket-group '", name, "': no such group"));
   }
   return gr.gr_gid;
@@ -136,8 +138,8 @@ struct Claim {
 
 absl::StatusOr<Claim> ClaimInstance(const DaemonOptions& o) {
   Claim claim;
-  absl::StatusOr<InstanceLock> pool = InstanceLock::Acquire(
-      InstanceLock::PathFor("pool-" + o.pool), absl::StrCat("pool '", o.pool, "'"));
+  absl::StatusOr<InstanceLock> pool = InstanceLock::Acquire(InstanceLock::PathFor("pool-" + o.pool),
+                                                            absl::StrCat("pool '", o.pool, "'"));
   if (!pool.ok()) return pool.status();
   claim.pool_lock.emplace(std::move(*pool));
   absl::StatusOr<InstanceLock> listen = InstanceLock::Acquire(
@@ -241,7 +243,8 @@ int RunDaemon(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   int bound_port = 0;
-  if (!on_unix_socket) builder.AddListeningPort(options.listen, TcpCredentials(options), &bound_port);
+  if (!on_unix_socket)
+    builder.AddListeningPort(options.listen, TcpCredentials(options), &bound_port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (!on_unix_socket && bound_port == 0)) {
@@ -249,8 +252,8 @@ int RunDaemon(int argc, char** argv) {
     return 1;
   }
   if (on_unix_socket) claim->unix_listener->Start(server.get());
-  LogInfo("mvirt-zfs ", MVIRT_ZFS_VERSION, " serving pool '", options.pool, "' on ",
-          options.listen, options.tls_cert.empty() ? "" : " (TLS)",
+  LogInfo("mvirt-zfs ", MVIRT_ZFS_VERSION, " serving pool '", options.pool, "' on ", options.listen,
+          options.tls_cert.empty() ? "" : " (TLS)",
           options.tls_client_ca.empty() ? "" : " (client certificates required)");
   sd_notify(0, "READY=1");
 
@@ -266,8 +269,7 @@ int RunDaemon(int argc, char** argv) {
   volumes.CloseEvents();  // watch streams end now rather than at the deadline
   // Calls still running when the deadline nears are cancelled; their waits
   // (locks, devices) end with them.
-  server->Shutdown(std::chrono::system_clock::now() +
-                   absl::ToChronoSeconds(timeout * 0.8));
+  server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(timeout * 0.8));
   server->Wait();
   LogInfo("stopped");
   return 0;

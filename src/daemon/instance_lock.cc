@@ -25,10 +25,13 @@ std::string InstanceLock::PathFor(const std::string& key) {
   return absl::StrCat(kLockDir, "/", name, ".lock");
 }
 
-absl::StatusOr<InstanceLock> InstanceLock::Acquire(const std::string& path, const std::string& what) {
+absl::StatusOr<InstanceLock> InstanceLock::Acquire(const std::string& path,
+                                                   const std::string& what) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("create the directory of ", path, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(
+        absl::StrCat("create the directory of ", path, ": ", ec.message()));
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd) return PosixError(absl::StrCat("open the lock file ", path), errno);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -39,9 +42,9 @@ absl::StatusOr<InstanceLock> InstanceLock::Acquire(const std::string& path, cons
     std::string holder = n > 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(buf), &pid)
                              ? absl::StrCat("pid ", pid)
                              : "another process";
-    return absl::FailedPreconditionError(absl::StrCat(
-        "another mvirt-zfs (", holder, ") already serves ", what, " (it holds ", path,
-        "); stop it first"));
+    return absl::FailedPreconditionError(absl::StrCat("another mvirt-zfs (", holder,
+                                                      ") already serves ", what, " (it holds ",
+                                                      path, "); stop it first"));
   }
   std::string pid = absl::StrCat(::getpid(), "\n");
   if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {

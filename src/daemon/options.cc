@@ -9,37 +9,38 @@
 #include "absl/strings/str_cat.h"
 #include "common/names.h"
 #include "common/net_address.h"
-#include "common/status_util.h"
 #include "common/sizes.h"
+#include "common/status_util.h"
 
 namespace mvirt::zfs {
 namespace {
 
 absl::Status ValidatePoolName(const std::string& pool) {
-  bool ok = !pool.empty() && pool.size() <= kMaxPoolNameLength && std::isalpha(static_cast<unsigned char>(pool[0]));
+  bool ok = !pool.empty() && pool.size() <= kMaxPoolNameLength &&
+            std::isalpha(static_cast<unsigned char>(pool[0]));
   for (char c : pool) {
-    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':');
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                c == ':');
   }
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid pool name '", pool, "': 1-", kMaxPoolNameLength,
-        " characters of A-Z a-z 0-9 _ - . :, starting with a letter"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid pool name '", pool, "': 1-", kMaxPoolNameLength,
+                     " characters of A-Z a-z 0-9 _ - . :, starting with a letter"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateAbsolutePath(absl::string_view flag, const std::string& path) {
   if (!path.empty() && path[0] == '/') return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(flag, " '", path, "' must be an absolute path"));
+  return absl::InvalidArgumentError(absl::StrCat(flag, " '", path, "' must be an absolute path"));
 }
 
 // Checks the import flags and sets max_image_bytes from `max_size`.
 absl::Status ValidateImportOptions(ImportOptions& options, const std::string& max_size) {
   absl::StatusOr<uint64_t> bytes = ParseSize(max_size);
   if (!bytes.ok() || *bytes == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--import-max-size '", max_size, "': expected a size such as 500G or 2T"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--import-max-size '", max_size, "': expected a size such as 500G or 2T"));
   }
   options.max_image_bytes = *bytes;
   if (absl::Status s = ValidateAbsolutePath("--state-dir", options.state_dir); !s.ok()) return s;
@@ -50,7 +51,8 @@ absl::Status ValidateImportOptions(ImportOptions& options, const std::string& ma
     if (absl::Status s = ValidateAbsolutePath("--import-dir", dir); !s.ok()) return s;
   }
   if (!options.ca_file.empty()) {
-    if (absl::Status s = ValidateAbsolutePath("--import-ca-file", options.ca_file); !s.ok()) return s;
+    if (absl::Status s = ValidateAbsolutePath("--import-ca-file", options.ca_file); !s.ok())
+      return s;
   }
   return absl::OkStatus();
 }
@@ -76,11 +78,12 @@ absl::Status ValidateListenAddress(const std::string& listen) {
   if (absl::StartsWith(listen, "unix:")) {
     if (listen.size() > 6 && listen[5] == '/') return absl::OkStatus();
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid listen address '", listen, "': a unix socket needs an absolute path, e.g. unix:/run/mvirt-zfs.sock"));
+        absl::StrCat("invalid listen address '", listen,
+                     "': a unix socket needs an absolute path, e.g. unix:/run/mvirt-zfs.sock"));
   }
   if (!ParseHostPort(listen).ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid listen address '", listen, "': use HOST:PORT, [IPV6]:PORT or unix:/path"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid listen address '", listen,
+                                                   "': use HOST:PORT, [IPV6]:PORT or unix:/path"));
   }
   return absl::OkStatus();
 }
@@ -103,7 +106,8 @@ absl::Status ValidateTls(const DaemonOptions& o) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
-  for (const auto& [flag, path] : {std::pair{"--tls-cert", &o.tls_cert}, {"--tls-key", &o.tls_key},
+  for (const auto& [flag, path] : {std::pair{"--tls-cert", &o.tls_cert},
+                                   {"--tls-key", &o.tls_key},
                                    {"--tls-client-ca", &o.tls_client_ca}}) {
     if (!path->empty()) {
       if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;

@@ -71,9 +71,11 @@ DeviceSet FindDeviceSet(dev_t dev, const std::string& dev_name, const std::strin
     while (dirent* e = readdir(d)) {
       std::string name = e->d_name;
       if (name.rfind(dev_name, 0) != 0) continue;  // partitions: zd0p1, ...
-      std::vector<std::string> mm = absl::StrSplit(ReadFirstLine(absl::StrCat(sys, "/", name, "/dev")), ':');
+      std::vector<std::string> mm =
+          absl::StrSplit(ReadFirstLine(absl::StrCat(sys, "/", name, "/dev")), ':');
       unsigned major_no = 0, minor_no = 0;
-      if (mm.size() == 2 && absl::SimpleAtoi(mm[0], &major_no) && absl::SimpleAtoi(mm[1], &minor_no)) {
+      if (mm.size() == 2 && absl::SimpleAtoi(mm[0], &major_no) &&
+          absl::SimpleAtoi(mm[1], &minor_no)) {
         set.numbers.insert(makedev(major_no, minor_no));
         set.kernel_names.insert(name);
         set.paths.insert("/dev/" + name);
@@ -90,7 +92,8 @@ void ForEachEntry(const std::string& dir, F fn) {
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return;
   while (dirent* e = readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) fn(std::string(e->d_name));
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      fn(std::string(e->d_name));
   }
   closedir(d);
 }
@@ -109,7 +112,8 @@ bool IsDevice(const DeviceSet& device, const std::string& target, const std::str
   if (device.paths.count(target) > 0) return true;
   if (target.rfind("/dev/", 0) != 0) return false;  // sockets, pipes, files elsewhere
   struct stat st;
-  return ::stat(stat_path.c_str(), &st) == 0 && S_ISBLK(st.st_mode) && device.numbers.count(st.st_rdev) > 0;
+  return ::stat(stat_path.c_str(), &st) == 0 && S_ISBLK(st.st_mode) &&
+         device.numbers.count(st.st_rdev) > 0;
 }
 
 std::vector<int> ProcessIds() {
@@ -150,7 +154,8 @@ void AddMountHolders(const DeviceSet& device, std::vector<DeviceHolder>& holders
       std::vector<std::string> mm = absl::StrSplit(fields[2], ':');
       unsigned major_no = 0, minor_no = 0;
       if (mm.size() == 2 && absl::SimpleAtoi(mm[0], &major_no) &&
-          absl::SimpleAtoi(mm[1], &minor_no) && device.numbers.count(makedev(major_no, minor_no)) > 0) {
+          absl::SimpleAtoi(mm[1], &minor_no) &&
+          device.numbers.count(makedev(major_no, minor_no)) > 0) {
         std::string where = absl::StrCat("mounted on ", fields[4]);
         if (ns != own_ns) absl::StrAppend(&where, " (in the mount namespace of pid ", pid, ")");
         holders.push_back({0, where});
@@ -252,8 +257,8 @@ absl::Status WaitForZvolDevice(const std::string& path, const std::string& datas
                         absl::StrCat(ready->message(), "; the volume exists, retry the call"));
   }
   return absl::DeadlineExceededError(absl::StrCat(
-      "device ", path, " for '", dataset, "' not ready after ", absl::FormatDuration(timeout),
-      " (", last, "); the volume exists, retry the call"));
+      "device ", path, " for '", dataset, "' not ready after ", absl::FormatDuration(timeout), " (",
+      last, "); the volume exists, retry the call"));
 }
 
 absl::Status WaitForDeviceGone(const std::string& path, absl::Duration timeout) {

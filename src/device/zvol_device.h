@@ -33,8 +33,8 @@ absl::Status WaitForDeviceGone(const std::string& path, absl::Duration timeout);
 
 // A user of a block device.
 struct DeviceHolder {
-  int pid = 0;           // 0 for kernel users (mounts, device-mapper)
-  std::string command;   // process name, or what the kernel user is
+  int pid = 0;          // 0 for kernel users (mounts, device-mapper)
+  std::string command;  // process name, or what the kernel user is
 };
 
 // What can be seen to have the device behind `path`, or one of its

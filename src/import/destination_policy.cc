@@ -16,10 +16,11 @@ absl::Status CheckDestination(const DestinationPolicy& policy, absl::string_view
   for (const IpNetwork& net : policy.allowed_networks) {
     if (net.Contains(address)) return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "host '", url_host, "' leads to a ", AddressClassName(kind),
-      " address, which imports may not reach unless mvirt-zfs is started with "
-      "--import-allow-host ", url_host, " or an --import-allow-net that contains it"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("host '", url_host, "' leads to a ", AddressClassName(kind),
+                   " address, which imports may not reach unless mvirt-zfs is started with "
+                   "--import-allow-host ",
+                   url_host, " or an --import-allow-net that contains it"));
 }
 
 }  // namespace mvirt::zfs

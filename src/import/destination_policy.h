@@ -18,7 +18,7 @@
 namespace mvirt::zfs {
 
 struct DestinationPolicy {
-  std::vector<std::string> allowed_hosts;      // URL host names, any case
+  std::vector<std::string> allowed_hosts;  // URL host names, any case
   std::vector<IpNetwork> allowed_networks;
 };
 

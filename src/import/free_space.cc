@@ -19,11 +19,11 @@ absl::Status CheckRoomForCopy(const std::string& dir, uint64_t bytes, uint64_t a
                               uint64_t total_bytes) {
   const uint64_t margin = FreeSpaceMargin(total_bytes);
   if (available_bytes >= margin && available_bytes - margin >= bytes) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "not enough free space in ", dir, " for a copy of the image: it needs ", bytes, " bytes (",
-      FormatSize(bytes), "), the filesystem has ", available_bytes, " bytes (",
-      FormatSize(available_bytes), ") free and keeps ", margin, " bytes (", FormatSize(margin),
-      ") free; free space there or import a smaller image"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("not enough free space in ", dir, " for a copy of the image: it needs ", bytes,
+                   " bytes (", FormatSize(bytes), "), the filesystem has ", available_bytes,
+                   " bytes (", FormatSize(available_bytes), ") free and keeps ", margin, " bytes (",
+                   FormatSize(margin), ") free; free space there or import a smaller image"));
 }
 
 absl::Status CheckFreeSpaceFor(const std::string& dir, uint64_t bytes) {

@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <cstring>
-
 #include <memory>
 #include <mutex>
 
@@ -40,8 +39,9 @@ struct Transfer {
 
   // The body is (announced to be) larger than max_bytes.
   absl::Status TooLarge(std::optional<uint64_t> announced) const {
-    std::string size = announced ? absl::StrCat(" (", *announced, " bytes, ", FormatSize(*announced), ")")
-                                 : absl::StrCat(" (more than ", received - 1, " bytes)");
+    std::string size = announced
+                           ? absl::StrCat(" (", *announced, " bytes, ", FormatSize(*announced), ")")
+                           : absl::StrCat(" (more than ", received - 1, " bytes)");
     return absl::InvalidArgumentError(absl::StrCat(
         "download ", display_url, ": the image", size, " is larger than the import limit of ",
         max_bytes, " bytes (", FormatSize(max_bytes), ", --import-max-size)"));
@@ -75,7 +75,8 @@ size_t OnBody(char* data, size_t size, size_t count, void* arg) {
 // The host of the URL being fetched now (the latest redirect's), or "".
 std::string CurrentHost(CURL* curl) {
   char* url = nullptr;
-  if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == nullptr) return "";
+  if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == nullptr)
+    return "";
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
   char* host = nullptr;
   if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -84,7 +85,8 @@ std::string CurrentHost(CURL* curl) {
   }
   std::string out = host;
   curl_free(host);
-  if (out.size() >= 2 && out.front() == '[' && out.back() == ']') out = out.substr(1, out.size() - 2);
+  if (out.size() >= 2 && out.front() == '[' && out.back() == ']')
+    out = out.substr(1, out.size() - 2);
   return out;
 }
 
@@ -102,12 +104,13 @@ curl_socket_t OnOpenSocket(void* arg, curlsocktype purpose, struct curl_sockaddr
     ip.v6 = true;
     std::memcpy(ip.bytes.data(), &in6->sin6_addr, 16);
   } else {
-    t->failure = absl::PermissionDeniedError(absl::StrCat(
-        "download ", t->display_url, ": only IPv4 and IPv6 connections are allowed"));
+    t->failure = absl::PermissionDeniedError(
+        absl::StrCat("download ", t->display_url, ": only IPv4 and IPv6 connections are allowed"));
     return CURL_SOCKET_BAD;
   }
   if (absl::Status s = CheckDestination(*t->destinations, CurrentHost(t->curl), ip); !s.ok()) {
-    t->failure = absl::Status(s.code(), absl::StrCat("download ", t->display_url, ": ", s.message()));
+    t->failure =
+        absl::Status(s.code(), absl::StrCat("download ", t->display_url, ": ", s.message()));
     return CURL_SOCKET_BAD;
   }
   return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
@@ -221,9 +224,9 @@ absl::Status HttpFetch(const std::string& url, const std::string& display_url,
     case CURLE_FILESIZE_EXCEEDED:
       return transfer.TooLarge(transfer.AnnouncedLength());
     case CURLE_UNSUPPORTED_PROTOCOL:
-      return absl::PermissionDeniedError(absl::StrCat(
-          what, detail, " (only https is allowed", options.allow_http ? ", and http" : "",
-          ", also for redirects)"));
+      return absl::PermissionDeniedError(absl::StrCat(what, detail, " (only https is allowed",
+                                                      options.allow_http ? ", and http" : "",
+                                                      ", also for redirects)"));
     case CURLE_TOO_MANY_REDIRECTS:
       return absl::UnavailableError(
           absl::StrCat(what, "more than ", options.max_redirects, " redirects"));

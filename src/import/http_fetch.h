@@ -18,13 +18,13 @@
 namespace mvirt::zfs {
 
 struct HttpFetchOptions {
-  bool allow_http = false;     // also http:// (and redirects to it)
-  std::string ca_file;         // PEM CA bundle; empty: the system's
+  bool allow_http = false;  // also http:// (and redirects to it)
+  std::string ca_file;      // PEM CA bundle; empty: the system's
   absl::Duration connect_timeout = absl::Seconds(30);
   // Aborted when slower than 1 KiB/s for this long.
   absl::Duration stall_timeout = absl::Seconds(60);
   int max_redirects = 5;
-  uint64_t max_bytes = 0;      // a longer body is refused; 0 = no limit
+  uint64_t max_bytes = 0;  // a longer body is refused; 0 = no limit
   // Every connection (the first, and after each redirect) must pass it.
   DestinationPolicy destinations;
 };

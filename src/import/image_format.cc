@@ -28,7 +28,11 @@ constexpr std::array<Magic, 10> kUnsupported = {{
     {0, absl::string_view("QED\0", 4), "QED", kConvert},
     {0, absl::string_view("LUKS\xba\xbe", 6), "LUKS", "decrypt it first"},
     {0, "\x1f\x8b\x08", "gzip-compressed", kDecompress},
-    {0, absl::string_view("\xfd" "7zXZ\0", 6), "xz-compressed", kDecompress},
+    {0,
+     absl::string_view("\xfd"
+                       "7zXZ\0",
+                       6),
+     "xz-compressed", kDecompress},
     {0, absl::string_view("\x28\xb5\x2f\xfd", 4), "zstd-compressed", kDecompress},
 }};
 
@@ -43,9 +47,9 @@ absl::StatusOr<ImageFormat> DetectImageFormat(absl::string_view head) {
   for (const Magic& m : kUnsupported) {
     if (head.size() >= m.offset + m.bytes.size() &&
         head.substr(m.offset, m.bytes.size()) == m.bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the image is ", m.name, ", which cannot be imported (only raw and qcow2 can); ",
-          m.advice));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the image is ", m.name,
+                       ", which cannot be imported (only raw and qcow2 can); ", m.advice));
     }
   }
   if (absl::StartsWith(head, "BZh") && head.size() >= 10 &&

@@ -180,7 +180,8 @@ absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request)
   info.size_bytes = request.size_bytes;
   info.sha256 = absl::AsciiStrToLower(request.sha256);
   info.created_at = Now();
-  job->spec = {info.id, info.template_name, info.template_id, *source, info.size_bytes, info.sha256};
+  job->spec = {info.id, info.template_name, info.template_id,
+               *source, info.size_bytes,    info.sha256};
 
   // Reserved before mu_ is taken: the reservation may wait for a template
   // lock, and progress reports of running jobs must not wait behind it.
@@ -194,9 +195,9 @@ absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request)
   };
   if (shutting_down_) return refuse(absl::UnavailableError("mvirt-zfs is shutting down"));
   if (threads_ >= kMaxUnfinishedJobs) {
-    return refuse(absl::ResourceExhaustedError(absl::StrCat(
-        "import template '", info.template_name, "': ", threads_,
-        " imports are running or waiting already; retry when some have finished")));
+    return refuse(absl::ResourceExhaustedError(
+        absl::StrCat("import template '", info.template_name, "': ", threads_,
+                     " imports are running or waiting already; retry when some have finished")));
   }
   if (absl::Status s = store_.Save(info); !s.ok()) {
     return refuse(Annotate(s, "import template"));
@@ -205,8 +206,8 @@ absl::StatusOr<ImportJobInfo> ImportManager::Start(const ImportRequest& request)
     std::thread([this, job] { RunJob(job); }).detach();
   } catch (const std::system_error& e) {
     if (absl::Status s = store_.Remove(info.id); !s.ok()) LogWarning(s.message());
-    return refuse(absl::ResourceExhaustedError(
-        absl::StrCat("import template '", info.template_name, "': cannot start a thread: ", e.what())));
+    return refuse(absl::ResourceExhaustedError(absl::StrCat(
+        "import template '", info.template_name, "': cannot start a thread: ", e.what())));
   }
   ++threads_;  // the thread waits for mu_ before it looks at anything
   LogInfo("import job ", info.id, ": template '", info.template_name, "' from ", info.source);
@@ -281,7 +282,8 @@ void ImportManager::FinishAndRecord(Job& job, const absl::StatusOr<TemplateInfo>
 }
 
 void ImportManager::RecordLocked(Job& job, bool with_template) {
-  if (absl::Status s = store_.Save(job.info); !s.ok()) LogError("import job ", job.info.id, ": ", s.message());
+  if (absl::Status s = store_.Save(job.info); !s.ok())
+    LogError("import job ", job.info.id, ": ", s.message());
   PublishLocked(job, with_template);
 }
 
@@ -340,9 +342,9 @@ absl::Status ImportManager::Cancel(const std::string& id) {
     if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no import job '", id, "'"));
     job = it->second;
     if (IsFinished(job->info.state)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "import job '", id, "' has already finished (", ImportStateName(job->info.state),
-          "); there is nothing to cancel"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("import job '", id, "' has already finished (",
+                       ImportStateName(job->info.state), "); there is nothing to cancel"));
     }
   }
   LogInfo("import job ", id, ": cancelling");

@@ -10,12 +10,12 @@
 
 #include <map>
 #include <memory>
-#include "common/mutex.h"
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 #include "import/import_options.h"
 #include "import/job_store.h"
 #include "volume/volume_manager.h"
@@ -96,8 +96,8 @@ class ImportManager {
   Mutex mu_;
   CondVar changed_;  // a job finished, a slot freed, shutdown
   std::map<std::string, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
-  int running_ ABSL_GUARDED_BY(mu_) = 0;         // jobs past PENDING
-  int threads_ ABSL_GUARDED_BY(mu_) = 0;         // job threads alive
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // jobs past PENDING
+  int threads_ ABSL_GUARDED_BY(mu_) = 0;  // job threads alive
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

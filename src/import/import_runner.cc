@@ -72,9 +72,8 @@ class ImportRun final : private HttpBodyReceiver {
   ~ImportRun() override { Discard(); }
 
   absl::StatusOr<TemplateInfo> Run() {
-    absl::StatusOr<TemplateInfo> result = spec_.source.kind == ImportSource::Kind::kLocalFile
-                                              ? FromLocalFile()
-                                              : FromUrl();
+    absl::StatusOr<TemplateInfo> result =
+        spec_.source.kind == ImportSource::Kind::kLocalFile ? FromLocalFile() : FromUrl();
     if (!result.ok()) {
       Discard();
       download_.reset();
@@ -121,8 +120,8 @@ class ImportRun final : private HttpBodyReceiver {
     if (absl::Status s = CheckRoomForDownload(size); !s.ok()) return s;
     if (absl::Status s = CreateDownload(); !s.ok()) return s;
     progress_.SetDownloaded(0, size);
-    if (absl::Status s = Pump(fd, size, *download_,
-                              [&](uint64_t done) { progress_.SetDownloaded(done, size); });
+    if (absl::Status s =
+            Pump(fd, size, *download_, [&](uint64_t done) { progress_.SetDownloaded(done, size); });
         !s.ok()) {
       return s;
     }
@@ -137,7 +136,8 @@ class ImportRun final : private HttpBodyReceiver {
     uint64_t offset = 0;
     while (offset < size) {
       if (cancel_.cancelled()) return absl::CancelledError("cancelled");
-      ssize_t n = ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), size - offset), offset);
+      ssize_t n =
+          ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), size - offset), offset);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return PosixError(absl::StrCat("read ", spec_.source.display), errno);
       if (n == 0) return Shrank();
@@ -158,7 +158,8 @@ class ImportRun final : private HttpBodyReceiver {
     absl::StatusOr<std::unique_ptr<ZvolWriter>> writer =
         ZvolWriter::Open(staging_->device, staging_->volsize, staging_->volblocksize);
     if (!writer.ok()) return writer.status();
-    if (absl::Status s = Pump(fd, size, **writer, [&](uint64_t done) { progress_.SetWritten(done); });
+    if (absl::Status s =
+            Pump(fd, size, **writer, [&](uint64_t done) { progress_.SetWritten(done); });
         !s.ok()) {
       return s;
     }
@@ -250,7 +251,8 @@ class ImportRun final : private HttpBodyReceiver {
     if (absl::Status s = sink_->Write(data); !s.ok()) return s;
     // With no announced length the total is unknown: only the download
     // counts until the end.
-    if (writer_ != nullptr && announced_.has_value()) progress_.SetWritten(writer_->bytes_accepted());
+    if (writer_ != nullptr && announced_.has_value())
+      progress_.SetWritten(writer_->bytes_accepted());
     return absl::OkStatus();
   }
 
@@ -301,20 +303,21 @@ class ImportRun final : private HttpBodyReceiver {
   }
 
   absl::Status CreateDownload() {
-    absl::StatusOr<std::unique_ptr<TempFileSink>> file = TempFileSink::Create(
-        absl::StrCat(DownloadDir(), "/", spec_.job_id, ".download"));
+    absl::StatusOr<std::unique_ptr<TempFileSink>> file =
+        TempFileSink::Create(absl::StrCat(DownloadDir(), "/", spec_.job_id, ".download"));
     if (!file.ok()) return file.status();
     download_ = std::move(*file);
     return absl::OkStatus();
   }
 
   absl::Status CheckImageSize(uint64_t size) const {
-    if (size == 0) return absl::InvalidArgumentError(absl::StrCat(spec_.source.display, " is empty"));
+    if (size == 0)
+      return absl::InvalidArgumentError(absl::StrCat(spec_.source.display, " is empty"));
     if (size > options_.max_image_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          spec_.source.display, ": the image is ", size, " bytes (", FormatSize(size),
-          "), above the import limit of ", options_.max_image_bytes, " bytes (",
-          FormatSize(options_.max_image_bytes), ", --import-max-size)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec_.source.display, ": the image is ", size, " bytes (", FormatSize(size),
+                       "), above the import limit of ", options_.max_image_bytes, " bytes (",
+                       FormatSize(options_.max_image_bytes), ", --import-max-size)"));
     }
     return absl::OkStatus();
   }
@@ -346,8 +349,7 @@ class ImportRun final : private HttpBodyReceiver {
   }
 
   absl::Status Shrank() const {
-    return absl::DataLossError(
-        absl::StrCat(spec_.source.display, " shrank while it was imported"));
+    return absl::DataLossError(absl::StrCat(spec_.source.display, " shrank while it was imported"));
   }
 
   // The staging zvol for an image of `image_size` bytes, or of the larger
@@ -393,7 +395,7 @@ class ImportRun final : private HttpBodyReceiver {
   ImportProgress& progress_;
 
   std::optional<StagingVolume> staging_;
-  Sha256 hasher_;  // of the source's bytes, if a checksum is expected
+  Sha256 hasher_;                           // of the source's bytes, if a checksum is expected
   std::unique_ptr<TempFileSink> download_;  // a private copy of a qcow2 source
   // Download state (URLs).
   std::optional<uint64_t> announced_;

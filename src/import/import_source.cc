@@ -48,10 +48,10 @@ std::optional<Beneath> FindImportDir(const std::string& path,
 }
 
 absl::Status OutsideImportDirs(const std::string& source, const ImportOptions& options) {
-  return absl::PermissionDeniedError(absl::StrCat(
-      "source '", source, "' is outside the import directories (",
-      absl::StrJoin(options.import_dirs, ", "),
-      "); put the image there or start mvirt-zfs with --import-dir"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("source '", source, "' is outside the import directories (",
+                   absl::StrJoin(options.import_dirs, ", "),
+                   "); put the image there or start mvirt-zfs with --import-dir"));
 }
 
 // Opens `relative` below `dir_fd` one component at a time, following no
@@ -118,8 +118,8 @@ absl::Status OpenRefused(const std::string& source, int err) {
       return absl::InvalidArgumentError(
           absl::StrCat("source '", source, "' is not a regular file"));
     case ENAMETOOLONG:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "source '", source, "': the path or one of its names is too long"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("source '", source, "': the path or one of its names is too long"));
     default:
       return PosixError(absl::StrCat("open source '", source, "'"), err);
   }
@@ -130,8 +130,7 @@ absl::Status CheckOpenedFile(const std::string& source, const UniqueFd& file) {
   struct stat st;
   if (::fstat(file.get(), &st) != 0) return PosixError(absl::StrCat("stat '", source, "'"), errno);
   if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("source '", source, "' is not a regular file"));
+    return absl::InvalidArgumentError(absl::StrCat("source '", source, "' is not a regular file"));
   }
   if (st.st_nlink > 1) {
     return absl::PermissionDeniedError(absl::StrCat(
@@ -153,12 +152,13 @@ absl::StatusOr<ImportSource> ResolveUrl(const std::string& source, const ImportO
   std::string scheme = absl::AsciiStrToLower(source.substr(0, scheme_end));
   absl::string_view rest = absl::string_view(source).substr(scheme_end + 3);
   if (rest.empty() || rest[0] == '/' || rest[0] == '?' || rest[0] == '#') {
-    return absl::InvalidArgumentError(absl::StrCat("source '", *display, "': the URL names no host"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("source '", *display, "': the URL names no host"));
   }
   if (scheme != "https" && scheme != "http") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "source '", *display, "': scheme '", scheme,
-        "' is not supported; use an https:// URL or an absolute path"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("source '", *display, "': scheme '", scheme,
+                     "' is not supported; use an https:// URL or an absolute path"));
   }
   if (scheme == "http" && !options.allow_http) {
     return absl::PermissionDeniedError(absl::StrCat(
@@ -170,16 +170,14 @@ absl::StatusOr<ImportSource> ResolveUrl(const std::string& source, const ImportO
 }
 
 absl::StatusOr<ImportSource> ResolveLocalPath(const std::string& source,
-                                              const ImportOptions& options,
-                                              PathResolver resolver) {
+                                              const ImportOptions& options, PathResolver resolver) {
   const std::string lexical = fs::path(source).lexically_normal().string();
   // Refuse paths outside the directories before looking at them, so that a
   // caller learns nothing about files elsewhere.
   std::optional<Beneath> where = FindImportDir(lexical, options.import_dirs);
   if (!where.has_value()) return OutsideImportDirs(source, options);
   if (lexical.back() == '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("source '", source, "' is not a regular file"));
+    return absl::InvalidArgumentError(absl::StrCat("source '", source, "' is not a regular file"));
   }
   // The directory itself may be a symlink (the administrator's choice).
   UniqueFd dir(::open(where->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -210,8 +208,8 @@ absl::StatusOr<ImportSource> ResolveImportSource(const std::string& source,
     return ResolveUrl(source, options);
   }
   if (source[0] != '/') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "source '", source, "' is neither an absolute path nor an https:// URL"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("source '", source, "' is neither an absolute path nor an https:// URL"));
   }
   return ResolveLocalPath(source, options, resolver);
 }

@@ -10,11 +10,11 @@ namespace {
 constexpr absl::string_view kMagic("QFI\xfb", 4);
 constexpr size_t kV2HeaderBytes = 72;
 constexpr size_t kV3HeaderBytes = 104;
-constexpr uint32_t kMinClusterBits = 9;   // 512 bytes
-constexpr uint32_t kMaxClusterBits = 21;  // 2 MiB
+constexpr uint32_t kMinClusterBits = 9;    // 512 bytes
+constexpr uint32_t kMaxClusterBits = 21;   // 2 MiB
 constexpr uint32_t kMaxRefcountOrder = 6;  // 64-bit refcounts
-constexpr uint64_t kKnownIncompatible = kQcow2Dirty | kQcow2Corrupt | kQcow2ExternalData |
-                                        kQcow2CompressionType | kQcow2ExtendedL2;
+constexpr uint64_t kKnownIncompatible =
+    kQcow2Dirty | kQcow2Corrupt | kQcow2ExternalData | kQcow2CompressionType | kQcow2ExtendedL2;
 // qemu's own limits (block/qcow2.h): larger tables are refused on open.
 constexpr uint64_t kMaxL1Bytes = 32 * kMiB;
 constexpr uint64_t kMaxRefcountTableBytes = 8 * kMiB;
@@ -36,8 +36,8 @@ absl::Status Invalid(absl::string_view why) {
 }
 
 absl::Status Truncated(size_t have, size_t need) {
-  return Invalid(absl::StrCat("is truncated: its header needs ", need, " bytes, the file has ",
-                              have));
+  return Invalid(
+      absl::StrCat("is truncated: its header needs ", need, " bytes, the file has ", have));
 }
 
 // The fields every version has (bytes 0..71); `head` holds them.
@@ -171,10 +171,10 @@ absl::Status CheckSelfContained(const Qcow2Header& h) {
 absl::Status CheckVirtualSize(const Qcow2Header& h, uint64_t max_virtual_size) {
   if (h.size == 0) return Invalid("is empty (virtual size 0)");
   if (h.size > max_virtual_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the qcow2 image's virtual size ", h.size, " bytes (", FormatSize(h.size),
-        ") exceeds the import limit of ", max_virtual_size, " bytes (",
-        FormatSize(max_virtual_size), ", --import-max-size)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the qcow2 image's virtual size ", h.size, " bytes (", FormatSize(h.size),
+                     ") exceeds the import limit of ", max_virtual_size, " bytes (",
+                     FormatSize(max_virtual_size), ", --import-max-size)"));
   }
   return absl::OkStatus();
 }
@@ -184,8 +184,8 @@ absl::Status CheckTables(const Qcow2Header& h, uint64_t file_size) {
   // One L1 entry maps an L2 table: cluster_size / entry size clusters.
   const uint32_t l2_entry_bits = (h.incompatible_features & kQcow2ExtendedL2) != 0 ? 4 : 3;
   const uint32_t l1_entry_shift = h.cluster_bits + (h.cluster_bits - l2_entry_bits);
-  const uint64_t l1_needed = (h.size >> l1_entry_shift) +
-                             ((h.size & ((uint64_t{1} << l1_entry_shift) - 1)) != 0 ? 1 : 0);
+  const uint64_t l1_needed =
+      (h.size >> l1_entry_shift) + ((h.size & ((uint64_t{1} << l1_entry_shift) - 1)) != 0 ? 1 : 0);
   if (uint64_t{h.l1_size} * 8 > kMaxL1Bytes) {
     return Invalid(absl::StrCat("has an L1 table too large (", h.l1_size, " entries)"));
   }
@@ -194,8 +194,8 @@ absl::Status CheckTables(const Qcow2Header& h, uint64_t file_size) {
                                 " entries) is too small for its virtual size (", l1_needed,
                                 " needed)"));
   }
-  if (absl::Status s = CheckTable(h, "L1 table", h.l1_table_offset, uint64_t{h.l1_size} * 8,
-                                  file_size);
+  if (absl::Status s =
+          CheckTable(h, "L1 table", h.l1_table_offset, uint64_t{h.l1_size} * 8, file_size);
       !s.ok()) {
     return s;
   }
@@ -204,8 +204,8 @@ absl::Status CheckTables(const Qcow2Header& h, uint64_t file_size) {
     return Invalid(absl::StrCat("is corrupt: its refcount table has ", h.refcount_table_clusters,
                                 " clusters"));
   }
-  if (absl::Status s = CheckTable(h, "refcount table", h.refcount_table_offset, refcount_bytes,
-                                  file_size);
+  if (absl::Status s =
+          CheckTable(h, "refcount table", h.refcount_table_offset, refcount_bytes, file_size);
       !s.ok()) {
     return s;
   }

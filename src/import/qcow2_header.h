@@ -60,7 +60,7 @@ struct Qcow2Header {
   uint64_t autoclear_features = 0;
   uint32_t refcount_order = 4;
   uint32_t header_length = 72;
-  uint8_t compression_type = 0;  // 0 zlib, 1 zstd
+  uint8_t compression_type = 0;            // 0 zlib, 1 zstd
   std::vector<Qcow2Extension> extensions;  // in file order, without the end marker
 };
 

@@ -76,11 +76,11 @@ absl::StatusOr<JsonRun> RunQemuImgJson(const std::string& qemu_img, const char* 
   options.max_cpu_seconds = cpu_seconds;
   options.max_file_size_bytes = kInfoFileSize;
   JsonRun run;
-  absl::StatusOr<SubprocessResult> result = RunQemuImg(
-      {qemu_img, path, "", {command, "-f", "qcow2", "--output=json", kSandboxImage}}, options,
-      cancel, [&](absl::string_view s) {
-        if (run.output.size() < (1 << 20)) run.output.append(s.data(), s.size());
-      });
+  absl::StatusOr<SubprocessResult> result =
+      RunQemuImg({qemu_img, path, "", {command, "-f", "qcow2", "--output=json", kSandboxImage}},
+                 options, cancel, [&](absl::string_view s) {
+                   if (run.output.size() < (1 << 20)) run.output.append(s.data(), s.size());
+                 });
   if (!result.ok()) return result.status();
   run.result = std::move(*result);
   return run;
@@ -143,7 +143,8 @@ absl::Status CheckQcow2IsSafe(const QemuImgInfo& info, uint64_t max_virtual_size
   }
   if (info.encrypted) return absl::InvalidArgumentError("the qcow2 image is encrypted");
   if (info.corrupt) return absl::InvalidArgumentError("the qcow2 image is marked corrupt");
-  if (info.virtual_size == 0) return absl::InvalidArgumentError("the qcow2 image is empty (virtual size 0)");
+  if (info.virtual_size == 0)
+    return absl::InvalidArgumentError("the qcow2 image is empty (virtual size 0)");
   if (info.virtual_size > max_virtual_size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the qcow2 image's virtual size ", info.virtual_size, " bytes (",
@@ -190,8 +191,8 @@ absl::Status CheckQcow2Consistency(const std::string& qemu_img, const std::strin
   const SubprocessResult& result = run->result;
   absl::StatusOr<QemuImgCheck> check = ParseQemuImgCheck(run->output);
   // Exit codes: 0 consistent, 3 only leaks, 2 corrupt, 1 the check failed.
-  if (check.ok() && (result.exit_code == 0 || result.exit_code == 3) &&
-      check->corruptions == 0 && check->check_errors == 0) {
+  if (check.ok() && (result.exit_code == 0 || result.exit_code == 3) && check->corruptions == 0 &&
+      check->check_errors == 0) {
     return absl::OkStatus();
   }
   if (check.ok() && (check->corruptions > 0 || check->check_errors > 0)) {

@@ -62,9 +62,9 @@ absl::StatusOr<std::vector<std::string>> WrapperBinds(absl::string_view script_h
     const std::string path(absl::StripAsciiWhitespace(line));
     if (path.empty() || path[0] != '/' || path == "/" ||
         fs::path(path).lexically_normal().string() != path) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the qemu-img wrapper names the sandbox path '", path,
-          "'; give an absolute, normalized path other than /"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the qemu-img wrapper names the sandbox path '", path,
+                       "'; give an absolute, normalized path other than /"));
     }
     binds.push_back(path);
   }
@@ -75,9 +75,9 @@ absl::StatusOr<QemuImgSandbox> PrepareQemuImgSandbox(const std::string& qemu_img
                                                      const std::string& image,
                                                      const std::string& target_device) {
   if (::access(kBwrapPath, X_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot run qemu-img: ", kBwrapPath,
-        " is missing, and qemu-img only runs sandboxed; install bubblewrap"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot run qemu-img: ", kBwrapPath,
+                     " is missing, and qemu-img only runs sandboxed; install bubblewrap"));
   }
   const std::string program = FindExecutable(qemu_img);
   std::error_code ec;
@@ -109,9 +109,23 @@ std::vector<std::string> QemuImgSandboxArgv(const QemuImgSandbox& sandbox,
       // Every namespace but the user namespace: the daemon is root, which
       // needs none (and may not create one when chrooted); bwrap run by
       // another user adds one by itself.
-      kBwrapPath, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-      "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-      "--clearenv", "--setenv", "PATH", kSandboxPath, "--ro-bind", "/usr", "/usr"};
+      kBwrapPath,
+      "--unshare-ipc",
+      "--unshare-pid",
+      "--unshare-net",
+      "--unshare-uts",
+      "--unshare-cgroup-try",
+      "--die-with-parent",
+      "--new-session",
+      "--cap-drop",
+      "ALL",
+      "--clearenv",
+      "--setenv",
+      "PATH",
+      kSandboxPath,
+      "--ro-bind",
+      "/usr",
+      "/usr"};
   for (const RootEntry& entry : root_entries) {
     if (entry.symlink_target.empty()) {
       argv.insert(argv.end(), {"--ro-bind", entry.path, entry.path});

@@ -38,9 +38,9 @@ inline constexpr char kSandboxTarget[] = "/target";
 inline constexpr absl::string_view kSandboxBindDirective = "# mvirt-zfs-sandbox-ro-bind:";
 
 struct QemuImgSandbox {
-  std::string qemu_img;        // absolute path of the program (the same inside)
-  std::string image;           // host path, bound read-only at kSandboxImage
-  std::string target_device;   // host block device bound at kSandboxTarget; "" for none
+  std::string qemu_img;       // absolute path of the program (the same inside)
+  std::string image;          // host path, bound read-only at kSandboxImage
+  std::string target_device;  // host block device bound at kSandboxTarget; "" for none
   std::vector<std::string> extra_ro_binds;  // bound read-only at the same path
 };
 

@@ -27,16 +27,15 @@ std::string Sha256::FinishHex() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(context_->md, digest, &length);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 absl::Status ValidateSha256Hex(absl::string_view hex) {
   bool ok = hex.size() == 64;
   for (char c : hex) ok = ok && absl::ascii_isxdigit(static_cast<unsigned char>(c));
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid sha256 '", hex, "': expected 64 hexadecimal digits"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid sha256 '", hex, "': expected 64 hexadecimal digits"));
   }
   return absl::OkStatus();
 }

@@ -21,9 +21,9 @@ bool IsZero(const char* data, size_t length) {
 }
 
 absl::Status ErrnoStatus(int err, absl::string_view what, const std::string& device) {
-  return absl::Status(err == ENOSPC ? absl::StatusCode::kResourceExhausted
-                                    : absl::StatusCode::kUnavailable,
-                      absl::StrCat(what, " ", device, ": ", std::strerror(err)));
+  return absl::Status(
+      err == ENOSPC ? absl::StatusCode::kResourceExhausted : absl::StatusCode::kUnavailable,
+      absl::StrCat(what, " ", device, ": ", std::strerror(err)));
 }
 
 }  // namespace
@@ -47,7 +47,10 @@ absl::StatusOr<std::unique_ptr<ZvolWriter>> ZvolWriter::Open(const std::string& 
 
 ZvolWriter::ZvolWriter(std::string device, int fd, uint64_t volsize, uint64_t block_size,
                        char* buffer)
-    : device_(std::move(device)), fd_(fd), volsize_(volsize), block_size_(block_size),
+    : device_(std::move(device)),
+      fd_(fd),
+      volsize_(volsize),
+      block_size_(block_size),
       buffer_(buffer) {}
 
 ZvolWriter::~ZvolWriter() {
@@ -57,8 +60,8 @@ ZvolWriter::~ZvolWriter() {
 
 absl::Status ZvolWriter::Write(absl::string_view data) {
   if (bytes_accepted() + data.size() > volsize_) {
-    return absl::OutOfRangeError(absl::StrCat("the image is larger than its volume (", volsize_,
-                                              " bytes)"));
+    return absl::OutOfRangeError(
+        absl::StrCat("the image is larger than its volume (", volsize_, " bytes)"));
   }
   while (!data.empty()) {
     size_t n = std::min(data.size(), kBufferSize - fill_);

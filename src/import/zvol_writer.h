@@ -41,7 +41,7 @@ class ZvolWriter final : public ByteSink {
   const int fd_;
   const uint64_t volsize_;
   const uint64_t block_size_;
-  char* const buffer_;  // kBufferSize bytes, page-aligned
+  char* const buffer_;    // kBufferSize bytes, page-aligned
   size_t fill_ = 0;       // bytes in buffer_
   uint64_t flushed_ = 0;  // bytes of the volume done (written or skipped)
   uint64_t skipped_ = 0;

@@ -70,13 +70,20 @@ void ToProto(const ImportJobInfo& in, ImportJob* out) {
 
 ImportJobState ToProto(ImportState state) {
   switch (state) {
-    case ImportState::kPending: return IMPORT_JOB_STATE_PENDING;
-    case ImportState::kDownloading: return IMPORT_JOB_STATE_DOWNLOADING;
-    case ImportState::kConverting: return IMPORT_JOB_STATE_CONVERTING;
-    case ImportState::kWriting: return IMPORT_JOB_STATE_WRITING;
-    case ImportState::kCompleted: return IMPORT_JOB_STATE_COMPLETED;
-    case ImportState::kFailed: return IMPORT_JOB_STATE_FAILED;
-    case ImportState::kCancelled: return IMPORT_JOB_STATE_CANCELLED;
+    case ImportState::kPending:
+      return IMPORT_JOB_STATE_PENDING;
+    case ImportState::kDownloading:
+      return IMPORT_JOB_STATE_DOWNLOADING;
+    case ImportState::kConverting:
+      return IMPORT_JOB_STATE_CONVERTING;
+    case ImportState::kWriting:
+      return IMPORT_JOB_STATE_WRITING;
+    case ImportState::kCompleted:
+      return IMPORT_JOB_STATE_COMPLETED;
+    case ImportState::kFailed:
+      return IMPORT_JOB_STATE_FAILED;
+    case ImportState::kCancelled:
+      return IMPORT_JOB_STATE_CANCELLED;
   }
   return IMPORT_JOB_STATE_UNSPECIFIED;
 }

@@ -10,10 +10,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <list>
-#include "common/mutex.h"
 #include <thread>
 
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace mvirt::zfs {
 

@@ -28,8 +28,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "common/mutex.h"
 #include "common/broadcaster.h"
+#include "common/mutex.h"
 #include "service/convert.h"
 #include "service/stall_watchdog.h"
 
@@ -121,7 +121,8 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   void OnCancel() override {
     MutexLock lock(&core_->mu);
     // A write in flight completes with ok=false and finishes the call there.
-    if (!writing_) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch stream cancelled"));
+    if (!writing_)
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch stream cancelled"));
   }
 
   void OnDone() override {

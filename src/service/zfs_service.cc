@@ -89,14 +89,16 @@ grpc::Status ZfsServiceImpl::DeleteVolume(grpc::ServerContext* ctx, const Delete
 
 grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext* ctx, const ResizeVolumeRequest* req,
                                           Volume* out) {
-  CallGuard guard(ctx, authorizer_, "ResizeVolume", absl::StrCat("volume '", req->name(), "' to ", req->new_size_bytes(), " bytes"));
+  CallGuard guard(ctx, authorizer_, "ResizeVolume",
+                  absl::StrCat("volume '", req->name(), "' to ", req->new_size_bytes(), " bytes"));
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Resize(req->name(), req->new_size_bytes()), out);
 }
 
 grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
                                             const CreateSnapshotRequest* req, Snapshot* out) {
-  CallGuard guard(ctx, authorizer_, "CreateSnapshot", absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
+  CallGuard guard(ctx, authorizer_, "CreateSnapshot",
+                  absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.CreateSnapshot(req->volume_name(), req->snapshot_name()), out);
 }
@@ -104,13 +106,17 @@ grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::CreateSnapshots(grpc::ServerContext* ctx,
                                              const CreateSnapshotsRequest* req,
                                              CreateSnapshotsResponse* out) {
-  CallGuard guard(ctx, authorizer_, "CreateSnapshots", absl::StrCat("snapshot '", req->snapshot_name(), "' of ", req->volume_names_size(), " volumes"));
+  CallGuard guard(ctx, authorizer_, "CreateSnapshots",
+                  absl::StrCat("snapshot '", req->snapshot_name(), "' of ",
+                               req->volume_names_size(), " volumes"));
   if (!guard.allowed()) return guard.status();
   std::vector<std::string> volumes(req->volume_names().begin(), req->volume_names().end());
-  return ReplyAll(volumes_.CreateSnapshots(volumes, req->snapshot_name()), out->mutable_snapshots());
+  return ReplyAll(volumes_.CreateSnapshots(volumes, req->snapshot_name()),
+                  out->mutable_snapshots());
 }
 
-grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext* ctx, const ListSnapshotsRequest* req,
+grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext* ctx,
+                                           const ListSnapshotsRequest* req,
                                            ListSnapshotsResponse* out) {
   CallGuard guard(ctx, authorizer_, "ListSnapshots");
   if (!guard.allowed()) return guard.status();
@@ -120,21 +126,26 @@ grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext* ctx, const ListS
 grpc::Status ZfsServiceImpl::DeleteSnapshot(grpc::ServerContext* ctx,
                                             const DeleteSnapshotRequest* req,
                                             DeleteSnapshotResponse* out) {
-  CallGuard guard(ctx, authorizer_, "DeleteSnapshot", absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
+  CallGuard guard(ctx, authorizer_, "DeleteSnapshot",
+                  absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
   return ReplyDeleted(volumes_.DeleteSnapshot(req->volume_name(), req->snapshot_name()), out);
 }
 
 grpc::Status ZfsServiceImpl::RollbackSnapshot(grpc::ServerContext* ctx,
                                               const RollbackSnapshotRequest* req, Volume* out) {
-  CallGuard guard(ctx, authorizer_, "RollbackSnapshot", absl::StrCat("volume '", req->volume_name(), "' to '", req->snapshot_name(), "'"));
+  CallGuard guard(
+      ctx, authorizer_, "RollbackSnapshot",
+      absl::StrCat("volume '", req->volume_name(), "' to '", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Rollback(req->volume_name(), req->snapshot_name()), out);
 }
 
 grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVolumeRequest* req,
                                          Volume* out) {
-  CallGuard guard(ctx, authorizer_, "CloneVolume", absl::StrCat("'", req->source_volume(), "@", req->snapshot_name(), "' as '", req->new_volume_name(), "'"));
+  CallGuard guard(ctx, authorizer_, "CloneVolume",
+                  absl::StrCat("'", req->source_volume(), "@", req->snapshot_name(), "' as '",
+                               req->new_volume_name(), "'"));
   if (!guard.allowed()) return guard.status();
   CloneVolumeParams params;
   params.name = req->new_volume_name();
@@ -150,7 +161,8 @@ grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext* ctx, const ListT
   return ReplyAll(volumes_.ListTemplates(), out->mutable_templates());
 }
 
-grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext* ctx, const DeleteTemplateRequest* req,
+grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext* ctx,
+                                            const DeleteTemplateRequest* req,
                                             DeleteTemplateResponse* out) {
   CallGuard guard(ctx, authorizer_, "DeleteTemplate", absl::StrCat("template '", req->name(), "'"));
   if (!guard.allowed()) return guard.status();
@@ -159,7 +171,9 @@ grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext* ctx, const Dele
 
 grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext* ctx,
                                                const CloneFromTemplateRequest* req, Volume* out) {
-  CallGuard guard(ctx, authorizer_, "CloneFromTemplate", absl::StrCat("template '", req->template_name(), "' as '", req->new_volume_name(), "'"));
+  CallGuard guard(
+      ctx, authorizer_, "CloneFromTemplate",
+      absl::StrCat("template '", req->template_name(), "' as '", req->new_volume_name(), "'"));
   if (!guard.allowed()) return guard.status();
   CloneVolumeParams params;
   params.name = req->new_volume_name();
@@ -171,15 +185,17 @@ grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext* ctx,
                                                        const PromoteSnapshotRequest* req,
                                                        Template* out) {
-  CallGuard guard(ctx, authorizer_, "PromoteSnapshotToTemplate", absl::StrCat("'", req->volume_name(), "@", req->snapshot_name(), "' to template '", req->template_name(), "'"));
+  CallGuard guard(ctx, authorizer_, "PromoteSnapshotToTemplate",
+                  absl::StrCat("'", req->volume_name(), "@", req->snapshot_name(),
+                               "' to template '", req->template_name(), "'"));
   if (!guard.allowed()) return guard.status();
   return Reply(
       volumes_.PromoteToTemplate(req->volume_name(), req->snapshot_name(), req->template_name()),
       out);
 }
 
-grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext* ctx, const ImportTemplateRequest* req,
-                                            ImportJob* out) {
+grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext* ctx,
+                                            const ImportTemplateRequest* req, ImportJob* out) {
   CallGuard guard(ctx, authorizer_, "ImportTemplate", absl::StrCat("template '", req->name(), "'"));
   if (!guard.allowed()) return guard.status();
   ImportRequest request;
@@ -197,7 +213,8 @@ grpc::Status ZfsServiceImpl::GetImportJob(grpc::ServerContext* ctx, const GetImp
   return Reply(imports_.Get(req->id()), out);
 }
 
-grpc::Status ZfsServiceImpl::ListImportJobs(grpc::ServerContext* ctx, const ListImportJobsRequest* req,
+grpc::Status ZfsServiceImpl::ListImportJobs(grpc::ServerContext* ctx,
+                                            const ListImportJobsRequest* req,
                                             ListImportJobsResponse* out) {
   CallGuard guard(ctx, authorizer_, "ListImportJobs");
   if (!guard.allowed()) return guard.status();

@@ -35,8 +35,12 @@ class ZfsServiceImpl final : public ZfsServiceBase {
   // Every call is first checked by `authorizer` (PERMISSION_DENIED).
   ZfsServiceImpl(VolumeManager& volumes, ImportManager& imports, const Authorizer& authorizer,
                  ServiceOptions options)
-      : volumes_(volumes), imports_(imports), authorizer_(authorizer), options_(options),
-        stall_watchdog_(options.watch_stall_timeout), watchers_(options.max_watchers) {}
+      : volumes_(volumes),
+        imports_(imports),
+        authorizer_(authorizer),
+        options_(options),
+        stall_watchdog_(options.watch_stall_timeout),
+        watchers_(options.max_watchers) {}
 
   grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
   grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;

@@ -52,8 +52,8 @@ absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
   // unknown length): rounding it up would exceed the capacity.
   absl::StatusOr<uint64_t> volsize = RoundUpToBlock(params.size_bytes, kDefaultVolblocksize);
   if (!volsize.ok()) return Annotate(volsize.status(), op);
-  if (absl::StatusOr<uint64_t> max = MaxVolumeSize(); max.ok() && *volsize > *max &&
-                                                       params.size_bytes <= *max) {
+  if (absl::StatusOr<uint64_t> max = MaxVolumeSize();
+      max.ok() && *volsize > *max && params.size_bytes <= *max) {
     *volsize = *max / kDefaultVolblocksize * kDefaultVolblocksize;
   }
   if (absl::Status s = CheckCapacity("import template", params.template_name, *volsize); !s.ok()) {
@@ -64,7 +64,8 @@ absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
   staging.template_name = params.template_name;
   staging.template_id = params.template_id;
   staging.import_source = params.import_source;
-  staging.dataset = ReservedDataset(absl::StrCat("imports/", params.template_name, "-", params.job_id));
+  staging.dataset =
+      ReservedDataset(absl::StrCat("imports/", params.template_name, "-", params.job_id));
   staging.device = ZvolDevicePath(staging.dataset);
   staging.volsize = *volsize;
   staging.volblocksize = kDefaultVolblocksize;
@@ -74,7 +75,8 @@ absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
                      {kKindProperty, kKindTemplate},
                      {kImportJobProperty, params.job_id}};
   if (!params.import_source.empty()) props[kImportSourceProperty] = params.import_source;
-  if (absl::Status s = zfs_.CreateVolume(staging.dataset, staging.volsize, staging.volblocksize, props);
+  if (absl::Status s =
+          zfs_.CreateVolume(staging.dataset, staging.volsize, staging.volblocksize, props);
       !s.ok()) {
     return Annotate(s, op);
   }
@@ -101,7 +103,8 @@ absl::Status VolumeManager::TrimStagingVolume(StagingVolume& staging, uint64_t s
 
 absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingVolume& staging) {
   const std::string op = absl::StrCat("import template '", staging.template_name, "'");
-  KeyedMutex::Lock lock = name_locks_.AcquireUninterruptible(TemplateLockKey(staging.template_name));
+  KeyedMutex::Lock lock =
+      name_locks_.AcquireUninterruptible(TemplateLockKey(staging.template_name));
   if (absl::Status s = zfs_.Snapshot({absl::StrCat(staging.dataset, "@", kTemplateSnapshot)}, {});
       !s.ok()) {
     return Annotate(s, op);
@@ -121,7 +124,8 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
         staging.device,
         std::min(absl::Seconds(2), std::max(deadline - absl::Now(), absl::ZeroDuration())));
   } while (!gone.ok() && absl::Now() < deadline);
-  if (!gone.ok()) LogWarning(op, ": ", gone.message(), "; the template keeps a device until reboot");
+  if (!gone.ok())
+    LogWarning(op, ": ", gone.message(), "; the template keeps a device until reboot");
   const std::string target = ReservedDataset("templates/" + staging.template_name);
   CrashPoint("import/hidden");
   if (absl::Status s = zfs_.Rename(staging.dataset, target); !s.ok()) return Annotate(s, op);

@@ -32,9 +32,9 @@ std::string VolumeManager::DatasetName(const std::string& name) const {
 
 absl::Status VolumeManager::UnlessPoolGone(const absl::Status& status) {
   if (!absl::IsNotFound(status) || zfs_.Exists(options_.pool)) return status;
-  return absl::UnavailableError(absl::StrCat(
-      "pool '", options_.pool, "' is not imported (exported, destroyed or lost); ",
-      "the call can be retried once it is back (", status.message(), ")"));
+  return absl::UnavailableError(
+      absl::StrCat("pool '", options_.pool, "' is not imported (exported, destroyed or lost); ",
+                   "the call can be retried once it is back (", status.message(), ")"));
 }
 
 absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
@@ -66,10 +66,10 @@ absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::strin
   if (!capacity_or.ok()) return capacity_or.status();
   const uint64_t capacity = *capacity_or;
   if (size > capacity) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        op, " '", name, "': size ", size, " bytes (", FormatSize(size),
-        ") exceeds the capacity of pool '", options_.pool, "' (", capacity, " bytes, ",
-        FormatSize(capacity), "); a volume may be at most as large as its pool"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, " '", name, "': size ", size, " bytes (", FormatSize(size),
+                     ") exceeds the capacity of pool '", options_.pool, "' (", capacity, " bytes, ",
+                     FormatSize(capacity), "); a volume may be at most as large as its pool"));
   }
   return absl::OkStatus();
 }
@@ -81,10 +81,10 @@ absl::Status VolumeManager::CheckIdUnused(absl::string_view op, const std::strin
   for (const VolumeProps& v : *volumes) {
     auto it = v.user_props.find(kIdProperty);
     if (it != v.user_props.end() && it->second == id && v.name != dataset) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          op, " '", dataset.substr(options_.pool.size() + 1), "': id ", id,
-          " already belongs to volume '", v.name.substr(options_.pool.size() + 1),
-          "'; ids identify volumes and must be unique"));
+      return absl::AlreadyExistsError(
+          absl::StrCat(op, " '", dataset.substr(options_.pool.size() + 1), "': id ", id,
+                       " already belongs to volume '", v.name.substr(options_.pool.size() + 1),
+                       "'; ids identify volumes and must be unique"));
     }
   }
   return absl::OkStatus();
@@ -117,13 +117,13 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
           op, ": dataset '", dataset, "' already exists and is not managed by mvirt-zfs"));
     }
     const std::string& existing_id = existing->user_props.at(kIdProperty);
-    bool same = !params.id.empty() && params.id == existing_id &&
-                existing->volsize == *volsize && existing->volblocksize == volblocksize;
+    bool same = !params.id.empty() && params.id == existing_id && existing->volsize == *volsize &&
+                existing->volblocksize == volblocksize;
     if (!same) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          op, ": a volume of that name already exists (id ", existing_id, ", ", existing->volsize,
-          " bytes, volblocksize ", existing->volblocksize,
-          "); a retry must send the same id, size and volblocksize"));
+      return absl::AlreadyExistsError(
+          absl::StrCat(op, ": a volume of that name already exists (id ", existing_id, ", ",
+                       existing->volsize, " bytes, volblocksize ", existing->volblocksize,
+                       "); a retry must send the same id, size and volblocksize"));
     }
     // An idempotent retry, perhaps of a call whose device wait timed out or
     // that a crash cut off.
@@ -286,8 +286,7 @@ absl::StatusOr<std::vector<VolumeInfo>> VolumeManager::List() {
   return out;
 }
 
-absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name,
-                                                 uint64_t new_size_bytes) {
+absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name, uint64_t new_size_bytes) {
   if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
   if (new_size_bytes == 0) {
     return absl::InvalidArgumentError(
@@ -300,9 +299,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name,
   absl::StatusOr<uint64_t> volsize = RoundUpToBlock(new_size_bytes, props->volblocksize);
   if (!volsize.ok()) return Annotate(volsize.status(), absl::StrCat("resize volume '", name, "'"));
   if (*volsize < props->volsize) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "resize volume '", name, "': shrinking from ", props->volsize, " to ", *volsize,
-        " bytes would destroy data; volumes can only grow"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("resize volume '", name, "': shrinking from ", props->volsize, " to ",
+                     *volsize, " bytes would destroy data; volumes can only grow"));
   }
   if (*volsize == props->volsize) return ToVolumeInfo(*props);
   if (absl::Status s = CheckCapacity("resize volume", name, *volsize); !s.ok()) return s;
@@ -332,9 +331,9 @@ absl::Status VolumeManager::Delete(const std::string& name) {
     absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
     if (!snaps.ok()) return snaps.status();
     if (std::string deps = DescribeDependents(*snaps); !deps.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          op, ": its snapshots are depended on by ", deps,
-          "; delete the clones or release the holds first. Nothing was changed"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(op, ": its snapshots are depended on by ", deps,
+                       "; delete the clones or release the holds first. Nothing was changed"));
     }
     // The snapshots and the volume go in one transaction, and not at all
     // while anything has the device open.

@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <functional>
-#include "common/mutex.h"
 #include <optional>
 #include <set>
 #include <string>
@@ -29,6 +28,7 @@
 #include "absl/time/time.h"
 #include "common/broadcaster.h"
 #include "common/keyed_mutex.h"
+#include "common/mutex.h"
 #include "device/zvol_devices.h"
 #include "volume/volume_types.h"
 #include "zfs/zfs.h"
@@ -112,8 +112,8 @@ class VolumeManager {
   // Takes snapshot `snapshot` of every volume in `volumes` in one atomic
   // ZFS call: all or none (for VMs with several disks). ALREADY_EXISTS,
   // creating nothing, if any of them has it already.
-  absl::StatusOr<std::vector<SnapshotInfo>> CreateSnapshots(
-      const std::vector<std::string>& volumes, const std::string& snapshot);
+  absl::StatusOr<std::vector<SnapshotInfo>> CreateSnapshots(const std::vector<std::string>& volumes,
+                                                            const std::string& snapshot);
 
   // The volume's snapshots, oldest first (by createtxg).
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);

@@ -1,7 +1,7 @@
 // VolumeManager: snapshots, rollback and clones of volumes.
 #include <algorithm>
-#include <optional>
 #include <iterator>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -18,7 +18,8 @@ namespace mvirt::zfs {
 std::string VolumeManager::DescribeDependents(const std::vector<SnapshotProps>& snaps) {
   std::vector<std::string> out;
   for (const SnapshotProps& s : snaps) {
-    for (const std::string& c : s.clones) out.push_back(absl::StrCat(c, " (clone of ", s.name, ")"));
+    for (const std::string& c : s.clones)
+      out.push_back(absl::StrCat(c, " (clone of ", s.name, ")"));
     if (s.userrefs > 0) out.push_back(absl::StrCat(s.name, " (", s.userrefs, " holds)"));
   }
   return absl::StrJoin(out, ", ");
@@ -67,7 +68,8 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     absl::StatusOr<VolumeProps> props = GetManaged("create snapshot", v);
     if (!props.ok()) return props.status();
   }
-  for (const std::string& v : volumes) full_names.push_back(absl::StrCat(DatasetName(v), "@", snapshot));
+  for (const std::string& v : volumes)
+    full_names.push_back(absl::StrCat(DatasetName(v), "@", snapshot));
   // One lzc_snapshot call: all or none. The snapshots of one call share a
   // group id. A single snapshot gets its id in the same call; those of a
   // multi-volume call each get their own afterwards (until then, and if a
@@ -107,7 +109,8 @@ absl::Status VolumeManager::DeleteSnapshot(const std::string& volume, const std:
   if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
   absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(volume);
-  if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("delete snapshot '", volume, "@", snapshot, "'"));
+  if (!lock.ok())
+    return Annotate(lock.status(), absl::StrCat("delete snapshot '", volume, "@", snapshot, "'"));
   absl::StatusOr<VolumeProps> props = GetManaged("delete snapshot", volume);
   if (!props.ok()) return props.status();
   absl::StatusOr<SnapshotProps> snap = GetSnapshotOf("delete snapshot", *props, snapshot);
@@ -141,9 +144,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
   std::copy_if(snaps->begin(), snaps->end(), std::back_inserter(newer),
                [&](const SnapshotProps& s) { return s.createtxg > target->createtxg; });
   if (std::string deps = DescribeDependents(newer); !deps.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        op, ": newer snapshots that would be destroyed are depended on by ", deps,
-        "; nothing was changed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(op, ": newer snapshots that would be destroyed are depended on by ", deps,
+                     "; nothing was changed"));
   }
   // The newer snapshots and the rollback in one transaction, refused by the
   // kernel while anything has the device open (the seed: "VM must be
@@ -175,8 +178,8 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_
   if (absl::Status s = ValidateName("source volume name", source_volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
   if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
-  const std::string op = absl::StrCat("clone '", source_volume, "@", snapshot, "' as '",
-                                      params.name, "'");
+  const std::string op =
+      absl::StrCat("clone '", source_volume, "@", snapshot, "' as '", params.name, "'");
   absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
   if (!lock.ok()) return Annotate(lock.status(), op);
   absl::StatusOr<VolumeProps> source = GetManaged("clone", source_volume);
@@ -195,12 +198,13 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
   const std::string dataset = DatasetName(params.name);
   uint64_t volsize = origin.volsize;
   if (params.size_bytes.has_value()) {
-    absl::StatusOr<uint64_t> rounded = RoundUpToBlock(*params.size_bytes, origin_volume.volblocksize);
+    absl::StatusOr<uint64_t> rounded =
+        RoundUpToBlock(*params.size_bytes, origin_volume.volblocksize);
     if (!rounded.ok()) return Annotate(rounded.status(), op);
     if (*rounded < origin.volsize) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          op, ": size ", *rounded, " bytes is smaller than the origin's volume size ",
-          origin.volsize, " bytes; a clone may only grow"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(op, ": size ", *rounded, " bytes is smaller than the origin's volume size ",
+                       origin.volsize, " bytes; a clone may only grow"));
     }
     volsize = *rounded;
     if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return s;
@@ -218,9 +222,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
                       existing->user_props.at(kIdProperty) == params.id &&
                       existing->origin == origin.name && existing->volsize == volsize;
     if (!same) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          op, ": dataset '", dataset, "' already exists; a retry must send the same id, origin ",
-          "and size"));
+      return absl::AlreadyExistsError(
+          absl::StrCat(op, ": dataset '", dataset,
+                       "' already exists; a retry must send the same id, origin ", "and size"));
     }
     return FinishNewVolume(op, dataset);
   }
@@ -234,7 +238,8 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
   const std::string id = params.id.empty() ? NewUuid() : params.id;
   // Cloned (and grown) under .mvirt/creating, renamed into place complete.
   absl::Status made = MakeInCreating(op, params.name, id, dataset, [&](const std::string& staging) {
-    absl::Status s = zfs_.Clone(staging, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
+    absl::Status s =
+        zfs_.Clone(staging, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
     if (s.ok()) CrashPoint("clone/cloned");
     if (s.ok() && volsize > origin.volsize) s = zfs_.SetVolsize(staging, volsize);
     return s;

@@ -83,7 +83,8 @@ absl::StatusOr<VolumeProps> VolumeManager::GetManagedTemplate(const std::string&
   absl::StatusOr<VolumeProps> props = zfs_.GetVolume(ReservedDataset("templates/" + name));
   if (props.ok() && IsManaged(props->user_props)) return props;
   if (props.ok() || absl::IsNotFound(props.status())) {
-    return absl::NotFoundError(absl::StrCat("no template '", name, "' in pool '", options_.pool, "'"));
+    return absl::NotFoundError(
+        absl::StrCat("no template '", name, "' in pool '", options_.pool, "'"));
   }
   return props.status();
 }
@@ -101,9 +102,10 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
   if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
-  const std::string op = absl::StrCat("promote '", volume, "@", snapshot, "' to template '",
-                                      template_name, "'");
-  absl::StatusOr<KeyedMutex::Lock> template_lock = name_locks_.Acquire(TemplateLockKey(template_name));
+  const std::string op =
+      absl::StrCat("promote '", volume, "@", snapshot, "' to template '", template_name, "'");
+  absl::StatusOr<KeyedMutex::Lock> template_lock =
+      name_locks_.Acquire(TemplateLockKey(template_name));
   if (!template_lock.ok()) return Annotate(template_lock.status(), op);
   absl::StatusOr<KeyedMutex::Lock> volume_lock = name_locks_.Acquire(volume);
   if (!volume_lock.ok()) return Annotate(volume_lock.status(), op);
@@ -126,14 +128,14 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
     }
     return Annotate(failure, op);
   };
-  if (absl::Status s = zfs_.CopySnapshot(snap->name, absl::StrCat(incoming, "@", kTemplateSnapshot));
+  if (absl::Status s =
+          zfs_.CopySnapshot(snap->name, absl::StrCat(incoming, "@", kTemplateSnapshot));
       !s.ok()) {
     return fail(s);
   }
   CrashPoint("promote/copied");
-  for (const auto& [key, value] : UserProps{{kIdProperty, id},
-                                            {kKindProperty, kKindTemplate},
-                                            {kSourceVolumeProperty, volume}}) {
+  for (const auto& [key, value] : UserProps{
+           {kIdProperty, id}, {kKindProperty, kKindTemplate}, {kSourceVolumeProperty, volume}}) {
     if (absl::Status s = zfs_.SetProperty(incoming, key, value); !s.ok()) return fail(s);
   }
   CrashPoint("promote/marked");
@@ -149,17 +151,19 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& t
                                                             const CloneVolumeParams& params) {
   if (absl::Status s = ValidateName("template name", template_name); !s.ok()) return s;
   if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
-  const std::string op = absl::StrCat("clone template '", template_name, "' as '", params.name, "'");
-  absl::StatusOr<KeyedMutex::Lock> template_lock = name_locks_.Acquire(TemplateLockKey(template_name));
+  const std::string op =
+      absl::StrCat("clone template '", template_name, "' as '", params.name, "'");
+  absl::StatusOr<KeyedMutex::Lock> template_lock =
+      name_locks_.Acquire(TemplateLockKey(template_name));
   if (!template_lock.ok()) return Annotate(template_lock.status(), op);
   absl::StatusOr<KeyedMutex::Lock> volume_lock = name_locks_.Acquire(params.name);
   if (!volume_lock.ok()) return Annotate(volume_lock.status(), op);
   absl::StatusOr<VolumeProps> tmpl = GetManagedTemplate(template_name);
   if (!tmpl.ok()) return Annotate(tmpl.status(), op);
   if (params.size_bytes.has_value() && *params.size_bytes < tmpl->volsize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        op, ": size ", *params.size_bytes, " bytes is smaller than the template's ", tmpl->volsize,
-        " bytes; a clone may only be as large or larger"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": size ", *params.size_bytes, " bytes is smaller than the template's ",
+                     tmpl->volsize, " bytes; a clone may only be as large or larger"));
   }
   absl::StatusOr<SnapshotProps> snap =
       zfs_.GetSnapshot(absl::StrCat(tmpl->name, "@", kTemplateSnapshot));
@@ -281,7 +285,8 @@ void VolumeManager::CollectGarbage(bool at_startup) {
   if (at_startup) {
     // Half-built by a daemon that crashed or was stopped.
     if (absl::Status s = EnsureReservedDatasets(); !s.ok()) {
-      LogWarning("cannot create the daemon's datasets under ", ReservedDataset(""), ": ", s.message());
+      LogWarning("cannot create the daemon's datasets under ", ReservedDataset(""), ": ",
+                 s.message());
     }
     sweep("incoming", true);
     sweep("imports", true);

@@ -30,7 +30,7 @@ struct VolumeInfo {
   uint64_t used_bytes = 0;
   uint64_t volblocksize = 0;
   double compression_ratio = 1.0;
-  int64_t created_at = 0;                // Unix seconds
+  int64_t created_at = 0;               // Unix seconds
   std::vector<SnapshotInfo> snapshots;  // ordered by createtxg
 };
 
@@ -129,7 +129,7 @@ struct StagingVolume {
 
 struct PoolStatsInfo {
   std::string name;
-  uint64_t total_bytes = 0;        // root dataset used + available
+  uint64_t total_bytes = 0;  // root dataset used + available
   uint64_t available_bytes = 0;
   uint64_t used_bytes = 0;
   uint64_t provisioned_bytes = 0;  // sum of managed volumes' volsize

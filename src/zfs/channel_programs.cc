@@ -10,15 +10,14 @@
 #include <vector>
 #undef fallthrough
 
-#include "absl/strings/str_cat.h"
-#include "zfs/channel_programs.h"
-#include "absl/strings/str_join.h"
-#include "zfs/error_mapping.h"
-#include "zfs/zfs.h"
-
 #include <libzfs_core.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "zfs/channel_programs.h"
+#include "zfs/error_mapping.h"
 #include "zfs/nvlist.h"
+#include "zfs/zfs.h"
 
 namespace mvirt::zfs::internal {
 namespace {
@@ -106,7 +105,9 @@ struct Outcome {
   int64_t done = 0;
 };
 
-std::string PoolOf(const std::string& dataset) { return dataset.substr(0, dataset.find_first_of("/@#")); }
+std::string PoolOf(const std::string& dataset) {
+  return dataset.substr(0, dataset.find_first_of("/@#"));
+}
 
 std::string StringField(nvlist_t* nv, const char* key) {
   char* value = nullptr;
@@ -134,7 +135,8 @@ absl::StatusOr<Outcome> Run(const char* program, nvlist_t* args, const std::stri
   }
   nvlist_t* ret = nullptr;
   if (!out || nvlist_lookup_nvlist(out.get(), "return", &ret) != 0) {
-    return absl::InternalError(absl::StrCat(what, " '", dataset, "': the channel program returned nothing"));
+    return absl::InternalError(
+        absl::StrCat(what, " '", dataset, "': the channel program returned nothing"));
   }
   Outcome o;
   o.refused = StringField(ret, "refused");
@@ -155,13 +157,15 @@ absl::Status Refusal(const std::string& what, const std::string& dataset,
       return BusyError(absl::StrCat(prefix, "the dataset is in use (its device is open)"));
     }
     if (err == EEXIST) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          prefix, "it has a bookmark newer than its latest snapshot, so whether its device is "
-                  "open cannot be checked in the same transaction; take a snapshot or destroy "
-                  "the bookmark first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix,
+                       "it has a bookmark newer than its latest snapshot, so whether its device is "
+                       "open cannot be checked in the same transaction; take a snapshot or destroy "
+                       "the bookmark first"));
     }
   } else if (culprit.find('@') == std::string::npos && err == EEXIST) {
-    return absl::FailedPreconditionError(absl::StrCat(prefix, "it has a child dataset '", culprit, "'"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(prefix, "it has a child dataset '", culprit, "'"));
   } else if (err == EBUSY) {
     return absl::FailedPreconditionError(
         absl::StrCat(prefix, "snapshot '", culprit, "' is held or in use (e.g. being sent)"));
@@ -188,16 +192,19 @@ absl::Status RunUntilSettled(const char* program, nvlist_t* args, const std::str
     absl::StatusOr<Outcome> o = Run(program, args, what, dataset);
     if (!o.ok()) return o.status();
     if (!o->missing.empty()) {
-      return absl::NotFoundError(absl::StrCat(what, " '", dataset, "': '", o->missing, "' does not exist"));
+      return absl::NotFoundError(
+          absl::StrCat(what, " '", dataset, "': '", o->missing, "' does not exist"));
     }
     if (!o->changed.empty()) {
-      return absl::AbortedError(absl::StrCat(what, " '", dataset, "': its bookmarks changed while it was checked (",
+      return absl::AbortedError(absl::StrCat(what, " '", dataset,
+                                             "': its bookmarks changed while it was checked (",
                                              o->changed, "); nothing was changed, retry"));
     }
     if (!o->failed.empty()) {
-      return absl::InternalError(absl::StrCat(
-          what, " '", dataset, "': '", o->failed, "' failed (", DescribeZfsErrno(static_cast<int>(o->err)),
-          ") after every check had passed; ", o->done, " snapshots were destroyed"));
+      return absl::InternalError(absl::StrCat(what, " '", dataset, "': '", o->failed, "' failed (",
+                                              DescribeZfsErrno(static_cast<int>(o->err)),
+                                              ") after every check had passed; ", o->done,
+                                              " snapshots were destroyed"));
     }
     if (o->refused.empty()) return absl::OkStatus();
     last = Refusal(what, dataset, o->refused, o->err);
@@ -229,8 +236,8 @@ absl::Status RollbackAtomically(const std::string& dataset, const std::string& s
       nvlist_add_nvlist(args.get(), "bookmarks", bookmarks.get()) != 0) {
     return ZfsErrnoStatus(ZfsOp::kRollback, ENOMEM, "roll back", dataset);
   }
-  return RunUntilSettled(kRollbackProgram, args.get(), absl::StrCat("roll back to '", snapshot, "'"),
-                         dataset);
+  return RunUntilSettled(kRollbackProgram, args.get(),
+                         absl::StrCat("roll back to '", snapshot, "'"), dataset);
 }
 
 }  // namespace mvirt::zfs::internal

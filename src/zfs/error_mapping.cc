@@ -12,29 +12,43 @@ namespace mvirt::zfs {
 
 int EzfsToErrno(int ezfs) {
   switch (ezfs) {
-    case kEzfsNoMem: return ENOMEM;
+    case kEzfsNoMem:
+      return ENOMEM;
     case kEzfsBadProp:
     case kEzfsPropType:
     case kEzfsPropSpace:
     case kEzfsBadType:
     case kEzfsInvalidName:
     case kEzfsVolTooBig:
-    case kEzfsCrossTarget: return EINVAL;
-    case kEzfsNameTooLong: return ENAMETOOLONG;
+    case kEzfsCrossTarget:
+      return EINVAL;
+    case kEzfsNameTooLong:
+      return ENAMETOOLONG;
     case kEzfsPropReadonly:
     case kEzfsDsReadonly:
-    case kEzfsPoolReadonly: return EROFS;
-    case kEzfsBusy: return EBUSY;
-    case kEzfsExists: return EEXIST;
-    case kEzfsNoEnt: return ENOENT;
-    case kEzfsPerm: return EPERM;
-    case kEzfsNoSpc: return ENOSPC;
-    case kEzfsIo: return EIO;
-    case kEzfsPoolUnavail: return ENXIO;
+    case kEzfsPoolReadonly:
+      return EROFS;
+    case kEzfsBusy:
+      return EBUSY;
+    case kEzfsExists:
+      return EEXIST;
+    case kEzfsNoEnt:
+      return ENOENT;
+    case kEzfsPerm:
+      return EPERM;
+    case kEzfsNoSpc:
+      return ENOSPC;
+    case kEzfsIo:
+      return EIO;
+    case kEzfsPoolUnavail:
+      return ENXIO;
     case kEzfsNotSup:
-    case kEzfsPoolNotSup: return ENOTSUP;
-    case kEzfsIntr: return EINTR;
-    default: return -1;
+    case kEzfsPoolNotSup:
+      return ENOTSUP;
+    case kEzfsIntr:
+      return EINTR;
+    default:
+      return -1;
   }
 }
 
@@ -124,11 +138,9 @@ std::string DescribeZfsErrno(int err) {
   }
 }
 
-absl::Status ZfsErrnoStatus(ZfsOp op, int err, absl::string_view what,
-                            absl::string_view object) {
-  return absl::Status(
-      MapZfsErrno(op, err),
-      absl::StrCat(what, " '", object, "': ", DescribeZfsErrno(err)));
+absl::Status ZfsErrnoStatus(ZfsOp op, int err, absl::string_view what, absl::string_view object) {
+  return absl::Status(MapZfsErrno(op, err),
+                      absl::StrCat(what, " '", object, "': ", DescribeZfsErrno(err)));
 }
 
 namespace {
@@ -141,8 +153,6 @@ absl::Status BusyError(absl::string_view message) {
   return status;
 }
 
-bool IsBusy(const absl::Status& status) {
-  return status.GetPayload(kBusyPayloadUrl).has_value();
-}
+bool IsBusy(const absl::Status& status) { return status.GetPayload(kBusyPayloadUrl).has_value(); }
 
 }  // namespace mvirt::zfs

@@ -5,9 +5,8 @@
 #ifndef MVIRT_ZFS_ZFS_ERROR_MAPPING_H_
 #define MVIRT_ZFS_ZFS_ERROR_MAPPING_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace mvirt::zfs {
 
@@ -76,8 +75,7 @@ std::string DescribeZfsErrno(int err);
 
 // Status for a failed `op`: code from MapZfsErrno, message
 // "<what> '<object>': <description>".
-absl::Status ZfsErrnoStatus(ZfsOp op, int err, absl::string_view what,
-                            absl::string_view object);
+absl::Status ZfsErrnoStatus(ZfsOp op, int err, absl::string_view what, absl::string_view object);
 
 }  // namespace mvirt::zfs
 

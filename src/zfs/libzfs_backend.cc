@@ -45,15 +45,16 @@ static_assert(ZFS_ERR_WRONG_PARENT == kZfsErrWrongParent);
 static_assert(ZFS_ERR_BADPROP == kZfsErrBadProp);
 
 static_assert(EZFS_NOMEM == kEzfsNoMem && EZFS_BADPROP == kEzfsBadProp &&
-              EZFS_PROPREADONLY == kEzfsPropReadonly && EZFS_PROPTYPE == kEzfsPropType &&
-              EZFS_PROPSPACE == kEzfsPropSpace && EZFS_BADTYPE == kEzfsBadType &&
-              EZFS_BUSY == kEzfsBusy && EZFS_EXISTS == kEzfsExists && EZFS_NOENT == kEzfsNoEnt &&
-              EZFS_DSREADONLY == kEzfsDsReadonly && EZFS_VOLTOOBIG == kEzfsVolTooBig &&
-              EZFS_INVALIDNAME == kEzfsInvalidName && EZFS_POOLUNAVAIL == kEzfsPoolUnavail &&
-              EZFS_CROSSTARGET == kEzfsCrossTarget && EZFS_PERM == kEzfsPerm &&
-              EZFS_NOSPC == kEzfsNoSpc && EZFS_IO == kEzfsIo && EZFS_INTR == kEzfsIntr &&
-              EZFS_POOL_NOTSUP == kEzfsPoolNotSup && EZFS_NAMETOOLONG == kEzfsNameTooLong &&
-              EZFS_NOTSUP == kEzfsNotSup && EZFS_POOLREADONLY == kEzfsPoolReadonly,
+                  EZFS_PROPREADONLY == kEzfsPropReadonly && EZFS_PROPTYPE == kEzfsPropType &&
+                  EZFS_PROPSPACE == kEzfsPropSpace && EZFS_BADTYPE == kEzfsBadType &&
+                  EZFS_BUSY == kEzfsBusy && EZFS_EXISTS == kEzfsExists &&
+                  EZFS_NOENT == kEzfsNoEnt && EZFS_DSREADONLY == kEzfsDsReadonly &&
+                  EZFS_VOLTOOBIG == kEzfsVolTooBig && EZFS_INVALIDNAME == kEzfsInvalidName &&
+                  EZFS_POOLUNAVAIL == kEzfsPoolUnavail && EZFS_CROSSTARGET == kEzfsCrossTarget &&
+                  EZFS_PERM == kEzfsPerm && EZFS_NOSPC == kEzfsNoSpc && EZFS_IO == kEzfsIo &&
+                  EZFS_INTR == kEzfsIntr && EZFS_POOL_NOTSUP == kEzfsPoolNotSup &&
+                  EZFS_NAMETOOLONG == kEzfsNameTooLong && EZFS_NOTSUP == kEzfsNotSup &&
+                  EZFS_POOLREADONLY == kEzfsPoolReadonly,
               "error_mapping.h's EZFS codes must match libzfs.h");
 
 struct ZfsHandleCloser {
@@ -146,8 +147,7 @@ SnapshotProps ReadSnapshotProps(zfs_handle_t* zhp) {
 uint64_t PoolAshift(zpool_handle_t* zhp) {
   nvlist_t* config = zpool_get_config(zhp, nullptr);
   nvlist_t* root = nullptr;
-  if (config == nullptr ||
-      nvlist_lookup_nvlist(config, ZPOOL_CONFIG_VDEV_TREE, &root) != 0) {
+  if (config == nullptr || nvlist_lookup_nvlist(config, ZPOOL_CONFIG_VDEV_TREE, &root) != 0) {
     return 0;
   }
   nvlist_t** children = nullptr;
@@ -197,9 +197,7 @@ class LibZfs final : public Zfs {
     return p;
   }
 
-  bool Exists(const std::string& name) override {
-    return lzc_exists(name.c_str()) == B_TRUE;
-  }
+  bool Exists(const std::string& name) override { return lzc_exists(name.c_str()) == B_TRUE; }
 
   absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override {
     MutexLock lock(&mu_);
@@ -249,12 +247,14 @@ class LibZfs final : public Zfs {
     return out;
   }
 
-  absl::Status CreateVolume(const std::string& name, uint64_t volsize,
-                            uint64_t volblocksize, const UserProps& user_props) override {
+  absl::Status CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,
+                            const UserProps& user_props) override {
     Nvlist props = UserPropsNvlist(user_props);
     if (!props) return ZfsErrnoStatus(ZfsOp::kCreate, ENOMEM, "create volume", name);
     int err = nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLSIZE), volsize);
-    err = err ? err : nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLBLOCKSIZE), volblocksize);
+    err =
+        err ? err
+            : nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLBLOCKSIZE), volblocksize);
     if (err != 0) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create volume", name);
     // No refreservation: the volume is sparse (thin), like `zfs create -s`.
     err = lzc_create(name.c_str(), LZC_DATSET_TYPE_ZVOL, props.get(), nullptr, 0);
@@ -320,7 +320,8 @@ class LibZfs final : public Zfs {
     Nvlist props = UserPropsNvlist(user_props);
     if (!props) return ZfsErrnoStatus(ZfsOp::kClone, ENOMEM, "clone", name);
     int err = lzc_clone(name.c_str(), origin.c_str(), props.get());  // new name first
-    if (err != 0) return ZfsErrnoStatus(ZfsOp::kClone, err, absl::StrCat("clone '", origin, "' as"), name);
+    if (err != 0)
+      return ZfsErrnoStatus(ZfsOp::kClone, err, absl::StrCat("clone '", origin, "' as"), name);
     return absl::OkStatus();
   }
 
@@ -337,7 +338,8 @@ class LibZfs final : public Zfs {
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
     int err = lzc_rename(from.c_str(), to.c_str());
-    if (err != 0) return ZfsErrnoStatus(ZfsOp::kRename, err, absl::StrCat("rename '", from, "' to"), to);
+    if (err != 0)
+      return ZfsErrnoStatus(ZfsOp::kRename, err, absl::StrCat("rename '", from, "' to"), to);
     return absl::OkStatus();
   }
 
@@ -350,21 +352,23 @@ class LibZfs final : public Zfs {
     nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLMODE),
                       zvol_devices ? ZFS_VOLMODE_DEV : ZFS_VOLMODE_NONE);
     int err = lzc_create(name.c_str(), LZC_DATSET_TYPE_ZFS, props.get(), nullptr, 0);
-    if (err != 0 && err != EEXIST) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create filesystem", name);
+    if (err != 0 && err != EEXIST)
+      return ZfsErrnoStatus(ZfsOp::kCreate, err, "create filesystem", name);
     return absl::OkStatus();
   }
 
   absl::Status CopySnapshot(const std::string& source, const std::string& target) override {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return ZfsErrnoStatus(ZfsOp::kCreate, errno, "copy snapshot", source);
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      return ZfsErrnoStatus(ZfsOp::kCreate, errno, "copy snapshot", source);
     // The receive reads what the send writes; each end closes its fd when
     // done so that the other sees EOF/EPIPE instead of hanging.
     int send_err = 0;
     std::thread sender([&] {
-      send_err = lzc_send(source.c_str(), nullptr, fds[1],
-                          static_cast<lzc_send_flags>(LZC_SEND_FLAG_LARGE_BLOCK |
-                                                      LZC_SEND_FLAG_EMBED_DATA |
-                                                      LZC_SEND_FLAG_COMPRESS));
+      send_err =
+          lzc_send(source.c_str(), nullptr, fds[1],
+                   static_cast<lzc_send_flags>(LZC_SEND_FLAG_LARGE_BLOCK |
+                                               LZC_SEND_FLAG_EMBED_DATA | LZC_SEND_FLAG_COMPRESS));
       ::close(fds[1]);
     });
     int recv_err = lzc_receive(target.c_str(), nullptr, nullptr, B_FALSE, B_FALSE, fds[0]);
@@ -439,8 +443,7 @@ class LibZfs final : public Zfs {
     int ezfs = libzfs_errno(h_);
     int err = EzfsToErrno(ezfs);
     std::string description = libzfs_error_description(h_);
-    absl::StatusCode code =
-        err >= 0 ? MapZfsErrno(op, err) : absl::StatusCode::kInternal;
+    absl::StatusCode code = err >= 0 ? MapZfsErrno(op, err) : absl::StatusCode::kInternal;
     return absl::Status(code, absl::StrCat(what, " '", object, "': ", description));
   }
 
@@ -458,8 +461,7 @@ absl::StatusOr<std::unique_ptr<Zfs>> OpenLibZfs() {
   libzfs_handle_t* h = libzfs_init();
   if (h == nullptr) {
     libzfs_core_fini();
-    return absl::UnavailableError(
-        "cannot initialize libzfs (is the zfs kernel module loaded?)");
+    return absl::UnavailableError("cannot initialize libzfs (is the zfs kernel module loaded?)");
   }
   return std::unique_ptr<Zfs>(new LibZfs(h));
 }

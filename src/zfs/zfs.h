@@ -63,7 +63,7 @@ struct SnapshotProps {
 // space figures of its root dataset (not raw vdev numbers).
 struct PoolProps {
   std::string name;
-  std::string health;  // "ONLINE", "DEGRADED", "FAULTED", ...
+  std::string health;   // "ONLINE", "DEGRADED", "FAULTED", ...
   uint64_t ashift = 0;  // smallest ashift among top-level vdevs
   bool autotrim = false;
   std::string compression;  // of the root dataset, e.g. "lz4"
@@ -94,19 +94,16 @@ class Zfs {
   virtual absl::StatusOr<VolumeProps> GetVolume(const std::string& name) = 0;
 
   // Every zvol that is a direct child of `parent`, in name order.
-  virtual absl::StatusOr<std::vector<VolumeProps>> ListVolumes(
-      const std::string& parent) = 0;
+  virtual absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) = 0;
 
   // The snapshots of dataset `name`, oldest first (ordered by createtxg).
-  virtual absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(
-      const std::string& name) = 0;
+  virtual absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) = 0;
 
   // Creates a sparse zvol (no refreservation) atomically with its user
   // properties. volsize must already be a multiple of volblocksize.
   // ALREADY_EXISTS if the name is taken.
   virtual absl::Status CreateVolume(const std::string& name, uint64_t volsize,
-                                    uint64_t volblocksize,
-                                    const UserProps& user_props) = 0;
+                                    uint64_t volblocksize, const UserProps& user_props) = 0;
 
   // Sets volsize. The caller guarantees it is a multiple of volblocksize and
   // not a shrink: ZFS itself would truncate the volume.
@@ -114,8 +111,7 @@ class Zfs {
 
   // Destroys the given snapshots ("pool/vol@snap") in one atomic call: all or
   // none. FAILED_PRECONDITION if one has clones or holds.
-  virtual absl::Status DestroySnapshots(
-      const std::vector<std::string>& snapshots) = 0;
+  virtual absl::Status DestroySnapshots(const std::vector<std::string>& snapshots) = 0;
 
   // The snapshot `name` ("pool/vol@snap"). NOT_FOUND if absent.
   virtual absl::StatusOr<SnapshotProps> GetSnapshot(const std::string& name) = 0;

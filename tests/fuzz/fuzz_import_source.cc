@@ -40,13 +40,13 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "fuzz_util.h"
 #include "import/http_fetch.h"
 #include "import/import_source.h"
-#include "fuzz_util.h"
 
 namespace {
 
@@ -62,9 +62,7 @@ struct Tree {
   std::vector<std::string> real_dirs;  // realpath of every import directory
 };
 
-void Write(const std::string& path, const std::string& content) {
-  std::ofstream(path) << content;
-}
+void Write(const std::string& path, const std::string& content) { std::ofstream(path) << content; }
 
 std::string RealPath(const std::string& path) {
   char buf[PATH_MAX];
@@ -121,7 +119,8 @@ std::string ExpectedDisplay(const std::string& url) {
     out += "***@";
   }
   absl::StrAppend(&out, UrlPart(url, CURLUPART_HOST));
-  if (std::string port = UrlPart(url, CURLUPART_PORT); !port.empty()) absl::StrAppend(&out, ":", port);
+  if (std::string port = UrlPart(url, CURLUPART_PORT); !port.empty())
+    absl::StrAppend(&out, ":", port);
   absl::StrAppend(&out, UrlPart(url, CURLUPART_PATH));
   if (!UrlPart(url, CURLUPART_QUERY).empty()) out += "?***";
   return out;
@@ -136,7 +135,8 @@ void CheckDisplayUrl(const std::string& url) {
     return;
   }
   for (unsigned char c : *display) {
-    if (c < 0x20 || c == 0x7f) Fail(absl::StrCat("DisplayUrl(", Quoted(url), ") = ", Quoted(*display)));
+    if (c < 0x20 || c == 0x7f)
+      Fail(absl::StrCat("DisplayUrl(", Quoted(url), ") = ", Quoted(*display)));
   }
   if (*display != ExpectedDisplay(url)) {
     Fail(absl::StrCat("DisplayUrl(", Quoted(url), ") = ", Quoted(*display), ", not ",
@@ -144,8 +144,9 @@ void CheckDisplayUrl(const std::string& url) {
   }
   absl::StatusOr<std::string> again = DisplayUrl(*display);
   if (!again.ok() || *again != *display) {
-    Fail(absl::StrCat("DisplayUrl(", Quoted(url), ") = ", Quoted(*display), " but DisplayUrl of that = ",
-                      again.ok() ? Quoted(*again) : again.status().ToString()));
+    Fail(absl::StrCat(
+        "DisplayUrl(", Quoted(url), ") = ", Quoted(*display),
+        " but DisplayUrl of that = ", again.ok() ? Quoted(*again) : again.status().ToString()));
   }
 }
 
@@ -153,7 +154,8 @@ void CheckLocalFile(const Tree& tree, const std::string& source, const ImportSou
   if (s.file == nullptr || !*s.file) Fail(absl::StrCat("no file for ", Quoted(source)));
   struct stat st;
   if (::fstat(s.file->get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-    Fail(absl::StrCat("opened something other than a regular file with one link: ", Quoted(source)));
+    Fail(
+        absl::StrCat("opened something other than a regular file with one link: ", Quoted(source)));
   }
   char target[PATH_MAX] = {};
   const std::string fd_link = absl::StrCat("/proc/self/fd/", s.file->get());
@@ -161,12 +163,14 @@ void CheckLocalFile(const Tree& tree, const std::string& source, const ImportSou
   if (n <= 0) Fail("readlink " + fd_link);
   const std::string real(target, static_cast<size_t>(n));
   bool beneath = false;
-  for (const std::string& dir : tree.real_dirs) beneath = beneath || absl::StartsWith(real, dir + "/");
+  for (const std::string& dir : tree.real_dirs)
+    beneath = beneath || absl::StartsWith(real, dir + "/");
   if (!beneath) {
     Fail(absl::StrCat("source ", Quoted(source), " opened ", Quoted(real),
                       ", outside the import directories"));
   }
-  if (s.display != source) Fail(absl::StrCat("display ", Quoted(s.display), " of ", Quoted(source)));
+  if (s.display != source)
+    Fail(absl::StrCat("display ", Quoted(s.display), " of ", Quoted(source)));
 }
 
 }  // namespace

@@ -24,7 +24,6 @@
 #include "absl/strings/string_view.h"
 #include "common/names.h"
 #include "common/sizes.h"
-
 #include "fuzz_util.h"
 
 namespace {
@@ -81,12 +80,14 @@ void CheckNames(absl::string_view text) {
     Fail(absl::StrCat("ValidateName('", Hex(text), "') = ", s.ToString()));
   }
   if (!s.ok() && (s.code() != absl::StatusCode::kInvalidArgument || !PrintableAscii(s.message()))) {
-    Fail(absl::StrCat("ValidateName refusal not INVALID_ARGUMENT or not printable: ",
-                      s.ToString()));
+    Fail(
+        absl::StrCat("ValidateName refusal not INVALID_ARGUMENT or not printable: ", s.ToString()));
   }
   absl::Status id = ValidateId(text);
-  if (id.ok() != ReferenceId(text)) Fail(absl::StrCat("ValidateId('", Hex(text), "') = ", id.ToString()));
-  if (!id.ok() && (id.code() != absl::StatusCode::kInvalidArgument || !PrintableAscii(id.message()))) {
+  if (id.ok() != ReferenceId(text))
+    Fail(absl::StrCat("ValidateId('", Hex(text), "') = ", id.ToString()));
+  if (!id.ok() &&
+      (id.code() != absl::StatusCode::kInvalidArgument || !PrintableAscii(id.message()))) {
     Fail(absl::StrCat("ValidateId refusal not INVALID_ARGUMENT or not printable: ", id.ToString()));
   }
 }
@@ -103,7 +104,8 @@ void CheckParseSize(absl::string_view text) {
   // Plain decimal digits (and surrounding whitespace) are a byte count.
   absl::string_view digits = absl::StripAsciiWhitespace(text);
   bool all_digits = !digits.empty() && digits.size() <= 19;
-  for (char c : digits) all_digits = all_digits && absl::ascii_isdigit(static_cast<unsigned char>(c));
+  for (char c : digits)
+    all_digits = all_digits && absl::ascii_isdigit(static_cast<unsigned char>(c));
   if (all_digits && *size != std::strtoull(std::string(digits).c_str(), nullptr, 10)) {
     Fail(absl::StrCat("ParseSize('", Hex(text), "') = ", *size));
   }
@@ -119,15 +121,16 @@ void CheckNumbers(uint64_t a, uint64_t b) {
   absl::StatusOr<uint64_t> parsed = ParseSize(absl::StrCat(a, unit.suffix));
   const bool overflows = unit.shift > 0 && a > (std::numeric_limits<uint64_t>::max() >> unit.shift);
   if (overflows != !parsed.ok() || (parsed.ok() && *parsed != (a << unit.shift))) {
-    Fail(absl::StrCat("ParseSize('", a, unit.suffix, "') = ",
-                      parsed.ok() ? absl::StrCat(*parsed) : parsed.status().ToString()));
+    Fail(absl::StrCat("ParseSize('", a, unit.suffix,
+                      "') = ", parsed.ok() ? absl::StrCat(*parsed) : parsed.status().ToString()));
   }
 
   // FormatSize prints one decimal: parsing it back (when that is a whole
   // number of bytes) lands within 5% (units EiB and up are not parsed).
   const std::string formatted = FormatSize(a);
   absl::StatusOr<uint64_t> back = ParseSize(formatted);
-  if (a < 1024 && (!back.ok() || *back != a)) Fail(absl::StrCat("FormatSize(", a, ") = ", formatted));
+  if (a < 1024 && (!back.ok() || *back != a))
+    Fail(absl::StrCat("FormatSize(", a, ") = ", formatted));
   if (back.ok()) {
     const double diff = std::fabs(static_cast<double>(*back) - static_cast<double>(a));
     if (diff > 0.0501 * static_cast<double>(a)) {
@@ -135,7 +138,8 @@ void CheckNumbers(uint64_t a, uint64_t b) {
     }
   } else if (!absl::StrContains(formatted, "EiB") &&
              !absl::StrContains(back.status().message(), "whole number")) {
-    Fail(absl::StrCat("ParseSize(FormatSize(", a, ")='", formatted, "'): ", back.status().ToString()));
+    Fail(absl::StrCat("ParseSize(FormatSize(", a, ")='", formatted,
+                      "'): ", back.status().ToString()));
   }
 
   // RoundUpToBlock with an arbitrary block, and with a power of two.
@@ -143,7 +147,8 @@ void CheckNumbers(uint64_t a, uint64_t b) {
     absl::StatusOr<uint64_t> r = RoundUpToBlock(a, block);
     const bool pow2 = block != 0 && (block & (block - 1)) == 0;
     if (!r.ok()) {
-      const bool expected = a == 0 || !pow2 || a > std::numeric_limits<uint64_t>::max() - (block - 1);
+      const bool expected =
+          a == 0 || !pow2 || a > std::numeric_limits<uint64_t>::max() - (block - 1);
       if (!expected || r.status().code() != absl::StatusCode::kInvalidArgument) {
         Fail(absl::StrCat("RoundUpToBlock(", a, ", ", block, "): ", r.status().ToString()));
       }
@@ -156,7 +161,8 @@ void CheckNumbers(uint64_t a, uint64_t b) {
 
   for (uint64_t v : {a, b, uint64_t{1} << (a % 64)}) {
     const bool expected = v >= 4096 && v <= 131072 && (v & (v - 1)) == 0;
-    if (ValidateVolblocksize(v).ok() != expected) Fail(absl::StrCat("ValidateVolblocksize(", v, ")"));
+    if (ValidateVolblocksize(v).ok() != expected)
+      Fail(absl::StrCat("ValidateVolblocksize(", v, ")"));
   }
 }
 

@@ -25,15 +25,14 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "access/authorizer.h"
 #include "common/net_address.h"
-#include "import/destination_policy.h"
-
 #include "fuzz_util.h"
+#include "import/destination_policy.h"
 
 namespace {
 
@@ -84,7 +83,8 @@ void CheckNetwork(absl::string_view text, std::vector<IpNetwork>* networks) {
   if (n->prefix_length < 0 || n->prefix_length > max) {
     Fail(absl::StrCat("ParseIpNetwork(", Quoted(text), ") prefix ", n->prefix_length));
   }
-  if (!n->Contains(n->base)) Fail(absl::StrCat("network ", Quoted(text), " does not contain its base"));
+  if (!n->Contains(n->base))
+    Fail(absl::StrCat("network ", Quoted(text), " does not contain its base"));
   if (networks != nullptr) networks->push_back(*n);
 }
 
@@ -103,13 +103,15 @@ void CheckHostPort(absl::string_view text) {
 void CheckPeer(absl::string_view text) {
   PeerAddress p = ParsePeerAddress(text);
   if (p.kind == PeerAddress::Kind::kIp && (IsMapped(p.ip) || p.port < 1 || p.port > 65535)) {
-    Fail(absl::StrCat("ParsePeerAddress(", Quoted(text), ") = ", p.ip.ToString(), " port ", p.port));
+    Fail(
+        absl::StrCat("ParsePeerAddress(", Quoted(text), ") = ", p.ip.ToString(), " port ", p.port));
   }
 }
 
 void CheckPolicy(const DestinationPolicy& policy, absl::string_view host, const IpAddress& a) {
   bool expected = ClassifyAddress(a) == AddressClass::kPublic;
-  for (const std::string& h : policy.allowed_hosts) expected = expected || absl::EqualsIgnoreCase(h, host);
+  for (const std::string& h : policy.allowed_hosts)
+    expected = expected || absl::EqualsIgnoreCase(h, host);
   for (const IpNetwork& n : policy.allowed_networks) expected = expected || n.Contains(a);
   absl::Status s = CheckDestination(policy, host, a);
   if (s.ok() != expected) {

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/names.h"
@@ -45,11 +45,13 @@ const std::string& ConfigPath() {
 }
 
 bool ValidPool(const std::string& pool) {
-  if (pool.empty() || pool.size() > kMaxPoolNameLength || !std::isalpha(static_cast<unsigned char>(pool[0]))) {
+  if (pool.empty() || pool.size() > kMaxPoolNameLength ||
+      !std::isalpha(static_cast<unsigned char>(pool[0]))) {
     return false;
   }
   for (char c : pool) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' && c != ':') {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' &&
+        c != ':') {
       return false;
     }
   }
@@ -66,7 +68,8 @@ void CheckRun(const DaemonOptions& o, const std::string& args) {
   if (o.device_timeout_seconds < 1 || o.device_timeout_seconds > 3600) bad("device-timeout");
   if (o.watch_buffer < 1 || o.watch_buffer > 1000000) bad("watch-buffer");
   if (o.max_watchers < 1 || o.max_watchers > 100000) bad("max-watchers");
-  if (o.watch_stall_timeout_seconds < 1 || o.watch_stall_timeout_seconds > 86400) bad("watch-stall-timeout");
+  if (o.watch_stall_timeout_seconds < 1 || o.watch_stall_timeout_seconds > 86400)
+    bad("watch-stall-timeout");
   if (o.socket_mode < 0 || o.socket_mode > 0777) bad("socket-mode");
   if (o.tls_cert.empty() != o.tls_key.empty()) bad("tls-cert without tls-key");
   if (!IsLocalListenAddress(o.listen) && o.tls_cert.empty() && !o.insecure_listen) {
@@ -82,7 +85,8 @@ void CheckRun(const DaemonOptions& o, const std::string& args) {
   if (im.max_image_bytes == 0) bad("import-max-size 0");
   if (im.max_concurrent < 1 || im.max_concurrent > 64) bad("import-concurrency");
   for (const IpNetwork& net : im.allow_networks) {
-    if (net.prefix_length < 0 || net.prefix_length > (net.base.v6 ? 128 : 32)) bad("import-allow-net");
+    if (net.prefix_length < 0 || net.prefix_length > (net.base.v6 ? 128 : 32))
+      bad("import-allow-net");
   }
 }
 

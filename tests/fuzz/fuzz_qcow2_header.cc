@@ -15,10 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/sizes.h"
+#include "fuzz_util.h"
 #include "import/image_format.h"
 #include "import/qcow2_header.h"
-
-#include "fuzz_util.h"
 
 namespace {
 
@@ -46,11 +45,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const Qcow2Header& h = *header;
   if (h.version != 2 && h.version != 3) Fail(absl::StrCat("version ", h.version));
-  if (h.cluster_bits < 9 || h.cluster_bits > 21) Fail(absl::StrCat("cluster_bits ", h.cluster_bits));
+  if (h.cluster_bits < 9 || h.cluster_bits > 21)
+    Fail(absl::StrCat("cluster_bits ", h.cluster_bits));
   const uint64_t cluster = uint64_t{1} << h.cluster_bits;
-  if (h.version == 3 &&
-      (h.header_length < 104 || h.header_length % 8 != 0 || h.header_length > cluster ||
-       h.header_length > size)) {
+  if (h.version == 3 && (h.header_length < 104 || h.header_length % 8 != 0 ||
+                         h.header_length > cluster || h.header_length > size)) {
     Fail(absl::StrCat("header_length ", h.header_length, " (input ", size, ")"));
   }
   uint64_t offset = h.header_length;

@@ -17,9 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/sizes.h"
-#include "import/qemu_img.h"
-
 #include "fuzz_util.h"
+#include "import/qemu_img.h"
 
 namespace {
 

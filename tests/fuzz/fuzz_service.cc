@@ -37,9 +37,9 @@
 //  - no change goes unpublished: a watcher that took the state and applied
 //    every volume and template event since sees what ListVolumes and
 //    ListTemplates say (ids, names, sizes, snapshots, clone counts).
+#include <google/protobuf/stubs/logging.h>
 #include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
-#include <google/protobuf/stubs/logging.h>
 
 #include <chrono>
 #include <cstdint>
@@ -81,7 +81,9 @@ constexpr int kMaxCalls = 48;
 
 class AllowAll final : public Authorizer {
  public:
-  AllowAll() : Authorizer(AccessPolicy{}, nullptr, std::nullopt, [](uid_t) { return std::vector<gid_t>{}; }) {}
+  AllowAll()
+      : Authorizer(AccessPolicy{}, nullptr, std::nullopt,
+                   [](uid_t) { return std::vector<gid_t>{}; }) {}
   absl::StatusOr<std::string> Authorize(const grpc::ServerContextBase&) const override {
     return std::string("the fuzzer");
   }
@@ -110,16 +112,19 @@ const Dirs& GetDirs() {
       put32(at, static_cast<uint32_t>(v >> 32));
       put32(at + 4, static_cast<uint32_t>(v));
     };
-    q[0] = 'Q'; q[1] = 'F'; q[2] = 'I'; q[3] = static_cast<char>(0xfb);
-    put32(4, 3);             // version
-    put32(20, 16);           // cluster_bits
-    put64(24, 1 << 20);      // size
-    put32(36, 1);            // l1_size
-    put64(40, 3 << 16);      // l1_table_offset
-    put64(48, 1 << 16);      // refcount_table_offset
-    put32(56, 1);            // refcount_table_clusters
-    put32(96, 4);            // refcount_order
-    put32(100, 104);         // header_length
+    q[0] = 'Q';
+    q[1] = 'F';
+    q[2] = 'I';
+    q[3] = static_cast<char>(0xfb);
+    put32(4, 3);         // version
+    put32(20, 16);       // cluster_bits
+    put64(24, 1 << 20);  // size
+    put32(36, 1);        // l1_size
+    put64(40, 3 << 16);  // l1_table_offset
+    put64(48, 1 << 16);  // refcount_table_offset
+    put32(56, 1);        // refcount_table_clusters
+    put32(96, 4);        // refcount_order
+    put32(100, 104);     // header_length
     q.resize(4 << 16, '\0');
     std::ofstream(d->images + "/tiny.qcow2", std::ios::binary) << q;
     std::ofstream(d->images + "/bad.qcow2", std::ios::binary) << q.substr(0, 100);
@@ -221,8 +226,10 @@ void CheckZfs(World& w, absl::string_view after) {
     }
   }
   for (const char* dir : {"creating", "incoming", "imports"}) {
-    absl::StatusOr<std::vector<VolumeProps>> left = w.fake.ListVolumes(Dataset(absl::StrCat(".mvirt/", dir)));
-    if (left.ok() && !left->empty()) fail(absl::StrCat("left over under .mvirt/", dir, ": ", (*left)[0].name));
+    absl::StatusOr<std::vector<VolumeProps>> left =
+        w.fake.ListVolumes(Dataset(absl::StrCat(".mvirt/", dir)));
+    if (left.ok() && !left->empty())
+      fail(absl::StrCat("left over under .mvirt/", dir, ": ", (*left)[0].name));
   }
 }
 
@@ -233,7 +240,8 @@ bool Verbose() {
 }
 
 std::string Describe(const VolumeInfo& v) {
-  std::string out = absl::StrCat(v.id, " ", v.name, " ", v.volsize_bytes, "/", v.volblocksize, " [");
+  std::string out =
+      absl::StrCat(v.id, " ", v.name, " ", v.volsize_bytes, "/", v.volblocksize, " [");
   for (const SnapshotInfo& s : v.snapshots) absl::StrAppend(&out, s.name, " ");
   return out + "]";
 }
@@ -247,7 +255,8 @@ std::string Describe(const TemplateInfo& t) {
 void CheckEvents(World& w, absl::string_view after) {
   while (std::optional<VolumeEventInfo> e = w.volume_events->Next()) {
     if (e->volume.has_value()) {
-      if (e->volume->id != e->volume_id) Fail(absl::StrCat("a volume event for ", e->volume_id, " carries ", e->volume->id));
+      if (e->volume->id != e->volume_id)
+        Fail(absl::StrCat("a volume event for ", e->volume_id, " carries ", e->volume->id));
       w.seen_volumes[e->volume_id] = *e->volume;
     } else {
       w.seen_volumes.erase(e->volume_id);
@@ -275,12 +284,14 @@ void CheckEvents(World& w, absl::string_view after) {
   now.clear();
   for (const auto& [id, t] : w.seen_templates) absl::StrAppend(&seen, Describe(t), "\n");
   absl::StatusOr<std::vector<TemplateInfo>> templates = w.volumes->ListTemplates();
-  if (!templates.ok()) Fail(absl::StrCat("ListTemplates after ", after, ": ", templates.status().ToString()));
+  if (!templates.ok())
+    Fail(absl::StrCat("ListTemplates after ", after, ": ", templates.status().ToString()));
   by_id.clear();
   for (const TemplateInfo& t : *templates) by_id[t.id] = Describe(t);
   for (const auto& [id, text] : by_id) absl::StrAppend(&now, text, "\n");
   if (seen != now) {
-    Fail(absl::StrCat("after ", after, " the template events say\n", seen, "but ListTemplates says\n", now));
+    Fail(absl::StrCat("after ", after, " the template events say\n", seen,
+                      "but ListTemplates says\n", now));
   }
 }
 
@@ -294,12 +305,14 @@ void CheckStatus(const grpc::Status& st, absl::string_view call) {
       code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::DATA_LOSS) {
     Fail(absl::StrCat(call, " returned code ", code, ": ", st.error_message()));
   }
-  if (!st.ok() && st.error_message().empty()) Fail(absl::StrCat(call, " refused without a message"));
+  if (!st.ok() && st.error_message().empty())
+    Fail(absl::StrCat(call, " refused without a message"));
 }
 
 void CheckVolumeReply(const Volume& v, absl::string_view call) {
   if (!ValidateName("volume name", v.name()).ok() || !ValidateId(v.id()).ok() ||
-      v.volblocksize() == 0 || v.volsize_bytes() == 0 || v.volsize_bytes() % v.volblocksize() != 0 ||
+      v.volblocksize() == 0 || v.volsize_bytes() == 0 ||
+      v.volsize_bytes() % v.volblocksize() != 0 ||
       v.path() != absl::StrCat("/dev/zvol/", kPool, "/", v.name())) {
     Fail(absl::StrCat(call, " replied with an inconsistent volume: ", v.ShortDebugString()));
   }
@@ -393,9 +406,11 @@ void Import(World& w, absl::string_view payload) {
 void Run(World& w, uint8_t selector, absl::string_view p) {
   switch (selector % 22) {
     case 0:
-      return Call<GetVersionRequest, VersionInfo>(w, "GetVersion", true, p, &ZfsServiceImpl::GetVersion);
+      return Call<GetVersionRequest, VersionInfo>(w, "GetVersion", true, p,
+                                                  &ZfsServiceImpl::GetVersion);
     case 1:
-      return Call<GetPoolStatsRequest, PoolStats>(w, "GetPoolStats", true, p, &ZfsServiceImpl::GetPoolStats);
+      return Call<GetPoolStatsRequest, PoolStats>(w, "GetPoolStats", true, p,
+                                                  &ZfsServiceImpl::GetPoolStats);
     case 2:
       return Call<CreateVolumeRequest, Volume>(
           w, "CreateVolume", false, p, &ZfsServiceImpl::CreateVolume,
@@ -405,7 +420,8 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
                 v.volsize_bytes() - req.size_bytes() >= v.volblocksize() ||
                 (req.has_volblocksize() && v.volblocksize() != req.volblocksize()) ||
                 (!req.id().empty() && !absl::EqualsIgnoreCase(v.id(), req.id()))) {
-              Fail(absl::StrCat("CreateVolume(", req.ShortDebugString(), ") = ", v.ShortDebugString()));
+              Fail(absl::StrCat("CreateVolume(", req.ShortDebugString(),
+                                ") = ", v.ShortDebugString()));
             }
           });
     case 3:
@@ -418,14 +434,17 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
       return Call<GetVolumeRequest, Volume>(w, "GetVolume", true, p, &ZfsServiceImpl::GetVolume,
                                             [](const GetVolumeRequest& req, const Volume& v) {
                                               CheckVolumeReply(v, "GetVolume");
-                                              if (v.name() != req.name()) Fail("GetVolume: another volume");
+                                              if (v.name() != req.name())
+                                                Fail("GetVolume: another volume");
                                             });
     case 5:
       return Call<DeleteVolumeRequest, DeleteVolumeResponse>(
           w, "DeleteVolume", false, p, &ZfsServiceImpl::DeleteVolume,
           [&](const DeleteVolumeRequest& req, const DeleteVolumeResponse& r) {
-            if (!r.deleted() || w.volumes->Get(req.name()).status().code() != absl::StatusCode::kNotFound) {
-              Fail(absl::StrCat("DeleteVolume(", req.name(), ") succeeded but the volume is there"));
+            if (!r.deleted() ||
+                w.volumes->Get(req.name()).status().code() != absl::StatusCode::kNotFound) {
+              Fail(
+                  absl::StrCat("DeleteVolume(", req.name(), ") succeeded but the volume is there"));
             }
           });
     case 6:
@@ -434,7 +453,8 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
           [](const ResizeVolumeRequest& req, const Volume& v) {
             CheckVolumeReply(v, "ResizeVolume");
             if (v.name() != req.name() || v.volsize_bytes() < req.new_size_bytes()) {
-              Fail(absl::StrCat("ResizeVolume(", req.ShortDebugString(), ") = ", v.ShortDebugString()));
+              Fail(absl::StrCat("ResizeVolume(", req.ShortDebugString(),
+                                ") = ", v.ShortDebugString()));
             }
           });
     case 7:
@@ -442,8 +462,10 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
           w, "CreateSnapshot", false, p, &ZfsServiceImpl::CreateSnapshot,
           [](const CreateSnapshotRequest& req, const Snapshot& snap) {
             if (snap.name() != req.snapshot_name() ||
-                snap.full_name() != absl::StrCat(kPool, "/", req.volume_name(), "@", req.snapshot_name())) {
-              Fail(absl::StrCat("CreateSnapshot(", req.ShortDebugString(), ") = ", snap.ShortDebugString()));
+                snap.full_name() !=
+                    absl::StrCat(kPool, "/", req.volume_name(), "@", req.snapshot_name())) {
+              Fail(absl::StrCat("CreateSnapshot(", req.ShortDebugString(),
+                                ") = ", snap.ShortDebugString()));
             }
           });
     case 8:
@@ -451,7 +473,8 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
           w, "CreateSnapshots", false, p, &ZfsServiceImpl::CreateSnapshots,
           [](const CreateSnapshotsRequest& req, const CreateSnapshotsResponse& r) {
             for (const Snapshot& snap : r.snapshots()) {
-              if (snap.name() != req.snapshot_name()) Fail("CreateSnapshots: another snapshot name");
+              if (snap.name() != req.snapshot_name())
+                Fail("CreateSnapshots: another snapshot name");
             }
           });
     case 9:
@@ -463,14 +486,17 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
     case 11:
       return Call<RollbackSnapshotRequest, Volume>(
           w, "RollbackSnapshot", false, p, &ZfsServiceImpl::RollbackSnapshot,
-          [](const RollbackSnapshotRequest&, const Volume& v) { CheckVolumeReply(v, "RollbackSnapshot"); });
-    case 12:
-      return Call<CloneVolumeRequest, Volume>(
-          w, "CloneVolume", false, p, &ZfsServiceImpl::CloneVolume,
-          [](const CloneVolumeRequest& req, const Volume& v) {
-            CheckVolumeReply(v, "CloneVolume");
-            if (v.name() != req.new_volume_name()) Fail("CloneVolume: another name");
+          [](const RollbackSnapshotRequest&, const Volume& v) {
+            CheckVolumeReply(v, "RollbackSnapshot");
           });
+    case 12:
+      return Call<CloneVolumeRequest, Volume>(w, "CloneVolume", false, p,
+                                              &ZfsServiceImpl::CloneVolume,
+                                              [](const CloneVolumeRequest& req, const Volume& v) {
+                                                CheckVolumeReply(v, "CloneVolume");
+                                                if (v.name() != req.new_volume_name())
+                                                  Fail("CloneVolume: another name");
+                                              });
     case 13:
       return Call<ListTemplatesRequest, ListTemplatesResponse>(w, "ListTemplates", true, p,
                                                                &ZfsServiceImpl::ListTemplates);
@@ -490,13 +516,14 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
     case 17:
       return Import(w, p);
     case 18:
-      return Call<GetImportJobRequest, ImportJob>(w, "GetImportJob", true, p, &ZfsServiceImpl::GetImportJob);
+      return Call<GetImportJobRequest, ImportJob>(w, "GetImportJob", true, p,
+                                                  &ZfsServiceImpl::GetImportJob);
     case 19:
       return Call<ListImportJobsRequest, ListImportJobsResponse>(w, "ListImportJobs", true, p,
                                                                  &ZfsServiceImpl::ListImportJobs);
     case 20:
-      return Call<CancelImportJobRequest, CancelImportJobResponse>(w, "CancelImportJob", false, p,
-                                                                   &ZfsServiceImpl::CancelImportJob);
+      return Call<CancelImportJobRequest, CancelImportJobResponse>(
+          w, "CancelImportJob", false, p, &ZfsServiceImpl::CancelImportJob);
     case 21: {
       // The VM holding the volume's device opens or closes it.
       const std::string dataset = Dataset(std::string(p));
@@ -526,7 +553,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t at = 0;
   for (int calls = 0; calls < kMaxCalls && at + 3 <= size; ++calls) {
     const uint8_t selector = data[at];
-    const size_t length = std::min<size_t>(data[at + 1] | (size_t{data[at + 2]} << 8), size - at - 3);
+    const size_t length =
+        std::min<size_t>(data[at + 1] | (size_t{data[at + 2]} << 8), size - at - 3);
     Run(world, selector, absl::string_view(reinterpret_cast<const char*>(data + at + 3), length));
     at += 3 + length;
   }

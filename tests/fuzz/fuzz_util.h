@@ -30,9 +30,9 @@ inline bool Ignored(const char* finding) {
 
 // An empty directory mvirt-fuzz-<name>-<uid> in /dev/shm (tmpfs: the job
 // records of imports are written with fsync, which costs milliseconds on a
-// disk), else in $TMPDIR or /tmp; removed at exit. The same path in every run: inputs that libFuzzer grew
-// around the path (it learns compared strings) reproduce in a later run.
-// So two processes of one target must not run at once.
+// disk), else in $TMPDIR or /tmp; removed at exit. The same path in every run: inputs that
+// libFuzzer grew around the path (it learns compared strings) reproduce in a later run. So two
+// processes of one target must not run at once.
 inline const std::string& FreshDir(const char* name) {
   static std::string* dir = nullptr;
   if (dir != nullptr) return *dir;

@@ -66,13 +66,20 @@ TEST(EzfsToErrno, LibzfsErrorsShareTheErrnoTable) {
     C code;
   };
   const Case cases[] = {
-      {kEzfsNoEnt, C::kNotFound},          {kEzfsExists, C::kAlreadyExists},
-      {kEzfsBusy, C::kFailedPrecondition}, {kEzfsBadProp, C::kInvalidArgument},
-      {kEzfsInvalidName, C::kInvalidArgument}, {kEzfsNameTooLong, C::kInvalidArgument},
-      {kEzfsPropReadonly, C::kFailedPrecondition}, {kEzfsPoolReadonly, C::kFailedPrecondition},
-      {kEzfsNoSpc, C::kResourceExhausted}, {kEzfsNoMem, C::kResourceExhausted},
-      {kEzfsPerm, C::kPermissionDenied},   {kEzfsIo, C::kUnavailable},
-      {kEzfsPoolUnavail, C::kUnavailable}, {kEzfsIntr, C::kUnavailable},
+      {kEzfsNoEnt, C::kNotFound},
+      {kEzfsExists, C::kAlreadyExists},
+      {kEzfsBusy, C::kFailedPrecondition},
+      {kEzfsBadProp, C::kInvalidArgument},
+      {kEzfsInvalidName, C::kInvalidArgument},
+      {kEzfsNameTooLong, C::kInvalidArgument},
+      {kEzfsPropReadonly, C::kFailedPrecondition},
+      {kEzfsPoolReadonly, C::kFailedPrecondition},
+      {kEzfsNoSpc, C::kResourceExhausted},
+      {kEzfsNoMem, C::kResourceExhausted},
+      {kEzfsPerm, C::kPermissionDenied},
+      {kEzfsIo, C::kUnavailable},
+      {kEzfsPoolUnavail, C::kUnavailable},
+      {kEzfsIntr, C::kUnavailable},
       {kEzfsNotSup, C::kFailedPrecondition},
   };
   for (const Case& c : cases) {

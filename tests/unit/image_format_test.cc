@@ -21,8 +21,8 @@ TEST(ImageFormat, Qcow2ByMagic) {
 }
 
 TEST(ImageFormat, AnythingElseIsRaw) {
-  for (const std::string& head : {std::string(512, '\0'), WithPrefix("\xeb\x63\x90"),
-                                  std::string("QFI"), std::string()}) {
+  for (const std::string& head :
+       {std::string(512, '\0'), WithPrefix("\xeb\x63\x90"), std::string("QFI"), std::string()}) {
     absl::StatusOr<ImageFormat> f = DetectImageFormat(head);
     ASSERT_TRUE(f.ok()) << f.status();
     EXPECT_EQ(*f, ImageFormat::kRaw);
@@ -37,17 +37,19 @@ TEST(ImageFormat, RefusesFormatsThatWouldBeWrittenAsGarbage) {
   };
   std::string vdi(512, '\0');
   vdi.replace(0x40, 4, "\x7f\x10\xda\xbe");
-  for (const Case& c : std::vector<Case>{
-           {WithPrefix("KDMV"), "VMDK"},
-           {WithPrefix("vhdxfile"), "VHDX"},
-           {vdi, "VDI"},
-           {WithPrefix("conectix"), "VHD"},
-           {WithPrefix(absl::string_view("QED\0", 4)), "QED"},
-           {WithPrefix("LUKS\xba\xbe"), "LUKS"},
-           {WithPrefix("\x1f\x8b\x08"), "gzip"},
-           {WithPrefix(absl::string_view("\xfd" "7zXZ\0", 6)), "xz"},
-           {WithPrefix("\x28\xb5\x2f\xfd"), "zstd"},
-           {WithPrefix("BZh91AY&SY"), "bzip2"}}) {
+  for (const Case& c : std::vector<Case>{{WithPrefix("KDMV"), "VMDK"},
+                                         {WithPrefix("vhdxfile"), "VHDX"},
+                                         {vdi, "VDI"},
+                                         {WithPrefix("conectix"), "VHD"},
+                                         {WithPrefix(absl::string_view("QED\0", 4)), "QED"},
+                                         {WithPrefix("LUKS\xba\xbe"), "LUKS"},
+                                         {WithPrefix("\x1f\x8b\x08"), "gzip"},
+                                         {WithPrefix(absl::string_view("\xfd"
+                                                                       "7zXZ\0",
+                                                                       6)),
+                                          "xz"},
+                                         {WithPrefix("\x28\xb5\x2f\xfd"), "zstd"},
+                                         {WithPrefix("BZh91AY&SY"), "bzip2"}}) {
     absl::StatusOr<ImageFormat> f = DetectImageFormat(c.head);
     ASSERT_FALSE(f.ok()) << c.name;
     EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);

@@ -25,8 +25,7 @@ TEST(ImportProgress, DownloadingCountsTheDownload) {
   ImportJob job = Job(IMPORT_JOB_STATE_DOWNLOADING, 0, 0);
   job.set_downloaded_bytes(3 << 20);
   job.set_download_total_bytes(12 << 20);
-  EXPECT_EQ(FormatImportProgress(job, 0),
-            "downloading [#####...............]  25%  3 MiB/12 MiB");
+  EXPECT_EQ(FormatImportProgress(job, 0), "downloading [#####...............]  25%  3 MiB/12 MiB");
   job.set_download_total_bytes(0);  // the server announced no length
   EXPECT_EQ(FormatImportProgress(job, 1 << 20), "downloading 3 MiB  1 MiB/s");
 }

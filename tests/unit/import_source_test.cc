@@ -104,10 +104,10 @@ TEST_P(ImportSourceTest, FilesInsideAreOpenedOnce) {
 }
 
 TEST_P(ImportSourceTest, PathsOutsideArePermissionDenied) {
-  for (const std::string& path : {std::string("/etc/shadow"), (root_ / "secret").string(),
-                                  (images_ / ".." / "secret").string(),
-                                  (root_ / "images-other" / "x").string(), images_.string(),
-                                  images_.string() + "/", std::string("/nonexistent/x")}) {
+  for (const std::string& path :
+       {std::string("/etc/shadow"), (root_ / "secret").string(),
+        (images_ / ".." / "secret").string(), (root_ / "images-other" / "x").string(),
+        images_.string(), images_.string() + "/", std::string("/nonexistent/x")}) {
     ExpectRefused(path, absl::StatusCode::kPermissionDenied, "outside the import directories");
   }
 }
@@ -193,7 +193,8 @@ TEST_P(ImportSourceTest, BadSourcesAreInvalid) {
         std::string("~/disk.raw"), Inside("disk.raw") + "\n"}) {
     absl::StatusOr<ImportSource> s = Resolve(source);
     ASSERT_FALSE(s.ok()) << source;
-    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << source << ": " << s.status();
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument)
+        << source << ": " << s.status();
   }
 }
 
@@ -201,12 +202,12 @@ TEST(DisplayUrl, ShowsNoCredentialsAndNoQuery) {
   struct Case {
     std::string url, shown;
   };
-  for (const Case& c : std::vector<Case>{
-           {"https://user:pw@host/x@y", "https://***@host/x@y"},
-           {"https://token@host", "https://***@host/"},
-           {"https://host:8443/a/b.qcow2", "https://host:8443/a/b.qcow2"},
-           {"https://host/a.raw?X-Amz-Signature=secret", "https://host/a.raw?***"},
-           {"HTTPS://Host/a#frag", "https://Host/a"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"https://user:pw@host/x@y", "https://***@host/x@y"},
+                         {"https://token@host", "https://***@host/"},
+                         {"https://host:8443/a/b.qcow2", "https://host:8443/a/b.qcow2"},
+                         {"https://host/a.raw?X-Amz-Signature=secret", "https://host/a.raw?***"},
+                         {"HTTPS://Host/a#frag", "https://Host/a"}}) {
     absl::StatusOr<std::string> shown = DisplayUrl(c.url);
     ASSERT_TRUE(shown.ok()) << c.url << ": " << shown.status();
     EXPECT_EQ(*shown, c.shown) << c.url;

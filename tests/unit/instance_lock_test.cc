@@ -20,7 +20,8 @@ TEST(InstanceLock, ASecondHolderIsRefusedNamingTheFirstsPid) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("pid " + std::to_string(::getpid())),
-            absl::string_view::npos) << second.status();
+            absl::string_view::npos)
+      << second.status();
   EXPECT_NE(second.status().message().find("pool 'x'"), absl::string_view::npos);
   { InstanceLock release = std::move(*first); }
   EXPECT_TRUE(InstanceLock::Acquire(path, "pool 'x'").ok()) << "free once released";
@@ -28,7 +29,8 @@ TEST(InstanceLock, ASecondHolderIsRefusedNamingTheFirstsPid) {
 }
 
 TEST(InstanceLock, PathsAreSafeFileNames) {
-  EXPECT_EQ(InstanceLock::PathFor("listen-[::1]:50053"), "/run/lock/mvirt-zfs/listen-___1__50053.lock");
+  EXPECT_EQ(InstanceLock::PathFor("listen-[::1]:50053"),
+            "/run/lock/mvirt-zfs/listen-___1__50053.lock");
   EXPECT_EQ(InstanceLock::PathFor("listen-unix:/run/a/b.sock"),
             "/run/lock/mvirt-zfs/listen-unix__run_a_b.sock.lock");
   EXPECT_EQ(InstanceLock::PathFor("pool-vm.pool_1-a"), "/run/lock/mvirt-zfs/pool-vm.pool_1-a.lock");

@@ -9,7 +9,8 @@ namespace mvirt::zfs {
 namespace {
 
 TEST(ValidateName, AcceptsThePolicy) {
-  for (const std::string& name : std::vector<std::string>{"a", "docker-01", "vm_1.disk:0", "A9", std::string(100, 'x')}) {
+  for (const std::string& name :
+       std::vector<std::string>{"a", "docker-01", "vm_1.disk:0", "A9", std::string(100, 'x')}) {
     EXPECT_TRUE(ValidateName("volume name", name).ok()) << name;
   }
 }
@@ -46,8 +47,9 @@ TEST(ValidateId, AcceptsUuidsInEitherCase) {
 }
 
 TEST(ValidateId, RejectsMalformedIds) {
-  for (const char* id : {"x", "123e4567e89b42d3a456426614174000", "123e4567-e89b-42d3-a456-42661417400g",
-                         "123e4567-e89b-42d3-a456-4266141740000", "123e4567_e89b-42d3-a456-426614174000"}) {
+  for (const char* id :
+       {"x", "123e4567e89b42d3a456426614174000", "123e4567-e89b-42d3-a456-42661417400g",
+        "123e4567-e89b-42d3-a456-4266141740000", "123e4567_e89b-42d3-a456-426614174000"}) {
     absl::Status s = ValidateId(id);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << id;
     EXPECT_NE(s.message().find("must be a UUID"), absl::string_view::npos);

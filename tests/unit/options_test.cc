@@ -50,7 +50,8 @@ TEST(DaemonOptions, Defaults) {
 }
 
 TEST(DaemonOptions, Flags) {
-  ParsedCommandLine p = Parse({"--pool", "tank", "--listen", "unix:/run/z.sock", "--log-level", "debug"});
+  ParsedCommandLine p =
+      Parse({"--pool", "tank", "--listen", "unix:/run/z.sock", "--log-level", "debug"});
   ASSERT_TRUE(p.run) << p.message;
   EXPECT_EQ(p.options.pool, "tank");
   EXPECT_EQ(p.options.listen, "unix:/run/z.sock");

@@ -358,7 +358,8 @@ class Qcow2FromQemuImg : public ::testing::Test {
     std::string file = dir_ + "/" + name;
     std::string command = "qemu-img create -q -f qcow2 " + options + " " + file + " 64M";
     int status = -1;
-    for (int attempt = 0; attempt < 5 && status != 0; ++attempt) status = std::system(command.c_str());
+    for (int attempt = 0; attempt < 5 && status != 0; ++attempt)
+      status = std::system(command.c_str());
     EXPECT_EQ(status, 0) << command;
     return file;
   }

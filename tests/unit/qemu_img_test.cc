@@ -149,26 +149,68 @@ TEST(QemuImgProgress, ReportsTheLatestPercentageAcrossChunks) {
 // --- The sandbox ---
 
 TEST(QemuImgSandbox, BuildsTheBwrapCommandLine) {
-  QemuImgSandbox sandbox{"/usr/bin/qemu-img", "/var/lib/mvirt-zfs/tmp/j.download", "/dev/zd0",
+  QemuImgSandbox sandbox{"/usr/bin/qemu-img",
+                         "/var/lib/mvirt-zfs/tmp/j.download",
+                         "/dev/zd0",
                          {"/opt/wrap", "/var/tmp/marker"}};
   std::vector<RootEntry> root = {{"/bin", "usr/bin"}, {"/lib", "usr/lib"}, {"/lib64", ""}};
   std::vector<std::string> argv =
       QemuImgSandboxArgv(sandbox, root, {"convert", "-n", kSandboxImage, kSandboxTarget});
-  const std::vector<std::string> expected = {
-      "/usr/bin/bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-      "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-      "--cap-drop", "ALL", "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
-      "--ro-bind", "/usr", "/usr",
-      "--symlink", "usr/bin", "/bin",
-      "--symlink", "usr/lib", "/lib",
-      "--ro-bind", "/lib64", "/lib64",
-      "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-      "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-      "--ro-bind-try", "/opt/wrap", "/opt/wrap",
-      "--ro-bind-try", "/var/tmp/marker", "/var/tmp/marker",
-      "--ro-bind", "/var/lib/mvirt-zfs/tmp/j.download", "/image",
-      "--dev-bind", "/dev/zd0", "/target",
-      "--chdir", "/", "--", "/usr/bin/qemu-img", "convert", "-n", "/image", "/target"};
+  const std::vector<std::string> expected = {"/usr/bin/bwrap",
+                                             "--unshare-ipc",
+                                             "--unshare-pid",
+                                             "--unshare-net",
+                                             "--unshare-uts",
+                                             "--unshare-cgroup-try",
+                                             "--die-with-parent",
+                                             "--new-session",
+                                             "--cap-drop",
+                                             "ALL",
+                                             "--clearenv",
+                                             "--setenv",
+                                             "PATH",
+                                             "/usr/local/bin:/usr/bin:/bin",
+                                             "--ro-bind",
+                                             "/usr",
+                                             "/usr",
+                                             "--symlink",
+                                             "usr/bin",
+                                             "/bin",
+                                             "--symlink",
+                                             "usr/lib",
+                                             "/lib",
+                                             "--ro-bind",
+                                             "/lib64",
+                                             "/lib64",
+                                             "--ro-bind-try",
+                                             "/etc/ld.so.cache",
+                                             "/etc/ld.so.cache",
+                                             "--proc",
+                                             "/proc",
+                                             "--dev",
+                                             "/dev",
+                                             "--tmpfs",
+                                             "/tmp",
+                                             "--ro-bind-try",
+                                             "/opt/wrap",
+                                             "/opt/wrap",
+                                             "--ro-bind-try",
+                                             "/var/tmp/marker",
+                                             "/var/tmp/marker",
+                                             "--ro-bind",
+                                             "/var/lib/mvirt-zfs/tmp/j.download",
+                                             "/image",
+                                             "--dev-bind",
+                                             "/dev/zd0",
+                                             "/target",
+                                             "--chdir",
+                                             "/",
+                                             "--",
+                                             "/usr/bin/qemu-img",
+                                             "convert",
+                                             "-n",
+                                             "/image",
+                                             "/target"};
   EXPECT_EQ(argv, expected) << absl::StrJoin(argv, " ");
 
   // info and check: no device at all.
@@ -194,7 +236,9 @@ TEST(QemuImgSandbox, WrapperScriptsDeclareWhatTheyNeed) {
   ASSERT_TRUE(binds.ok()) << binds.status();
   EXPECT_EQ(*binds, (std::vector<std::string>{"/var/tmp/marker", "/etc/wrap.conf"}));
   // Not a script (a binary): nothing is read from it.
-  binds = WrapperBinds("\x7f" "ELF# mvirt-zfs-sandbox-ro-bind: /etc\n");
+  binds = WrapperBinds(
+      "\x7f"
+      "ELF# mvirt-zfs-sandbox-ro-bind: /etc\n");
   ASSERT_TRUE(binds.ok());
   EXPECT_TRUE(binds->empty());
   for (const char* bad : {"relative/path", "/", "/a/../etc", "", "/a//b"}) {
@@ -263,18 +307,18 @@ TEST_F(SandboxedQemuImg, QemuImgSeesOnlyWhatItNeeds) {
   // A wrapper reporting what it sees as the "format" of qemu-img info's JSON.
   const std::string declared = dir_ + "/declared";
   std::ofstream(declared) << "visible";
-  const std::string wrapper = Wrapper("qemu-img", absl::StrCat(
-      "# mvirt-zfs-sandbox-ro-bind: ", declared, "\n",
-      "root=$(ls / | tr '\\n' ' ')\n",
-      "etc=$(ls /etc | tr '\\n' ' ')\n",
-      "net=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')\n",
-      "envs=$(env | cut -d= -f1 | grep -v '^PWD$' | sort | tr '\\n' ' ')\n",
-      "caps=$(grep CapEff /proc/self/status | cut -f2)\n",
-      "touch /image 2>/dev/null && rw=writable || rw=readonly\n",
-      "secret=$(cat /etc/shadow " + dir_ + "/src.raw 2>/dev/null | head -c 1)\n",
-      "printf '{\"virtual-size\": 1, \"format\": \"%s|%s|%s|%s|%s|%s|%s|%s|%s\"}' ",
-      "\"$root\" \"$etc\" \"$net\" \"$envs\" \"$caps\" \"$rw\" \"$(cat ", declared, ")\" ",
-      "\"$secret\" \"$*\"\n"));
+  const std::string wrapper = Wrapper(
+      "qemu-img",
+      absl::StrCat("# mvirt-zfs-sandbox-ro-bind: ", declared, "\n", "root=$(ls / | tr '\\n' ' ')\n",
+                   "etc=$(ls /etc | tr '\\n' ' ')\n",
+                   "net=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')\n",
+                   "envs=$(env | cut -d= -f1 | grep -v '^PWD$' | sort | tr '\\n' ' ')\n",
+                   "caps=$(grep CapEff /proc/self/status | cut -f2)\n",
+                   "touch /image 2>/dev/null && rw=writable || rw=readonly\n",
+                   "secret=$(cat /etc/shadow " + dir_ + "/src.raw 2>/dev/null | head -c 1)\n",
+                   "printf '{\"virtual-size\": 1, \"format\": \"%s|%s|%s|%s|%s|%s|%s|%s|%s\"}' ",
+                   "\"$root\" \"$etc\" \"$net\" \"$envs\" \"$caps\" \"$rw\" \"$(cat ", declared,
+                   ")\" ", "\"$secret\" \"$*\"\n"));
   ::setenv("MVIRT_ZFS_TEST_SECRET", "x", 1);
   absl::StatusOr<QemuImgInfo> info = InspectQcow2(wrapper, image_, cancel_);
   ::unsetenv("MVIRT_ZFS_TEST_SECRET");

@@ -16,9 +16,11 @@ TEST(Sha256, KnownDigests) {
 
 TEST(Sha256, ValidatesExpectedDigests) {
   EXPECT_TRUE(ValidateSha256Hex(std::string(64, 'a')).ok());
-  EXPECT_TRUE(ValidateSha256Hex("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD").ok());
-  for (const std::string& bad : {std::string(), std::string(63, 'a'), std::string(65, 'a'),
-                                 std::string(63, 'a') + "g", std::string("sha256:") + std::string(57, 'a')}) {
+  EXPECT_TRUE(
+      ValidateSha256Hex("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD").ok());
+  for (const std::string& bad :
+       {std::string(), std::string(63, 'a'), std::string(65, 'a'), std::string(63, 'a') + "g",
+        std::string("sha256:") + std::string(57, 'a')}) {
     absl::Status s = ValidateSha256Hex(bad);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(s.message().find("64 hexadecimal digits"), absl::string_view::npos);

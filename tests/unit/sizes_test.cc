@@ -53,7 +53,8 @@ TEST(ParseSize, RejectsGarbageFractionsAndOverflow) {
     EXPECT_EQ(ParseSize(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_NE(ParseSize("0.5").status().message().find("whole number"), absl::string_view::npos);
-  EXPECT_NE(ParseSize("99999999999P").status().message().find("too large"), absl::string_view::npos);
+  EXPECT_NE(ParseSize("99999999999P").status().message().find("too large"),
+            absl::string_view::npos);
   EXPECT_NE(ParseSize("18446744073709551616").status().message().find("invalid size"),
             absl::string_view::npos);
 }

@@ -63,13 +63,15 @@ TEST(Access, UnixSocketServesRootAndTheGroupAndRefusesOthers) {
   ASSERT_TRUE(grouped.WaitUntilServing()) << grouped.Log();
   CommandResult r = CtlAs(kNobody, endpoint, "volume delete target");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << "connect refused: " << r.output;
+  EXPECT_NE(r.output.find("Permission denied"), std::string::npos)
+      << "connect refused: " << r.output;
   EXPECT_EQ(MustRun("stat -c '%a %G' /run/mvirt-zfs-access.sock"), "660 users\n");
   // (A resize to its own size: a mutation, audited, that changes nothing.)
   r = CtlAs("--reuid=65534 --regid=100 --clear-groups", endpoint, "volume resize target 16M");
   EXPECT_EQ(r.exit_code, 0) << "a member of 'users' is served: " << r.output;
-  EXPECT_NE(grouped.Log().find("audit: ResizeVolume volume 'target' to 16777216 bytes by uid 65534"),
-            std::string::npos)
+  EXPECT_NE(
+      grouped.Log().find("audit: ResizeVolume volume 'target' to 16777216 bytes by uid 65534"),
+      std::string::npos)
       << grouped.Log();
   EXPECT_EQ(PoolListing(pool.name()), before);
 }
@@ -156,8 +158,8 @@ TEST(Access, MutualTlsAcceptsTheRightClientsOnly) {
   ClientCerts certs;
   const std::string target = "127.0.0.1:50181";
   DaemonProcess daemon(pool.name(), "0.0.0.0:50181",
-                       {"--tls-cert", certs.dir + "/server.pem", "--tls-key", certs.dir + "/server.key",
-                        "--tls-client-ca", certs.dir + "/ca.pem"});
+                       {"--tls-cert", certs.dir + "/server.pem", "--tls-key",
+                        certs.dir + "/server.key", "--tls-client-ca", certs.dir + "/ca.pem"});
   auto good = certs.Tls("ca.pem", "client.pem", "client.key");
   ASSERT_TRUE(WaitForTls(daemon, target, good)) << daemon.Log();
 
@@ -169,7 +171,8 @@ TEST(Access, MutualTlsAcceptsTheRightClientsOnly) {
   grpc::ClientContext ctx;
   grpc::Status s = stub->CreateVolume(&ctx, create, &v);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_NE(daemon.Log().find("audit: CreateVolume volume 'tls-vol' by TLS client '"), std::string::npos)
+  EXPECT_NE(daemon.Log().find("audit: CreateVolume volume 'tls-vol' by TLS client '"),
+            std::string::npos)
       << daemon.Log();
   EXPECT_NE(daemon.Log().find("O=mvirt,CN=node-1"), std::string::npos) << "the subject is audited";
 
@@ -182,7 +185,8 @@ TEST(Access, MutualTlsAcceptsTheRightClientsOnly) {
 
   // Certificates are re-read when they change: a new server certificate of
   // another CA is served without a restart.
-  MustRun("cd " + certs.dir + " && cp server.pem server.pem.orig && cp server.key server.key.orig"
+  MustRun("cd " + certs.dir +
+          " && cp server.pem server.pem.orig && cp server.key server.key.orig"
           " && cp server2.key server.key && cp server2.pem server.pem");
   bool rotated = false;
   for (int i = 0; i < 40 && !rotated; ++i) {

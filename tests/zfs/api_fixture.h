@@ -101,8 +101,8 @@ class ApiTest : public ::testing::Test {
     return stub_->RollbackSnapshot(&ctx, req, out);
   }
   grpc::Status Clone(const std::string& source, const std::string& snapshot,
-                     const std::string& name, Volume* out,
-                     std::optional<uint64_t> size = {}, const std::string& id = "") {
+                     const std::string& name, Volume* out, std::optional<uint64_t> size = {},
+                     const std::string& id = "") {
     cleanup_.insert(cleanup_.begin(), name);  // clones go before their origins
     CloneVolumeRequest req;
     req.set_source_volume(source);

@@ -15,7 +15,8 @@ CommandResult Ctl(const std::string& args) {
 
 TEST(Cli, VolumeLifecycleEndToEnd) {
   const std::string ds = std::string(TestPool::kPool) + "/cli-vol";
-  CommandResult r = Ctl("volume create cli-vol 64M --volblocksize 8K --id 12345678-1234-4234-8234-123456789abc");
+  CommandResult r =
+      Ctl("volume create cli-vol 64M --volblocksize 8K --id 12345678-1234-4234-8234-123456789abc");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("/dev/zvol/" + ds), std::string::npos) << r.output;
   EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(64 << 20));
@@ -101,8 +102,9 @@ TEST(Cli, SnapshotCloneTemplateAndWatchEndToEnd) {
   r = Ctl("snapshot delete cli-a pair");
   EXPECT_EQ(r.exit_code, 1) << "a clone depends on it: " << r.output;
   EXPECT_NE(r.output.find("cli-c"), std::string::npos) << r.output;
-  for (const char* cmd : {"volume delete cli-c", "volume delete cli-d", "template delete cli-tmpl",
-                          "snapshot delete cli-a pair", "volume delete cli-a", "volume delete cli-b"}) {
+  for (const char* cmd :
+       {"volume delete cli-c", "volume delete cli-d", "template delete cli-tmpl",
+        "snapshot delete cli-a pair", "volume delete cli-a", "volume delete cli-b"}) {
     r = Ctl(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.output;
   }
@@ -116,14 +118,17 @@ TEST(Cli, ImportWithProgressDetachJobsAndCancel) {
   MakeQcow2From(raw, std::string(kImportDir) + "/cli.qcow2");
 
   // Follows the import to its end, showing progress, then the template.
-  CommandResult r = Ctl("template import cli-img " + std::string(kImportDir) + "/cli.qcow2 --size 16M");
+  CommandResult r =
+      Ctl("template import cli-img " + std::string(kImportDir) + "/cli.qcow2 --size 16M");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("import job "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("pending"), std::string::npos) << "a progress line: " << r.output;
   EXPECT_NE(r.output.find("snapshot_path: " + pool + "/.mvirt/templates/cli-img@template"),
-            std::string::npos) << r.output;
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("import_source: " + std::string(kImportDir) + "/cli.qcow2"),
-            std::string::npos) << r.output;
+            std::string::npos)
+      << r.output;
   EXPECT_EQ(ZfsGet(pool + "/.mvirt/templates/cli-img", "volsize"), std::to_string(16 << 20));
 
   // --detach prints the job id and returns; job list/get/cancel find it.

@@ -54,7 +54,7 @@ struct Record {
 
 template <typename Request, typename Response>
 grpc::Status Call(grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                          Response*),
+                                                        Response*),
                   ZfsService::Stub& stub, const Request& req, Response* resp) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
@@ -213,7 +213,8 @@ TEST(Concurrency, SixteenClientsOnAFewNames) {
       Volume v;
       grpc::Status s = Call(&ZfsService::Stub::CreateVolume, *stub, req, &v);
       if (s.ok()) ++winners;
-      EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+      EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::ALREADY_EXISTS)
+          << s.error_message();
     });
   }
   for (auto& t : burst) t.join();

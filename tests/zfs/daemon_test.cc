@@ -29,7 +29,8 @@ TEST(Daemon, WarnsAboutEverySeedSettingThePoolLacksAndStopsCleanly) {
   MustRun("rm -f " + file + " && truncate -s 1G " + file);
   // A pool with ZFS's defaults: ashift from the file (9), autotrim off,
   // compression off in 2.1, xattr on, atime on.
-  MustRun("zpool create -f -o ashift=9 -o cachefile=none -O compression=off -m none mvplain " + file);
+  MustRun("zpool create -f -o ashift=9 -o cachefile=none -O compression=off -m none mvplain " +
+          file);
   {
     DaemonProcess daemon("mvplain", "/run/mvirt-zfs-plain.sock");
     ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();

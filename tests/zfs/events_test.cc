@@ -33,7 +33,8 @@ class UdevStopped {
 };
 
 std::unique_ptr<ZfsService::Stub> StubOf(const DaemonProcess& daemon) {
-  return ZfsService::NewStub(grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  return ZfsService::NewStub(
+      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
 }
 
 grpc::Status CreateOn(ZfsService::Stub& stub, const std::string& name, const std::string& id,
@@ -119,7 +120,8 @@ TEST(Events, SigtermEndsTheDaemonWithinTheShutdownTimeoutWhileACallWaits) {
   UdevStopped udev;
   Volume v;
   grpc::Status created;
-  std::thread create([&] { created = CreateOn(*stub, "stuck", kId1, &v, std::chrono::seconds(600)); });
+  std::thread create(
+      [&] { created = CreateOn(*stub, "stuck", kId1, &v, std::chrono::seconds(600)); });
   for (int i = 0; i < 100 && !DatasetExists(pool.name() + "/stuck"); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

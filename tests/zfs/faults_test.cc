@@ -16,12 +16,13 @@ namespace mvirt::zfs::testing {
 namespace {
 
 std::unique_ptr<ZfsService::Stub> StubOf(const DaemonProcess& daemon) {
-  return ZfsService::NewStub(grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  return ZfsService::NewStub(
+      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
 }
 
 template <typename Request, typename Response>
 grpc::Status Call(grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                          Response*),
+                                                        Response*),
                   ZfsService::Stub& stub, const Request& req) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));

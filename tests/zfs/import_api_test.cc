@@ -168,8 +168,7 @@ TEST_F(ImportApiTest, HttpsRawWithALengthIsStreamedStraightIntoTheZvol) {
   const uint64_t size = 20 * kMiB;
   const std::string file = std::string(HttpsServer::kRoot) + "/stream.raw";
   MakeRawImage(file, size, {{0, kMiB}, {15 * kMiB, 3 * kMiB}});
-  ImportJob job = MustStart("https-raw", HttpsServer::Get().Url("stream.raw"), {},
-                            Sha256Of(file));
+  ImportJob job = MustStart("https-raw", HttpsServer::Get().Url("stream.raw"), {}, Sha256Of(file));
   std::vector<ImportJob> seen;
   job = imports_->WaitUntilFinished(job.id(), &seen);
   ASSERT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_COMPLETED") << job.error();
@@ -190,8 +189,8 @@ TEST_F(ImportApiTest, HttpsRawWithoutALengthIsStreamedAndSizedAtTheEnd) {
   const std::string file = std::string(HttpsServer::kRoot) + "/chunked.raw";
   MakeRawImage(file, size, {{kMiB, kMiB}, {size - 512, 512}});
   // Slow enough that a poll sees it streaming.
-  ImportJob job = MustStart("https-chunked",
-                            HttpsServer::Get().Url("chunked.raw?chunked=1&rate=4000000"));
+  ImportJob job =
+      MustStart("https-chunked", HttpsServer::Get().Url("chunked.raw?chunked=1&rate=4000000"));
   std::vector<ImportJob> seen;
   job = imports_->WaitUntilFinished(job.id(), &seen);
   ASSERT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_COMPLETED") << job.error();
@@ -252,15 +251,42 @@ TEST_F(ImportApiTest, BadRequestsAreRefusedAtOnceAndStartNothing) {
       {"bad/name", inside, {}, "", grpc::StatusCode::INVALID_ARGUMENT, "bad/name"},
       {"ok", "", {}, "", grpc::StatusCode::INVALID_ARGUMENT, "source is empty"},
       {"ok", "ok.raw", {}, "", grpc::StatusCode::INVALID_ARGUMENT, "absolute path"},
-      {"ok", "/etc/passwd", {}, "", grpc::StatusCode::PERMISSION_DENIED, "outside the import directories"},
-      {"ok", "/var/tmp/mvirt-outside/x.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "outside"},
-      {"ok", std::string(kImportDir) + "/link.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "symbolic links are not followed"},
-      {"ok", std::string(kImportDir) + "/../mvirt-outside/x.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "outside"},
-      {"ok", std::string(kImportDir) + "/missing.raw", {}, "", grpc::StatusCode::NOT_FOUND, "does not exist"},
+      {"ok",
+       "/etc/passwd",
+       {},
+       "",
+       grpc::StatusCode::PERMISSION_DENIED,
+       "outside the import directories"},
+      {"ok",
+       "/var/tmp/mvirt-outside/x.raw",
+       {},
+       "",
+       grpc::StatusCode::PERMISSION_DENIED,
+       "outside"},
+      {"ok",
+       std::string(kImportDir) + "/link.raw",
+       {},
+       "",
+       grpc::StatusCode::PERMISSION_DENIED,
+       "symbolic links are not followed"},
+      {"ok",
+       std::string(kImportDir) + "/../mvirt-outside/x.raw",
+       {},
+       "",
+       grpc::StatusCode::PERMISSION_DENIED,
+       "outside"},
+      {"ok",
+       std::string(kImportDir) + "/missing.raw",
+       {},
+       "",
+       grpc::StatusCode::NOT_FOUND,
+       "does not exist"},
       {"ok", "http://127.0.0.1/x.raw", {}, "", grpc::StatusCode::PERMISSION_DENIED, "plain http"},
       {"ok", "ftp://127.0.0.1/x.raw", {}, "", grpc::StatusCode::INVALID_ARGUMENT, "not supported"},
-      {"ok", inside, 0, "", grpc::StatusCode::INVALID_ARGUMENT, "size_bytes must be greater than 0"},
-      {"ok", inside, 2ull << 30, "", grpc::StatusCode::INVALID_ARGUMENT, "exceeds the import limit"},
+      {"ok", inside, 0, "", grpc::StatusCode::INVALID_ARGUMENT,
+       "size_bytes must be greater than 0"},
+      {"ok", inside, 2ull << 30, "", grpc::StatusCode::INVALID_ARGUMENT,
+       "exceeds the import limit"},
       {"ok", inside, {}, "abc", grpc::StatusCode::INVALID_ARGUMENT, "64 hexadecimal digits"},
   };
   for (const Case& c : cases) {
@@ -301,18 +327,17 @@ TEST_F(ImportApiTest, UnsafeAndBrokenImagesFailCleanly) {
   ExpectFailedCleanly(ImportAndWait("gone", HttpsServer::Get().Url("nothing-here.raw")),
                       "HTTP 404");
   MakeRawImage(std::string(HttpsServer::kRoot) + "/short.raw", 4 * kMiB, {{0, 4 * kMiB}});
-  ExpectFailedCleanly(
-      ImportAndWait("short", HttpsServer::Get().Url("short.raw?lie=8388608")),
-      "download https://localhost");
+  ExpectFailedCleanly(ImportAndWait("short", HttpsServer::Get().Url("short.raw?lie=8388608")),
+                      "download https://localhost");
 
   // Checksum mismatches, local (streamed) and downloaded.
   MakeRawImage(dir + "/sum.raw", 6 * kMiB, {{0, 6 * kMiB}});
   ExpectFailedCleanly(ImportAndWait("badsum", dir + "/sum.raw", {}, std::string(64, '0')),
                       "SHA-256 mismatch");
   MakeQcow2From(dir + "/sum.raw", std::string(HttpsServer::kRoot) + "/sum.qcow2");
-  ExpectFailedCleanly(ImportAndWait("badsum-https", HttpsServer::Get().Url("sum.qcow2"), {},
-                                    std::string(64, 'f')),
-                      "SHA-256 mismatch");
+  ExpectFailedCleanly(
+      ImportAndWait("badsum-https", HttpsServer::Get().Url("sum.qcow2"), {}, std::string(64, 'f')),
+      "SHA-256 mismatch");
 
   // Formats that are not raw or qcow2, an empty file, a size below the image.
   MakeRawImage(dir + "/fake.vmdk", kMiB, {});
@@ -332,7 +357,8 @@ TEST_F(ImportApiTest, InternalAddressesAreRefusedAlsoAfterARedirect) {
   auto start = std::chrono::steady_clock::now();
   ImportJob direct = ImportAndWait("internal-direct", internal);
   ExpectFailedCleanly(direct, "leads to a loopback address");
-  EXPECT_NE(direct.error().find("--import-allow-host 127.0.0.1"), std::string::npos) << direct.error();
+  EXPECT_NE(direct.error().find("--import-allow-host 127.0.0.1"), std::string::npos)
+      << direct.error();
   // localhost is allowed, but it redirects to 127.0.0.1, which is not.
   std::string encoded;
   for (char c : internal) {
@@ -347,7 +373,8 @@ TEST_F(ImportApiTest, InternalAddressesAreRefusedAlsoAfterARedirect) {
   ImportJob redirected =
       ImportAndWait("internal-redirect", HttpsServer::Get().Url("internal.raw?goto=" + encoded));
   ExpectFailedCleanly(redirected, "leads to a loopback address");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "refused promptly";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30))
+      << "refused promptly";
   EXPECT_EQ(PoolListing(kPool), before);
 }
 
@@ -368,7 +395,8 @@ TEST_F(ImportApiTest, CancelStopsEveryPhaseAndLeavesNothing) {
   ImportJob writing = MustStart("cancel-writing", HttpsServer::Get().Url("slow.raw?rate=200000"));
   ImportJob downloading =
       MustStart("cancel-downloading", HttpsServer::Get().Url("slow.qcow2?rate=200000"));
-  writing = imports_->WaitFor(writing.id(), [](const ImportJob& j) { return j.bytes_written() > 0; });
+  writing =
+      imports_->WaitFor(writing.id(), [](const ImportJob& j) { return j.bytes_written() > 0; });
   EXPECT_EQ(ImportJobState_Name(writing.state()), "IMPORT_JOB_STATE_WRITING");
   downloading = imports_->WaitFor(downloading.id(),
                                   [](const ImportJob& j) { return j.downloaded_bytes() > 0; });
@@ -390,7 +418,8 @@ TEST_F(ImportApiTest, CancelStopsEveryPhaseAndLeavesNothing) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     ImportJob after;
     ASSERT_TRUE(imports_->GetJob(job.id(), &after).ok());
-    EXPECT_EQ(ImportJobState_Name(after.state()), "IMPORT_JOB_STATE_CANCELLED") << job.template_name();
+    EXPECT_EQ(ImportJobState_Name(after.state()), "IMPORT_JOB_STATE_CANCELLED")
+        << job.template_name();
     EXPECT_TRUE(after.has_completed_at());
     EXPECT_EQ(imports_->Cancel(job.id()).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   }
@@ -403,8 +432,8 @@ TEST_F(ImportApiTest, CancelStopsEveryPhaseAndLeavesNothing) {
   MakeQcow2From(raw, std::string(kImportDir) + "/conv.qcow2");
   MustRun(std::string("echo 262144 > ") + kSlowConvertMarker);
   ImportJob converting = MustStart("cancel-converting", std::string(kImportDir) + "/conv.qcow2");
-  converting = imports_->WaitFor(converting.id(),
-                                 [](const ImportJob& j) { return j.bytes_written() > 0; });
+  converting =
+      imports_->WaitFor(converting.id(), [](const ImportJob& j) { return j.bytes_written() > 0; });
   EXPECT_EQ(ImportJobState_Name(converting.state()), "IMPORT_JOB_STATE_CONVERTING");
   EXPECT_NE(Shell("pgrep -f 'qemu-img conver[t]'").output, "") << "qemu-img should be running";
   ASSERT_TRUE(imports_->Cancel(converting.id()).ok());

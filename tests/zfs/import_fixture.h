@@ -39,10 +39,9 @@ inline void MakeRawImage(const std::string& path, uint64_t size,
 }
 
 // `qemu-img convert -O qcow2 raw qcow2` (compressed clusters with `compress`).
-inline void MakeQcow2From(const std::string& raw, const std::string& qcow2,
-                          bool compress = false) {
-  MustRun("rm -f " + qcow2 + " && qemu-img convert -f raw -O qcow2 " +
-          (compress ? "-c " : "") + raw + " " + qcow2);
+inline void MakeQcow2From(const std::string& raw, const std::string& qcow2, bool compress = false) {
+  MustRun("rm -f " + qcow2 + " && qemu-img convert -f raw -O qcow2 " + (compress ? "-c " : "") +
+          raw + " " + qcow2);
 }
 
 inline std::string ReadFile(const std::string& path) {
@@ -137,7 +136,8 @@ class ImportClient {
     return job;
   }
   ImportJob WaitUntilFinished(const std::string& id, std::vector<ImportJob>* seen = nullptr) {
-    return WaitFor(id, [](const ImportJob&) { return false; }, seen);
+    return WaitFor(
+        id, [](const ImportJob&) { return false; }, seen);
   }
   ImportJob WaitForState(const std::string& id, ImportJobState state) {
     ImportJob job = WaitFor(id, [&](const ImportJob& j) { return j.state() == state; });

@@ -211,7 +211,8 @@ TEST_F(ImportSafetyTest, Qcow2ImportsThroughTheSandbox) {
   std::vector<std::string> runs = QemuImgRunsOf(job.id());
   EXPECT_EQ(runs.size(), 3u);
   for (const std::string& run : runs) {
-    EXPECT_NE(run.find("/usr/bin/bwrap --unshare-ipc --unshare-pid --unshare-net"), std::string::npos)
+    EXPECT_NE(run.find("/usr/bin/bwrap --unshare-ipc --unshare-pid --unshare-net"),
+              std::string::npos)
         << run;
   }
 

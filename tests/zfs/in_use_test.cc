@@ -62,9 +62,11 @@ class Holder {
     const std::string real = Trimmed(MustRun("readlink -f " + device));
     switch (kind) {
       case HolderKind::kOpen: {
-        pid_ = std::stoi(MustRun("sh -c 'exec 3<" + device + "; exec sleep 600' >/dev/null 2>&1 & echo $!"));
+        pid_ = std::stoi(
+            MustRun("sh -c 'exec 3<" + device + "; exec sleep 600' >/dev/null 2>&1 & echo $!"));
         EXPECT_TRUE(WaitUntil([&] {
-          return Trimmed(Shell("readlink /proc/" + std::to_string(pid_) + "/fd/3").output) == real &&
+          return Trimmed(Shell("readlink /proc/" + std::to_string(pid_) + "/fd/3").output) ==
+                     real &&
                  Trimmed(Shell("cat /proc/" + std::to_string(pid_) + "/comm").output) == "sleep";
         })) << "the holder process did not open the device";
         expected_ = "pid " + std::to_string(pid_) + " (sleep)";
@@ -85,7 +87,8 @@ class Holder {
                 real + " 0'");
         expected_ = "device-mapper device '" + path_ + "'";
         read_path_ = "/dev/mapper/" + path_;
-        if (!WaitForPath(read_path_)) read_path_ = Trimmed(MustRun("dmsetup info -c --noheadings -o blkdevname " + path_));
+        if (!WaitForPath(read_path_))
+          read_path_ = Trimmed(MustRun("dmsetup info -c --noheadings -o blkdevname " + path_));
         break;
       }
       case HolderKind::kMount:
@@ -96,8 +99,9 @@ class Holder {
       case HolderKind::kOtherNamespaces: {
         path_ = "/tmp/mvtest-ns-" + tag;
         MustRun("mkdir -p " + path_);
-        pid_ = std::stoi(MustRun("unshare --mount --pid --fork --propagation private sh -c 'mount " +
-                                 device + " " + path_ + " && exec sleep 600' >/dev/null 2>&1 & echo $!"));
+        pid_ = std::stoi(
+            MustRun("unshare --mount --pid --fork --propagation private sh -c 'mount " + device +
+                    " " + path_ + " && exec sleep 600' >/dev/null 2>&1 & echo $!"));
         // The namespace's init (sh, then sleep) is the child of unshare.
         EXPECT_TRUE(WaitUntil([&] {
           std::string child = Trimmed(Shell("pgrep -P " + std::to_string(pid_)).output);
@@ -172,11 +176,15 @@ TEST_P(InUseTest, DeleteAndRollbackAreRefusedAndChangeNothing) {
     Holder holder(kind, device, KindName(kind));
     const std::string before = PoolListing(kPool);
     auto expect_refused = [&](const grpc::Status& s, const std::string& what) {
-      EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << what << ": " << s.error_message();
-      EXPECT_NE(s.error_message().find("is in use by"), std::string::npos) << what << ": " << s.error_message();
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+          << what << ": " << s.error_message();
+      EXPECT_NE(s.error_message().find("is in use by"), std::string::npos)
+          << what << ": " << s.error_message();
       EXPECT_NE(s.error_message().find(holder.expected()), std::string::npos)
-          << what << ": the refusal names the holder (" << holder.expected() << "): " << s.error_message();
-      EXPECT_NE(s.error_message().find("Nothing was changed"), std::string::npos) << s.error_message();
+          << what << ": the refusal names the holder (" << holder.expected()
+          << "): " << s.error_message();
+      EXPECT_NE(s.error_message().find("Nothing was changed"), std::string::npos)
+          << s.error_message();
       EXPECT_EQ(PoolListing(kPool), before) << what << " changed the pool";
       if (!holder.read_path().empty()) {
         EXPECT_EQ(ReadDevice(holder.read_path(), 0, kBlock), Pattern('C', kBlock))

@@ -29,7 +29,8 @@ std::string ExpectRefusedStart(const std::string& pool, const std::string& liste
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << what;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << what << ": " << status;
   const std::string log = second.Log();
-  EXPECT_NE(log.find("another mvirt-zfs (pid " + std::to_string(first_pid) + ")"), std::string::npos)
+  EXPECT_NE(log.find("another mvirt-zfs (pid " + std::to_string(first_pid) + ")"),
+            std::string::npos)
       << what << ": " << log;
   EXPECT_EQ(log.find("serving pool"), std::string::npos) << what << ": it must not serve";
   EXPECT_EQ(log.find("cleaned up"), std::string::npos) << what << ": no recovery may run";
@@ -48,7 +49,9 @@ TEST(Instance, ASecondDaemonOnThePoolOrTheAddressExitsAndTheFirstsImportComplete
   ImportClient client(ZfsService::NewStub(
       grpc::CreateChannel(first.endpoint(), grpc::InsecureChannelCredentials())));
   ImportJob job;
-  ASSERT_TRUE(client.Import("instance-tmpl", HttpsServer::Get().Url("instance.raw?rate=400000"), &job).ok());
+  ASSERT_TRUE(
+      client.Import("instance-tmpl", HttpsServer::Get().Url("instance.raw?rate=400000"), &job)
+          .ok());
   client.WaitForState(job.id(), IMPORT_JOB_STATE_WRITING);
   const std::string staging = ChildrenOf(pool.name(), "imports");
   ASSERT_NE(staging, "") << "the import writes into its staging zvol";

@@ -33,9 +33,8 @@ std::vector<std::string> PoolViolations(const std::string& pool, ZfsService::Stu
     }
     const bool volume = f[1] == "volume";
     const bool top = name.find('/', pool.size() + 1) == std::string::npos;
-    const bool theirs =
-        std::find(unmanaged.begin(), unmanaged.end(), name.substr(pool.size() + 1)) !=
-        unmanaged.end();
+    const bool theirs = std::find(unmanaged.begin(), unmanaged.end(),
+                                  name.substr(pool.size() + 1)) != unmanaged.end();
     if (volume && top && !theirs && (f[2] == "-" || f[3] != "volume")) {
       found.push_back("zvol without its mvirt: marks: " + name);
     }

@@ -3,9 +3,9 @@
 // data back through the devices.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <set>
-#include <unistd.h>
 
 #include "api_fixture.h"
 #include "zfs_test_env.h"
@@ -69,7 +69,8 @@ TEST_F(SnapshotApiTest, CreateListAndDeleteSnapshots) {
 
 TEST_F(SnapshotApiTest, MultiVolumeSnapshotIsAllOrNothing) {
   Volume v;
-  for (const char* name : {"disk-a", "disk-b", "disk-c"}) ASSERT_TRUE(Create(name, 16 * kMiB, &v).ok());
+  for (const char* name : {"disk-a", "disk-b", "disk-c"})
+    ASSERT_TRUE(Create(name, 16 * kMiB, &v).ok());
   MustRun("zfs snapshot " + kPool + "/disk-b@backup");  // one name already taken
   CreateSnapshotsRequest req;
   for (const char* name : {"disk-a", "disk-b", "disk-c"}) req.add_volume_names(name);
@@ -176,14 +177,16 @@ TEST_F(SnapshotApiTest, RollbackIsRefusedOverASnapshotWithClones) {
   Volume after;
   grpc::Status s = Rollback("rb-clone", "s1", &after);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find(kPool + "/rb-clone-child"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find(kPool + "/rb-clone-child"), std::string::npos)
+      << s.error_message();
   EXPECT_TRUE(DatasetExists(kPool + "/rb-clone@s2"));
   EXPECT_TRUE(DatasetExists(kPool + "/rb-clone-child"));
 
   // Deleting the snapshot a clone depends on is refused, naming the clone.
   s = DeleteSnapshot("rb-clone", "s2");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find(kPool + "/rb-clone-child"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find(kPool + "/rb-clone-child"), std::string::npos)
+      << s.error_message();
   EXPECT_TRUE(DatasetExists(kPool + "/rb-clone@s2"));
 }
 
@@ -231,7 +234,8 @@ TEST_F(SnapshotApiTest, CloneIsThinReadyAndCanGrow) {
   EXPECT_EQ(ZfsGet(kPool + "/worker-02", "volsize"), std::to_string(64 * kMiB + 16384));
   EXPECT_EQ(big.id(), kId2);
   EXPECT_EQ(ZfsGet(kPool + "/worker-02", "mvirt:id"), kId2);
-  EXPECT_EQ(MustRun("blockdev --getsize64 " + big.path()), std::to_string(64 * kMiB + 16384) + "\n");
+  EXPECT_EQ(MustRun("blockdev --getsize64 " + big.path()),
+            std::to_string(64 * kMiB + 16384) + "\n");
   // The id of another volume (gold's) is refused: ids identify volumes.
   s = Clone("gold", "v1", "worker-05", &big, {}, kId1);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();

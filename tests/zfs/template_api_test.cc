@@ -74,7 +74,8 @@ TEST_F(TemplateApiTest, LifecycleWithTemplateDeletedWhileClonesLive) {
   EXPECT_EQ(ZfsGet(tdir + "/debian", "mvirt:id"), t.id());
   EXPECT_EQ(Promote("tmpl-src", "v1", "debian", &t).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(Promote("tmpl-src", "nope", "other", &t).error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(Promote("tmpl-src", "v1", "bad/name", &t).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Promote("tmpl-src", "v1", "bad/name", &t).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 
   // The source volume and its snapshots stay independently deletable.
   ASSERT_TRUE(Delete("tmpl-src").ok());

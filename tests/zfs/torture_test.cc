@@ -64,7 +64,9 @@ class Torture {
         grpc::CreateChannel(daemon_->endpoint(), grpc::InsecureChannelCredentials()));
   }
   // The running daemon ends itself at `point` from now on.
-  void AimAt(const std::string& point) { MustRun(std::string("echo '") + point + "' > " + kCrashFile); }
+  void AimAt(const std::string& point) {
+    MustRun(std::string("echo '") + point + "' > " + kCrashFile);
+  }
   DaemonProcess& daemon() { return *daemon_; }
   ZfsService::Stub& stub() { return *stub_; }
 
@@ -116,7 +118,7 @@ grpc::Status CreateVol(ZfsService::Stub& stub, const std::string& name, const st
 
 template <typename Request, typename Response>
 grpc::Status Call(grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                          Response*),
+                                                        Response*),
                   ZfsService::Stub& stub, const Request& req) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
@@ -265,11 +267,12 @@ TEST(CrashTorture, EveryNamedStepOfEveryMultiStepCall) {
     EXPECT_EQ(first.error_code(), grpc::StatusCode::UNAVAILABLE)
         << "the call must not return: it dies at " << c.point << "; it said "
         << first.error_message();
-    int status = t.daemon().WaitForExit(std::chrono::seconds(
-        first.error_code() == grpc::StatusCode::UNAVAILABLE ? 60 : 5));
+    int status = t.daemon().WaitForExit(
+        std::chrono::seconds(first.error_code() == grpc::StatusCode::UNAVAILABLE ? 60 : 5));
     const bool died_there = WIFEXITED(status) && WEXITSTATUS(status) == kCrashExit;
     EXPECT_TRUE(died_there) << "the daemon did not stop at " << c.point << " (status " << status
-                            << ")\n" << t.daemon().Log();
+                            << ")\n"
+                            << t.daemon().Log();
     if (died_there) ++kills;
     t.Restart();  // checks the invariants
     grpc::Status retry = c.call(t, tag);
@@ -284,7 +287,8 @@ TEST(CrashTorture, ImportDiesAtEveryStep) {
   Torture t;
   int kills = 0, n = 0;
   MakeRawImage(std::string(kImportDir) + "/torture.raw", 8 * kMiB, {{0, 2 * kMiB}});
-  for (const char* point : {"import/staged", "import/snapshotted", "import/hidden", "import/renamed"}) {
+  for (const char* point :
+       {"import/staged", "import/snapshotted", "import/hidden", "import/renamed"}) {
     const std::string name = "imported-" + std::to_string(++n);
     SCOPED_TRACE(point);
     t.AimAt(point);

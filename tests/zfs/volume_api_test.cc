@@ -3,14 +3,13 @@
 // read back through devices, status codes and messages.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-
-#include <functional>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <regex>
 #include <thread>
@@ -51,8 +50,7 @@ TEST_F(VolumeApiTest, CreateMakesAThinZvolWithTheSeedSettings) {
   EXPECT_EQ(v.volsize_bytes(), 64 * kMiB + 16384);
   EXPECT_EQ(v.volblocksize(), 16384u);
   EXPECT_EQ(std::to_string(v.used_bytes()), ZfsGet(ds, "used"));
-  EXPECT_TRUE(std::regex_match(v.created_at(),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+  EXPECT_TRUE(std::regex_match(v.created_at(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
       << v.created_at();
   EXPECT_EQ(v.snapshots_size(), 0);
 }
@@ -64,7 +62,8 @@ TEST_F(VolumeApiTest, CreateHonoursVolblocksizeAndGeneratesAnId) {
   EXPECT_EQ(ZfsGet(ds, "volblocksize"), "4096");
   EXPECT_EQ(ZfsGet(ds, "volsize"), "12288");
   EXPECT_EQ(ZfsGet(ds, "mvirt:id"), v.id());
-  EXPECT_TRUE(std::regex_match(v.id(), std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+  EXPECT_TRUE(std::regex_match(
+      v.id(), std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
       << v.id();
 }
 
@@ -116,7 +115,8 @@ TEST_F(VolumeApiTest, ConcurrentCreatesOfOneNameHaveExactlyOneWinner) {
       ++winners;
       winner_id = ids[i];
     } else {
-      EXPECT_EQ(results[i].error_code(), grpc::StatusCode::ALREADY_EXISTS) << results[i].error_message();
+      EXPECT_EQ(results[i].error_code(), grpc::StatusCode::ALREADY_EXISTS)
+          << results[i].error_message();
     }
   }
   EXPECT_EQ(winners, 1);
@@ -165,7 +165,8 @@ TEST_F(VolumeApiTest, UnknownAndUnmanagedVolumesAreNotFoundAndLeftAlone) {
   EXPECT_EQ(Get("by-hand", &v).error_code(), grpc::StatusCode::NOT_FOUND);
   s = Delete("by-hand");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_NE(s.error_message().find("not managed by mvirt-zfs"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("not managed by mvirt-zfs"), std::string::npos)
+      << s.error_message();
   EXPECT_EQ(Resize("by-hand", 32 * kMiB, &v).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ZfsGet(kPool + "/by-hand", "volsize"), std::to_string(16 * kMiB));
   for (const Volume& l : List()) EXPECT_NE(l.name(), "by-hand");
@@ -184,7 +185,8 @@ TEST_F(VolumeApiTest, ResizeGrowsOnlineKeepsDataAndRefusesShrink) {
   ASSERT_GE(fd, 0);
   std::string pattern(65536, 'x');
   for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<char>(i * 7 + 3);
-  ASSERT_EQ(::pwrite(fd, pattern.data(), pattern.size(), 4096), static_cast<ssize_t>(pattern.size()));
+  ASSERT_EQ(::pwrite(fd, pattern.data(), pattern.size(), 4096),
+            static_cast<ssize_t>(pattern.size()));
   ASSERT_EQ(::fsync(fd), 0);
 
   Volume grown;
@@ -197,7 +199,8 @@ TEST_F(VolumeApiTest, ResizeGrowsOnlineKeepsDataAndRefusesShrink) {
     int probe = ::open(v.path().c_str(), O_RDONLY | O_CLOEXEC);
     ::ioctl(probe, BLKGETSIZE64, &device_size);
     ::close(probe);
-    if (device_size != 40 * kMiB + 16384) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (device_size != 40 * kMiB + 16384)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(device_size, 40 * kMiB + 16384);
   std::string back(pattern.size(), '\0');
@@ -337,70 +340,163 @@ TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
 
 TEST_F(VolumeApiTest, EveryRpcTakingANameRefusesBadNamesAndChangesNothing) {
   const std::string before = PoolListing(kPool);
-  const std::string bad_names[] = {"",   "a/b",   "a@b", "a b", "..",
+  const std::string bad_names[] = {"",     "a/b",    "a@b", "a b", "..",
                                    "a..b", ".mvirt", "-x",  "a%b", std::string(101, 'n')};
   // Each call puts `bad` in one name position, valid names elsewhere.
   using Call = std::function<grpc::Status(const std::string&)>;
   std::vector<std::pair<std::string, Call>> calls = {
-      {"GetVolume", [&](const std::string& bad) {
-         GetVolumeRequest r; r.set_name(bad); Volume out; grpc::ClientContext c;
-         return stub_->GetVolume(&c, r, &out); }},
-      {"DeleteVolume", [&](const std::string& bad) {
-         DeleteVolumeRequest r; r.set_name(bad); DeleteVolumeResponse out; grpc::ClientContext c;
-         return stub_->DeleteVolume(&c, r, &out); }},
-      {"ResizeVolume", [&](const std::string& bad) {
-         ResizeVolumeRequest r; r.set_name(bad); r.set_new_size_bytes(kMiB); Volume out;
-         grpc::ClientContext c; return stub_->ResizeVolume(&c, r, &out); }},
-      {"CreateSnapshot volume", [&](const std::string& bad) {
-         CreateSnapshotRequest r; r.set_volume_name(bad); r.set_snapshot_name("s");
-         ::mvirt::zfs::Snapshot out; grpc::ClientContext c; return stub_->CreateSnapshot(&c, r, &out); }},
-      {"CreateSnapshot snapshot", [&](const std::string& bad) {
-         CreateSnapshotRequest r; r.set_volume_name("ok"); r.set_snapshot_name(bad);
-         ::mvirt::zfs::Snapshot out; grpc::ClientContext c; return stub_->CreateSnapshot(&c, r, &out); }},
-      {"CreateSnapshots", [&](const std::string& bad) {
-         CreateSnapshotsRequest r; r.add_volume_names("ok"); r.add_volume_names(bad);
-         r.set_snapshot_name("s"); CreateSnapshotsResponse out; grpc::ClientContext c;
-         return stub_->CreateSnapshots(&c, r, &out); }},
-      {"ListSnapshots", [&](const std::string& bad) {
-         ListSnapshotsRequest r; r.set_volume_name(bad); ListSnapshotsResponse out;
-         grpc::ClientContext c; return stub_->ListSnapshots(&c, r, &out); }},
-      {"DeleteSnapshot", [&](const std::string& bad) {
-         DeleteSnapshotRequest r; r.set_volume_name("ok"); r.set_snapshot_name(bad);
-         DeleteSnapshotResponse out; grpc::ClientContext c; return stub_->DeleteSnapshot(&c, r, &out); }},
-      {"RollbackSnapshot", [&](const std::string& bad) {
-         RollbackSnapshotRequest r; r.set_volume_name(bad); r.set_snapshot_name("s"); Volume out;
-         grpc::ClientContext c; return stub_->RollbackSnapshot(&c, r, &out); }},
-      {"CloneVolume source", [&](const std::string& bad) {
-         CloneVolumeRequest r; r.set_source_volume(bad); r.set_snapshot_name("s");
-         r.set_new_volume_name("ok2"); Volume out; grpc::ClientContext c;
-         return stub_->CloneVolume(&c, r, &out); }},
-      {"CloneVolume new", [&](const std::string& bad) {
-         CloneVolumeRequest r; r.set_source_volume("ok"); r.set_snapshot_name("s");
-         r.set_new_volume_name(bad); Volume out; grpc::ClientContext c;
-         return stub_->CloneVolume(&c, r, &out); }},
-      {"CloneFromTemplate template", [&](const std::string& bad) {
-         CloneFromTemplateRequest r; r.set_template_name(bad); r.set_new_volume_name("ok2");
-         Volume out; grpc::ClientContext c; return stub_->CloneFromTemplate(&c, r, &out); }},
-      {"CloneFromTemplate new", [&](const std::string& bad) {
-         CloneFromTemplateRequest r; r.set_template_name("t"); r.set_new_volume_name(bad);
-         Volume out; grpc::ClientContext c; return stub_->CloneFromTemplate(&c, r, &out); }},
-      {"PromoteSnapshotToTemplate", [&](const std::string& bad) {
-         PromoteSnapshotRequest r; r.set_volume_name("ok"); r.set_snapshot_name("s");
-         r.set_template_name(bad); Template out; grpc::ClientContext c;
-         return stub_->PromoteSnapshotToTemplate(&c, r, &out); }},
-      {"DeleteTemplate", [&](const std::string& bad) {
-         DeleteTemplateRequest r; r.set_name(bad); DeleteTemplateResponse out;
-         grpc::ClientContext c; return stub_->DeleteTemplate(&c, r, &out); }},
-      {"ImportTemplate", [&](const std::string& bad) {
-         ImportTemplateRequest r; r.set_name(bad); r.set_source("https://127.0.0.1/x.raw");
-         ImportJob out; grpc::ClientContext c; return stub_->ImportTemplate(&c, r, &out); }},
+      {"GetVolume",
+       [&](const std::string& bad) {
+         GetVolumeRequest r;
+         r.set_name(bad);
+         Volume out;
+         grpc::ClientContext c;
+         return stub_->GetVolume(&c, r, &out);
+       }},
+      {"DeleteVolume",
+       [&](const std::string& bad) {
+         DeleteVolumeRequest r;
+         r.set_name(bad);
+         DeleteVolumeResponse out;
+         grpc::ClientContext c;
+         return stub_->DeleteVolume(&c, r, &out);
+       }},
+      {"ResizeVolume",
+       [&](const std::string& bad) {
+         ResizeVolumeRequest r;
+         r.set_name(bad);
+         r.set_new_size_bytes(kMiB);
+         Volume out;
+         grpc::ClientContext c;
+         return stub_->ResizeVolume(&c, r, &out);
+       }},
+      {"CreateSnapshot volume",
+       [&](const std::string& bad) {
+         CreateSnapshotRequest r;
+         r.set_volume_name(bad);
+         r.set_snapshot_name("s");
+         ::mvirt::zfs::Snapshot out;
+         grpc::ClientContext c;
+         return stub_->CreateSnapshot(&c, r, &out);
+       }},
+      {"CreateSnapshot snapshot",
+       [&](const std::string& bad) {
+         CreateSnapshotRequest r;
+         r.set_volume_name("ok");
+         r.set_snapshot_name(bad);
+         ::mvirt::zfs::Snapshot out;
+         grpc::ClientContext c;
+         return stub_->CreateSnapshot(&c, r, &out);
+       }},
+      {"CreateSnapshots",
+       [&](const std::string& bad) {
+         CreateSnapshotsRequest r;
+         r.add_volume_names("ok");
+         r.add_volume_names(bad);
+         r.set_snapshot_name("s");
+         CreateSnapshotsResponse out;
+         grpc::ClientContext c;
+         return stub_->CreateSnapshots(&c, r, &out);
+       }},
+      {"ListSnapshots",
+       [&](const std::string& bad) {
+         ListSnapshotsRequest r;
+         r.set_volume_name(bad);
+         ListSnapshotsResponse out;
+         grpc::ClientContext c;
+         return stub_->ListSnapshots(&c, r, &out);
+       }},
+      {"DeleteSnapshot",
+       [&](const std::string& bad) {
+         DeleteSnapshotRequest r;
+         r.set_volume_name("ok");
+         r.set_snapshot_name(bad);
+         DeleteSnapshotResponse out;
+         grpc::ClientContext c;
+         return stub_->DeleteSnapshot(&c, r, &out);
+       }},
+      {"RollbackSnapshot",
+       [&](const std::string& bad) {
+         RollbackSnapshotRequest r;
+         r.set_volume_name(bad);
+         r.set_snapshot_name("s");
+         Volume out;
+         grpc::ClientContext c;
+         return stub_->RollbackSnapshot(&c, r, &out);
+       }},
+      {"CloneVolume source",
+       [&](const std::string& bad) {
+         CloneVolumeRequest r;
+         r.set_source_volume(bad);
+         r.set_snapshot_name("s");
+         r.set_new_volume_name("ok2");
+         Volume out;
+         grpc::ClientContext c;
+         return stub_->CloneVolume(&c, r, &out);
+       }},
+      {"CloneVolume new",
+       [&](const std::string& bad) {
+         CloneVolumeRequest r;
+         r.set_source_volume("ok");
+         r.set_snapshot_name("s");
+         r.set_new_volume_name(bad);
+         Volume out;
+         grpc::ClientContext c;
+         return stub_->CloneVolume(&c, r, &out);
+       }},
+      {"CloneFromTemplate template",
+       [&](const std::string& bad) {
+         CloneFromTemplateRequest r;
+         r.set_template_name(bad);
+         r.set_new_volume_name("ok2");
+         Volume out;
+         grpc::ClientContext c;
+         return stub_->CloneFromTemplate(&c, r, &out);
+       }},
+      {"CloneFromTemplate new",
+       [&](const std::string& bad) {
+         CloneFromTemplateRequest r;
+         r.set_template_name("t");
+         r.set_new_volume_name(bad);
+         Volume out;
+         grpc::ClientContext c;
+         return stub_->CloneFromTemplate(&c, r, &out);
+       }},
+      {"PromoteSnapshotToTemplate",
+       [&](const std::string& bad) {
+         PromoteSnapshotRequest r;
+         r.set_volume_name("ok");
+         r.set_snapshot_name("s");
+         r.set_template_name(bad);
+         Template out;
+         grpc::ClientContext c;
+         return stub_->PromoteSnapshotToTemplate(&c, r, &out);
+       }},
+      {"DeleteTemplate",
+       [&](const std::string& bad) {
+         DeleteTemplateRequest r;
+         r.set_name(bad);
+         DeleteTemplateResponse out;
+         grpc::ClientContext c;
+         return stub_->DeleteTemplate(&c, r, &out);
+       }},
+      {"ImportTemplate",
+       [&](const std::string& bad) {
+         ImportTemplateRequest r;
+         r.set_name(bad);
+         r.set_source("https://127.0.0.1/x.raw");
+         ImportJob out;
+         grpc::ClientContext c;
+         return stub_->ImportTemplate(&c, r, &out);
+       }},
   };
   for (const auto& [rpc, run] : calls) {
     for (const std::string& bad : bad_names) {
       grpc::Status s = run(bad);
       EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
           << rpc << " with '" << bad << "': " << s.error_message();
-      EXPECT_NE(s.error_message().find("name"), std::string::npos) << rpc << ": " << s.error_message();
+      EXPECT_NE(s.error_message().find("name"), std::string::npos)
+          << rpc << ": " << s.error_message();
     }
   }
   EXPECT_EQ(PoolListing(kPool), before);

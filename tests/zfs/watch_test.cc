@@ -3,12 +3,12 @@
 // subscriber is disconnected with a clear status instead of missing events.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <functional>
 #include <set>
 #include <thread>
-#include <sys/wait.h>
 
 #include "api_fixture.h"
 #include "zfs_test_env.h"
@@ -89,8 +89,10 @@ TEST_F(WatchTest, TwoSubscribersSeeTheStateThenEveryMutation) {
     uint64_t volsize;
     int snapshots;
   };
-  const Expected expected[] = {{"create", 16 * kMiB, 0}, {"resize", 32 * kMiB, 0},
-                               {"snapshot", 32 * kMiB, 1}, {"rollback", 32 * kMiB, 1},
+  const Expected expected[] = {{"create", 16 * kMiB, 0},
+                               {"resize", 32 * kMiB, 0},
+                               {"snapshot", 32 * kMiB, 1},
+                               {"rollback", 32 * kMiB, 1},
                                {"delete snapshot", 32 * kMiB, 0}};
   for (VolumeWatch* w : {&first, &second}) {
     std::vector<VolumeEvent> events = w->ReadN(6);
@@ -188,8 +190,8 @@ TEST_F(WatchTest, TemplateEventsForPromoteCloneAndDelete) {
 // snapshot of its volume): they soon outgrow the transport's window.
 class StalledSubscriber {
  public:
-  StalledSubscriber(const std::string& socket, std::vector<std::string> daemon_args,
-                    int volumes, const std::string& prefix)
+  StalledSubscriber(const std::string& socket, std::vector<std::string> daemon_args, int volumes,
+                    const std::string& prefix)
       : pool_("mvwatch"), daemon_(pool_.name(), socket, std::move(daemon_args)), prefix_(prefix) {
     EXPECT_TRUE(daemon_.WaitUntilServing()) << daemon_.Log();
     // A window that stays small (no BDP growth): a client that does not
@@ -220,7 +222,8 @@ class StalledSubscriber {
       snap_.set_snapshot_name(std::string(90, 'x') + std::to_string(i));
       grpc::ClientContext c;
       CreateSnapshotsResponse r;
-      EXPECT_TRUE(stub_->CreateSnapshots(&c, snap_, &r).ok()) << "mutations never wait for watchers";
+      EXPECT_TRUE(stub_->CreateSnapshots(&c, snap_, &r).ok())
+          << "mutations never wait for watchers";
     }
   }
   // Reads whatever is left; returns how the stream ended.

@@ -71,7 +71,8 @@ class PoolEnvironment : public ::testing::Environment {
     if (g_daemon != nullptr) {
       int status = g_daemon->StopWith(SIGTERM);
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-          << "the daemon must exit 0 on SIGTERM; status " << status << "\n" << g_daemon->Log();
+          << "the daemon must exit 0 on SIGTERM; status " << status << "\n"
+          << g_daemon->Log();
       delete g_daemon;
       g_daemon = nullptr;
     }
@@ -177,8 +178,9 @@ HttpsServer& HttpsServer::Get() {
 HttpsServer::HttpsServer() {
   const std::string script = std::string(MVIRT_TEST_SOURCE_DIR) + "/https_server.py";
   const std::string tls = kTlsDir;
-  std::vector<std::string> args = {"/usr/bin/python3", script, "--root", kRoot,
-                                   "--cert", tls + "/server.pem", "--key", tls + "/server.key"};
+  std::vector<std::string> args = {
+      "/usr/bin/python3",  script,  "--root",           kRoot, "--cert",
+      tls + "/server.pem", "--key", tls + "/server.key"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -331,7 +333,8 @@ ScratchPool::ScratchPool(std::string name, const std::string& create_options)
     : name_(std::move(name)), file_("/var/tmp/mvirt-zfs-test-" + name_ + ".img") {
   Shell("zpool destroy -f " + name_ + " 2>/dev/null");
   MustRun("rm -f " + file_ + " && truncate -s 2G " + file_);
-  MustRun("zpool create -f -o cachefile=none -m none " + create_options + " " + name_ + " " + file_);
+  MustRun("zpool create -f -o cachefile=none -m none " + create_options + " " + name_ + " " +
+          file_);
 }
 
 ScratchPool::~ScratchPool() {
