@@ -40,16 +40,30 @@ run() {  # NAME LIMIT_SECONDS BINARY [ARGS...]
   timeout --kill-after=30 "$limit" "$binary" --gtest_output="json:$results/$name.json" "$@" || rc=$?
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "guest-suites.sh: $name hit its ${limit}s limit and was killed"
   echo "== real-ZFS suite: $name ended (exit $rc) after $((SECONDS - start))s"
-  [ "$rc" = 0 ] || status=1
-  # A suite cut off at its limit may leave daemons behind: end them, so the
-  # next suite finds its pools free.
+  if [ "$rc" != 0 ]; then
+    status=1
+    cleanup
+  fi
+}
+# What a failed or killed suite may have left behind (daemons, mounts, dm
+# tables and loop devices on its zvols, its pools) is removed, so that the
+# next suite starts on a clean machine.
+cleanup() {
   pkill -KILL -x mvirt-zfs 2>/dev/null || true
+  local m
+  for m in $(awk '$1 ~ "^/dev/(zd|zvol/)" {print $2}' /proc/mounts); do umount -l "$m" || true; done
+  dmsetup remove_all --force >/dev/null 2>&1 || true
+  losetup -D 2>/dev/null || true
+  local p
+  for p in $(zpool list -H -o name 2>/dev/null | grep '^mv'); do
+    zpool destroy -f "$p" 2>/dev/null || echo "guest-suites.sh: could not destroy pool $p"
+  done
 }
 # The limits grow with the long variants' sizes (scripts/test.sh gives the
 # guest as long as their sum and a boot).
 kills=${MVIRT_TORTURE_KILLS:-12}
 race_seconds=${MVIRT_RACE_SECONDS:-45}
-run zfs 1800 build-asan/tests/zfs/zfs_tests --gtest_filter=-Concurrency.*
+run zfs 2400 build-asan/tests/zfs/zfs_tests --gtest_filter=-Concurrency.*
 run torture $((450 + 30 * kills)) build-asan/tests/zfs/torture_tests
 run race $((360 + 2 * race_seconds)) build-tsan/tests/zfs/zfs_tests --gtest_filter=Concurrency.*
 exit $status
