@@ -14,12 +14,14 @@ CommandResult Ctl(const std::string& args) {
 }
 
 // Runs `mvirt-zfsctl watch <what>` until its output holds `until` (or 60 s
-// pass: a slow emulated guest, a sanitizer build), then stops it with
-// SIGINT as a user would; returns what it printed.
+// pass: a slow emulated guest, a sanitizer build), then stops it; returns
+// what it printed. SIGTERM, not SIGINT: a background job of a
+// non-interactive shell starts with SIGINT ignored.
 CommandResult Watch(const std::string& what, const std::string& until) {
-  return Shell("f=$(mktemp) && " + CliPath() + " --endpoint " + TestPool::daemon().endpoint() +
-               " watch " + what + " >$f 2>&1 & p=$!; for i in $(seq 600); do grep -q -- '" + until +
-               "' $f && break; sleep 0.1; done; kill -INT $p; wait $p; cat $f; rm -f $f");
+  return Shell(
+      "f=$(mktemp); " + CliPath() + " --endpoint " + TestPool::daemon().endpoint() + " watch " +
+      what + " >\"$f\" 2>&1 & p=$!; for i in $(seq 600); do grep -q -- '" + until +
+      "' \"$f\" && break; sleep 0.1; done; kill -TERM $p; wait $p; cat \"$f\"; rm -f \"$f\"");
 }
 
 TEST(Cli, VolumeLifecycleEndToEnd) {
