@@ -52,15 +52,6 @@ struct Record {
   }
 };
 
-template <typename Request, typename Response>
-grpc::Status Call(grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                        Response*),
-                  ZfsService::Stub& stub, const Request& req, Response* resp) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-  return (stub.*rpc)(&ctx, req, resp);
-}
-
 // One client: random calls until `stop`.
 void Client(int client, ZfsService::Stub& stub, Record& record, std::atomic<bool>& stop) {
   std::mt19937 rng(1000 + client);
@@ -76,14 +67,15 @@ void Client(int client, ZfsService::Stub& stub, Record& record, std::atomic<bool
         req.set_size_bytes(16 * kMiB);
         req.set_id(Uuid(client, n));
         Volume v;
-        record.Add(Call(&ZfsService::Stub::CreateVolume, stub, req, &v), name, req.id());
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::CreateVolume, stub, req, &v), name,
+                   req.id());
         break;
       }
       case 2: {
         DeleteVolumeRequest req;
         req.set_name(name);
         DeleteVolumeResponse r;
-        record.Add(Call(&ZfsService::Stub::DeleteVolume, stub, req, &r));
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::DeleteVolume, stub, req, &r));
         break;
       }
       case 3: {
@@ -91,7 +83,7 @@ void Client(int client, ZfsService::Stub& stub, Record& record, std::atomic<bool
         req.set_volume_name(name);
         req.set_snapshot_name(snap);
         Snapshot r;
-        record.Add(Call(&ZfsService::Stub::CreateSnapshot, stub, req, &r));
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::CreateSnapshot, stub, req, &r));
         break;
       }
       case 4: {
@@ -99,7 +91,7 @@ void Client(int client, ZfsService::Stub& stub, Record& record, std::atomic<bool
         req.set_volume_name(name);
         req.set_snapshot_name(snap);
         Volume r;
-        record.Add(Call(&ZfsService::Stub::RollbackSnapshot, stub, req, &r));
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::RollbackSnapshot, stub, req, &r));
         break;
       }
       case 5: {
@@ -110,7 +102,8 @@ void Client(int client, ZfsService::Stub& stub, Record& record, std::atomic<bool
         req.set_new_volume_name(target);
         req.set_id(Uuid(client, n));
         Volume r;
-        record.Add(Call(&ZfsService::Stub::CloneVolume, stub, req, &r), target, req.id());
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::CloneVolume, stub, req, &r), target,
+                   req.id());
         break;
       }
       case 6: {
@@ -118,7 +111,7 @@ void Client(int client, ZfsService::Stub& stub, Record& record, std::atomic<bool
         req.set_name(name);
         req.set_new_size_bytes((16 + 16 * pick(4)) * kMiB);
         Volume r;
-        record.Add(Call(&ZfsService::Stub::ResizeVolume, stub, req, &r));
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::ResizeVolume, stub, req, &r));
         break;
       }
       case 7: {
@@ -126,12 +119,13 @@ void Client(int client, ZfsService::Stub& stub, Record& record, std::atomic<bool
         req.set_volume_name(name);
         req.set_snapshot_name(snap);
         DeleteSnapshotResponse r;
-        record.Add(Call(&ZfsService::Stub::DeleteSnapshot, stub, req, &r));
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::DeleteSnapshot, stub, req, &r));
         break;
       }
       default: {
         ListVolumesResponse r;
-        record.Add(Call(&ZfsService::Stub::ListVolumes, stub, ListVolumesRequest(), &r));
+        record.Add(CallWithin(kCallDeadline, &ZfsService::Stub::ListVolumes, stub,
+                              ListVolumesRequest(), &r));
       }
     }
   }
@@ -211,7 +205,7 @@ TEST(Concurrency, SixteenClientsOnAFewNames) {
       req.set_size_bytes(16 * kMiB);
       req.set_id(Uuid(c, 999999));
       Volume v;
-      grpc::Status s = Call(&ZfsService::Stub::CreateVolume, *stub, req, &v);
+      grpc::Status s = CallWithin(kCallDeadline, &ZfsService::Stub::CreateVolume, *stub, req, &v);
       if (s.ok()) ++winners;
       EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::ALREADY_EXISTS)
           << s.error_message();

@@ -20,21 +20,13 @@ std::unique_ptr<ZfsService::Stub> StubOf(const DaemonProcess& daemon) {
       grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
 }
 
-template <typename Request, typename Response>
-grpc::Status Call(grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                        Response*),
-                  ZfsService::Stub& stub, const Request& req) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  Response resp;
-  return (stub.*rpc)(&ctx, req, &resp);
-}
+constexpr auto kCallDeadline = std::chrono::seconds(60);
 
 grpc::Status Create(ZfsService::Stub& stub, const std::string& name, uint64_t size) {
   CreateVolumeRequest req;
   req.set_name(name);
   req.set_size_bytes(size);
-  return Call(&ZfsService::Stub::CreateVolume, stub, req);
+  return CallWithin(kCallDeadline, &ZfsService::Stub::CreateVolume, stub, req);
 }
 
 // A full pool: every call either works or is RESOURCE_EXHAUSTED, nothing is
@@ -48,7 +40,7 @@ TEST(Faults, AFullPoolRefusesCleanlyAndDeleteStillWorks) {
   CreateSnapshotRequest snap;
   snap.set_volume_name("base");
   snap.set_snapshot_name("s");
-  ASSERT_TRUE(Call(&ZfsService::Stub::CreateSnapshot, *stub, snap).ok());
+  ASSERT_TRUE(CallWithin(kCallDeadline, &ZfsService::Stub::CreateSnapshot, *stub, snap).ok());
   // Fill the pool to its quota with incompressible data.
   ASSERT_TRUE(Create(*stub, "filler", 1536 * kMiB).ok());
   MustRun("zfs set quota=" + std::to_string(200 * kMiB) + " " + pool.name());
@@ -63,27 +55,27 @@ TEST(Faults, AFullPoolRefusesCleanlyAndDeleteStillWorks) {
     CreateSnapshotRequest req;
     req.set_volume_name("base");
     req.set_snapshot_name("s2");
-    return Call(&ZfsService::Stub::CreateSnapshot, *stub, req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::CreateSnapshot, *stub, req);
   }();
   results["clone"] = [&] {
     CloneVolumeRequest req;
     req.set_source_volume("base");
     req.set_snapshot_name("s");
     req.set_new_volume_name("copy");
-    return Call(&ZfsService::Stub::CloneVolume, *stub, req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::CloneVolume, *stub, req);
   }();
   results["resize"] = [&] {
     ResizeVolumeRequest req;
     req.set_name("base");
     req.set_new_size_bytes(128 * kMiB);
-    return Call(&ZfsService::Stub::ResizeVolume, *stub, req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::ResizeVolume, *stub, req);
   }();
   results["promote"] = [&] {
     PromoteSnapshotRequest req;
     req.set_volume_name("base");
     req.set_snapshot_name("s");
     req.set_template_name("gold");
-    return Call(&ZfsService::Stub::PromoteSnapshotToTemplate, *stub, req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::PromoteSnapshotToTemplate, *stub, req);
   }();
   int refused = 0;
   for (const auto& [what, s] : results) {
@@ -99,7 +91,7 @@ TEST(Faults, AFullPoolRefusesCleanlyAndDeleteStillWorks) {
   // Deleting still works, and frees the space.
   DeleteVolumeRequest del;
   del.set_name("filler");
-  grpc::Status s = Call(&ZfsService::Stub::DeleteVolume, *stub, del);
+  grpc::Status s = CallWithin(kCallDeadline, &ZfsService::Stub::DeleteVolume, *stub, del);
   EXPECT_TRUE(s.ok()) << s.error_message();
   MustRun("zfs set quota=none " + pool.name());
   EXPECT_TRUE(Create(*stub, "after", 64 * kMiB).ok());
@@ -123,19 +115,19 @@ TEST(Faults, APoolExportedUnderTheDaemonIsUnavailableUntilItIsBack) {
   ASSERT_TRUE(exported);
   GetVolumeRequest get;
   get.set_name("vm-disk");
-  grpc::Status s = Call(&ZfsService::Stub::GetVolume, *stub, get);
+  grpc::Status s = CallWithin(kCallDeadline, &ZfsService::Stub::GetVolume, *stub, get);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   EXPECT_NE(s.error_message().find("is not imported"), std::string::npos) << s.error_message();
-  s = Call(&ZfsService::Stub::ListVolumes, *stub, ListVolumesRequest());
+  s = CallWithin(kCallDeadline, &ZfsService::Stub::ListVolumes, *stub, ListVolumesRequest());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
-  s = Call(&ZfsService::Stub::GetPoolStats, *stub, GetPoolStatsRequest());
+  s = CallWithin(kCallDeadline, &ZfsService::Stub::GetPoolStats, *stub, GetPoolStatsRequest());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   s = Create(*stub, "while-away", 16 * kMiB);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   EXPECT_TRUE(daemon.Alive()) << "the daemon stays up";
 
   MustRun("zpool import -d /var/tmp -o cachefile=none " + pool.name());
-  s = Call(&ZfsService::Stub::GetVolume, *stub, get);
+  s = CallWithin(kCallDeadline, &ZfsService::Stub::GetVolume, *stub, get);
   EXPECT_TRUE(s.ok()) << "served again: " << s.error_message();
 }
 

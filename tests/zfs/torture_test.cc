@@ -105,25 +105,14 @@ class Torture {
 
 // --- The calls the torture makes ---
 
+constexpr auto kCallDeadline = std::chrono::seconds(120);
+
 grpc::Status CreateVol(ZfsService::Stub& stub, const std::string& name, const std::string& id) {
   CreateVolumeRequest req;
   req.set_name(name);
   req.set_size_bytes(16 * kMiB);
   req.set_id(id);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  Volume v;
-  return stub.CreateVolume(&ctx, req, &v);
-}
-
-template <typename Request, typename Response>
-grpc::Status Call(grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                        Response*),
-                  ZfsService::Stub& stub, const Request& req) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  Response resp;
-  return (stub.*rpc)(&ctx, req, &resp);
+  return CallWithin(kCallDeadline, &ZfsService::Stub::CreateVolume, stub, req);
 }
 
 std::string UuidFor(int n) {
@@ -148,7 +137,7 @@ void Snap(Torture& t, const std::string& volume, const std::string& snapshot) {
   CreateSnapshotRequest req;
   req.set_volume_name(volume);
   req.set_snapshot_name(snapshot);
-  ASSERT_TRUE(Call(&ZfsService::Stub::CreateSnapshot, t.stub(), req).ok());
+  ASSERT_TRUE(CallWithin(kCallDeadline, &ZfsService::Stub::CreateSnapshot, t.stub(), req).ok());
 }
 
 void Promote(Torture& t, const std::string& volume, const std::string& snapshot,
@@ -157,7 +146,8 @@ void Promote(Torture& t, const std::string& volume, const std::string& snapshot,
   req.set_volume_name(volume);
   req.set_snapshot_name(snapshot);
   req.set_template_name(name);
-  grpc::Status s = Call(&ZfsService::Stub::PromoteSnapshotToTemplate, t.stub(), req);
+  grpc::Status s =
+      CallWithin(kCallDeadline, &ZfsService::Stub::PromoteSnapshotToTemplate, t.stub(), req);
   ASSERT_TRUE(s.ok()) << s.error_message();
 }
 
@@ -174,7 +164,7 @@ std::vector<CrashCase> CrashCases() {
     req.set_new_volume_name("clone-" + tag);
     req.set_size_bytes(32 * kMiB);  // grown: one more step
     req.set_id(UuidFor(tag));
-    return Call(&ZfsService::Stub::CloneVolume, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::CloneVolume, t.stub(), req);
   };
   auto with_template = [source](Torture& t, const std::string& tag) {
     source(t, tag);
@@ -185,13 +175,13 @@ std::vector<CrashCase> CrashCases() {
     req.set_template_name("tmpl-" + tag);
     req.set_new_volume_name("tclone-" + tag);
     req.set_id(UuidFor(tag));
-    return Call(&ZfsService::Stub::CloneFromTemplate, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::CloneFromTemplate, t.stub(), req);
   };
   auto snapshot = [](Torture& t, const std::string& tag) {
     CreateSnapshotRequest req;
     req.set_volume_name("src-" + tag);
     req.set_snapshot_name("s2");
-    return Call(&ZfsService::Stub::CreateSnapshot, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::CreateSnapshot, t.stub(), req);
   };
   auto two_snapshots = [source](Torture& t, const std::string& tag) {
     source(t, tag);
@@ -201,30 +191,30 @@ std::vector<CrashCase> CrashCases() {
     RollbackSnapshotRequest req;
     req.set_volume_name("src-" + tag);
     req.set_snapshot_name("s1");
-    return Call(&ZfsService::Stub::RollbackSnapshot, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::RollbackSnapshot, t.stub(), req);
   };
   auto resize = [](Torture& t, const std::string& tag) {
     ResizeVolumeRequest req;
     req.set_name("src-" + tag);
     req.set_new_size_bytes(64 * kMiB);
-    return Call(&ZfsService::Stub::ResizeVolume, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::ResizeVolume, t.stub(), req);
   };
   auto del = [](Torture& t, const std::string& tag) {
     DeleteVolumeRequest req;
     req.set_name("src-" + tag);
-    return Call(&ZfsService::Stub::DeleteVolume, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::DeleteVolume, t.stub(), req);
   };
   auto promote = [](Torture& t, const std::string& tag) {
     PromoteSnapshotRequest req;
     req.set_volume_name("src-" + tag);
     req.set_snapshot_name("s1");
     req.set_template_name("tmpl-" + tag);
-    return Call(&ZfsService::Stub::PromoteSnapshotToTemplate, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::PromoteSnapshotToTemplate, t.stub(), req);
   };
   auto delete_template = [](Torture& t, const std::string& tag) {
     DeleteTemplateRequest req;
     req.set_name("tmpl-" + tag);
-    return Call(&ZfsService::Stub::DeleteTemplate, t.stub(), req);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::DeleteTemplate, t.stub(), req);
   };
   auto with_cloned_template = [with_template, clone_template](Torture& t, const std::string& tag) {
     with_template(t, tag);
@@ -340,19 +330,19 @@ TEST(CrashTorture, RandomKills) {
       } else if (op == 1) {
         DeleteVolumeRequest req;
         req.set_name(name);
-        result = Call(&ZfsService::Stub::DeleteVolume, t.stub(), req);
+        result = CallWithin(kCallDeadline, &ZfsService::Stub::DeleteVolume, t.stub(), req);
       } else if (op == 2) {
         CreateSnapshotRequest req;
         req.set_volume_name(name);
         req.set_snapshot_name("s" + std::to_string(round));
-        result = Call(&ZfsService::Stub::CreateSnapshot, t.stub(), req);
+        result = CallWithin(kCallDeadline, &ZfsService::Stub::CreateSnapshot, t.stub(), req);
       } else {
         CloneVolumeRequest req;
         req.set_source_volume("r" + std::to_string(rng() % 4));
         req.set_snapshot_name("s" + std::to_string(round - 1));
         req.set_new_volume_name(name + "c");
         req.set_id(id);
-        result = Call(&ZfsService::Stub::CloneVolume, t.stub(), req);
+        result = CallWithin(kCallDeadline, &ZfsService::Stub::CloneVolume, t.stub(), req);
       }
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 1500));

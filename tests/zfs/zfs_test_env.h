@@ -94,6 +94,19 @@ class HttpsServer {
 // --import-ca-file TestCaFile(), --import-max-size 1G, --import-allow-host
 // localhost, the throttleable qemu-img) plus `extra_args`; a flag given in
 // `extra_args` replaces its default.
+// Calls `rpc` with `req` and a deadline `within` from now; the reply goes
+// to `reply`, or is dropped if that is null.
+template <typename Request, typename Reply>
+grpc::Status CallWithin(std::chrono::seconds within,
+                        grpc::Status (ZfsService::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                              Reply*),
+                        ZfsService::Stub& stub, const Request& req, Reply* reply = nullptr) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + within);
+  Reply dropped;
+  return (stub.*rpc)(&ctx, req, reply != nullptr ? reply : &dropped);
+}
+
 class DaemonProcess {
  public:
   // `extra_env` ("NAME=value") is added to the daemon's environment.
