@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -73,6 +74,7 @@ class PoolEnvironment : public ::testing::Environment {
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
           << "the daemon must exit 0 on SIGTERM; status " << status << "\n"
           << g_daemon->Log();
+      EXPECT_EQ(g_daemon->SanitizerReports(), "") << "the shared daemon's sanitizer reports";
       delete g_daemon;
       g_daemon = nullptr;
     }
@@ -327,6 +329,26 @@ std::string DaemonProcess::Log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string DaemonProcess::SanitizerReports() const {
+  std::istringstream in(Log());
+  std::string reports;
+  bool in_report = false;
+  for (std::string line; std::getline(in, line);) {
+    const bool starts_report = line.find("WARNING: ThreadSanitizer") != std::string::npos ||
+                               line.find("ERROR: AddressSanitizer") != std::string::npos ||
+                               line.find("ERROR: LeakSanitizer") != std::string::npos ||
+                               line.find("ThreadSanitizer: reported") != std::string::npos ||
+                               line.find("runtime error:") != std::string::npos;
+    // The daemon's own lines start with an ISO 8601 timestamp ("2026-...").
+    const bool daemon_line =
+        line.size() > 5 && std::isdigit(static_cast<unsigned char>(line[0])) && line[4] == '-';
+    if (starts_report) in_report = true;
+    if (daemon_line && !starts_report) in_report = false;
+    if (in_report) reports += line + "\n";
+  }
+  return reports;
 }
 
 ScratchPool::ScratchPool(std::string name, const std::string& create_options)

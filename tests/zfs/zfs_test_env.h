@@ -88,12 +88,6 @@ class HttpsServer {
   int port_ = 0;
 };
 
-// A daemon process serving `pool` on `listen` (a unix socket path, or
-// HOST:PORT), logging to /var/tmp/mvirt-zfs-test-<pool>-<n>.log, with the
-// test settings (--state-dir StateDir(pool), --import-dir kImportDir,
-// --import-ca-file TestCaFile(), --import-max-size 1G, --import-allow-host
-// localhost, the throttleable qemu-img) plus `extra_args`; a flag given in
-// `extra_args` replaces its default.
 // Calls `rpc` with `req` and a deadline `within` from now; the reply goes
 // to `reply`, or is dropped if that is null.
 template <typename Request, typename Reply>
@@ -107,6 +101,12 @@ grpc::Status CallWithin(std::chrono::seconds within,
   return (stub.*rpc)(&ctx, req, reply != nullptr ? reply : &dropped);
 }
 
+// A daemon process serving `pool` on `listen` (a unix socket path, or
+// HOST:PORT), logging to /var/tmp/mvirt-zfs-test-<pool>-<n>.log, with the
+// test settings (--state-dir StateDir(pool), --import-dir kImportDir,
+// --import-ca-file TestCaFile(), --import-max-size 1G, --import-allow-host
+// localhost, the throttleable qemu-img) plus `extra_args`; a flag given in
+// `extra_args` replaces its default.
 class DaemonProcess {
  public:
   // `extra_env` ("NAME=value") is added to the daemon's environment.
@@ -126,6 +126,10 @@ class DaemonProcess {
   // reaped: kill(pid, 0) would still succeed on the zombie).
   bool Alive();
   std::string Log() const;
+  // The sanitizer reports in the log (each ThreadSanitizer warning,
+  // AddressSanitizer error or UBSan "runtime error" with its stack), without
+  // the daemon's own lines; empty when there are none.
+  std::string SanitizerReports() const;
   const std::string& endpoint() const { return endpoint_; }
   pid_t pid() const { return pid_; }
 
