@@ -265,8 +265,10 @@ int RunDaemon(int argc, char** argv) {
   sd_notify(0, "STOPPING=1");
   ArmStopDeadline(timeout);
   if (on_unix_socket) claim->unix_listener->Stop();  // no new connections
-  imports.Shutdown();     // running imports stop and remove their partial data
-  volumes.CloseEvents();  // watch streams end now rather than at the deadline
+  // Running imports stop and remove their partial data; then the watch
+  // streams end now rather than at the deadline.
+  imports.Shutdown();
+  volumes.CloseEvents();
   // Calls still running when the deadline nears are cancelled; their waits
   // (locks, devices) end with them.
   server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(timeout * 0.8));

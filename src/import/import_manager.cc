@@ -91,9 +91,21 @@ class ImportManager::Progress final : public ImportProgress {
 };
 
 ImportManager::ImportManager(VolumeManager& volumes, ImportOptions options)
-    : volumes_(volumes), options_(std::move(options)), store_(options_.state_dir + "/jobs") {}
+    : volumes_(volumes), options_(std::move(options)), store_(options_.state_dir + "/jobs") {
+  volumes_.SetTemplateObserver(
+      [this](const std::string& template_id, const std::optional<TemplateInfo>& info) {
+        TemplateEventInfo event;
+        event.template_id = template_id;
+        event.timestamp = Now();
+        event.template_info = info;
+        template_events_.Publish(event);
+      });
+}
 
-ImportManager::~ImportManager() { Shutdown(); }
+ImportManager::~ImportManager() {
+  volumes_.SetTemplateObserver(nullptr);  // waits for a report in progress
+  Shutdown();
+}
 
 absl::Status ImportManager::Recover() {
   if (absl::Status s = store_.Open(); !s.ok()) return s;
@@ -294,7 +306,7 @@ void ImportManager::PublishLocked(Job& job, bool with_template) {
   event.timestamp = Now();
   if (with_template) event.template_info = job.info.template_info;
   event.import_job = job.info;
-  volumes_.template_events().Publish(event);
+  template_events_.Publish(event);
 }
 
 void ImportManager::PruneLocked() {
@@ -375,6 +387,7 @@ void ImportManager::Shutdown() {
   }
   changed_.SignalAll();
   while (threads_ != 0) changed_.Wait(&mu_);
+  template_events_.Close();
 }
 
 }  // namespace mvirt::zfs

@@ -18,6 +18,7 @@
 #include "common/mutex.h"
 #include "import/import_options.h"
 #include "import/job_store.h"
+#include "import/template_event.h"
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
@@ -66,9 +67,13 @@ class ImportManager {
   absl::Status Cancel(const std::string& id);
 
   // Stops every running job (each ends FAILED, "interrupted: mvirt-zfs was
-  // stopped", after removing its partial data), waits for them, and refuses
-  // new ones. Idempotent.
+  // stopped", after removing its partial data), waits for them, refuses new
+  // ones and ends the template event subscriptions. Idempotent.
   void Shutdown();
+
+  // Every change of a template (reported by VolumeManager) and of an import
+  // job, published in the order they happened (see Broadcaster).
+  Broadcaster<TemplateEventInfo>& template_events() { return template_events_; }
 
  private:
   struct Job;
@@ -92,6 +97,7 @@ class ImportManager {
   VolumeManager& volumes_;
   const ImportOptions options_;
   JobStore store_;
+  Broadcaster<TemplateEventInfo> template_events_;
 
   Mutex mu_;
   CondVar changed_;  // a job finished, a slot freed, shutdown

@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/cancel_token.h"
+#include "import/import_job.h"
 #include "import/import_options.h"
 #include "import/import_source.h"
 #include "volume/volume_manager.h"

@@ -12,7 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "volume/volume_types.h"
+#include "import/import_job.h"
 
 namespace mvirt::zfs {
 

@@ -7,6 +7,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "import/import_job.h"
+#include "import/template_event.h"
 #include "mvirt_zfs.pb.h"
 #include "volume/volume_manager.h"
 

@@ -255,7 +255,7 @@ grpc::ServerWriteReactor<TemplateEvent>* ZfsServiceImpl::WatchTemplates(
   CallGuard guard(ctx, authorizer_, "WatchTemplates");
   if (!guard.allowed()) return new RefusedStream<TemplateEvent>(guard.status());
   return WatchStream<TemplateEventInfo, TemplateEvent>::Start(
-      ctx, volumes_.template_events(), options_.watch_buffer, watchers_, stall_watchdog_,
+      ctx, imports_.template_events(), options_.watch_buffer, watchers_, stall_watchdog_,
       [&]() -> absl::StatusOr<std::vector<TemplateEventInfo>> {
         absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
         if (!current.ok()) return current.status();

@@ -34,7 +34,7 @@ void VolumeManager::ReleaseTemplateName(const std::string& template_name) {
 }
 
 absl::Status VolumeManager::CheckTemplateNameFree(absl::string_view op, const std::string& name) {
-  if (zfs_.Exists(ReservedDataset("templates/" + name))) {
+  if (zfs_.Exists(names_.Template(name))) {
     return absl::AlreadyExistsError(absl::StrCat(op, ": a template of that name exists"));
   }
   MutexLock reserved(&reserved_mu_);
@@ -64,8 +64,7 @@ absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
   staging.template_name = params.template_name;
   staging.template_id = params.template_id;
   staging.import_source = params.import_source;
-  staging.dataset =
-      ReservedDataset(absl::StrCat("imports/", params.template_name, "-", params.job_id));
+  staging.dataset = names_.ImportStaging(params.template_name, params.job_id);
   staging.device = ZvolDevicePath(staging.dataset);
   staging.volsize = *volsize;
   staging.volblocksize = kDefaultVolblocksize;
@@ -105,7 +104,8 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
   const std::string op = absl::StrCat("import template '", staging.template_name, "'");
   KeyedMutex::Lock lock =
       name_locks_.AcquireUninterruptible(TemplateLockKey(staging.template_name));
-  if (absl::Status s = zfs_.Snapshot({absl::StrCat(staging.dataset, "@", kTemplateSnapshot)}, {});
+  if (absl::Status s = zfs_.Snapshot(
+          {DatasetNames::Snapshot(staging.dataset, DatasetNames::kTemplateSnapshot)}, {});
       !s.ok()) {
     return Annotate(s, op);
   }
@@ -126,7 +126,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
   } while (!gone.ok() && absl::Now() < deadline);
   if (!gone.ok())
     LogWarning(op, ": ", gone.message(), "; the template keeps a device until reboot");
-  const std::string target = ReservedDataset("templates/" + staging.template_name);
+  const std::string target = names_.Template(staging.template_name);
   CrashPoint("import/hidden");
   if (absl::Status s = zfs_.Rename(staging.dataset, target); !s.ok()) return Annotate(s, op);
   CrashPoint("import/renamed");
@@ -140,7 +140,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
   TemplateInfo known;
   known.id = staging.template_id;
   known.name = staging.template_name;
-  known.snapshot_path = absl::StrCat(target, "@", kTemplateSnapshot);
+  known.snapshot_path = DatasetNames::Snapshot(target, DatasetNames::kTemplateSnapshot);
   known.import_source = staging.import_source;
   known.size_bytes = staging.volsize;
   known.created_at = absl::ToUnixSeconds(absl::Now());

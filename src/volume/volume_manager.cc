@@ -24,11 +24,7 @@ absl::Status ValidateNewVolume(const std::string& name, const std::string& id) {
 }
 
 VolumeManager::VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOptions options)
-    : zfs_(zfs), devices_(devices), options_(std::move(options)) {}
-
-std::string VolumeManager::DatasetName(const std::string& name) const {
-  return absl::StrCat(options_.pool, "/", name);
-}
+    : zfs_(zfs), devices_(devices), options_(std::move(options)), names_(options_.pool) {}
 
 absl::Status VolumeManager::UnlessPoolGone(const absl::Status& status) {
   if (!absl::IsNotFound(status) || zfs_.Exists(options_.pool)) return status;
@@ -81,10 +77,9 @@ absl::Status VolumeManager::CheckIdUnused(absl::string_view op, const std::strin
   for (const VolumeProps& v : *volumes) {
     auto it = v.user_props.find(kIdProperty);
     if (it != v.user_props.end() && it->second == id && v.name != dataset) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(op, " '", dataset.substr(options_.pool.size() + 1), "': id ", id,
-                       " already belongs to volume '", v.name.substr(options_.pool.size() + 1),
-                       "'; ids identify volumes and must be unique"));
+      return absl::AlreadyExistsError(absl::StrCat(
+          op, " '", names_.VolumeNameOf(dataset), "': id ", id, " already belongs to volume '",
+          names_.VolumeNameOf(v.name), "'; ids identify volumes and must be unique"));
     }
   }
   return absl::OkStatus();
@@ -100,7 +95,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   if (!volsize.ok()) return Annotate(volsize.status(), op);
   if (absl::Status s = CheckCapacity("create volume", params.name, *volsize); !s.ok()) return s;
 
-  const std::string dataset = DatasetName(params.name);
+  const std::string dataset = names_.Volume(params.name);
   absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
   if (!lock.ok()) return Annotate(lock.status(), op);
 
@@ -154,14 +149,15 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
 absl::Status VolumeManager::MakeInCreating(
     absl::string_view op, const std::string& name, const std::string& id,
     const std::string& dataset, const std::function<absl::Status(const std::string&)>& make) {
-  const std::string staging = ReservedDataset(absl::StrCat("creating/", name, "-", id));
+  const std::string staging = names_.Creating(name, id);
   // Left by an attempt with the same id that a crash cut off: never listed,
   // never complete. The name lock keeps every other attempt out.
   if (zfs_.Exists(staging)) {
     if (absl::Status s = zfs_.DestroyWithSnapshots(staging); !s.ok()) return Annotate(s, op);
   }
   absl::Status made = make(staging);
-  if (absl::IsNotFound(made) && !zfs_.Exists(ReservedDataset("creating"))) {  // removed by hand?
+  if (absl::IsNotFound(made) &&
+      !zfs_.Exists(names_.Area(ReservedArea::kCreating))) {  // removed by hand?
     if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
     made = make(staging);
   }
@@ -200,7 +196,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::FinishNewVolume(absl::string_view op,
 absl::StatusOr<VolumeProps> VolumeManager::GetManaged(absl::string_view op,
                                                       const std::string& name) {
   if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
-  const std::string dataset = DatasetName(name);
+  const std::string dataset = names_.Volume(name);
   absl::StatusOr<VolumeProps> props = zfs_.GetVolume(dataset);
   if (!props.ok()) {
     if (absl::IsNotFound(props.status())) {
@@ -225,7 +221,7 @@ absl::StatusOr<VolumeProps> VolumeManager::GetManaged(absl::string_view op,
 absl::StatusOr<VolumeInfo> VolumeManager::ToVolumeInfo(const VolumeProps& props) {
   VolumeInfo v;
   v.id = props.user_props.at(kIdProperty);
-  v.name = props.name.substr(options_.pool.size() + 1);
+  v.name = names_.VolumeNameOf(props.name);
   v.path = ZvolDevicePath(props.name);
   v.volsize_bytes = props.volsize;
   v.used_bytes = props.used;
@@ -371,9 +367,11 @@ void VolumeManager::PublishVolumeByName(const std::string& name) {
   if (info.ok()) PublishVolume(*info);
 }
 
-void VolumeManager::CloseEvents() {
-  volume_events_.Close();
-  template_events_.Close();
+void VolumeManager::CloseEvents() { volume_events_.Close(); }
+
+void VolumeManager::SetTemplateObserver(TemplateObserver observer) {
+  MutexLock lock(&observer_mu_);
+  template_observer_ = std::move(observer);
 }
 
 }  // namespace mvirt::zfs

@@ -30,6 +30,7 @@
 #include "common/keyed_mutex.h"
 #include "common/mutex.h"
 #include "device/zvol_devices.h"
+#include "volume/dataset_names.h"
 #include "volume/volume_types.h"
 #include "zfs/zfs.h"
 
@@ -45,16 +46,6 @@ inline constexpr char kImportSourceProperty[] = "mvirt:import-source";
 // Shared by the snapshots that one CreateSnapshots call took together.
 inline constexpr char kSnapshotGroupProperty[] = "mvirt:snapshot-group";
 inline constexpr char kImportJobProperty[] = "mvirt:import-job";
-
-// The daemon's own datasets sit under <pool>/.mvirt, a name no volume name
-// can take (names start with a letter or digit):
-//   .mvirt/templates/T   template T (a zvol) with its snapshot @template
-//   .mvirt/incoming/...  templates being built; removed at start-up
-//   .mvirt/imports/...   images being imported (zvols with devices, unlike
-//                        the rest of .mvirt); removed at start-up
-//   .mvirt/deleted/...   deleted templates whose data clones still use
-inline constexpr char kReservedDir[] = ".mvirt";
-inline constexpr char kTemplateSnapshot[] = "template";
 
 struct VolumeManagerOptions {
   std::string pool = "vmpool";
@@ -210,10 +201,17 @@ class VolumeManager {
   // Every mutation publishes the changed object's full state here, after it
   // is done. Subscribers never slow the mutations down (see Broadcaster).
   Broadcaster<VolumeEventInfo>& volume_events() { return volume_events_; }
-  Broadcaster<TemplateEventInfo>& template_events() { return template_events_; }
-
   // Ends every subscription, e.g. at shutdown.
   void CloseEvents();
+
+  // Told of every change of a template, after it is done and under the
+  // template's lock (so in the order of the changes): its id and full
+  // state, or nullopt once it is deleted. Must not block or call back into
+  // the manager. ImportManager installs one (template events carry import
+  // jobs too, which this layer does not know); nullptr removes it.
+  using TemplateObserver =
+      std::function<void(const std::string& template_id, const std::optional<TemplateInfo>& info)>;
+  void SetTemplateObserver(TemplateObserver observer);
 
  private:
   void PublishVolume(const VolumeInfo& volume);
@@ -237,7 +235,7 @@ class VolumeManager {
   // `name` exists or an import of one is running. Requires the name's
   // TemplateLockKey held.
   absl::Status CheckTemplateNameFree(absl::string_view op, const std::string& name);
-  std::string ReservedDataset(absl::string_view sub) const;
+  // Creates <pool>/.mvirt and its areas where missing (see dataset_names.h).
   absl::Status EnsureReservedDatasets();
   // Clones snapshot `origin` as volume params.name; see CloneVolume.
   absl::StatusOr<VolumeInfo> CloneFrom(const std::string& op, const SnapshotProps& origin,
@@ -258,7 +256,6 @@ class VolumeManager {
   // first, ready or not (DEADLINE_EXCEEDED leaves it for a retry).
   absl::StatusOr<VolumeInfo> FinishNewVolume(absl::string_view op, const std::string& dataset);
 
-  std::string DatasetName(const std::string& name) const;
   // `status`, except that a NOT_FOUND while the pool itself is gone
   // (exported, destroyed, lost) becomes UNAVAILABLE: the object is not
   // known to be missing, the pool is.
@@ -290,12 +287,14 @@ class VolumeManager {
   Zfs& zfs_;
   ZvolDevices& devices_;
   const VolumeManagerOptions options_;
+  const DatasetNames names_;
   KeyedMutex name_locks_;
   Mutex garbage_mu_;  // one CollectGarbage at a time
   Mutex reserved_mu_;
   std::set<std::string> reserved_templates_ ABSL_GUARDED_BY(reserved_mu_);
   Broadcaster<VolumeEventInfo> volume_events_;
-  Broadcaster<TemplateEventInfo> template_events_;
+  Mutex observer_mu_;  // held while the observer runs, so removing it waits
+  TemplateObserver template_observer_ ABSL_GUARDED_BY(observer_mu_);
 };
 
 // True if `props` carry a local mvirt:id, i.e. the daemon created them.

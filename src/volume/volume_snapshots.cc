@@ -28,7 +28,8 @@ std::string VolumeManager::DescribeDependents(const std::vector<SnapshotProps>& 
 absl::StatusOr<SnapshotProps> VolumeManager::GetSnapshotOf(absl::string_view op,
                                                            const VolumeProps& volume,
                                                            const std::string& snapshot) {
-  absl::StatusOr<SnapshotProps> snap = zfs_.GetSnapshot(absl::StrCat(volume.name, "@", snapshot));
+  absl::StatusOr<SnapshotProps> snap =
+      zfs_.GetSnapshot(DatasetNames::Snapshot(volume.name, snapshot));
   if (absl::IsNotFound(snap.status())) {
     return absl::NotFoundError(absl::StrCat(op, " '", volume.name, "@", snapshot,
                                             "': volume has no snapshot '", snapshot, "'"));
@@ -69,7 +70,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     if (!props.ok()) return props.status();
   }
   for (const std::string& v : volumes)
-    full_names.push_back(absl::StrCat(DatasetName(v), "@", snapshot));
+    full_names.push_back(DatasetNames::Snapshot(names_.Volume(v), snapshot));
   // One lzc_snapshot call: all or none. The snapshots of one call share a
   // group id. A single snapshot gets its id in the same call; those of a
   // multi-volume call each get their own afterwards (until then, and if a
@@ -195,7 +196,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
                                                     const CloneVolumeParams& params) {
   // The clone starts with the volsize the origin had at the snapshot; it may
   // only grow. Everything is checked before ZFS is touched.
-  const std::string dataset = DatasetName(params.name);
+  const std::string dataset = names_.Volume(params.name);
   uint64_t volsize = origin.volsize;
   if (params.size_bytes.has_value()) {
     absl::StatusOr<uint64_t> rounded =

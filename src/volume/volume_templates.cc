@@ -1,10 +1,10 @@
 // VolumeManager: templates (golden images that volumes are cloned from).
 //
-// Template T is the zvol <pool>/.mvirt/templates/T with snapshot @template;
-// clones are made from that snapshot. A template is built under
-// .mvirt/incoming and renamed into place only when complete, so a half-built
-// one is never listed. A deleted template whose data clones still use moves
-// to .mvirt/deleted with its snapshot marked for deferred destruction; it is
+// Template T is a zvol with snapshot @template (names in dataset_names.h);
+// clones are made from that snapshot. A template is built in the incoming
+// area and renamed into place only when complete, so a half-built one is
+// never listed. A deleted template whose data clones still use moves to the
+// deleted area with its snapshot marked for deferred destruction; it is
 // destroyed once no clone is left (CollectGarbage).
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -19,22 +19,16 @@ namespace mvirt::zfs {
 
 std::string VolumeManager::TemplateLockKey(const std::string& name) { return "template/" + name; }
 
-std::string VolumeManager::ReservedDataset(absl::string_view sub) const {
-  if (sub.empty()) return absl::StrCat(options_.pool, "/", kReservedDir);
-  return absl::StrCat(options_.pool, "/", kReservedDir, "/", sub);
-}
-
 absl::Status VolumeManager::EnsureReservedDatasets() {
-  for (absl::string_view sub : {"", "templates", "incoming", "deleted"}) {
-    if (absl::Status s = zfs_.EnsureHiddenFilesystem(ReservedDataset(sub), /*zvol_devices=*/false);
-        !s.ok()) {
-      return s;
-    }
+  if (absl::Status s = zfs_.EnsureHiddenFilesystem(names_.ReservedRoot(), /*zvol_devices=*/false);
+      !s.ok()) {
+    return s;
   }
-  // Imports write through the zvol's device; volumes and clones being made
-  // get theirs there, and keep it when renamed into place.
-  for (absl::string_view sub : {"imports", "creating"}) {
-    if (absl::Status s = zfs_.EnsureHiddenFilesystem(ReservedDataset(sub), /*zvol_devices=*/true);
+  for (ReservedArea area :
+       {ReservedArea::kTemplates, ReservedArea::kIncoming, ReservedArea::kDeleted,
+        ReservedArea::kImports, ReservedArea::kCreating}) {
+    if (absl::Status s =
+            zfs_.EnsureHiddenFilesystem(names_.Area(area), DatasetNames::AreaHasZvolDevices(area));
         !s.ok()) {
       return s;
     }
@@ -43,7 +37,7 @@ absl::Status VolumeManager::EnsureReservedDatasets() {
 }
 
 absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& props) {
-  const std::string snapshot = absl::StrCat(props.name, "@", kTemplateSnapshot);
+  const std::string snapshot = DatasetNames::Snapshot(props.name, DatasetNames::kTemplateSnapshot);
   absl::StatusOr<SnapshotProps> snap = zfs_.GetSnapshot(snapshot);
   if (!snap.ok()) return snap.status();
   TemplateInfo t;
@@ -61,7 +55,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& pr
 }
 
 absl::StatusOr<std::vector<TemplateInfo>> VolumeManager::ListTemplates() {
-  const std::string dir = ReservedDataset("templates");
+  const std::string dir = names_.Area(ReservedArea::kTemplates);
   if (!zfs_.Exists(dir)) {
     if (absl::Status s = UnlessPoolGone(absl::NotFoundError(dir)); !absl::IsNotFound(s)) return s;
     return std::vector<TemplateInfo>{};
@@ -80,7 +74,7 @@ absl::StatusOr<std::vector<TemplateInfo>> VolumeManager::ListTemplates() {
 }
 
 absl::StatusOr<VolumeProps> VolumeManager::GetManagedTemplate(const std::string& name) {
-  absl::StatusOr<VolumeProps> props = zfs_.GetVolume(ReservedDataset("templates/" + name));
+  absl::StatusOr<VolumeProps> props = zfs_.GetVolume(names_.Template(name));
   if (props.ok() && IsManaged(props->user_props)) return props;
   if (props.ok() || absl::IsNotFound(props.status())) {
     return absl::NotFoundError(
@@ -113,13 +107,13 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   if (!source.ok()) return source.status();
   absl::StatusOr<SnapshotProps> snap = GetSnapshotOf("promote", *source, snapshot);
   if (!snap.ok()) return snap.status();
-  const std::string target = ReservedDataset("templates/" + template_name);
+  const std::string target = names_.Template(template_name);
   if (absl::Status s = CheckTemplateNameFree(op, template_name); !s.ok()) return s;
   if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
 
   // Build under incoming/, complete it, then rename it into place.
   const std::string id = NewUuid();
-  const std::string incoming = ReservedDataset(absl::StrCat("incoming/", template_name, "-", id));
+  const std::string incoming = names_.IncomingTemplate(template_name, id);
   auto fail = [&](const absl::Status& failure) {
     if (zfs_.Exists(incoming)) {
       if (absl::Status d = zfs_.DestroyWithSnapshots(incoming); !d.ok()) {
@@ -128,8 +122,8 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
     }
     return Annotate(failure, op);
   };
-  if (absl::Status s =
-          zfs_.CopySnapshot(snap->name, absl::StrCat(incoming, "@", kTemplateSnapshot));
+  if (absl::Status s = zfs_.CopySnapshot(
+          snap->name, DatasetNames::Snapshot(incoming, DatasetNames::kTemplateSnapshot));
       !s.ok()) {
     return fail(s);
   }
@@ -166,13 +160,13 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& t
                      tmpl->volsize, " bytes; a clone may only be as large or larger"));
   }
   absl::StatusOr<SnapshotProps> snap =
-      zfs_.GetSnapshot(absl::StrCat(tmpl->name, "@", kTemplateSnapshot));
+      zfs_.GetSnapshot(DatasetNames::Snapshot(tmpl->name, DatasetNames::kTemplateSnapshot));
   if (!snap.ok()) return Annotate(snap.status(), op);
   absl::StatusOr<VolumeInfo> info = CloneFrom(op, *snap, *tmpl, params);
   // Its clone_count changed if the clone exists (also when its device was
   // not ready in time); published under the template's lock, so template
   // events follow the order of the template's changes.
-  if (info.ok() || zfs_.Exists(DatasetName(params.name))) PublishTemplateByName(template_name);
+  if (info.ok() || zfs_.Exists(names_.Volume(params.name))) PublishTemplateByName(template_name);
   return info;
 }
 
@@ -182,7 +176,7 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
   if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("delete template '", name, "'"));
   absl::StatusOr<TemplateInfo> tmpl = GetTemplate(name);
   if (!tmpl.ok()) return Annotate(tmpl.status(), "delete template");
-  const std::string dataset = ReservedDataset("templates/" + name);
+  const std::string dataset = names_.Template(name);
   if (tmpl->clone_count == 0) {
     // The template and its snapshot in one transaction: all or nothing.
     if (absl::Status s = zfs_.DestroyWithSnapshots(dataset); !s.ok()) {
@@ -194,12 +188,13 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
     return absl::OkStatus();
   }
   // Clones still read its blocks: hide it now, destroy it with the last clone.
-  const std::string parked = ReservedDataset(absl::StrCat("deleted/", name, "-", tmpl->id));
+  const std::string parked = names_.DeletedTemplate(name, tmpl->id);
   if (absl::Status s = zfs_.Rename(dataset, parked); !s.ok()) {
     return Annotate(s, absl::StrCat("delete template '", name, "'"));
   }
   CrashPoint("template-delete/parked");
-  if (absl::Status s = zfs_.DeferDestroySnapshots({absl::StrCat(parked, "@", kTemplateSnapshot)});
+  if (absl::Status s = zfs_.DeferDestroySnapshots(
+          {DatasetNames::Snapshot(parked, DatasetNames::kTemplateSnapshot)});
       !s.ok()) {
     LogWarning("delete template '", name, "': ", s.message(), " (retried by the next clean-up)");
   }
@@ -217,18 +212,13 @@ void VolumeManager::WithTemplateLock(const std::string& name, const std::functio
 }
 
 void VolumeManager::PublishTemplate(const TemplateInfo& info) {
-  TemplateEventInfo event;
-  event.template_id = info.id;
-  event.timestamp = absl::ToUnixSeconds(absl::Now());
-  event.template_info = info;
-  template_events_.Publish(event);
+  MutexLock lock(&observer_mu_);
+  if (template_observer_) template_observer_(info.id, info);
 }
 
 void VolumeManager::PublishTemplateDeleted(const std::string& id) {
-  TemplateEventInfo event;
-  event.template_id = id;
-  event.timestamp = absl::ToUnixSeconds(absl::Now());
-  template_events_.Publish(event);
+  MutexLock lock(&observer_mu_);
+  if (template_observer_) template_observer_(id, std::nullopt);
 }
 
 void VolumeManager::PublishTemplateByName(const std::string& name) {
@@ -237,10 +227,9 @@ void VolumeManager::PublishTemplateByName(const std::string& name) {
 }
 
 void VolumeManager::PublishTemplateOfOrigin(const std::string& origin) {
-  const std::string prefix = ReservedDataset("templates/");
-  if (!absl::StartsWith(origin, prefix)) return;
-  std::string name = origin.substr(prefix.size());
-  name = name.substr(0, name.find('@'));
+  std::optional<std::string> template_name = names_.TemplateNameOf(origin);
+  if (!template_name) return;
+  const std::string& name = *template_name;
   // Under the template's lock (waited for even past the call's deadline:
   // the change it reports has happened), so that a deletion of the template
   // cannot be followed by a stale state of it.
@@ -250,8 +239,8 @@ void VolumeManager::PublishTemplateOfOrigin(const std::string& origin) {
 
 void VolumeManager::CollectGarbage(bool at_startup) {
   MutexLock lock(&garbage_mu_);
-  auto sweep = [&](absl::string_view sub, bool everything) {
-    const std::string dir = ReservedDataset(sub);
+  auto sweep = [&](ReservedArea area, bool everything) {
+    const std::string dir = names_.Area(area);
     if (!zfs_.Exists(dir)) return;
     absl::StatusOr<std::vector<VolumeProps>> zvols = zfs_.ListVolumes(dir);
     if (!zvols.ok()) {
@@ -281,16 +270,16 @@ void VolumeManager::CollectGarbage(bool at_startup) {
       }
     }
   };
-  sweep("deleted", false);
+  sweep(ReservedArea::kDeleted, false);
   if (at_startup) {
     // Half-built by a daemon that crashed or was stopped.
     if (absl::Status s = EnsureReservedDatasets(); !s.ok()) {
-      LogWarning("cannot create the daemon's datasets under ", ReservedDataset(""), ": ",
+      LogWarning("cannot create the daemon's datasets under ", names_.ReservedRoot(), ": ",
                  s.message());
     }
-    sweep("incoming", true);
-    sweep("imports", true);
-    sweep("creating", true);
+    sweep(ReservedArea::kIncoming, true);
+    sweep(ReservedArea::kImports, true);
+    sweep(ReservedArea::kCreating, true);
   }
 }
 

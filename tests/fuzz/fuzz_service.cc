@@ -156,7 +156,7 @@ struct World {
     // A watcher, as WatchVolumes/WatchTemplates clients are: subscribed,
     // then the current state.
     volume_events = volumes->volume_events().Subscribe(1 << 20);
-    template_events = volumes->template_events().Subscribe(1 << 20);
+    template_events = imports->template_events().Subscribe(1 << 20);
     absl::StatusOr<std::vector<VolumeInfo>> vols = volumes->List();
     absl::StatusOr<std::vector<TemplateInfo>> templates = volumes->ListTemplates();
     if (!vols.ok() || !templates.ok()) Fail("listing the world failed");
