@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -28,11 +29,28 @@ void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
 
+std::string LogSafeText(absl::string_view message) {
+  const absl::string_view kept = message.substr(0, kMaxLogMessageBytes);
+  std::string out;
+  out.reserve(kept.size());
+  for (unsigned char c : kept) {
+    if (c < 0x20 || c == 0x7f) {
+      absl::StrAppend(&out, absl::StrFormat("\\x%02x", c));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (message.size() > kept.size()) {
+    absl::StrAppend(&out, "... (", message.size() - kept.size(), " more bytes)");
+  }
+  return out;
+}
+
 void LogLine(LogLevel level, absl::string_view message) {
   static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
   std::string line =
       absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
-                   kNames[static_cast<int>(level)], " ", message, "\n");
+                   kNames[static_cast<int>(level)], " ", LogSafeText(message), "\n");
   // One write per line keeps concurrent lines whole.
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
 }

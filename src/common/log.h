@@ -1,5 +1,7 @@
 // Minimal leveled logging to stderr (journald picks it up under systemd).
-// Thread-safe: each line is written with one call.
+// Thread-safe: each line is written with one call. A message is always one
+// line of bounded length, whatever a caller put in it (see LogSafeText), so
+// names from requests cannot forge audit lines or flood the log.
 #ifndef MVIRT_ZFS_COMMON_LOG_H_
 #define MVIRT_ZFS_COMMON_LOG_H_
 
@@ -17,6 +19,12 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 void LogLine(LogLevel level, absl::string_view message);
+
+// `message` as LogLine writes it: control bytes (newlines, escapes, NUL, DEL)
+// shown as \xNN, and cut after kMaxLogMessageBytes with a note of how much
+// was left out. Other bytes (UTF-8 text) are kept.
+inline constexpr size_t kMaxLogMessageBytes = 8192;
+std::string LogSafeText(absl::string_view message);
 
 template <typename... Args>
 void Log(LogLevel level, const Args&... args) {

@@ -16,6 +16,8 @@ bool IsNameChar(char c) {
          c == '-';
 }
 
+}  // namespace
+
 // Renders control and non-ASCII bytes visibly, so an error message never
 // carries raw terminal escapes back to the caller.
 std::string Printable(absl::string_view s) {
@@ -31,8 +33,6 @@ std::string Printable(absl::string_view s) {
   if (s.size() > kShown) out += "...";
   return out;
 }
-
-}  // namespace
 
 absl::Status ValidateName(absl::string_view kind, absl::string_view name) {
   constexpr absl::string_view kAllowed =

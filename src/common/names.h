@@ -28,6 +28,10 @@ absl::Status ValidateName(absl::string_view kind, absl::string_view name);
 // OK, or INVALID_ARGUMENT saying so.
 absl::Status ValidateId(absl::string_view id);
 
+// `s` fit to quote in a message to a caller: control and non-ASCII bytes as
+// \xNN (no raw terminal escapes), cut after 120 bytes with "...".
+std::string Printable(absl::string_view s);
+
 // A fresh random (version 4) UUID, lowercase.
 std::string NewUuid();
 

@@ -328,7 +328,9 @@ void ImportManager::PruneLocked() {
 absl::StatusOr<ImportJobInfo> ImportManager::Get(const std::string& id) {
   MutexLock lock(&mu_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no import job '", id, "'"));
+  if (it == jobs_.end()) {
+    return absl::NotFoundError(absl::StrCat("no import job '", Printable(id), "'"));
+  }
   return it->second->info;
 }
 
@@ -351,7 +353,9 @@ absl::Status ImportManager::Cancel(const std::string& id) {
   {
     MutexLock lock(&mu_);
     auto it = jobs_.find(id);
-    if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no import job '", id, "'"));
+    if (it == jobs_.end()) {
+      return absl::NotFoundError(absl::StrCat("no import job '", Printable(id), "'"));
+    }
     job = it->second;
     if (IsFinished(job->info.state)) {
       return absl::FailedPreconditionError(

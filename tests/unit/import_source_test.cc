@@ -1,6 +1,7 @@
 #include "import/import_source.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,9 @@
 
 namespace mvirt::zfs {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -58,7 +62,7 @@ class ImportSourceTest : public ::testing::TestWithParam<PathResolver> {
         message.erase(at, named.size());
       }
     }
-    EXPECT_EQ(message.find(root_.string()), std::string::npos) << s.status();
+    EXPECT_THAT(message, Not(HasSubstr(root_.string()))) << s.status();
   }
 
   static std::string ReadAll(const ImportSource& source) {

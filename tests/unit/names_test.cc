@@ -1,5 +1,6 @@
 #include "common/names.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -7,6 +8,8 @@
 
 namespace mvirt::zfs {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(ValidateName, AcceptsThePolicy) {
   for (const std::string& name :
@@ -62,7 +65,7 @@ TEST(NewUuid, IsAValidVersion4UuidAndUnique) {
     std::string id = NewUuid();
     ASSERT_TRUE(ValidateId(id).ok()) << id;
     EXPECT_EQ(id[14], '4');
-    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+    EXPECT_THAT(std::string("89ab"), HasSubstr(std::string(1, id[19]))) << id;
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);

@@ -1,5 +1,6 @@
 #include "daemon/options.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 
 namespace mvirt::zfs {
 namespace {
+
+using ::testing::HasSubstr;
 
 class TempFile;
 ParsedCommandLine Parse(std::vector<std::string> args);
@@ -77,13 +80,13 @@ TEST(DaemonOptions, UnknownConfigKeyIsAnError) {
   ParsedCommandLine p = Parse({"--config", config.path()});
   EXPECT_FALSE(p.run);
   EXPECT_NE(p.exit_code, 0);
-  EXPECT_NE(p.message.find("pol"), std::string::npos) << p.message;
+  EXPECT_THAT(p.message, HasSubstr("pol")) << p.message;
 }
 
 TEST(DaemonOptions, ExplicitConfigFileMustExist) {
   ParsedCommandLine p = Parse({"--config", "/nonexistent/mvirt-zfs.toml"});
   EXPECT_FALSE(p.run);
-  EXPECT_NE(p.message.find("/nonexistent/mvirt-zfs.toml"), std::string::npos) << p.message;
+  EXPECT_THAT(p.message, HasSubstr("/nonexistent/mvirt-zfs.toml")) << p.message;
 }
 
 TEST(DaemonOptions, BadValuesFailWithAMessage) {
@@ -104,7 +107,7 @@ TEST(DaemonOptions, BadValuesFailWithAMessage) {
     ParsedCommandLine p = Parse(c.args);
     EXPECT_FALSE(p.run) << c.args[0];
     EXPECT_EQ(p.exit_code, c.args[0] == "--bogus" ? 109 : 2) << p.message;
-    EXPECT_NE(p.message.find(c.says), std::string::npos) << p.message;
+    EXPECT_THAT(p.message, HasSubstr(c.says)) << p.message;
   }
 }
 
@@ -163,7 +166,7 @@ TEST(DaemonOptions, BadImportFlagsFailWithAMessage) {
     ParsedCommandLine p = Parse(c.args);
     EXPECT_FALSE(p.run) << c.args[0];
     EXPECT_EQ(p.exit_code, 2) << p.message;
-    EXPECT_NE(p.message.find(c.says), std::string::npos) << p.message;
+    EXPECT_THAT(p.message, HasSubstr(c.says)) << p.message;
   }
 }
 
@@ -210,7 +213,7 @@ TEST(DaemonOptions, ANetworkAddressNeedsTlsAndBadAccessFlagsFail) {
     ParsedCommandLine p = Parse(c.args);
     EXPECT_FALSE(p.run) << c.args[0];
     EXPECT_NE(p.exit_code, 0);
-    EXPECT_NE(p.message.find(c.message), std::string::npos) << p.message;
+    EXPECT_THAT(p.message, HasSubstr(c.message)) << p.message;
   }
 }
 
@@ -228,11 +231,11 @@ TEST(DaemonOptions, HelpAndVersionExitZero) {
   ParsedCommandLine help = Parse({"--help"});
   EXPECT_FALSE(help.run);
   EXPECT_EQ(help.exit_code, 0);
-  EXPECT_NE(help.message.find("--pool"), std::string::npos);
+  EXPECT_THAT(help.message, HasSubstr("--pool"));
   ParsedCommandLine version = Parse({"--version"});
   EXPECT_FALSE(version.run);
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_NE(version.message.find(MVIRT_ZFS_VERSION), std::string::npos);
+  EXPECT_THAT(version.message, HasSubstr(MVIRT_ZFS_VERSION));
 }
 
 }  // namespace

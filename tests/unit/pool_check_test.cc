@@ -1,9 +1,12 @@
 #include "daemon/pool_check.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace mvirt::zfs {
 namespace {
+
+using ::testing::HasSubstr;
 
 PoolProps SeedPool() {
   PoolProps p;
@@ -47,11 +50,11 @@ TEST(SeedSettingWarnings, OneWarningPerDifferingSetting) {
   p.atime = "on";
   std::vector<std::string> w = SeedSettingWarnings(p);
   ASSERT_EQ(w.size(), 5u);
-  EXPECT_NE(w[0].find("ashift is 9, recommended 12"), std::string::npos) << w[0];
-  EXPECT_NE(w[1].find("zpool set autotrim=on vmpool"), std::string::npos) << w[1];
-  EXPECT_NE(w[2].find("compression is off, recommended lz4"), std::string::npos) << w[2];
-  EXPECT_NE(w[3].find("xattr is on, recommended sa"), std::string::npos) << w[3];
-  EXPECT_NE(w[4].find("zfs set atime=off vmpool"), std::string::npos) << w[4];
+  EXPECT_THAT(w[0], HasSubstr("ashift is 9, recommended 12")) << w[0];
+  EXPECT_THAT(w[1], HasSubstr("zpool set autotrim=on vmpool")) << w[1];
+  EXPECT_THAT(w[2], HasSubstr("compression is off, recommended lz4")) << w[2];
+  EXPECT_THAT(w[3], HasSubstr("xattr is on, recommended sa")) << w[3];
+  EXPECT_THAT(w[4], HasSubstr("zfs set atime=off vmpool")) << w[4];
 }
 
 }  // namespace

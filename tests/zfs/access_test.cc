@@ -4,6 +4,7 @@
 // --socket-group is served; TLS and mutual TLS accept the right clients and
 // refuse plaintext, certificate-less and wrong-CA clients; a network address
 // without TLS needs --insecure-listen.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,6 +20,8 @@
 namespace mvirt::zfs::testing {
 namespace {
 
+using ::testing::HasSubstr;
+
 // mvirt-zfsctl as `user` ("root", or setpriv arguments such as
 // "--reuid=65534 --regid=65534 --clear-groups").
 CommandResult CtlAs(const std::string& user, const std::string& endpoint, const std::string& args) {
@@ -30,8 +33,8 @@ constexpr char kNobody[] = "--reuid=65534 --regid=65534 --clear-groups";
 
 void ExpectDenied(const CommandResult& r, const std::string& what) {
   EXPECT_EQ(r.exit_code, 1) << what << ": " << r.output;
-  EXPECT_NE(r.output.find("PERMISSION_DENIED"), std::string::npos) << what << ": " << r.output;
-  EXPECT_NE(r.output.find("uid 65534"), std::string::npos) << what << ": " << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED")) << what << ": " << r.output;
+  EXPECT_THAT(r.output, HasSubstr("uid 65534")) << what << ": " << r.output;
 }
 
 // A volume the callers try to delete; it must survive every refusal.
@@ -48,12 +51,12 @@ TEST(Access, UnixSocketServesRootAndTheGroupAndRefusesOthers) {
   ASSERT_TRUE(open_socket.WaitUntilServing()) << open_socket.Log();
   const std::string endpoint = open_socket.endpoint();
   CreateTarget(endpoint, pool.name());
-  const std::string before = PoolListing(pool.name());
+  const std::string before = PoolState(pool.name());
   ExpectDenied(CtlAs(kNobody, endpoint, "volume delete target"), "delete over the unix socket");
   ExpectDenied(CtlAs(kNobody, endpoint, "volume list"), "reads are refused too");
   ExpectDenied(CtlAs(kNobody, endpoint, "watch volumes"), "and watch streams");
-  EXPECT_EQ(PoolListing(pool.name()), before) << "a refused call changed the pool";
-  EXPECT_NE(open_socket.Log().find("refused DeleteVolume"), std::string::npos);
+  EXPECT_EQ(PoolState(pool.name()), before) << "a refused call changed the pool";
+  EXPECT_THAT(open_socket.Log(), HasSubstr("refused DeleteVolume"));
   EXPECT_EQ(CtlAs("root", endpoint, "volume list").exit_code, 0) << "root is served";
   open_socket.StopWith(SIGTERM);
 
@@ -63,17 +66,15 @@ TEST(Access, UnixSocketServesRootAndTheGroupAndRefusesOthers) {
   ASSERT_TRUE(grouped.WaitUntilServing()) << grouped.Log();
   CommandResult r = CtlAs(kNobody, endpoint, "volume delete target");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("Permission denied"), std::string::npos)
-      << "connect refused: " << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Permission denied")) << "connect refused: " << r.output;
   EXPECT_EQ(MustRun("stat -c '%a %G' /run/mvirt-zfs-access.sock"), "660 users\n");
   // (A resize to its own size: a mutation, audited, that changes nothing.)
   r = CtlAs("--reuid=65534 --regid=100 --clear-groups", endpoint, "volume resize target 16M");
   EXPECT_EQ(r.exit_code, 0) << "a member of 'users' is served: " << r.output;
-  EXPECT_NE(
-      grouped.Log().find("audit: ResizeVolume volume 'target' to 16777216 bytes by uid 65534"),
-      std::string::npos)
+  EXPECT_THAT(grouped.Log(),
+              HasSubstr("audit: ResizeVolume volume 'target' to 16777216 bytes by uid 65534"))
       << grouped.Log();
-  EXPECT_EQ(PoolListing(pool.name()), before);
+  EXPECT_EQ(PoolState(pool.name()), before);
 }
 
 TEST(Access, LoopbackTcpServesRootAndRefusesOtherUsers) {
@@ -82,11 +83,11 @@ TEST(Access, LoopbackTcpServesRootAndRefusesOtherUsers) {
     DaemonProcess daemon(pool.name(), listen);
     ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
     CreateTarget(listen, pool.name());
-    const std::string before = PoolListing(pool.name());
+    const std::string before = PoolState(pool.name());
     ExpectDenied(CtlAs(kNobody, listen, "volume delete target"), "delete over " + listen);
     ExpectDenied(CtlAs(kNobody, listen, "template import x https://example.com/x.raw"),
                  "an import (the daemon fetching URLs) over " + listen);
-    EXPECT_EQ(PoolListing(pool.name()), before);
+    EXPECT_EQ(PoolState(pool.name()), before);
     CommandResult r = CtlAs("root", listen, "volume delete target");
     EXPECT_EQ(r.exit_code, 0) << "root is served over " << listen << ": " << r.output;
     EXPECT_FALSE(DatasetExists(pool.name() + "/target"));
@@ -171,17 +172,16 @@ TEST(Access, MutualTlsAcceptsTheRightClientsOnly) {
   grpc::ClientContext ctx;
   grpc::Status s = stub->CreateVolume(&ctx, create, &v);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_NE(daemon.Log().find("audit: CreateVolume volume 'tls-vol' by TLS client '"),
-            std::string::npos)
+  EXPECT_THAT(daemon.Log(), HasSubstr("audit: CreateVolume volume 'tls-vol' by TLS client '"))
       << daemon.Log();
-  EXPECT_NE(daemon.Log().find("O=mvirt,CN=node-1"), std::string::npos) << "the subject is audited";
+  EXPECT_THAT(daemon.Log(), HasSubstr("O=mvirt,CN=node-1")) << "the subject is audited";
 
-  const std::string before = PoolListing(pool.name());
+  const std::string before = PoolState(pool.name());
   EXPECT_FALSE(GetVersionWith(target, certs.Tls("ca.pem")).ok()) << "no client certificate";
   EXPECT_FALSE(GetVersionWith(target, certs.Tls("ca.pem", "intruder.pem", "intruder.key")).ok())
       << "a client certificate of another CA";
   EXPECT_FALSE(GetVersionWith(target, grpc::InsecureChannelCredentials()).ok()) << "plaintext";
-  EXPECT_EQ(PoolListing(pool.name()), before);
+  EXPECT_EQ(PoolState(pool.name()), before);
 
   // Certificates are re-read when they change: a new server certificate of
   // another CA is served without a restart.
@@ -203,13 +203,13 @@ TEST(Access, ANetworkAddressNeedsTlsOrAnExplicitInsecureListen) {
     DaemonProcess refused(pool.name(), "0.0.0.0:50191");
     int status = refused.WaitForExit();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
-    EXPECT_NE(refused.Log().find("needs TLS"), std::string::npos) << refused.Log();
+    EXPECT_THAT(refused.Log(), HasSubstr("needs TLS")) << refused.Log();
   }
   DaemonProcess insecure(pool.name(), "0.0.0.0:50191", {"--insecure-listen"});
   ASSERT_TRUE(WaitForTls(insecure, "127.0.0.1:50191", grpc::InsecureChannelCredentials()))
       << insecure.Log();
-  EXPECT_NE(insecure.Log().find("WARNING"), std::string::npos);
-  EXPECT_NE(insecure.Log().find("--insecure-listen"), std::string::npos) << insecure.Log();
+  EXPECT_THAT(insecure.Log(), HasSubstr("WARNING"));
+  EXPECT_THAT(insecure.Log(), HasSubstr("--insecure-listen")) << insecure.Log();
 }
 
 }  // namespace

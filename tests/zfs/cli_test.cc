@@ -1,4 +1,5 @@
 // End-to-end tests of mvirt-zfsctl against the real daemon and pool.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,9 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 CommandResult Ctl(const std::string& args) {
   return Shell(CliPath() + " --endpoint " + TestPool::daemon().endpoint() + " " + args);
@@ -29,20 +33,19 @@ TEST(Cli, VolumeLifecycleEndToEnd) {
   CommandResult r =
       Ctl("volume create cli-vol 64M --volblocksize 8K --id 12345678-1234-4234-8234-123456789abc");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("/dev/zvol/" + ds), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("/dev/zvol/" + ds)) << r.output;
   EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(64 << 20));
   EXPECT_EQ(ZfsGet(ds, "volblocksize"), "8192");
 
   r = Ctl("volume list");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("cli-vol"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("64 MiB"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-vol")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("64 MiB")) << r.output;
 
   r = Ctl("--json volume get cli-vol");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("\"id\":\"12345678-1234-4234-8234-123456789abc\""), std::string::npos)
-      << r.output;
-  EXPECT_NE(r.output.find("\"volsize_bytes\":\"67108864\""), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"id\":\"12345678-1234-4234-8234-123456789abc\"")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"volsize_bytes\":\"67108864\"")) << r.output;
 
   r = Ctl("volume resize cli-vol 1G");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -50,11 +53,11 @@ TEST(Cli, VolumeLifecycleEndToEnd) {
 
   r = Ctl("volume resize cli-vol 64M");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("FAILED_PRECONDITION"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION")) << r.output;
 
   r = Ctl("pool stats");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(TestPool::kPool), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(TestPool::kPool)) << r.output;
 
   r = Ctl("volume delete cli-vol");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -63,7 +66,7 @@ TEST(Cli, VolumeLifecycleEndToEnd) {
   r = Ctl("volume get cli-vol");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("NOT_FOUND")) << r.output;
 }
 
 TEST(Cli, SnapshotCloneTemplateAndWatchEndToEnd) {
@@ -94,23 +97,23 @@ TEST(Cli, SnapshotCloneTemplateAndWatchEndToEnd) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = Ctl("template list");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("cli-tmpl"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-tmpl")) << r.output;
   r = Ctl("template clone cli-tmpl cli-d");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(ZfsGet(pool + "/cli-d", "origin"), pool + "/.mvirt/templates/cli-tmpl@template");
 
   // watch prints the current state first.
   r = Watch("volumes", "cli-d");
-  EXPECT_NE(r.output.find("cli-d"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("cli-a"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-d")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-a")) << r.output;
   r = Watch("templates", "clones=1");
-  EXPECT_NE(r.output.find("template"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("cli-tmpl updated"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("clones=1"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("template")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-tmpl updated")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("clones=1")) << r.output;
 
   r = Ctl("snapshot delete cli-a pair");
   EXPECT_EQ(r.exit_code, 1) << "a clone depends on it: " << r.output;
-  EXPECT_NE(r.output.find("cli-c"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-c")) << r.output;
   for (const char* cmd :
        {"volume delete cli-c", "volume delete cli-d", "template delete cli-tmpl",
         "snapshot delete cli-a pair", "volume delete cli-a", "volume delete cli-b"}) {
@@ -130,13 +133,11 @@ TEST(Cli, ImportWithProgressDetachJobsAndCancel) {
   CommandResult r =
       Ctl("template import cli-img " + std::string(kImportDir) + "/cli.qcow2 --size 16M");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("import job "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("pending"), std::string::npos) << "a progress line: " << r.output;
-  EXPECT_NE(r.output.find("snapshot_path: " + pool + "/.mvirt/templates/cli-img@template"),
-            std::string::npos)
+  EXPECT_THAT(r.output, HasSubstr("import job ")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("pending")) << "a progress line: " << r.output;
+  EXPECT_THAT(r.output, HasSubstr("snapshot_path: " + pool + "/.mvirt/templates/cli-img@template"))
       << r.output;
-  EXPECT_NE(r.output.find("import_source: " + std::string(kImportDir) + "/cli.qcow2"),
-            std::string::npos)
+  EXPECT_THAT(r.output, HasSubstr("import_source: " + std::string(kImportDir) + "/cli.qcow2"))
       << r.output;
   EXPECT_EQ(ZfsGet(pool + "/.mvirt/templates/cli-img", "volsize"), std::to_string(16 << 20));
 
@@ -149,34 +150,34 @@ TEST(Cli, ImportWithProgressDetachJobsAndCancel) {
   EXPECT_EQ(id.size(), 36u) << r.output;
   r = Ctl("job list");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(id), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("cli-slow"), std::string::npos) << r.output;
-  EXPECT_EQ(r.output.find("cli-img"), std::string::npos) << "finished jobs only with --all";
+  EXPECT_THAT(r.output, HasSubstr(id)) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-slow")) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("cli-img"))) << "finished jobs only with --all";
   r = Ctl("job list --all");
-  EXPECT_NE(r.output.find("cli-img"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-img")) << r.output;
   r = Ctl("job get " + id);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("template:"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("cli-slow"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("template:")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cli-slow")) << r.output;
   r = Ctl("--json job get " + id);
-  EXPECT_NE(r.output.find("\"id\":\"" + id + "\""), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"id\":\"" + id + "\"")) << r.output;
   r = Ctl("job cancel " + id);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("cancelled import job " + id), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cancelled import job " + id)) << r.output;
   r = Ctl("job get " + id);
-  EXPECT_NE(r.output.find("cancelled"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cancelled")) << r.output;
   r = Ctl("job cancel " + id);
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("FAILED_PRECONDITION"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION")) << r.output;
 
   // A failing import ends with one error line and exit 1.
   r = Ctl("template import cli-bad /etc/passwd");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("PERMISSION_DENIED"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED")) << r.output;
   r = Ctl("template import cli-404 " + HttpsServer::Get().Url("missing.raw"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("failed: download"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("HTTP 404"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("failed: download")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("HTTP 404")) << r.output;
 
   EXPECT_EQ(Ctl("template delete cli-img").exit_code, 0);
   Shell(std::string("rm -rf ") + kImportDir + "/* " + HttpsServer::kRoot + "/*");
@@ -185,13 +186,13 @@ TEST(Cli, ImportWithProgressDetachJobsAndCancel) {
 TEST(Cli, BadInputIsOneClearLineAndNonZeroExit) {
   CommandResult r = Ctl("volume create x 12Q");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("invalid size '12Q'"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("invalid size '12Q'")) << r.output;
   r = Ctl("volume create bad/name 1G");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("INVALID_ARGUMENT"), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("INVALID_ARGUMENT")) << r.output;
   r = Ctl("version");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(MVIRT_ZFS_VERSION), std::string::npos) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(MVIRT_ZFS_VERSION)) << r.output;
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // Real-ZFS tests of the daemon's start-up and shutdown.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,12 +16,15 @@
 namespace mvirt::zfs::testing {
 namespace {
 
+using ::testing::HasSubstr;
+using ::testing::Not;
+
 TEST(Daemon, RefusesToStartWithoutItsPool) {
   DaemonProcess daemon("nosuchpool", "/run/mvirt-zfs-nosuchpool.sock");
   int status = daemon.WaitForExit();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 1);
-  EXPECT_NE(daemon.Log().find("cannot serve pool 'nosuchpool'"), std::string::npos) << daemon.Log();
+  EXPECT_THAT(daemon.Log(), HasSubstr("cannot serve pool 'nosuchpool'")) << daemon.Log();
 }
 
 TEST(Daemon, WarnsAboutEverySeedSettingThePoolLacksAndStopsCleanly) {
@@ -35,11 +39,11 @@ TEST(Daemon, WarnsAboutEverySeedSettingThePoolLacksAndStopsCleanly) {
     DaemonProcess daemon("mvplain", "/run/mvirt-zfs-plain.sock");
     ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
     const std::string log = daemon.Log();
-    EXPECT_NE(log.find("ashift is 9, recommended 12"), std::string::npos) << log;
-    EXPECT_NE(log.find("autotrim is off, recommended on"), std::string::npos) << log;
-    EXPECT_NE(log.find("compression is off, recommended lz4"), std::string::npos) << log;
-    EXPECT_NE(log.find("xattr is on, recommended sa"), std::string::npos) << log;
-    EXPECT_NE(log.find("atime is on, recommended off"), std::string::npos) << log;
+    EXPECT_THAT(log, HasSubstr("ashift is 9, recommended 12")) << log;
+    EXPECT_THAT(log, HasSubstr("autotrim is off, recommended on")) << log;
+    EXPECT_THAT(log, HasSubstr("compression is off, recommended lz4")) << log;
+    EXPECT_THAT(log, HasSubstr("xattr is on, recommended sa")) << log;
+    EXPECT_THAT(log, HasSubstr("atime is on, recommended off")) << log;
     int status = daemon.StopWith(SIGINT);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   }
@@ -104,7 +108,7 @@ TEST(Daemon, SigtermLetsACallInFlightFinish) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << daemon.Log();
     EXPECT_EQ(deleted.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
         << "the call finished with its own answer: " << deleted.error_message();
-    EXPECT_NE(deleted.error_message().find("sleep"), std::string::npos) << deleted.error_message();
+    EXPECT_THAT(deleted.error_message(), HasSubstr("sleep")) << deleted.error_message();
     Shell("kill " + holder);
   }
   Shell("zpool destroy -f mvinflight");
@@ -113,8 +117,8 @@ TEST(Daemon, SigtermLetsACallInFlightFinish) {
 
 TEST(Daemon, SeedPoolGetsNoWarnings) {
   const std::string log = TestPool::daemon().Log();
-  EXPECT_EQ(log.find("WARNING"), std::string::npos) << log;
-  EXPECT_NE(log.find("serving pool 'mvtest'"), std::string::npos) << log;
+  EXPECT_THAT(log, Not(HasSubstr("WARNING"))) << log;
+  EXPECT_THAT(log, HasSubstr("serving pool 'mvtest'")) << log;
 }
 
 }  // namespace

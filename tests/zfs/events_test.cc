@@ -3,6 +3,7 @@
 // a watcher saw it, and the retry with the same id succeeds once udev runs
 // again; a call waiting for another call's lock on the same name ends at its
 // deadline and then does nothing; watch streams are bounded.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,6 +16,9 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Stops udev from running its rules (no /dev/zvol links appear) for its
 // lifetime.
@@ -62,7 +66,7 @@ TEST(Events, ACreateWhoseDeviceIsLateIsPublishedAndItsRetrySucceeds) {
     UdevStopped udev;
     grpc::Status s = CreateOn(*stub, "late-device", kId1, &v);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
-    EXPECT_NE(s.error_message().find("retry"), std::string::npos) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("retry")) << s.error_message();
     EXPECT_EQ(ZfsGet(pool.name() + "/late-device", "mvirt:id"), kId1) << "the volume exists";
     VolumeEvent e;
     ASSERT_TRUE(watch->Read(&e)) << "the watcher hears of the volume although the call failed";
@@ -108,7 +112,7 @@ TEST(Events, AWaitForABusyNameEndsAtTheDeadlineAndThenDoesNothing) {
   // A delete that outlived its caller would run now, the lock being free.
   std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_TRUE(DatasetExists(pool.name() + "/contended")) << "the late delete did nothing";
-  EXPECT_EQ(daemon.Log().find("deleted volume"), std::string::npos) << daemon.Log();
+  EXPECT_THAT(daemon.Log(), Not(HasSubstr("deleted volume"))) << daemon.Log();
 }
 
 TEST(Events, SigtermEndsTheDaemonWithinTheShutdownTimeoutWhileACallWaits) {
@@ -172,8 +176,7 @@ TEST(Events, SigtermExitsAtTheShutdownTimeoutWhenACallCannotBeEnded) {
   Shell("kill " + holder);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << "\n" << daemon.Log();
   EXPECT_LT(took, std::chrono::milliseconds(2500)) << daemon.Log();
-  EXPECT_NE(daemon.Log().find("still stopping after 1s (--shutdown-timeout): exiting now"),
-            std::string::npos)
+  EXPECT_THAT(daemon.Log(), HasSubstr("still stopping after 1s (--shutdown-timeout): exiting now"))
       << daemon.Log();
   EXPECT_TRUE(DatasetExists(pool.name() + "/held")) << "the refused delete changed nothing";
 }
@@ -195,7 +198,7 @@ TEST(Events, WatchStreamsAreBounded) {
   EXPECT_FALSE(third->Read(&e));
   grpc::Status s = third->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
-  EXPECT_NE(s.error_message().find("--max-watchers"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("--max-watchers")) << s.error_message();
   a.TryCancel();
   first->Finish();
   // A slot is free again (once the server has seen the cancellation).

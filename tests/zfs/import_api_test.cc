@@ -3,6 +3,7 @@
 // test's own CA), read back through clones; thin templates; trustworthy
 // progress; refusals; failures and cancellation in every phase leaving
 // nothing behind.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -15,6 +16,8 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 const std::string kState = StateDir(TestPool::kPool);
 
@@ -57,7 +60,7 @@ class ImportApiTest : public ApiTest {
   void ExpectFailedCleanly(const ImportJob& job, const std::string& says) {
     EXPECT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_FAILED");
     EXPECT_TRUE(job.has_error());
-    EXPECT_NE(job.error().find(says), std::string::npos) << job.error();
+    EXPECT_THAT(job.error(), HasSubstr(says)) << job.error();
     EXPECT_FALSE(job.has_template_());
     EXPECT_TRUE(job.has_completed_at());
     ExpectNothingLeftBehind(kPool, kState, job.template_name());
@@ -238,7 +241,7 @@ TEST_F(ImportApiTest, BadRequestsAreRefusedAtOnceAndStartNothing) {
   MustRun("mkdir -p /var/tmp/mvirt-outside && cp " + inside + " /var/tmp/mvirt-outside/x.raw");
   MustRun(std::string("ln -sf /var/tmp/mvirt-outside/x.raw ") + kImportDir + "/link.raw");
   const size_t jobs_before = imports_->Jobs(true).size();
-  const std::string listing = PoolListing(kPool);
+  const std::string listing = PoolState(kPool);
   struct Case {
     std::string name, source;
     std::optional<uint64_t> size;
@@ -293,10 +296,10 @@ TEST_F(ImportApiTest, BadRequestsAreRefusedAtOnceAndStartNothing) {
     ImportJob job;
     grpc::Status s = imports_->Import(c.name, c.source, &job, c.size, c.sha256);
     EXPECT_EQ(s.error_code(), c.code) << c.name << " " << c.source << ": " << s.error_message();
-    EXPECT_NE(s.error_message().find(c.says), std::string::npos) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(c.says)) << s.error_message();
   }
   EXPECT_EQ(imports_->Jobs(true).size(), jobs_before);
-  EXPECT_EQ(PoolListing(kPool), listing);
+  EXPECT_EQ(PoolState(kPool), listing);
   Shell("rm -rf /var/tmp/mvirt-outside");
 }
 
@@ -352,13 +355,12 @@ TEST_F(ImportApiTest, UnsafeAndBrokenImagesFailCleanly) {
 // "localhost"): neither directly nor behind a redirect.
 TEST_F(ImportApiTest, InternalAddressesAreRefusedAlsoAfterARedirect) {
   MakeRawImage(std::string(HttpsServer::kRoot) + "/internal.raw", kMiB, {{0, 4096}});
-  const std::string before = PoolListing(kPool);
+  const std::string before = PoolState(kPool);
   const std::string internal = HttpsServer::Get().Url("internal.raw", "127.0.0.1");
   auto start = std::chrono::steady_clock::now();
   ImportJob direct = ImportAndWait("internal-direct", internal);
   ExpectFailedCleanly(direct, "leads to a loopback address");
-  EXPECT_NE(direct.error().find("--import-allow-host 127.0.0.1"), std::string::npos)
-      << direct.error();
+  EXPECT_THAT(direct.error(), HasSubstr("--import-allow-host 127.0.0.1")) << direct.error();
   // localhost is allowed, but it redirects to 127.0.0.1, which is not.
   std::string encoded;
   for (char c : internal) {
@@ -375,7 +377,7 @@ TEST_F(ImportApiTest, InternalAddressesAreRefusedAlsoAfterARedirect) {
   ExpectFailedCleanly(redirected, "leads to a loopback address");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30))
       << "refused promptly";
-  EXPECT_EQ(PoolListing(kPool), before);
+  EXPECT_EQ(PoolState(kPool), before);
 }
 
 TEST_F(ImportApiTest, ARequestedSizeBelowTheImagesIsTheImagesSize) {
@@ -452,8 +454,7 @@ TEST_F(ImportApiTest, CancellingAFinishedJobSaysSo) {
   ASSERT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_COMPLETED") << job.error();
   grpc::Status s = imports_->Cancel(job.id());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("already finished (COMPLETED)"), std::string::npos)
-      << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("already finished (COMPLETED)")) << s.error_message();
   EXPECT_TRUE(DatasetExists(kPool + "/.mvirt/templates/finished@template"));
 }
 
@@ -470,9 +471,8 @@ TEST_F(ImportApiTest, NamesOfTemplatesAndRunningImportsAreTaken) {
   ImportJob running = MustStart("busy", HttpsServer::Get().Url("busy.raw?rate=300000"));
   s = imports_->Import("busy", path, &job);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
-  EXPECT_NE(s.error_message().find("an import of a template of that name is running (job " +
-                                   running.id() + ")"),
-            std::string::npos)
+  EXPECT_THAT(s.error_message(), HasSubstr("an import of a template of that name is running (job " +
+                                           running.id() + ")"))
       << "the refusal names the running job: " << s.error_message();
   // A snapshot cannot be promoted to the name either.
   Volume v;

@@ -2,6 +2,7 @@
 // each phase of an import, restarted on the same pool and state directory;
 // a record whose completion a crash kept from being written; SIGTERM during
 // an import. Each test has its own pool and daemon.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,6 +13,8 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 class ImportRecoveryTest : public ::testing::Test {
  protected:
@@ -57,7 +60,7 @@ class ImportRecoveryTest : public ::testing::Test {
     ImportJob job;
     ASSERT_TRUE(client_->GetJob(id, &job).ok()) << "the record must survive the restart";
     EXPECT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_FAILED");
-    EXPECT_NE(job.error().find(says), std::string::npos) << job.error();
+    EXPECT_THAT(job.error(), HasSubstr(says)) << job.error();
     EXPECT_TRUE(job.has_completed_at());
     ExpectNothingLeftBehind(kCrashPool, state_, name);
     EXPECT_TRUE(client_->Jobs(false).empty()) << "nothing runs after the restart";
@@ -83,7 +86,7 @@ TEST_F(ImportRecoveryTest, KilledWhileWritingTheStagingZvolIsRemovedAtStart) {
   EXPECT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_WRITING");
   EXPECT_NE(ChildrenOf(kCrashPool, "imports"), "") << "a partial staging zvol exists";
   KillAndRestart();
-  EXPECT_NE(daemon_->Log().find("interrupted by a restart"), std::string::npos) << daemon_->Log();
+  EXPECT_THAT(daemon_->Log(), HasSubstr("interrupted by a restart")) << daemon_->Log();
   ExpectInterrupted(job.id(), "crash-writing");
   ExpectNameReusable("crash-writing");
 }
@@ -131,14 +134,14 @@ TEST_F(ImportRecoveryTest, ACompletionTheRecordMissedIsTakenFromZfs) {
   // record's update: the record still says WRITING.
   const std::string record = state_ + "/jobs/" + job.id() + ".json";
   MustRun("sed -i 's/\"COMPLETED\"/\"WRITING\"/' " + record);
-  ASSERT_NE(ReadFile(record).find("\"WRITING\""), std::string::npos);
+  ASSERT_THAT(ReadFile(record), HasSubstr("\"WRITING\""));
   StartDaemon();
   ImportJob after;
   ASSERT_TRUE(client_->GetJob(job.id(), &after).ok());
   EXPECT_EQ(ImportJobState_Name(after.state()), "IMPORT_JOB_STATE_COMPLETED") << after.error();
   ASSERT_TRUE(after.has_template_());
   EXPECT_EQ(after.template_().id(), job.template_().id());
-  EXPECT_NE(ReadFile(record).find("\"COMPLETED\""), std::string::npos) << "the record is settled";
+  EXPECT_THAT(ReadFile(record), HasSubstr("\"COMPLETED\"")) << "the record is settled";
   ASSERT_EQ(client_->Templates().size(), 1u);
   EXPECT_EQ(client_->Templates()[0].name(), "crash-completed");
 }

@@ -7,6 +7,7 @@
 // sandbox.
 #include <errno.h>
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -19,6 +20,9 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kState = StateDir(TestPool::kPool);
 // Files outside the import directory, on the same filesystem (/var/tmp).
@@ -78,16 +82,16 @@ class ImportSafetyTest : public ApiTest {
                            grpc::StatusCode code, const std::string& says,
                            const std::string& hidden) {
     const size_t jobs_before = imports_->Jobs(true).size();
-    const std::string listing = PoolListing(kPool);
+    const std::string listing = PoolState(kPool);
     ImportJob job;
     grpc::Status s = imports_->Import(name, source, &job);
     EXPECT_EQ(s.error_code(), code) << source << ": " << s.error_message();
-    EXPECT_NE(s.error_message().find(says), std::string::npos) << s.error_message();
-    EXPECT_EQ(s.error_message().find(hidden), std::string::npos)
+    EXPECT_THAT(s.error_message(), HasSubstr(says)) << s.error_message();
+    EXPECT_THAT(s.error_message(), Not(HasSubstr(hidden)))
         << "the refusal reveals " << hidden << ": " << s.error_message();
     EXPECT_EQ(imports_->Jobs(true).size(), jobs_before);
     for (const Template& t : imports_->Templates()) EXPECT_NE(t.name(), name);
-    EXPECT_EQ(PoolListing(kPool), listing);
+    EXPECT_EQ(PoolState(kPool), listing);
   }
 
   // The daemon's log lines of qemu-img runs for job `id`: it logs each run
@@ -159,8 +163,8 @@ TEST_F(ImportSafetyTest, AnExternalDataFileFailsPromptlyWithoutRunningQemuImg) {
   watch.Stop();
 
   EXPECT_EQ(ImportJobState_Name(done.state()), "IMPORT_JOB_STATE_FAILED") << done.error();
-  EXPECT_NE(done.error().find("external data file"), std::string::npos) << done.error();
-  EXPECT_EQ(done.error().find(fifo), std::string::npos) << "the image's text is not echoed";
+  EXPECT_THAT(done.error(), HasSubstr("external data file")) << done.error();
+  EXPECT_THAT(done.error(), Not(HasSubstr(fifo))) << "the image's text is not echoed";
   EXPECT_LT(took, std::chrono::seconds(15)) << "the import did not fail promptly";
   EXPECT_FALSE(done.has_template_());
   ExpectNothingLeftBehind(kPool, kState, "external-data");
@@ -191,10 +195,10 @@ TEST_F(ImportSafetyTest, Qcow2ImportsThroughTheSandbox) {
   CommandResult root = Shell("ls -A /proc/" + pid + "/root/");
   if (root.exit_code == 0) {  // (unless it has just finished)
     for (const char* there : {"image\n", "target\n", "usr\n"}) {
-      EXPECT_NE(root.output.find(there), std::string::npos) << root.output;
+      EXPECT_THAT(root.output, HasSubstr(there)) << root.output;
     }
     for (const char* absent : {"home\n", "root\n", "run\n", "boot\n", "srv\n", "mnt\n"}) {
-      EXPECT_EQ(root.output.find(absent), std::string::npos) << root.output;
+      EXPECT_THAT(root.output, Not(HasSubstr(absent))) << root.output;
     }
     CommandResult net = Shell("readlink /proc/" + pid + "/ns/net /proc/self/ns/net");
     std::istringstream lines(net.output);
@@ -211,9 +215,7 @@ TEST_F(ImportSafetyTest, Qcow2ImportsThroughTheSandbox) {
   std::vector<std::string> runs = QemuImgRunsOf(job.id());
   EXPECT_EQ(runs.size(), 3u);
   for (const std::string& run : runs) {
-    EXPECT_NE(run.find("/usr/bin/bwrap --unshare-ipc --unshare-pid --unshare-net"),
-              std::string::npos)
-        << run;
+    EXPECT_THAT(run, HasSubstr("/usr/bin/bwrap --unshare-ipc --unshare-pid --unshare-net")) << run;
   }
 
   cleanup_.insert(cleanup_.begin(), "sandboxed-clone");

@@ -4,6 +4,7 @@
 // another mount and PID namespace. The kernel refuses, the refusal names the
 // holder, and nothing changed: the pool listing, the snapshots, and the bytes
 // the holder reads. Once the holder is gone, the same calls succeed.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -17,6 +18,8 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 enum class HolderKind { kOpen, kLoop, kDeviceMapper, kMount, kOtherNamespaces };
 
@@ -174,18 +177,17 @@ TEST_P(InUseTest, DeleteAndRollbackAreRefusedAndChangeNothing) {
 
   {
     Holder holder(kind, device, KindName(kind));
-    const std::string before = PoolListing(kPool);
+    const std::string before = PoolState(kPool);
     auto expect_refused = [&](const grpc::Status& s, const std::string& what) {
       EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
           << what << ": " << s.error_message();
-      EXPECT_NE(s.error_message().find("is in use by"), std::string::npos)
+      EXPECT_THAT(s.error_message(), HasSubstr("is in use by"))
           << what << ": " << s.error_message();
-      EXPECT_NE(s.error_message().find(holder.expected()), std::string::npos)
+      EXPECT_THAT(s.error_message(), HasSubstr(holder.expected()))
           << what << ": the refusal names the holder (" << holder.expected()
           << "): " << s.error_message();
-      EXPECT_NE(s.error_message().find("Nothing was changed"), std::string::npos)
-          << s.error_message();
-      EXPECT_EQ(PoolListing(kPool), before) << what << " changed the pool";
+      EXPECT_THAT(s.error_message(), HasSubstr("Nothing was changed")) << s.error_message();
+      EXPECT_EQ(PoolState(kPool), before) << what << " changed the pool";
       if (!holder.read_path().empty()) {
         EXPECT_EQ(ReadDevice(holder.read_path(), 0, kBlock), Pattern('C', kBlock))
             << what << " changed the bytes under the holder";
@@ -229,11 +231,11 @@ TEST_F(ApiTest, RollbackPastABookmarkIsRefusedAndChangesNothing) {
   ASSERT_TRUE(Snapshot(name, "s2").ok());
   MustRun("zfs bookmark " + ds + "@s2 " + ds + "#b2");
   ASSERT_TRUE(Snapshot(name, "s3").ok());
-  const std::string before = PoolListing(kPool);
+  const std::string before = PoolState(kPool);
   grpc::Status s = Rollback(name, "s1", &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
-  EXPECT_NE(s.error_message().find(ds + "#b2"), std::string::npos) << s.error_message();
-  EXPECT_EQ(PoolListing(kPool), before);
+  EXPECT_THAT(s.error_message(), HasSubstr(ds + "#b2")) << s.error_message();
+  EXPECT_EQ(PoolState(kPool), before);
   EXPECT_TRUE(DatasetExists(ds + "@s2") && DatasetExists(ds + "@s3"));
   // To s2: the bookmarks are not newer than it.
   s = Rollback(name, "s2", &out);

@@ -3,6 +3,7 @@
 // socket or TCP address, exits non-zero at once naming the first one's pid,
 // and changes nothing: the first one's import runs to completion, its socket
 // file stays. A stale socket file (nothing listening) is replaced.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -18,6 +19,9 @@
 namespace mvirt::zfs::testing {
 namespace {
 
+using ::testing::HasSubstr;
+using ::testing::Not;
+
 // Starts a daemon that must refuse to start: exits non-zero within 30 s,
 // saying who holds what. Returns its log.
 std::string ExpectRefusedStart(const std::string& pool, const std::string& listen,
@@ -29,11 +33,10 @@ std::string ExpectRefusedStart(const std::string& pool, const std::string& liste
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << what;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << what << ": " << status;
   const std::string log = second.Log();
-  EXPECT_NE(log.find("another mvirt-zfs (pid " + std::to_string(first_pid) + ")"),
-            std::string::npos)
+  EXPECT_THAT(log, HasSubstr("another mvirt-zfs (pid " + std::to_string(first_pid) + ")"))
       << what << ": " << log;
-  EXPECT_EQ(log.find("serving pool"), std::string::npos) << what << ": it must not serve";
-  EXPECT_EQ(log.find("cleaned up"), std::string::npos) << what << ": no recovery may run";
+  EXPECT_THAT(log, Not(HasSubstr("serving pool"))) << what << ": it must not serve";
+  EXPECT_THAT(log, Not(HasSubstr("cleaned up"))) << what << ": no recovery may run";
   return log;
 }
 
@@ -100,7 +103,7 @@ TEST(Instance, AStaleSocketFileIsReplacedAnOtherFileIsNot) {
   {
     DaemonProcess daemon(pool.name(), socket);
     EXPECT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
-    EXPECT_NE(daemon.Log().find("removed the stale socket " + socket), std::string::npos);
+    EXPECT_THAT(daemon.Log(), HasSubstr("removed the stale socket " + socket));
     struct stat st;
     ASSERT_EQ(::stat(socket.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0660u) << "the socket's mode (--socket-mode)";
@@ -111,7 +114,7 @@ TEST(Instance, AStaleSocketFileIsReplacedAnOtherFileIsNot) {
   DaemonProcess refused(pool.name(), socket);
   int status = refused.WaitForExit();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-  EXPECT_NE(refused.Log().find("is not a socket"), std::string::npos) << refused.Log();
+  EXPECT_THAT(refused.Log(), HasSubstr("is not a socket")) << refused.Log();
   EXPECT_EQ(MustRun("cat " + socket), "keep\n");
   ::unlink(socket.c_str());
 }

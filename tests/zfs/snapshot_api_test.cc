@@ -2,6 +2,7 @@
 // and clones, through gRPC: checked with `zfs get`/`zfs list` and by reading
 // data back through the devices.
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 class SnapshotApiTest : public ApiTest {
  protected:
@@ -80,7 +83,7 @@ TEST_F(SnapshotApiTest, MultiVolumeSnapshotIsAllOrNothing) {
     grpc::ClientContext ctx;
     grpc::Status s = stub_->CreateSnapshots(&ctx, req, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
-    EXPECT_NE(s.error_message().find("disk-b@backup"), std::string::npos) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("disk-b@backup")) << s.error_message();
   }
   EXPECT_FALSE(DatasetExists(kPool + "/disk-a@backup"));
   EXPECT_FALSE(DatasetExists(kPool + "/disk-c@backup"));
@@ -161,7 +164,7 @@ TEST_F(SnapshotApiTest, RollbackIsRefusedWhileTheDeviceIsOpen) {
   grpc::Status s = Rollback("rb-open", "s1", &after);
   ::close(fd);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("pid " + std::to_string(::getpid())), std::string::npos)
+  EXPECT_THAT(s.error_message(), HasSubstr("pid " + std::to_string(::getpid())))
       << s.error_message();
   // Nothing changed.
   EXPECT_TRUE(DatasetExists(kPool + "/rb-open@s2"));
@@ -177,16 +180,14 @@ TEST_F(SnapshotApiTest, RollbackIsRefusedOverASnapshotWithClones) {
   Volume after;
   grpc::Status s = Rollback("rb-clone", "s1", &after);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find(kPool + "/rb-clone-child"), std::string::npos)
-      << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(kPool + "/rb-clone-child")) << s.error_message();
   EXPECT_TRUE(DatasetExists(kPool + "/rb-clone@s2"));
   EXPECT_TRUE(DatasetExists(kPool + "/rb-clone-child"));
 
   // Deleting the snapshot a clone depends on is refused, naming the clone.
   s = DeleteSnapshot("rb-clone", "s2");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find(kPool + "/rb-clone-child"), std::string::npos)
-      << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(kPool + "/rb-clone-child")) << s.error_message();
   EXPECT_TRUE(DatasetExists(kPool + "/rb-clone@s2"));
 }
 
@@ -200,7 +201,7 @@ TEST_F(SnapshotApiTest, RollbackIsRefusedOverAHeldSnapshot) {
   Volume after;
   grpc::Status s = Rollback("rb-held", "s1", &after);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find(held + " (1 holds)"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(held + " (1 holds)")) << s.error_message();
   EXPECT_TRUE(DatasetExists(held));
   s = DeleteSnapshot("rb-held", "s2");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
@@ -239,14 +240,14 @@ TEST_F(SnapshotApiTest, CloneIsThinReadyAndCanGrow) {
   // The id of another volume (gold's) is refused: ids identify volumes.
   s = Clone("gold", "v1", "worker-05", &big, {}, kId1);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
-  EXPECT_NE(s.error_message().find("'gold'"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("'gold'")) << s.error_message();
   EXPECT_FALSE(DatasetExists(kPool + "/worker-05"));
 
-  const std::string before = PoolListing(kPool);
+  const std::string before = PoolState(kPool);
   s = Clone("gold", "v1", "worker-03", &big, 8 * kMiB);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("smaller than the origin"), std::string::npos);
-  EXPECT_EQ(PoolListing(kPool), before) << "refused before anything was created";
+  EXPECT_THAT(s.error_message(), HasSubstr("smaller than the origin"));
+  EXPECT_EQ(PoolState(kPool), before) << "refused before anything was created";
   s = Clone("gold", "v1", "worker-01", &big);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   s = Clone("gold", "nope", "worker-04", &big);

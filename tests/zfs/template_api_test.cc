@@ -1,5 +1,6 @@
 // Real-ZFS tests of templates: promote, list, clone, delete while clones
 // live, and the space freed after the last clone.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,6 +11,8 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 class TemplateApiTest : public ApiTest {
  protected:
@@ -98,7 +101,7 @@ TEST_F(TemplateApiTest, LifecycleWithTemplateDeletedWhileClonesLive) {
   // Ids identify volumes (in events too): another volume's id is refused.
   s = CloneTemplate("debian", "vm-dup", &nope, {}, kId2);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
-  EXPECT_NE(s.error_message().find("vm-1"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("vm-1")) << s.error_message();
   EXPECT_FALSE(DatasetExists(kPool + "/vm-dup"));
   s = CloneTemplate("debian", "vm-small", &nope, 16 * kMiB);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);

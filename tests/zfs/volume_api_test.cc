@@ -2,6 +2,7 @@
 // would check: `zfs get` values, /dev/zvol links and their BLKZNAME, data
 // read back through devices, status codes and messages.
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -19,6 +20,8 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 class VolumeApiTest : public ApiTest {};
 
@@ -77,7 +80,7 @@ TEST_F(VolumeApiTest, CreateIsIdempotentForTheSameIdAndSize) {
 
   s = Create("idem", 32 * kMiB, &other, kId2);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_NE(s.error_message().find(kId1), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(kId1)) << s.error_message();
   s = Create("idem", 48 * kMiB, &other, kId1);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   s = Create("idem", 32 * kMiB, &other, "");  // no id: no idempotency key
@@ -157,7 +160,7 @@ TEST_F(VolumeApiTest, UnknownAndUnmanagedVolumesAreNotFoundAndLeftAlone) {
   Volume v;
   grpc::Status s = Get("no-such-volume", &v);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_NE(s.error_message().find("no-such-volume"), std::string::npos);
+  EXPECT_THAT(s.error_message(), HasSubstr("no-such-volume"));
 
   // A zvol created by hand is not ours: invisible, untouchable.
   cleanup_.push_back("by-hand");
@@ -165,14 +168,13 @@ TEST_F(VolumeApiTest, UnknownAndUnmanagedVolumesAreNotFoundAndLeftAlone) {
   EXPECT_EQ(Get("by-hand", &v).error_code(), grpc::StatusCode::NOT_FOUND);
   s = Delete("by-hand");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_NE(s.error_message().find("not managed by mvirt-zfs"), std::string::npos)
-      << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("not managed by mvirt-zfs")) << s.error_message();
   EXPECT_EQ(Resize("by-hand", 32 * kMiB, &v).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ZfsGet(kPool + "/by-hand", "volsize"), std::to_string(16 * kMiB));
   for (const Volume& l : List()) EXPECT_NE(l.name(), "by-hand");
   s = Create("by-hand", 16 * kMiB, &v, kId1);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_NE(s.error_message().find("not managed"), std::string::npos);
+  EXPECT_THAT(s.error_message(), HasSubstr("not managed"));
   EXPECT_EQ(ZfsGet(kPool + "/by-hand", "mvirt:id"), "-");
 }
 
@@ -212,7 +214,7 @@ TEST_F(VolumeApiTest, ResizeGrowsOnlineKeepsDataAndRefusesShrink) {
   ASSERT_TRUE(Resize("grow", 40 * kMiB + 1, &grown).ok());
   s = Resize("grow", 16 * kMiB, &grown);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("only grow"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("only grow")) << s.error_message();
   EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(40 * kMiB + 16384));
 }
 
@@ -243,7 +245,7 @@ TEST_F(VolumeApiTest, DeleteIsRefusedWhileTheDeviceIsOpenNamingTheProcess) {
   grpc::Status s = Delete("busy");
   ::close(fd);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("pid " + std::to_string(::getpid())), std::string::npos)
+  EXPECT_THAT(s.error_message(), HasSubstr("pid " + std::to_string(::getpid())))
       << s.error_message();
   // Nothing changed: volume and snapshot are still there.
   EXPECT_TRUE(DatasetExists(ds));
@@ -259,7 +261,7 @@ TEST_F(VolumeApiTest, DeleteIsRefusedWhileAClonDependsOnItNamingTheClone) {
   MustRun("zfs snapshot " + ds + "@gold && zfs clone " + ds + "@gold " + kPool + "/dependent");
   grpc::Status s = Delete("origin");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find(kPool + "/dependent"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(kPool + "/dependent")) << s.error_message();
   EXPECT_TRUE(DatasetExists(ds + "@gold"));
   EXPECT_EQ(ZfsGet(kPool + "/dependent", "origin"), ds + "@gold");
 }
@@ -286,7 +288,7 @@ TEST_F(VolumeApiTest, PoolStatsComeFromTheRootDatasetAndManagedVolumes) {
 }
 
 TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
-  const std::string before = PoolListing(kPool);
+  const std::string before = PoolState(kPool);
   struct Case {
     std::string name;
     uint64_t size;
@@ -316,32 +318,48 @@ TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
     Volume v;
     grpc::Status s = Create(c.name, c.size, &v, c.id, c.volblocksize);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << " " << c.says;
-    EXPECT_NE(s.error_message().find(c.says), std::string::npos)
+    EXPECT_THAT(s.error_message(), HasSubstr(c.says))
         << "message: " << s.error_message() << " expected to contain: " << c.says;
   }
   Volume v;
   EXPECT_EQ(Get("a/b", &v).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Delete("../x").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Resize("", kMiB, &v).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(PoolListing(kPool), before);
+  EXPECT_EQ(PoolState(kPool), before);
 
   // Resize inputs are validated too, and change nothing.
   ASSERT_TRUE(Create("resize-bad", 16 * kMiB, &v, kId1).ok());
-  const std::string with_volume = PoolListing(kPool);
+  const std::string with_volume = PoolState(kPool);
   grpc::Status s = Resize("resize-bad", 0, &v);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   s = Resize("resize-bad", UINT64_MAX, &v);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("overflows"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("overflows")) << s.error_message();
   s = Resize("resize-bad", 1ULL << 50, &v);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(PoolListing(kPool), with_volume);
+  EXPECT_EQ(PoolState(kPool), with_volume);
 }
 
 TEST_F(VolumeApiTest, EveryRpcTakingANameRefusesBadNamesAndChangesNothing) {
-  const std::string before = PoolListing(kPool);
-  const std::string bad_names[] = {"",     "a/b",    "a@b", "a b", "..",
-                                   "a..b", ".mvirt", "-x",  "a%b", std::string(101, 'n')};
+  const std::string before = PoolState(kPool);
+  const std::string bad_names[] = {"",
+                                   "a/b",
+                                   "a@b",
+                                   "a b",
+                                   "..",
+                                   "a..b",
+                                   ".mvirt",
+                                   "-x",
+                                   "a%b",
+                                   "a\x01b",
+                                   "a\nb",
+                                   "a\x1b[31m",
+                                   "a\x7f",
+                                   std::string("a\0b", 3),
+                                   "caf\xc3\xa9",
+                                   std::string(101, 'n'),
+                                   std::string(255, 'n'),
+                                   std::string(256, 'n')};
   // Each call puts `bad` in one name position, valid names elsewhere.
   using Call = std::function<grpc::Status(const std::string&)>;
   std::vector<std::pair<std::string, Call>> calls = {
@@ -495,11 +513,10 @@ TEST_F(VolumeApiTest, EveryRpcTakingANameRefusesBadNamesAndChangesNothing) {
       grpc::Status s = run(bad);
       EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
           << rpc << " with '" << bad << "': " << s.error_message();
-      EXPECT_NE(s.error_message().find("name"), std::string::npos)
-          << rpc << ": " << s.error_message();
+      EXPECT_THAT(s.error_message(), HasSubstr("name")) << rpc << ": " << s.error_message();
     }
   }
-  EXPECT_EQ(PoolListing(kPool), before);
+  EXPECT_EQ(PoolState(kPool), before);
 }
 
 }  // namespace

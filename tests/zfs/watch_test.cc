@@ -1,6 +1,7 @@
 // Real-ZFS tests of the change streams: current state first, then every
 // mutation, seen by several subscribers; reconnecting after a gap; a slow
 // subscriber is disconnected with a clear status instead of missing events.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,6 +16,8 @@
 
 namespace mvirt::zfs::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 // A WatchVolumes subscription with a deadline, so a missing event fails the
 // test instead of hanging it.
@@ -273,7 +276,7 @@ TEST(WatchOverflow, ASlowSubscriberIsDisconnectedWithAClearStatus) {
   stalled.MakeEvents(20);
   grpc::Status s = stalled.Drain();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
-  EXPECT_NE(s.error_message().find("resubscribe"), std::string::npos) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("resubscribe")) << s.error_message();
   int status = stalled.daemon().StopWith(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stalled.daemon().Log();
 }

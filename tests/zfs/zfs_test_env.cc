@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -124,6 +125,24 @@ void DestroyDataset(const std::string& name) {
 
 std::string PoolListing(const std::string& pool) {
   return MustRun("zfs list -H -p -o name,volsize,volblocksize -t all -r -s name " + pool);
+}
+
+std::string PoolState(const std::string& pool) {
+  static const std::set<std::string> kSpaceAccounting = {
+      "used",          "available",         "referenced",           "usedbysnapshots",
+      "usedbydataset", "usedbychildren",    "usedbyrefreservation", "written",
+      "logicalused",   "logicalreferenced", "compressratio",        "refcompressratio"};
+  std::istringstream in(
+      MustRun("zfs get -H -p -r -t all -o name,property,value,source all " + pool));
+  std::string state;
+  for (std::string line; std::getline(in, line);) {
+    const size_t tab = line.find('\t');
+    const size_t next = line.find('\t', tab + 1);
+    if (tab == std::string::npos || next == std::string::npos) continue;
+    if (kSpaceAccounting.count(line.substr(tab + 1, next - tab - 1)) != 0) continue;
+    state += line + "\n";
+  }
+  return state;
 }
 
 std::string DeviceDatasetName(const std::string& path) {

@@ -43,6 +43,12 @@ void DestroyDataset(const std::string& name);
 
 // Every dataset and snapshot of the pool, one per line, sorted.
 std::string PoolListing(const std::string& pool);
+// Every property of every dataset and snapshot of `pool` ("zfs get all",
+// parsable, one "name property value source" line each) except the space
+// accounting ZFS updates by itself as transaction groups sync (used,
+// available, referenced, written, ...): what a refused call must leave
+// exactly as it was.
+std::string PoolState(const std::string& pool);
 
 // BLKZNAME of the device at `path`, or "" if it cannot be read.
 std::string DeviceDatasetName(const std::string& path);
