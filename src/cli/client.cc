@@ -20,7 +20,9 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& endpoint) {
 }  // namespace
 
 ZfsClient::ZfsClient(const ConnectionOptions& options)
-    : options_(options), stub_(ZfsService::NewStub(NewChannel(options.endpoint))) {}
+    : options_(options),
+      channel_(NewChannel(options.endpoint)),
+      stub_(ZfsService::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> ZfsClient::NewContext() const {
   auto context = std::make_unique<grpc::ClientContext>();

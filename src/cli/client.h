@@ -68,9 +68,12 @@ class ZfsClient {
   std::unique_ptr<grpc::ClientContext> NewContext() const;
 
   ZfsService::Stub& stub() { return *stub_; }
+  // The channel, for the daemon's other services (grpc.health.v1.Health).
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
   ConnectionOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<ZfsService::Stub> stub_;
 };
 

@@ -12,6 +12,9 @@ namespace mvirt::zfs::cli {
 // version: client and daemon version.
 void AddVersionCommand(CLI::App& app, CommandContext& context);
 
+// health: the daemon's standard gRPC health status (health_command.cc).
+void AddHealthCommand(CLI::App& app, CommandContext& context);
+
 // pool stats.
 void AddPoolCommands(CLI::App& app, CommandContext& context);
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   cli::CommandContext context;
   cli::AddGlobalOptions(app, context.options);
   cli::AddVersionCommand(app, context);
+  cli::AddHealthCommand(app, context);
   cli::AddPoolCommands(app, context);
   cli::AddVolumeCommands(app, context);
   cli::AddSnapshotCommands(app, context);

@@ -1,7 +1,9 @@
 #include "daemon/daemon.h"
 
 #include <grp.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -20,6 +22,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "access/authorizer.h"
 #include "access/unix_listener.h"
 #include "common/log.h"
@@ -29,6 +32,7 @@
 #include "daemon/instance_lock.h"
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
+#include "daemon/pool_monitor.h"
 #include "import/http_fetch.h"
 #include "import/import_manager.h"
 #include "service/zfs_service.h"
@@ -44,6 +48,10 @@ namespace {
 constexpr int kMaxRequestBytes = 4 << 20;
 // How often TLS certificate files are checked for changes.
 constexpr int kTlsRefreshSeconds = 10;
+// How often the pool monitor reads the pool's health.
+constexpr absl::Duration kPoolCheckInterval = absl::Seconds(2);
+// The service name the health service reports besides "" (the server).
+constexpr char kServiceName[] = "mvirt.zfs.ZfsService";
 
 // Returns false if the pool cannot be served.
 bool CheckPool(Zfs& zfs, const std::string& pool_name) {
@@ -240,6 +248,11 @@ int RunDaemon(int argc, char** argv) {
   service_options.max_watchers = static_cast<size_t>(options.max_watchers);
   ZfsServiceImpl service(volumes, imports, authorizer, service_options);
 
+  // The standard health service (grpc.health.v1.Health; PoolMonitor sets
+  // it) and server reflection, both answered without the access check:
+  // they reveal the pool's state and the API, nothing of its volumes.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   int bound_port = 0;
@@ -255,6 +268,20 @@ int RunDaemon(int argc, char** argv) {
   LogInfo("mvirt-zfs ", MVIRT_ZFS_VERSION, " serving pool '", options.pool, "' on ", options.listen,
           options.tls_cert.empty() ? "" : " (TLS)",
           options.tls_client_ca.empty() ? "" : " (client certificates required)");
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  std::optional<PoolMonitor> monitor;
+  monitor.emplace(
+      **zfs, options.pool, kPoolCheckInterval, [&options, health](const PoolServingState& state) {
+        health->SetServingStatus(state.serving);
+        health->SetServingStatus(kServiceName, state.serving);
+        if (state.serving) {
+          LogInfo("pool '", options.pool, "' is ", state.state, ": serving");
+        } else {
+          LogWarning("pool '", options.pool, "' cannot be served (", state.state,
+                     "): health NOT_SERVING");
+        }
+        sd_notify(0, absl::StrCat("STATUS=pool ", options.pool, ": ", state.state).c_str());
+      });
   sd_notify(0, "READY=1");
 
   int signal_number = 0;
@@ -264,6 +291,8 @@ int RunDaemon(int argc, char** argv) {
           ", finishing calls in flight (up to ", absl::FormatDuration(timeout), ")");
   sd_notify(0, "STOPPING=1");
   ArmStopDeadline(timeout);
+  monitor.reset();
+  health->Shutdown();  // NOT_SERVING from now on, also to health watchers
   if (on_unix_socket) claim->unix_listener->Stop();  // no new connections
   // Running imports stop and remove their partial data; then the watch
   // streams end now rather than at the deadline.

@@ -11,6 +11,11 @@ absl::Status CheckPoolHealth(const PoolProps& pool) {
       "; mvirt-zfs serves only ONLINE or DEGRADED pools (see `zpool status ", pool.name, "`)"));
 }
 
+PoolServingState ServingStateOf(const absl::StatusOr<PoolProps>& pool) {
+  if (!pool.ok()) return {false, std::string(pool.status().message())};
+  return {CheckPoolHealth(*pool).ok(), pool->health.empty() ? "unknown" : pool->health};
+}
+
 std::vector<std::string> SeedSettingWarnings(const PoolProps& pool) {
   std::vector<std::string> warnings;
   auto differs = [&](absl::string_view setting, absl::string_view actual, absl::string_view wanted,

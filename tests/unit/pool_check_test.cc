@@ -57,5 +57,25 @@ TEST(SeedSettingWarnings, OneWarningPerDifferingSetting) {
   EXPECT_THAT(w[4], HasSubstr("zfs set atime=off vmpool")) << w[4];
 }
 
+TEST(ServingStateOf, ServesOnlineAndDegradedPoolsOnly) {
+  PoolProps p = SeedPool();
+  EXPECT_EQ(ServingStateOf(p), (PoolServingState{true, "ONLINE"}));
+  p.health = "DEGRADED";
+  EXPECT_EQ(ServingStateOf(p), (PoolServingState{true, "DEGRADED"}));
+  for (const char* health : {"FAULTED", "SUSPENDED", "UNAVAIL", "REMOVED", "OFFLINE"}) {
+    p.health = health;
+    EXPECT_EQ(ServingStateOf(p), (PoolServingState{false, health}));
+  }
+  p.health = "";
+  EXPECT_EQ(ServingStateOf(p), (PoolServingState{false, "unknown"}));
+}
+
+TEST(ServingStateOf, AnUnreadablePoolIsNotServedAndSaysWhy) {
+  EXPECT_EQ(ServingStateOf(absl::NotFoundError("pool 'vmpool' is not imported")),
+            (PoolServingState{false, "pool 'vmpool' is not imported"}));
+  EXPECT_EQ(ServingStateOf(absl::UnavailableError("pool I/O is currently suspended")),
+            (PoolServingState{false, "pool I/O is currently suspended"}));
+}
+
 }  // namespace
 }  // namespace mvirt::zfs
