@@ -269,19 +269,28 @@ int RunDaemon(int argc, char** argv) {
           options.tls_cert.empty() ? "" : " (TLS)",
           options.tls_client_ca.empty() ? "" : " (client certificates required)");
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  std::optional<bool> serving;  // only the monitor's listener uses it
   std::optional<PoolMonitor> monitor;
-  monitor.emplace(
-      **zfs, options.pool, kPoolCheckInterval, [&options, health](const PoolServingState& state) {
-        health->SetServingStatus(state.serving);
-        health->SetServingStatus(kServiceName, state.serving);
-        if (state.serving) {
-          LogInfo("pool '", options.pool, "' is ", state.state, ": serving");
-        } else {
-          LogWarning("pool '", options.pool, "' cannot be served (", state.state,
-                     "): health NOT_SERVING");
-        }
-        sd_notify(0, absl::StrCat("STATUS=pool ", options.pool, ": ", state.state).c_str());
-      });
+  monitor.emplace(**zfs, options.pool, kPoolCheckInterval,
+                  [&options, health, &serving](const PoolServingState& state) {
+                    // Health watchers hear of each flip once, not of every change of
+                    // the reason (gRPC's health service sends every status it is set).
+                    if (serving != state.serving) {
+                      // By name: the overload without one sets every
+                      // service, which would tell kServiceName's watchers twice.
+                      health->SetServingStatus("", state.serving);
+                      health->SetServingStatus(kServiceName, state.serving);
+                      serving = state.serving;
+                    }
+                    if (state.serving) {
+                      LogInfo("pool '", options.pool, "' is ", state.state, ": serving");
+                    } else {
+                      LogWarning("pool '", options.pool, "' cannot be served (", state.state,
+                                 "): health NOT_SERVING");
+                    }
+                    sd_notify(
+                        0, absl::StrCat("STATUS=pool ", options.pool, ": ", state.state).c_str());
+                  });
   sd_notify(0, "READY=1");
 
   int signal_number = 0;
