@@ -21,9 +21,8 @@ PoolMonitor::~PoolMonitor() {
 
 void PoolMonitor::CheckOnce() {
   PoolServingState state = ServingStateOf(zfs_.GetPool(pool_));
-  if (reported_ && state == last_) return;
+  if (state == last_) return;
   last_ = state;
-  reported_ = true;
   listener_(state);
 }
 

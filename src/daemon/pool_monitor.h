@@ -7,6 +7,7 @@
 #define MVIRT_ZFS_DAEMON_POOL_MONITOR_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -41,8 +42,8 @@ class PoolMonitor {
   const std::string pool_;
   const absl::Duration interval_;
   const Listener listener_;
-  PoolServingState last_;  // only the monitor's thread uses it after start
-  bool reported_ = false;
+  // The last state reported; only the monitor's thread uses it after start.
+  std::optional<PoolServingState> last_;
   Mutex mu_;
   CondVar stop_requested_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

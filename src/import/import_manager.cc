@@ -34,6 +34,12 @@ constexpr char kInterruptedByStop[] =
 
 int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
 
+// NOT_FOUND for an unknown job id, quoted printable and cut (it is the
+// caller's input).
+absl::Status NoSuchJob(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("no import job '", Printable(id), "'"));
+}
+
 }  // namespace
 
 struct ImportManager::Job {
@@ -328,9 +334,7 @@ void ImportManager::PruneLocked() {
 absl::StatusOr<ImportJobInfo> ImportManager::Get(const std::string& id) {
   MutexLock lock(&mu_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) {
-    return absl::NotFoundError(absl::StrCat("no import job '", Printable(id), "'"));
-  }
+  if (it == jobs_.end()) return NoSuchJob(id);
   return it->second->info;
 }
 
@@ -353,9 +357,7 @@ absl::Status ImportManager::Cancel(const std::string& id) {
   {
     MutexLock lock(&mu_);
     auto it = jobs_.find(id);
-    if (it == jobs_.end()) {
-      return absl::NotFoundError(absl::StrCat("no import job '", Printable(id), "'"));
-    }
+    if (it == jobs_.end()) return NoSuchJob(id);
     job = it->second;
     if (IsFinished(job->info.state)) {
       return absl::FailedPreconditionError(

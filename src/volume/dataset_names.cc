@@ -53,8 +53,8 @@ std::string DatasetNames::Template(absl::string_view name) const {
   return absl::StrCat(Area(ReservedArea::kTemplates), "/", name);
 }
 
-std::string DatasetNames::TemplateSnapshot(absl::string_view name) const {
-  return Snapshot(Template(name), kTemplateSnapshot);
+std::string DatasetNames::TemplateSnapshotOf(absl::string_view dataset) {
+  return Snapshot(dataset, kTemplateSnapshot);
 }
 
 std::optional<std::string> DatasetNames::TemplateNameOf(

@@ -52,8 +52,9 @@ class DatasetNames {
 
   // <pool>/.mvirt/templates/<name>
   std::string Template(absl::string_view name) const;
-  // <pool>/.mvirt/templates/<name>@template
-  std::string TemplateSnapshot(absl::string_view name) const;
+  // <dataset>@template: the one snapshot of a template's dataset, in
+  // whichever area it is (templates, incoming, deleted, imports).
+  static std::string TemplateSnapshotOf(absl::string_view dataset);
   // The template name of `dataset_or_snapshot` if it is a template or a
   // template's snapshot; nullopt otherwise.
   std::optional<std::string> TemplateNameOf(absl::string_view dataset_or_snapshot) const;

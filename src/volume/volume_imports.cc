@@ -104,8 +104,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
   const std::string op = absl::StrCat("import template '", staging.template_name, "'");
   KeyedMutex::Lock lock =
       name_locks_.AcquireUninterruptible(TemplateLockKey(staging.template_name));
-  if (absl::Status s = zfs_.Snapshot(
-          {DatasetNames::Snapshot(staging.dataset, DatasetNames::kTemplateSnapshot)}, {});
+  if (absl::Status s = zfs_.Snapshot({DatasetNames::TemplateSnapshotOf(staging.dataset)}, {});
       !s.ok()) {
     return Annotate(s, op);
   }
@@ -140,7 +139,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::CompleteStagingVolume(const StagingV
   TemplateInfo known;
   known.id = staging.template_id;
   known.name = staging.template_name;
-  known.snapshot_path = DatasetNames::Snapshot(target, DatasetNames::kTemplateSnapshot);
+  known.snapshot_path = DatasetNames::TemplateSnapshotOf(target);
   known.import_source = staging.import_source;
   known.size_bytes = staging.volsize;
   known.created_at = absl::ToUnixSeconds(absl::Now());

@@ -37,7 +37,7 @@ absl::Status VolumeManager::EnsureReservedDatasets() {
 }
 
 absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& props) {
-  const std::string snapshot = DatasetNames::Snapshot(props.name, DatasetNames::kTemplateSnapshot);
+  const std::string snapshot = DatasetNames::TemplateSnapshotOf(props.name);
   absl::StatusOr<SnapshotProps> snap = zfs_.GetSnapshot(snapshot);
   if (!snap.ok()) return snap.status();
   TemplateInfo t;
@@ -122,8 +122,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
     }
     return Annotate(failure, op);
   };
-  if (absl::Status s = zfs_.CopySnapshot(
-          snap->name, DatasetNames::Snapshot(incoming, DatasetNames::kTemplateSnapshot));
+  if (absl::Status s = zfs_.CopySnapshot(snap->name, DatasetNames::TemplateSnapshotOf(incoming));
       !s.ok()) {
     return fail(s);
   }
@@ -160,7 +159,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& t
                      tmpl->volsize, " bytes; a clone may only be as large or larger"));
   }
   absl::StatusOr<SnapshotProps> snap =
-      zfs_.GetSnapshot(DatasetNames::Snapshot(tmpl->name, DatasetNames::kTemplateSnapshot));
+      zfs_.GetSnapshot(DatasetNames::TemplateSnapshotOf(tmpl->name));
   if (!snap.ok()) return Annotate(snap.status(), op);
   absl::StatusOr<VolumeInfo> info = CloneFrom(op, *snap, *tmpl, params);
   // Its clone_count changed if the clone exists (also when its device was
@@ -193,8 +192,7 @@ absl::Status VolumeManager::DeleteTemplate(const std::string& name) {
     return Annotate(s, absl::StrCat("delete template '", name, "'"));
   }
   CrashPoint("template-delete/parked");
-  if (absl::Status s = zfs_.DeferDestroySnapshots(
-          {DatasetNames::Snapshot(parked, DatasetNames::kTemplateSnapshot)});
+  if (absl::Status s = zfs_.DeferDestroySnapshots({DatasetNames::TemplateSnapshotOf(parked)});
       !s.ok()) {
     LogWarning("delete template '", name, "': ", s.message(), " (retried by the next clean-up)");
   }

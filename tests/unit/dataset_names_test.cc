@@ -22,7 +22,10 @@ TEST(DatasetNames, TheDaemonsOwnAreasSitUnderDotMvirt) {
   EXPECT_EQ(names.Area(ReservedArea::kImports), "tank/.mvirt/imports");
   EXPECT_EQ(names.Area(ReservedArea::kCreating), "tank/.mvirt/creating");
   EXPECT_EQ(names.Template("debian"), "tank/.mvirt/templates/debian");
-  EXPECT_EQ(names.TemplateSnapshot("debian"), "tank/.mvirt/templates/debian@template");
+  EXPECT_EQ(DatasetNames::TemplateSnapshotOf(names.Template("debian")),
+            "tank/.mvirt/templates/debian@template");
+  EXPECT_EQ(DatasetNames::TemplateSnapshotOf(names.IncomingTemplate("debian", "ID")),
+            "tank/.mvirt/incoming/debian-ID@template");
   EXPECT_EQ(names.IncomingTemplate("debian", "ID"), "tank/.mvirt/incoming/debian-ID");
   EXPECT_EQ(names.DeletedTemplate("debian", "ID"), "tank/.mvirt/deleted/debian-ID");
   EXPECT_EQ(names.ImportStaging("debian", "JOB"), "tank/.mvirt/imports/debian-JOB");
