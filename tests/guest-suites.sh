@@ -11,7 +11,10 @@
 # Each writes RESULTS_DIR/<suite>.json (gtest); a sanitizer report fails the
 # suite (the sanitizers abort, and the tests look for reports in the
 # daemons' logs). MVIRT_TORTURE_KILLS and MVIRT_RACE_SECONDS size the
-# torture and concurrency runs (the long variants set them high).
+# torture and concurrency runs (the long variants set them high);
+# MVIRT_GUEST_SUITES picks suites by name (default "zfs torture race"), e.g.
+#   scripts/zfs-vm-run --timeout 0 -- env MVIRT_GUEST_SUITES=torture \
+#     MVIRT_TORTURE_KILLS=300 tests/guest-suites.sh build/long-results
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: guest-suites.sh RESULTS_DIR}
@@ -33,8 +36,10 @@ export TSAN_OPTIONS="suppressions=$here/tests/sanitizers/tsan.supp:halt_on_error
 # others their turn and the whole run inside CI's budget; a suite killed at
 # its limit writes no result file and so counts as failed.
 status=0
+suites=" ${MVIRT_GUEST_SUITES:-zfs torture race} "
 run() {  # NAME LIMIT_SECONDS BINARY [ARGS...]
   local name=$1 limit=$2 binary=$3; shift 3
+  [[ $suites == *" $name "* ]] || return 0
   echo "== real-ZFS suite: $name ($binary, limit ${limit}s)"
   local start=$SECONDS rc=0
   timeout --kill-after=30 "$limit" "$binary" --gtest_output="json:$results/$name.json" "$@" || rc=$?
