@@ -1,8 +1,9 @@
 #!/bin/bash
 # fuzz.sh: builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan,
-# in build-asan/) and runs each for SECONDS_PER_TARGET (default 30) on a
-# fresh copy of its seed corpus, which holds the regression inputs of past
-# crashes too. See docs/FUZZING.md.
+# in build-asan/) and runs each for SECONDS_PER_TARGET (default 30) through
+# ctest (label "fuzz"; tests/fuzz/run_target.sh) on a fresh copy of its seed
+# corpus, which holds the regression inputs of past crashes too. See
+# docs/FUZZING.md.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   e.g. scripts/fuzz.sh 3600
 #   scripts/fuzz.sh --configure-only    (configure build-asan/ and stop)
@@ -66,47 +67,34 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=cl
   -DMVIRT_FUZZ=ON -DMVIRT_CRASH_POINTS=ON -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 [ "$configure_only" = 0 ] || exit 0
 
-mkdir -p "$build/logs" "$build/artifacts" "$build/corpus"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
+mkdir -p "$build/logs"
+summary="$build/logs/fuzz-summary.txt"
+rm -f "$summary"
 status=0
-crashed=0
+built=()
 for t in "${targets[@]}"; do
   name=fuzz_${t#fuzz_}
-  log="$build/logs/$name.log"
-  if ! cmake --build "$build" -j"$jobs" --target "$name" >"$log.build" 2>&1; then
-    echo "fuzz $name: build failed (see $log.build)"
+  if cmake --build "$build" -j"$jobs" --target "$name" >"$build/logs/$name.log.build" 2>&1; then
+    built+=("$name")
+  else
+    echo "fuzz $name: build failed (see $build/logs/$name.log.build)"
     status=1
-    continue
-  fi
-  corpus="$build/corpus/$name"
-  artifacts="$build/artifacts/$name"
-  rm -rf "$corpus"
-  mkdir -p "$corpus" "$artifacts"
-  [ ! -d "tests/fuzz/corpus/$name" ] || cp -r "tests/fuzz/corpus/$name/." "$corpus/"
-  dict=()
-  [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
-  marker="$build/logs/$name.start"
-  : >"$marker"
-  rc=0
-  # The outer timeout only guards against a fuzzer that hangs outside
-  # libFuzzer's own -timeout.
-  timeout --kill-after=30 $((seconds + 300)) "$build/tests/fuzz/$name" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" "${dict[@]}" "$corpus" >"$log" 2>&1 || rc=$?
-  crashes=$(find "$artifacts" -type f -newer "$marker" | wc -l)
-  # A failure that wrote no input (start-up, the outer timeout) counts too.
-  if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  echo "fuzz $name: ${execs:-0} executions, $crashes crashes"
-  if [ "$crashes" -ne 0 ]; then
-    status=1
-    crashed=$((crashed + 1))
-    grep -a -m1 -E 'invariant violated|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' "$log" \
-      | cut -c1-300 | sed 's/^/  /' || true
-    echo "  log: $log; inputs: $artifacts/"
   fi
 done
-echo "fuzz: ${#targets[@]} targets, $crashed crashed, $([ $status = 0 ] && echo ok || echo FAILED)"
+# Each target is a ctest test (label "fuzz", tests/fuzz/run_target.sh), run
+# one after the other: they print their lines into $summary.
+if [ ${#built[@]} -gt 0 ]; then
+  pattern="^($(IFS='|'; echo "${built[*]}"))\$"
+  MVIRT_FUZZ_SECONDS=$seconds ctest --test-dir "$build" -L '^fuzz$' -R "$pattern" \
+    --timeout $((seconds + 400)) --output-junit "$(pwd -P)/$build/logs/fuzz.xml" \
+    >"$build/logs/fuzz-ctest.log" 2>&1 || status=1
+  cat "$summary" 2>/dev/null || true
+  ran=$(grep -c '^fuzz ' "$summary" 2>/dev/null || true)
+  if [ "${ran:-0}" -ne ${#built[@]} ]; then
+    echo "fuzz: ${ran:-0} of ${#built[@]} targets reported (see $build/logs/fuzz-ctest.log)"
+    status=1
+  fi
+fi
+crashed=$(grep -c ' [1-9][0-9]* crashes$' "$summary" 2>/dev/null || true)
+echo "fuzz: ${#targets[@]} targets, ${crashed:-0} crashed, $([ $status = 0 ] && echo ok || echo FAILED)"
 exit $status

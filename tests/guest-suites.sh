@@ -4,10 +4,11 @@
 #
 #   tests/guest-suites.sh RESULTS_DIR
 #
-#   zfs      build-asan/tests/zfs/zfs_tests      (ASan+UBSan daemon and tests)
-#   torture  build-asan/tests/zfs/torture_tests  (crash points compiled in)
-#   race     build-tsan/tests/zfs/zfs_tests --gtest_filter=Concurrency.*
-#            (the concurrency suite against a ThreadSanitizer daemon)
+#   zfs      ctest -L zfs in build-asan/      (API suite: ASan+UBSan daemon
+#                                             and tests)
+#   torture  ctest -L torture in build-asan/  (crash points compiled in)
+#   race     ctest -L race in build-tsan/     (the concurrency suite against
+#                                             a ThreadSanitizer daemon)
 # Each writes RESULTS_DIR/<suite>.json (gtest); a sanitizer report fails the
 # suite (the sanitizers abort, and the tests look for reports in the
 # daemons' logs). MVIRT_TORTURE_KILLS and MVIRT_RACE_SECONDS size the
@@ -19,6 +20,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: guest-suites.sh RESULTS_DIR}
 mkdir -p "$results"
+results=$(cd "$results" && pwd -P)  # ctest runs the suites elsewhere
 here=$(pwd -P)
 
 # Sanitizer settings for every process started below (the daemons too).
@@ -37,13 +39,18 @@ export TSAN_OPTIONS="suppressions=$here/tests/sanitizers/tsan.supp:halt_on_error
 # its limit writes no result file and so counts as failed.
 status=0
 suites=" ${MVIRT_GUEST_SUITES:-zfs torture race} "
-run() {  # NAME LIMIT_SECONDS BINARY [ARGS...]
-  local name=$1 limit=$2 binary=$3; shift 3
+run() {  # NAME LIMIT_SECONDS BUILD_DIR (the ctest label is NAME)
+  local name=$1 limit=$2 dir=$3
   [[ $suites == *" $name "* ]] || return 0
-  echo "== real-ZFS suite: $name ($binary, limit ${limit}s)"
-  local start=$SECONDS rc=0
-  timeout --kill-after=30 "$limit" "$binary" --gtest_output="json:$results/$name.json" "$@" || rc=$?
-  [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "guest-suites.sh: $name hit its ${limit}s limit and was killed"
+  echo "== real-ZFS suite: $name (ctest -L $name in $dir, limit ${limit}s)"
+  local start=$SECONDS rc=0 log="$results/$name.ctest.log"
+  # ctest kills the suite at its limit; the outer timeout guards ctest.
+  # ctest -V streams the suite's output, each line prefixed with its test
+  # number (cut here).
+  GTEST_OUTPUT="json:$results/$name.json" timeout --kill-after=30 $((limit + 60)) \
+    ctest --test-dir "$dir" -L "^$name\$" --timeout "$limit" --verbose \
+    --output-junit "$results/$name.xml" 2>&1 | sed -u -E 's/^[0-9]+: //' | tee "$log" || rc=$?
+  grep -q '\*\*\*Timeout' "$log" && echo "guest-suites.sh: $name hit its ${limit}s limit and was killed"
   echo "== real-ZFS suite: $name ended (exit $rc) after $((SECONDS - start))s"
   if [ "$rc" != 0 ]; then
     status=1
@@ -68,7 +75,7 @@ cleanup() {
 # guest as long as their sum and a boot).
 kills=${MVIRT_TORTURE_KILLS:-12}
 race_seconds=${MVIRT_RACE_SECONDS:-45}
-run zfs 2400 build-asan/tests/zfs/zfs_tests --gtest_filter=-Concurrency.*
-run torture $((450 + 30 * kills)) build-asan/tests/zfs/torture_tests
-run race $((360 + 2 * race_seconds)) build-tsan/tests/zfs/zfs_tests --gtest_filter=Concurrency.*
+run zfs 2400 build-asan
+run torture $((450 + 30 * kills)) build-asan
+run race $((360 + 2 * race_seconds)) build-tsan
 exit $status
