@@ -56,6 +56,7 @@ absl::Status FakeZfs::CreateVolume(const std::string& name, uint64_t volsize, ui
   d.volsize = volsize;
   d.volblocksize = volblocksize;
   d.user_props = user_props;
+  d.natives = {{"volmode", "dev"}};
   datasets_[name] = std::move(d);
   return absl::OkStatus();
 }
@@ -82,6 +83,7 @@ absl::Status FakeZfs::Clone(const std::string& name, const std::string& origin,
   d.data = s->data;
   d.origin = origin;
   d.user_props = user_props;
+  d.natives = {{"volmode", "dev"}};
   datasets_[name] = std::move(d);
   return absl::OkStatus();
 }

@@ -74,6 +74,14 @@ using internal::Nvlist;
 // An nvlist of `user_props` as strings; null if allocation fails.
 Nvlist UserPropsNvlist(const UserProps& user_props) { return internal::StringsNvlist(user_props); }
 
+// Adds volmode=dev to the properties of a new zvol: the host sees the whole
+// disk only, never the partitions a guest writes on it (so the host's LVM,
+// md or blkid never act on a guest's metadata, and no partition device
+// stands in for the disk). Returns an errno.
+int AddVolmodeDev(nvlist_t* props) {
+  return nvlist_add_uint64(props, zfs_prop_to_name(ZFS_PROP_VOLMODE), ZFS_VOLMODE_DEV);
+}
+
 // Local user properties of `zhp` (inherited ones are skipped: an `mvirt:id`
 // set on a parent must not make its children look managed).
 UserProps LocalUserProps(zfs_handle_t* zhp) {
@@ -255,6 +263,7 @@ class LibZfs final : public Zfs {
     err =
         err ? err
             : nvlist_add_uint64(props.get(), zfs_prop_to_name(ZFS_PROP_VOLBLOCKSIZE), volblocksize);
+    err = err ? err : AddVolmodeDev(props.get());
     if (err != 0) return ZfsErrnoStatus(ZfsOp::kCreate, err, "create volume", name);
     // No refreservation: the volume is sparse (thin), like `zfs create -s`.
     err = lzc_create(name.c_str(), LZC_DATSET_TYPE_ZVOL, props.get(), nullptr, 0);
@@ -319,6 +328,9 @@ class LibZfs final : public Zfs {
                      const UserProps& user_props) override {
     Nvlist props = UserPropsNvlist(user_props);
     if (!props) return ZfsErrnoStatus(ZfsOp::kClone, ENOMEM, "clone", name);
+    if (int err = AddVolmodeDev(props.get()); err != 0) {
+      return ZfsErrnoStatus(ZfsOp::kClone, err, "clone", name);
+    }
     int err = lzc_clone(name.c_str(), origin.c_str(), props.get());  // new name first
     if (err != 0)
       return ZfsErrnoStatus(ZfsOp::kClone, err, absl::StrCat("clone '", origin, "' as"), name);

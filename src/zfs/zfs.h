@@ -100,8 +100,9 @@ class Zfs {
   virtual absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) = 0;
 
   // Creates a sparse zvol (no refreservation) atomically with its user
-  // properties. volsize must already be a multiple of volblocksize.
-  // ALREADY_EXISTS if the name is taken.
+  // properties and volmode=dev (set locally: the host sees the whole disk,
+  // never a guest's partitions). volsize must already be a multiple of
+  // volblocksize. ALREADY_EXISTS if the name is taken.
   virtual absl::Status CreateVolume(const std::string& name, uint64_t volsize,
                                     uint64_t volblocksize, const UserProps& user_props) = 0;
 
@@ -132,7 +133,8 @@ class Zfs {
   virtual absl::Status Rollback(const std::string& name, const std::string& snapshot) = 0;
 
   // Creates `name` as a clone of snapshot `origin`, atomically with its user
-  // properties. ALREADY_EXISTS if `name` is taken.
+  // properties and volmode=dev (set locally). ALREADY_EXISTS if `name` is
+  // taken.
   virtual absl::Status Clone(const std::string& name, const std::string& origin,
                              const UserProps& user_props) = 0;
 

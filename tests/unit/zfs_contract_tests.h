@@ -447,11 +447,25 @@ TEST_P(ZfsContractTest, EnsureHiddenFilesystemIsIdempotentAndSetsVolmode) {
   EXPECT_EQ(env().NativeProperty(hidden, "volmode"), "none");
   EXPECT_EQ(env().NativeProperty(devices, "volmode"), "dev");
   MakeVolume(hidden + "/v");
-  EXPECT_EQ(env().NativeProperty(hidden + "/v", "volmode"), "none");  // inherited
-  ASSERT_OK(zfs().SetProperty(hidden + "/v", "volmode", "dev"));
+  // A zvol's own volmode=dev wins over its parent's.
   EXPECT_EQ(env().NativeProperty(hidden + "/v", "volmode"), "dev");
+  ASSERT_OK(zfs().SetProperty(hidden + "/v", "volmode", "none"));
+  EXPECT_EQ(env().NativeProperty(hidden + "/v", "volmode"), "none");
   EXPECT_THAT(zfs().EnsureHiddenFilesystem(Ds("missing/fs"), true),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ZfsContractTest, VolumesAndClonesAreCreatedWithVolmodeDevEvenUnderAHiddenParent) {
+  const std::string hidden = Ds("hidden");
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(hidden, /*zvol_devices=*/false));
+  MakeVolume(hidden + "/v");
+  Snap(hidden + "/v@s");
+  ASSERT_OK(zfs().Clone(hidden + "/c", hidden + "/v@s", {}));
+  EXPECT_EQ(env().NativeProperty(hidden + "/v", "volmode"), "dev");
+  EXPECT_EQ(env().NativeProperty(hidden + "/c", "volmode"), "dev");
+  // A copy takes no properties along: it inherits its parent's.
+  ASSERT_OK(zfs().CopySnapshot(hidden + "/v@s", hidden + "/copy@t"));
+  EXPECT_EQ(env().NativeProperty(hidden + "/copy", "volmode"), "none");
 }
 
 TEST_P(ZfsContractTest, CopySnapshotMakesAnIndependentCopyWithoutProperties) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "api_fixture.h"
+#include "grpc_status_matchers.h"
 #include "zfs_test_env.h"
 
 namespace mvirt::zfs::testing {
@@ -56,6 +58,55 @@ TEST_F(VolumeApiTest, CreateMakesAThinZvolWithTheSeedSettings) {
   EXPECT_TRUE(std::regex_match(v.created_at(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
       << v.created_at();
   EXPECT_EQ(v.snapshots_size(), 0);
+}
+
+// An MBR whose one partition (Linux, type 0x83) spans sectors 2048..4095.
+std::string OnePartitionMbr() {
+  std::string mbr(512, '\0');
+  mbr[446 + 4] = static_cast<char>(0x83);
+  const uint32_t start = 2048, sectors = 2048;
+  for (int i = 0; i < 4; ++i) {
+    mbr[446 + 8 + i] = static_cast<char>((start >> (8 * i)) & 0xff);
+    mbr[446 + 12 + i] = static_cast<char>((sectors >> (8 * i)) & 0xff);
+  }
+  mbr[510] = static_cast<char>(0x55);
+  mbr[511] = static_cast<char>(0xaa);
+  return mbr;
+}
+
+// Gives `dataset`'s zvol a partition table and asks the kernel to read it;
+// true if the kernel then shows a first partition (zdNp1 in sysfs, and
+// udev's -part1 link).
+bool HostSeesAPartition(const std::string& dataset) {
+  const std::string link = "/dev/zvol/" + dataset;
+  WriteDevice(link, 0, OnePartitionMbr());
+  Shell("blockdev --rereadpt " + link + "; udevadm settle");
+  char real[PATH_MAX];
+  if (::realpath(link.c_str(), real) == nullptr) return false;
+  const std::string disk = std::string(real).substr(5);  // "zdN" of "/dev/zdN"
+  return ::access(("/sys/class/block/" + disk + "p1").c_str(), F_OK) == 0 ||
+         ::access((link + "-part1").c_str(), F_OK) == 0;
+}
+
+TEST_F(VolumeApiTest, VolumesAndClonesShowTheHostTheWholeDiskNeverTheGuestsPartitions) {
+  Volume volume;
+  ASSERT_THAT(Create("whole-disk", 64 * kMiB, &volume, kId1), GrpcIsOk());
+  ASSERT_THAT(Snapshot("whole-disk", "s"), GrpcIsOk());
+  Volume clone;
+  ASSERT_THAT(Clone("whole-disk", "s", "whole-disk-clone", &clone), GrpcIsOk());
+  for (const std::string name : {"whole-disk", "whole-disk-clone"}) {
+    const std::string ds = kPool + "/" + name;
+    EXPECT_EQ(MustRun("zfs get -H -o value,source volmode " + ds), "dev\tlocal\n") << ds;
+    EXPECT_FALSE(HostSeesAPartition(ds)) << ds;
+    EXPECT_EQ(DeviceDatasetName("/dev/zvol/" + ds), ds);  // the disk itself still works
+  }
+  // The control: a zvol made by hand (volmode inherited: "default", which is
+  // zvol_volmode=full) does show the same partition to the host.
+  const std::string by_hand = kPool + "/whole-disk-by-hand";
+  MustRun("zfs create -s -V 64M " + by_hand);
+  ASSERT_TRUE(WaitForPath("/dev/zvol/" + by_hand));
+  EXPECT_TRUE(HostSeesAPartition(by_hand));
+  DestroyDataset(by_hand);
 }
 
 TEST_F(VolumeApiTest, CreateHonoursVolblocksizeAndGeneratesAnId) {
