@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,11 +31,15 @@
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
 #include "daemon/instance_lock.h"
+#include "daemon/metrics_census.h"
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
 #include "daemon/pool_monitor.h"
+#include "device/measured_zvol_devices.h"
 #include "import/http_fetch.h"
 #include "import/import_manager.h"
+#include "metrics/call_metrics_interceptor.h"
+#include "metrics/metrics.h"
 #include "service/zfs_service.h"
 #include "volume/volume_manager.h"
 #include "zfs/zfs.h"
@@ -226,10 +231,20 @@ int RunDaemon(int argc, char** argv) {
   }
   if (!CheckPool(**zfs, options.pool)) return 1;
 
+  // Metrics only when asked for (--metrics-listen): the device waits are
+  // timed through MeasuredZvolDevices, every RPC by an interceptor.
+  std::unique_ptr<Metrics> metrics;
+  if (!options.metrics_listen.empty()) metrics = std::make_unique<Metrics>();
+  MeasuredZvolDevices measured_devices(LinuxZvolDevices::Get(),
+                                       [&metrics](absl::string_view op, absl::Duration waited) {
+                                         if (metrics != nullptr)
+                                           metrics->RecordDeviceWait(op, waited);
+                                       });
+
   VolumeManagerOptions volume_options;
   volume_options.pool = options.pool;
   volume_options.device_timeout = absl::Seconds(options.device_timeout_seconds);
-  VolumeManager volumes(**zfs, LinuxZvolDevices::Get(), volume_options);
+  VolumeManager volumes(**zfs, measured_devices, volume_options);
   volumes.CollectGarbage(/*at_startup=*/true);
   InitHttp();
   ImportManager imports(volumes, options.import);
@@ -248,6 +263,26 @@ int RunDaemon(int argc, char** argv) {
   service_options.max_watchers = static_cast<size_t>(options.max_watchers);
   ZfsServiceImpl service(volumes, imports, authorizer, service_options);
 
+  // Whether the pool is served, as the pool monitor last found it; for
+  // metrics scrapes.
+  std::atomic<bool> serving_now{false};
+  if (metrics != nullptr) {
+    Metrics::Sources sources;
+    sources.census = [&volumes, &imports] { return TakeMetricsCensus(volumes, imports); };
+    sources.serving = [&serving_now] { return serving_now.load(); };
+    sources.subscribers = [&service] { return service.watchers(); };
+    metrics->SetSources(std::move(sources));
+    absl::StatusOr<int> port = metrics->Serve(options.metrics_listen);
+    if (!port.ok()) {
+      LogError(port.status().message());
+      metrics->StopServing();
+      return 1;
+    }
+    LogInfo("metrics on http://",
+            options.metrics_listen.substr(0, options.metrics_listen.rfind(':')), ":", *port,
+            "/metrics");
+  }
+
   // The standard health service (grpc.health.v1.Health; PoolMonitor sets
   // it) and server reflection, both answered without the access check:
   // they reveal the pool's state and the API, nothing of its volumes.
@@ -259,6 +294,11 @@ int RunDaemon(int argc, char** argv) {
   if (!on_unix_socket)
     builder.AddListeningPort(options.listen, TcpCredentials(options), &bound_port);
   builder.RegisterService(&service);
+  if (metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(NewCallMetricsInterceptorFactory(*metrics));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (!on_unix_socket && bound_port == 0)) {
     LogError("cannot listen on ", options.listen, " (address in use or not available)");
@@ -272,7 +312,8 @@ int RunDaemon(int argc, char** argv) {
   std::optional<bool> serving;  // only the monitor's listener uses it
   std::optional<PoolMonitor> monitor;
   monitor.emplace(**zfs, options.pool, kPoolCheckInterval,
-                  [&options, health, &serving](const PoolServingState& state) {
+                  [&options, health, &serving, &serving_now](const PoolServingState& state) {
+                    serving_now = state.serving;
                     // Health watchers hear of each flip once, not of every change of
                     // the reason (gRPC's health service sends every status it is set).
                     if (serving != state.serving) {
@@ -311,6 +352,7 @@ int RunDaemon(int argc, char** argv) {
   // (locks, devices) end with them.
   server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(timeout * 0.8));
   server->Wait();
+  if (metrics != nullptr) metrics->StopServing();  // before what its scrapes read goes
   LogInfo("stopped");
   return 0;
 }

@@ -97,6 +97,23 @@ bool IsLocalListenAddress(const std::string& listen) {
   return ip.ok() && ClassifyAddress(*ip) == AddressClass::kLoopback;
 }
 
+absl::StatusOr<std::string> NormalizeMetricsListen(const std::string& listen) {
+  auto bad = [&listen](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("--metrics-listen '", Printable(listen), "': ",
+                                                   why, " (give PORT, IP:PORT or [IPV6]:PORT)"));
+  };
+  if (!listen.empty() && listen.find_first_not_of("0123456789") == std::string::npos) {
+    int port = 0;
+    if (!absl::SimpleAtoi(listen, &port) || port > 65535) return bad("not a TCP port");
+    return absl::StrCat("127.0.0.1:", port);
+  }
+  absl::StatusOr<HostPort> hp = ParseHostPort(listen);
+  if (!hp.ok()) return bad(hp.status().message());
+  absl::StatusOr<IpAddress> ip = ParseIpAddress(hp->host);
+  if (!ip.ok()) return bad("the host must be an IP address");
+  return listen;
+}
+
 namespace {
 
 // The TLS flags: a pair of cert and key, for TCP only; and a non-local
@@ -178,6 +195,9 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
                  "CA (PEM) that client certificates must chain to: mutual TLS");
   app.add_flag("--insecure-listen", o.insecure_listen,
                "Serve a non-loopback TCP address without TLS (anyone who reaches it may call)");
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "Serve Prometheus metrics at http://ADDRESS/metrics: PORT (on 127.0.0.1), "
+                 "HOST:PORT or [IPV6]:PORT with an IP address; default: off");
   app.add_option("--watch-stall-timeout", o.watch_stall_timeout_seconds,
                  "Seconds a Watch* subscriber may leave an event unread before it is "
                  "disconnected")
@@ -232,6 +252,11 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   if (status.ok()) status = ValidateImportOptions(im, max_size);
   if (status.ok()) status = ValidateTls(o);
   if (status.ok()) status = ParseSocketMode(socket_mode, o.socket_mode);
+  if (status.ok() && !o.metrics_listen.empty()) {
+    absl::StatusOr<std::string> metrics = NormalizeMetricsListen(o.metrics_listen);
+    status = metrics.status();
+    if (metrics.ok()) o.metrics_listen = *metrics;
+  }
   for (const std::string& net : allow_nets) {
     if (!status.ok()) break;
     absl::StatusOr<IpNetwork> parsed = ParseIpNetwork(net);

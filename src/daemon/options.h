@@ -44,6 +44,9 @@ struct DaemonOptions {
   std::string tls_key;
   std::string tls_client_ca;
   bool insecure_listen = false;
+  // Prometheus metrics on HTTP: HOST:PORT or [V6]:PORT of an IP literal, or
+  // PORT alone for loopback (127.0.0.1). Empty: no metrics.
+  std::string metrics_listen;
   // Image imports: state directory, import directories, HTTP policy, limits.
   ImportOptions import;
 };
@@ -62,6 +65,11 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args);
 
 // INVALID_ARGUMENT if `listen` is neither unix:/absolute/path nor host:port.
 absl::Status ValidateListenAddress(const std::string& listen);
+
+// --metrics-listen as the exposer binds it: "PORT" becomes
+// "127.0.0.1:PORT"; IP:PORT and [IPV6]:PORT stay (port 0: any free port).
+// INVALID_ARGUMENT for anything else (host names included).
+absl::StatusOr<std::string> NormalizeMetricsListen(const std::string& listen);
 
 // True if `listen` is a unix socket or a TCP address that only this host can
 // reach (a loopback IP, or "localhost").

@@ -227,6 +227,22 @@ TEST(DaemonOptions, ImportDestinationAllowances) {
   EXPECT_FALSE(p.options.import.allow_networks[0].Contains(*ParseIpAddress("10.2.0.1")));
 }
 
+TEST(DaemonOptions, MetricsAreOffUnlessAskedForAndAPortAloneMeansLoopback) {
+  EXPECT_EQ(Parse({}).options.metrics_listen, "");
+  EXPECT_EQ(Parse({"--metrics-listen", "9851"}).options.metrics_listen, "127.0.0.1:9851");
+  EXPECT_EQ(Parse({"--metrics-listen", "0"}).options.metrics_listen, "127.0.0.1:0");
+  EXPECT_EQ(Parse({"--metrics-listen", "10.1.2.3:9851"}).options.metrics_listen, "10.1.2.3:9851");
+  EXPECT_EQ(Parse({"--metrics-listen", "[::1]:9851"}).options.metrics_listen, "[::1]:9851");
+  TempFile config("metrics-listen = \"9852\"\n");
+  EXPECT_EQ(Parse({"--config", config.path()}).options.metrics_listen, "127.0.0.1:9852");
+  for (const char* bad : {"65536", "localhost:9851", "1.2.3.4", "1.2.3.4:0", ":9851", "x"}) {
+    ParsedCommandLine p = Parse({"--metrics-listen", bad});
+    EXPECT_FALSE(p.run) << bad;
+    EXPECT_EQ(p.exit_code, 2) << bad;
+    EXPECT_THAT(p.message, HasSubstr("--metrics-listen")) << bad;
+  }
+}
+
 TEST(DaemonOptions, HelpAndVersionExitZero) {
   ParsedCommandLine help = Parse({"--help"});
   EXPECT_FALSE(help.run);
