@@ -35,7 +35,9 @@
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
 #include "daemon/pool_monitor.h"
+#include "daemon/systemd_watchdog.h"
 #include "device/measured_zvol_devices.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "import/http_fetch.h"
 #include "import/import_manager.h"
 #include "metrics/call_metrics_interceptor.h"
@@ -332,6 +334,17 @@ int RunDaemon(int argc, char** argv) {
                     sd_notify(
                         0, absl::StrCat("STATUS=pool ", options.pool, ": ", state.state).c_str());
                   });
+  // systemd's watchdog hears from the daemon only while its gRPC server
+  // answers a health check (through an in-process channel, no socket).
+  std::shared_ptr<grpc::Channel> self = server->InProcessChannel(grpc::ChannelArguments());
+  std::optional<SystemdWatchdog> watchdog;
+  watchdog.emplace([self](absl::Duration deadline) {
+    auto health_stub = grpc::health::v1::Health::NewStub(self);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(deadline));
+    grpc::health::v1::HealthCheckResponse response;
+    return health_stub->Check(&ctx, grpc::health::v1::HealthCheckRequest(), &response).ok();
+  });
   sd_notify(0, "READY=1");
 
   int signal_number = 0;
@@ -341,6 +354,7 @@ int RunDaemon(int argc, char** argv) {
           ", finishing calls in flight (up to ", absl::FormatDuration(timeout), ")");
   sd_notify(0, "STOPPING=1");
   ArmStopDeadline(timeout);
+  watchdog.reset();
   monitor.reset();
   health->Shutdown();  // NOT_SERVING from now on, also to health watchers
   if (on_unix_socket) claim->unix_listener->Stop();  // no new connections

@@ -1,0 +1,45 @@
+// SystemdWatchdog: systemd's service watchdog (WatchdogSec= in the unit).
+// When systemd asks for pings (sd_watchdog_enabled: WATCHDOG_USEC, and
+// WATCHDOG_PID naming this process if set), a thread of its own sends
+// WATCHDOG=1 every half interval, but only after `alive` said yes within
+// that half interval: a daemon whose serving loop hangs stops pinging and
+// systemd restarts it. Without WatchdogSec= it does nothing.
+#ifndef MVIRT_ZFS_DAEMON_SYSTEMD_WATCHDOG_H_
+#define MVIRT_ZFS_DAEMON_SYSTEMD_WATCHDOG_H_
+
+#include <functional>
+#include <thread>
+
+#include "absl/time/time.h"
+#include "common/mutex.h"
+
+namespace mvirt::zfs {
+
+class SystemdWatchdog {
+ public:
+  // Asks whether the daemon still serves; must return within `deadline`.
+  using AliveCheck = std::function<bool(absl::Duration deadline)>;
+
+  explicit SystemdWatchdog(AliveCheck alive);
+  // Stops pinging; no check runs or follows.
+  ~SystemdWatchdog();
+  SystemdWatchdog(const SystemdWatchdog&) = delete;
+  SystemdWatchdog& operator=(const SystemdWatchdog&) = delete;
+
+  // The ping interval (half of WatchdogSec=), or zero if systemd asked for none.
+  absl::Duration interval() const { return interval_; }
+
+ private:
+  void Run();
+
+  const AliveCheck alive_;
+  absl::Duration interval_;
+  Mutex mu_;
+  CondVar stop_requested_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_DAEMON_SYSTEMD_WATCHDOG_H_
