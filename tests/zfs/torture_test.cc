@@ -89,6 +89,10 @@ class Torture {
     }
   }
   int violations() const { return violations_; }
+  void AddViolation(const std::string& what) {
+    ADD_FAILURE() << what;
+    ++violations_;
+  }
 
  private:
   std::string Sentinel() {
@@ -311,13 +315,55 @@ TEST(CrashTorture, ImportDiesAtEveryStep) {
   std::printf("crash torture (import steps): %d kills, %d violations\n", kills, t.violations());
 }
 
-// Random calls on a small set of names, SIGKILL at a random moment.
+// What a name may hold after calls whose outcome is known (OK) or not (cut
+// off by the kill, or refused): each id it may carry, and "" for absent.
+class NameStates {
+ public:
+  // A create of `name` with `id`.
+  void Created(const std::string& name, const std::string& id, bool ok) {
+    std::set<std::string>& may = may_[name];
+    if (ok) {
+      may = {id};
+    } else if (may.empty() || may.count("")) {
+      may.insert(id);  // it may have happened (only where the name was free)
+    }
+  }
+  // A delete of `name`.
+  void Deleted(const std::string& name, bool ok) {
+    std::set<std::string>& may = may_[name];
+    if (ok) may.clear();
+    may.insert("");
+  }
+  // Empty if `id` ("" = absent) is a state `name` may be in; else why not.
+  std::string Check(const std::string& name, const std::string& id) const {
+    auto it = may_.find(name);
+    if (it == may_.end()) return "";  // never created: anything a clone made
+    if (it->second.count(id)) return "";
+    std::string may;
+    for (const std::string& m : it->second) may += (m.empty() ? "(absent)" : m) + " ";
+    return name + " is " + (id.empty() ? "(absent)" : id) + ", but the calls allow only " + may;
+  }
+  std::vector<std::string> Names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, may] : may_) out.push_back(name);
+    return out;
+  }
+
+ private:
+  std::map<std::string, std::set<std::string>> may_;
+};
+
+// Random calls on a small set of names, SIGKILL at a random moment. After
+// every restart each name holds one of the states its calls allow: an OK'd
+// create is there with its id until a delete (OK or cut off), an OK'd delete
+// left nothing until a create (OK or cut off), a cut-off call either
+// happened completely or not at all.
 TEST(CrashTorture, RandomKills) {
   const char* env = std::getenv("MVIRT_TORTURE_KILLS");
   const int rounds = env != nullptr ? std::atoi(env) : 12;
   Torture t;
   std::mt19937 rng(20261202);
-  std::map<std::string, std::string> created;  // name -> id, from OK'd creates
+  NameStates names;
   int kills = 0;
   for (int round = 0; round < rounds; ++round) {
     const std::string name = "r" + std::to_string(rng() % 4);
@@ -349,15 +395,14 @@ TEST(CrashTorture, RandomKills) {
     t.daemon().StopWith(SIGKILL);
     ++kills;
     call.join();
-    if (result.ok() && op == 0) created[name] = id;
-    if (result.ok() && op == 1) created.erase(name);
+    if (op == 0) names.Created(name, id, result.ok());
+    if (op == 1) names.Deleted(name, result.ok());
     t.Restart();
-    // What returned OK is there as returned.
-    for (const auto& [n, i] : created) {
-      if (!DatasetExists(t.Pool() + "/" + n)) continue;  // deleted by a later, cut-off delete
-      std::string now = ZfsGet(t.Pool() + "/" + n, "mvirt:id");
-      if (now != i && now != "-") {
-        ADD_FAILURE() << n << " was created with id " << i << " but has " << now;
+    for (const std::string& n : names.Names()) {
+      const std::string dataset = t.Pool() + "/" + n;
+      const std::string now = DatasetExists(dataset) ? ZfsGet(dataset, "mvirt:id") : "";
+      if (std::string why = names.Check(n, now); !why.empty()) {
+        t.AddViolation("round " + std::to_string(round) + ": " + why);
       }
     }
   }
