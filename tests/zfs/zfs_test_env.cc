@@ -236,7 +236,7 @@ std::string DaemonPath() { return MVIRT_DAEMON_PATH; }
 
 DaemonProcess::DaemonProcess(std::string pool, std::string listen,
                              std::vector<std::string> extra_args,
-                             std::vector<std::string> extra_env) {
+                             std::vector<std::string> extra_env, std::string binary) {
   static int instances = 0;
   log_path_ = "/var/tmp/mvirt-zfs-test-" + pool + "-" + std::to_string(++instances) + ".log";
   if (listen.rfind("unix:", 0) == 0) listen = listen.substr(5);
@@ -258,7 +258,7 @@ DaemonProcess::DaemonProcess(std::string pool, std::string listen,
       {"--import-max-size", "1G"},
       {"--import-allow-host", HttpsServer::kAllowedHost},
       {"--qemu-img", std::string(MVIRT_TEST_SOURCE_DIR) + "/qemu-img-throttled"}};
-  std::vector<std::string> args = {DaemonPath()};
+  std::vector<std::string> args = {binary.empty() ? DaemonPath() : binary};
   for (const auto& [flag, value] : defaults) {
     if (std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end()) continue;
     args.push_back(flag);

@@ -116,8 +116,9 @@ grpc::Status CallWithin(std::chrono::seconds within,
 class DaemonProcess {
  public:
   // `extra_env` ("NAME=value") is added to the daemon's environment.
+  // `binary` is the daemon to run (default: this build's).
   DaemonProcess(std::string pool, std::string listen, std::vector<std::string> extra_args = {},
-                std::vector<std::string> extra_env = {});
+                std::vector<std::string> extra_env = {}, std::string binary = "");
   ~DaemonProcess();
   // Waits until the daemon answers GetVersion (true) or exits (false); for
   // a TCP daemon, over plaintext unless `credentials` are given.
