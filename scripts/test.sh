@@ -7,7 +7,9 @@
 #      the sanitizer suites and the fuzz targets), build-tsan/ (clang,
 #      ThreadSanitizer daemon for the concurrency suite); -j2
 #   3. unit tests on the host, through ctest (label "unit"): plain and under
-#      ASan+UBSan
+#      ASan+UBSan; the Debian package (scripts/package.sh) built, then
+#      installed, upgraded, removed and purged on this host
+#      (tests/package/package_test.sh)
 #   4. fuzzing: every libFuzzer target for MVIRT_FUZZ_SECONDS (default 20)
 #      seconds (scripts/fuzz.sh, through ctest: label "fuzz")
 #   5. the real-ZFS suites inside a throwaway QEMU guest that has the zfs
@@ -50,6 +52,8 @@ cmake --build build-asan -j"$jobs" --target mvirt-zfs mvirt-zfsctl unit_tests zf
   torture_tests fuzz_targets
 echo "== build (clang, ThreadSanitizer)"
 build build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMVIRT_SANITIZE=thread -- mvirt-zfs mvirt-zfsctl zfs_tests
+echo "== build (the Debian package, scripts/package.sh)"
+deb=$(scripts/package.sh | tee /dev/stderr | tail -1)
 
 results=build/test-results
 rm -rf "$results"
@@ -84,6 +88,11 @@ echo "== unit tests (host, ASan+UBSan, ctest -L unit)"
 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$(pwd)/tests/sanitizers/lsan.supp" \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   unit_tests build-asan unit-asan
+
+# Install, upgrade, remove and purge the package on this host (the guest's
+# package test runs its unpacked daemon on a real pool).
+echo "== the Debian package (tests/package/package_test.sh)"
+tests/package/package_test.sh "$deb" "$results/package.txt" || status=1
 
 echo "== fuzzing (${MVIRT_FUZZ_SECONDS:-20} s per target)"
 scripts/fuzz.sh "${MVIRT_FUZZ_SECONDS:-20}" | tee "$results/fuzz.txt" || status=1
@@ -133,6 +142,15 @@ for suite in ("zfs", "torture", "race"):  # gtest's JSON reports
     failed += r["failures"] + r.get("errors", 0)
     passed += r["tests"] - r["failures"] - r.get("errors", 0) - r.get("disabled", 0)
 fuzz = open(os.path.join(d, "fuzz.txt")).read().splitlines() if os.path.exists(os.path.join(d, "fuzz.txt")) else []
+pkg = os.path.join(d, "package.txt")
+if os.path.exists(pkg):
+    for line in open(pkg).read().splitlines():
+        if line.startswith("ok "):
+            passed += 1
+        elif line.startswith("FAILED "):
+            failed += 1
+else:
+    missing.append("package")
 fmt = os.path.join(d, "format.txt")
 if os.path.exists(fmt) and open(fmt).read().strip() == "ok":
     passed += 1

@@ -75,12 +75,19 @@ check remove dpkg -r mvirt-zfs
 check removed_programs_gone bash -c '[ ! -e /usr/sbin/mvirt-zfs ] && [ ! -e /usr/bin/mvirt-zfsctl ] && [ ! -e /usr/lib/systemd/system/mvirt-zfs.service ]'
 check config_kept_on_remove test -f /etc/mvirt-zfs/mvirt-zfs.toml
 
-# Purge: nothing of the package is left (the group stays for mvirt).
+# Purge: nothing of the package is left (the group stays for mvirt), nor
+# what `systemctl enable` and `systemctl edit` made (played here by hand:
+# the test host has no systemd running).
+mkdir -p /etc/systemd/system/multi-user.target.wants /etc/systemd/system/mvirt-zfs.service.d
+ln -sf /usr/lib/systemd/system/mvirt-zfs.service /etc/systemd/system/multi-user.target.wants/mvirt-zfs.service
+echo '[Service]' >/etc/systemd/system/mvirt-zfs.service.d/override.conf
 check purge dpkg -P mvirt-zfs
 check purge_left_nothing bash -c '
   for p in /etc/mvirt-zfs /var/lib/mvirt-zfs /usr/share/doc/mvirt-zfs /usr/share/man/man8/mvirt-zfs.8.gz \
-           /usr/share/bash-completion/completions/mvirt-zfsctl; do
-    [ ! -e "$p" ] || { echo "left behind: $p"; exit 1; }
+           /usr/share/bash-completion/completions/mvirt-zfsctl \
+           /etc/systemd/system/multi-user.target.wants/mvirt-zfs.service \
+           /etc/systemd/system/mvirt-zfs.service.d; do
+    [ ! -e "$p" ] && [ ! -L "$p" ] || { echo "left behind: $p"; exit 1; }
   done
   ! dpkg-query -W -f="\${Status}" mvirt-zfs 2>/dev/null | grep -q installed'
 
