@@ -1,5 +1,8 @@
-// Minimal leveled logging to stderr (journald picks it up under systemd).
-// Thread-safe: each line is written with one call. A message is always one
+// Minimal leveled logging to stderr. Thread-safe: each line is written with
+// one call. Lines are "<UTC time> LEVEL message"; when stderr is connected to
+// the journal (systemd's JOURNAL_STREAM names it), "<N>LEVEL message"
+// instead: journald stores N as the line's priority (3 error, 4 warning,
+// 6 info, 7 debug) and stamps the time itself. A message is always one
 // line of bounded length, whatever a caller put in it (see LogSafeText), so
 // names from requests cannot forge audit lines or flood the log.
 #ifndef MVIRT_ZFS_COMMON_LOG_H_
@@ -17,6 +20,13 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);
 
 void SetLogLevel(LogLevel level);
+// Writes journal lines ("<N>" prefixes, no time) from now on if `journal`.
+void SetLogToJournal(bool journal);
+// True if `journal_stream` ($JOURNAL_STREAM, "DEVICE:INODE" in decimal)
+// names the file open as `fd`: systemd connected it to the journal.
+bool IsJournalStream(int fd, const char* journal_stream);
+// The line LogLine writes for `message` (without its newline).
+std::string FormatLogLine(LogLevel level, absl::string_view message, bool journal);
 bool LogEnabled(LogLevel level);
 void LogLine(LogLevel level, absl::string_view message);
 

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -204,6 +205,7 @@ int RunDaemon(int argc, char** argv) {
   }
   const DaemonOptions& options = cmd.options;
   SetLogLevel(options.log_level);
+  SetLogToJournal(IsJournalStream(STDERR_FILENO, std::getenv("JOURNAL_STREAM")));
 
   // Block the shutdown signals before any thread starts, so that only
   // sigwait() below receives them.
@@ -296,11 +298,12 @@ int RunDaemon(int argc, char** argv) {
   if (!on_unix_socket)
     builder.AddListeningPort(options.listen, TcpCredentials(options), &bound_port);
   builder.RegisterService(&service);
-  if (metrics != nullptr) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(NewCallMetricsInterceptorFactory(*metrics));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
+  // Every call passes the audit interceptor (it writes a mutation's audit
+  // line when the call ends) and, with metrics, the metrics interceptor.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(NewAuditInterceptorFactory(service.audit_trail()));
+  if (metrics != nullptr) creators.push_back(NewCallMetricsInterceptorFactory(*metrics));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (!on_unix_socket && bound_port == 0)) {
     LogError("cannot listen on ", options.listen, " (address in use or not available)");

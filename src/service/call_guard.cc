@@ -6,7 +6,7 @@
 
 namespace mvirt::zfs {
 
-CallGuard::CallGuard(grpc::ServerContextBase* ctx, const Authorizer& authorizer,
+CallGuard::CallGuard(grpc::ServerContextBase* ctx, const Authorizer& authorizer, AuditTrail& audit,
                      absl::string_view method, absl::string_view object) {
   absl::StatusOr<std::string> caller = authorizer.Authorize(*ctx);
   if (!caller.ok()) {
@@ -14,7 +14,10 @@ CallGuard::CallGuard(grpc::ServerContextBase* ctx, const Authorizer& authorizer,
     status_ = ToGrpcStatus(caller.status());
     return;
   }
-  if (!object.empty()) LogInfo("audit: ", method, " ", object, " by ", *caller);
+  if (!object.empty()) {
+    LogDebug(method, " ", object, " by ", *caller, " begins");
+    audit.Begin(ctx, method, object, *caller, ctx->peer());
+  }
   CallContext context;
   context.deadline = absl::FromChrono(ctx->deadline());
   context.cancelled = [ctx] { return ctx->IsCancelled(); };

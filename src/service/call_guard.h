@@ -1,6 +1,7 @@
 // CallGuard: what every RPC handler does first. It asks the Authorizer
-// whether the caller may call (the status to return if not), writes the
-// audit line of a mutation (method, object, caller), and makes the call's
+// whether the caller may call (the status to return if not), begins the
+// audit entry of a mutation (method, object, caller; AuditTrail writes the
+// line when the call ends, with its result), and makes the call's
 // deadline and cancellation the thread's CallContext until the handler
 // returns, so that waits below end with the call.
 #ifndef MVIRT_ZFS_SERVICE_CALL_GUARD_H_
@@ -14,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "access/authorizer.h"
 #include "common/call_context.h"
+#include "service/audit_trail.h"
 
 namespace mvirt::zfs {
 
@@ -21,8 +23,8 @@ class CallGuard {
  public:
   // `object` names what a mutation changes ("volume 'vm-1'"); empty for
   // reads, which are not audited.
-  CallGuard(grpc::ServerContextBase* ctx, const Authorizer& authorizer, absl::string_view method,
-            absl::string_view object = "");
+  CallGuard(grpc::ServerContextBase* ctx, const Authorizer& authorizer, AuditTrail& audit,
+            absl::string_view method, absl::string_view object = "");
   CallGuard(const CallGuard&) = delete;
   CallGuard& operator=(const CallGuard&) = delete;
 

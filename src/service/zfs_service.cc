@@ -41,7 +41,7 @@ int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
 grpc::Status ZfsServiceImpl::GetVersion(grpc::ServerContext* ctx, const GetVersionRequest*,
                                         VersionInfo* out) {
-  CallGuard guard(ctx, authorizer_, "GetVersion");
+  CallGuard guard(ctx, authorizer_, audit_, "GetVersion");
   if (!guard.allowed()) return guard.status();
   out->set_version(MVIRT_ZFS_VERSION);
   return grpc::Status::OK;
@@ -49,14 +49,15 @@ grpc::Status ZfsServiceImpl::GetVersion(grpc::ServerContext* ctx, const GetVersi
 
 grpc::Status ZfsServiceImpl::GetPoolStats(grpc::ServerContext* ctx, const GetPoolStatsRequest*,
                                           PoolStats* out) {
-  CallGuard guard(ctx, authorizer_, "GetPoolStats");
+  CallGuard guard(ctx, authorizer_, audit_, "GetPoolStats");
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.GetPoolStats(), out);
 }
 
 grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext* ctx, const CreateVolumeRequest* req,
                                           Volume* out) {
-  CallGuard guard(ctx, authorizer_, "CreateVolume", absl::StrCat("volume '", req->name(), "'"));
+  CallGuard guard(ctx, authorizer_, audit_, "CreateVolume",
+                  absl::StrCat("volume '", req->name(), "'"));
   if (!guard.allowed()) return guard.status();
   CreateVolumeParams params;
   params.name = req->name();
@@ -68,28 +69,29 @@ grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext* ctx, const Create
 
 grpc::Status ZfsServiceImpl::ListVolumes(grpc::ServerContext* ctx, const ListVolumesRequest*,
                                          ListVolumesResponse* out) {
-  CallGuard guard(ctx, authorizer_, "ListVolumes");
+  CallGuard guard(ctx, authorizer_, audit_, "ListVolumes");
   if (!guard.allowed()) return guard.status();
   return ReplyAll(volumes_.List(), out->mutable_volumes());
 }
 
 grpc::Status ZfsServiceImpl::GetVolume(grpc::ServerContext* ctx, const GetVolumeRequest* req,
                                        Volume* out) {
-  CallGuard guard(ctx, authorizer_, "GetVolume");
+  CallGuard guard(ctx, authorizer_, audit_, "GetVolume");
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Get(req->name()), out);
 }
 
 grpc::Status ZfsServiceImpl::DeleteVolume(grpc::ServerContext* ctx, const DeleteVolumeRequest* req,
                                           DeleteVolumeResponse* out) {
-  CallGuard guard(ctx, authorizer_, "DeleteVolume", absl::StrCat("volume '", req->name(), "'"));
+  CallGuard guard(ctx, authorizer_, audit_, "DeleteVolume",
+                  absl::StrCat("volume '", req->name(), "'"));
   if (!guard.allowed()) return guard.status();
   return ReplyDeleted(volumes_.Delete(req->name()), out);
 }
 
 grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext* ctx, const ResizeVolumeRequest* req,
                                           Volume* out) {
-  CallGuard guard(ctx, authorizer_, "ResizeVolume",
+  CallGuard guard(ctx, authorizer_, audit_, "ResizeVolume",
                   absl::StrCat("volume '", req->name(), "' to ", req->new_size_bytes(), " bytes"));
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Resize(req->name(), req->new_size_bytes()), out);
@@ -97,7 +99,7 @@ grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext* ctx, const Resize
 
 grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
                                             const CreateSnapshotRequest* req, Snapshot* out) {
-  CallGuard guard(ctx, authorizer_, "CreateSnapshot",
+  CallGuard guard(ctx, authorizer_, audit_, "CreateSnapshot",
                   absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.CreateSnapshot(req->volume_name(), req->snapshot_name()), out);
@@ -106,7 +108,7 @@ grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::CreateSnapshots(grpc::ServerContext* ctx,
                                              const CreateSnapshotsRequest* req,
                                              CreateSnapshotsResponse* out) {
-  CallGuard guard(ctx, authorizer_, "CreateSnapshots",
+  CallGuard guard(ctx, authorizer_, audit_, "CreateSnapshots",
                   absl::StrCat("snapshot '", req->snapshot_name(), "' of ",
                                req->volume_names_size(), " volumes"));
   if (!guard.allowed()) return guard.status();
@@ -118,7 +120,7 @@ grpc::Status ZfsServiceImpl::CreateSnapshots(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext* ctx,
                                            const ListSnapshotsRequest* req,
                                            ListSnapshotsResponse* out) {
-  CallGuard guard(ctx, authorizer_, "ListSnapshots");
+  CallGuard guard(ctx, authorizer_, audit_, "ListSnapshots");
   if (!guard.allowed()) return guard.status();
   return ReplyAll(volumes_.ListSnapshots(req->volume_name()), out->mutable_snapshots());
 }
@@ -126,7 +128,7 @@ grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::DeleteSnapshot(grpc::ServerContext* ctx,
                                             const DeleteSnapshotRequest* req,
                                             DeleteSnapshotResponse* out) {
-  CallGuard guard(ctx, authorizer_, "DeleteSnapshot",
+  CallGuard guard(ctx, authorizer_, audit_, "DeleteSnapshot",
                   absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
   return ReplyDeleted(volumes_.DeleteSnapshot(req->volume_name(), req->snapshot_name()), out);
@@ -135,7 +137,7 @@ grpc::Status ZfsServiceImpl::DeleteSnapshot(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::RollbackSnapshot(grpc::ServerContext* ctx,
                                               const RollbackSnapshotRequest* req, Volume* out) {
   CallGuard guard(
-      ctx, authorizer_, "RollbackSnapshot",
+      ctx, authorizer_, audit_, "RollbackSnapshot",
       absl::StrCat("volume '", req->volume_name(), "' to '", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.Rollback(req->volume_name(), req->snapshot_name()), out);
@@ -143,7 +145,7 @@ grpc::Status ZfsServiceImpl::RollbackSnapshot(grpc::ServerContext* ctx,
 
 grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVolumeRequest* req,
                                          Volume* out) {
-  CallGuard guard(ctx, authorizer_, "CloneVolume",
+  CallGuard guard(ctx, authorizer_, audit_, "CloneVolume",
                   absl::StrCat("'", req->source_volume(), "@", req->snapshot_name(), "' as '",
                                req->new_volume_name(), "'"));
   if (!guard.allowed()) return guard.status();
@@ -156,7 +158,7 @@ grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVo
 
 grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext* ctx, const ListTemplatesRequest*,
                                            ListTemplatesResponse* out) {
-  CallGuard guard(ctx, authorizer_, "ListTemplates");
+  CallGuard guard(ctx, authorizer_, audit_, "ListTemplates");
   if (!guard.allowed()) return guard.status();
   return ReplyAll(volumes_.ListTemplates(), out->mutable_templates());
 }
@@ -164,7 +166,8 @@ grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext* ctx, const ListT
 grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext* ctx,
                                             const DeleteTemplateRequest* req,
                                             DeleteTemplateResponse* out) {
-  CallGuard guard(ctx, authorizer_, "DeleteTemplate", absl::StrCat("template '", req->name(), "'"));
+  CallGuard guard(ctx, authorizer_, audit_, "DeleteTemplate",
+                  absl::StrCat("template '", req->name(), "'"));
   if (!guard.allowed()) return guard.status();
   return ReplyDeleted(volumes_.DeleteTemplate(req->name()), out);
 }
@@ -172,7 +175,7 @@ grpc::Status ZfsServiceImpl::DeleteTemplate(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext* ctx,
                                                const CloneFromTemplateRequest* req, Volume* out) {
   CallGuard guard(
-      ctx, authorizer_, "CloneFromTemplate",
+      ctx, authorizer_, audit_, "CloneFromTemplate",
       absl::StrCat("template '", req->template_name(), "' as '", req->new_volume_name(), "'"));
   if (!guard.allowed()) return guard.status();
   CloneVolumeParams params;
@@ -185,7 +188,7 @@ grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext* ctx,
                                                        const PromoteSnapshotRequest* req,
                                                        Template* out) {
-  CallGuard guard(ctx, authorizer_, "PromoteSnapshotToTemplate",
+  CallGuard guard(ctx, authorizer_, audit_, "PromoteSnapshotToTemplate",
                   absl::StrCat("'", req->volume_name(), "@", req->snapshot_name(),
                                "' to template '", req->template_name(), "'"));
   if (!guard.allowed()) return guard.status();
@@ -196,7 +199,8 @@ grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext* ctx,
 
 grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext* ctx,
                                             const ImportTemplateRequest* req, ImportJob* out) {
-  CallGuard guard(ctx, authorizer_, "ImportTemplate", absl::StrCat("template '", req->name(), "'"));
+  CallGuard guard(ctx, authorizer_, audit_, "ImportTemplate",
+                  absl::StrCat("template '", req->name(), "'"));
   if (!guard.allowed()) return guard.status();
   ImportRequest request;
   request.template_name = req->name();
@@ -208,7 +212,7 @@ grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext* ctx,
 
 grpc::Status ZfsServiceImpl::GetImportJob(grpc::ServerContext* ctx, const GetImportJobRequest* req,
                                           ImportJob* out) {
-  CallGuard guard(ctx, authorizer_, "GetImportJob");
+  CallGuard guard(ctx, authorizer_, audit_, "GetImportJob");
   if (!guard.allowed()) return guard.status();
   return Reply(imports_.Get(req->id()), out);
 }
@@ -216,7 +220,7 @@ grpc::Status ZfsServiceImpl::GetImportJob(grpc::ServerContext* ctx, const GetImp
 grpc::Status ZfsServiceImpl::ListImportJobs(grpc::ServerContext* ctx,
                                             const ListImportJobsRequest* req,
                                             ListImportJobsResponse* out) {
-  CallGuard guard(ctx, authorizer_, "ListImportJobs");
+  CallGuard guard(ctx, authorizer_, audit_, "ListImportJobs");
   if (!guard.allowed()) return guard.status();
   for (const ImportJobInfo& job : imports_.List(req->include_completed())) {
     ToProto(job, out->add_jobs());
@@ -227,7 +231,7 @@ grpc::Status ZfsServiceImpl::ListImportJobs(grpc::ServerContext* ctx,
 grpc::Status ZfsServiceImpl::CancelImportJob(grpc::ServerContext* ctx,
                                              const CancelImportJobRequest* req,
                                              CancelImportJobResponse* out) {
-  CallGuard guard(ctx, authorizer_, "CancelImportJob", absl::StrCat("job ", req->id()));
+  CallGuard guard(ctx, authorizer_, audit_, "CancelImportJob", absl::StrCat("job ", req->id()));
   if (!guard.allowed()) return guard.status();
   absl::Status status = imports_.Cancel(req->id());
   if (!status.ok()) return ToGrpcStatus(status);
@@ -237,7 +241,7 @@ grpc::Status ZfsServiceImpl::CancelImportJob(grpc::ServerContext* ctx,
 
 grpc::ServerWriteReactor<VolumeEvent>* ZfsServiceImpl::WatchVolumes(
     grpc::CallbackServerContext* ctx, const WatchVolumesRequest*) {
-  CallGuard guard(ctx, authorizer_, "WatchVolumes");
+  CallGuard guard(ctx, authorizer_, audit_, "WatchVolumes");
   if (!guard.allowed()) return new RefusedStream<VolumeEvent>(guard.status());
   return WatchStream<VolumeEventInfo, VolumeEvent>::Start(
       ctx, volumes_.volume_events(), options_.watch_buffer, watchers_, stall_watchdog_,
@@ -252,7 +256,7 @@ grpc::ServerWriteReactor<VolumeEvent>* ZfsServiceImpl::WatchVolumes(
 
 grpc::ServerWriteReactor<TemplateEvent>* ZfsServiceImpl::WatchTemplates(
     grpc::CallbackServerContext* ctx, const WatchTemplatesRequest*) {
-  CallGuard guard(ctx, authorizer_, "WatchTemplates");
+  CallGuard guard(ctx, authorizer_, audit_, "WatchTemplates");
   if (!guard.allowed()) return new RefusedStream<TemplateEvent>(guard.status());
   return WatchStream<TemplateEventInfo, TemplateEvent>::Start(
       ctx, imports_.template_events(), options_.watch_buffer, watchers_, stall_watchdog_,

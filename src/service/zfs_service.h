@@ -7,6 +7,7 @@
 #include "access/authorizer.h"
 #include "import/import_manager.h"
 #include "mvirt_zfs.grpc.pb.h"
+#include "service/audit_trail.h"
 #include "service/stall_watchdog.h"
 #include "service/watch_stream.h"
 #include "volume/volume_manager.h"
@@ -91,6 +92,9 @@ class ZfsServiceImpl final : public ZfsServiceBase {
 
   // Watch streams open now.
   size_t watchers() const { return watchers_.in_use(); }
+  // The audit of mutations; its interceptor must be installed on the server
+  // (NewAuditInterceptorFactory) for the lines to be written.
+  AuditTrail& audit_trail() { return audit_; }
 
  private:
   VolumeManager& volumes_;
@@ -99,6 +103,7 @@ class ZfsServiceImpl final : public ZfsServiceBase {
   const ServiceOptions options_;
   StallWatchdog stall_watchdog_;
   WatcherSlots watchers_;
+  AuditTrail audit_;
 };
 
 }  // namespace mvirt::zfs

@@ -11,10 +11,12 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "api_fixture.h"
+#include "grpc_status_matchers.h"
 #include "zfs_test_env.h"
 
 namespace mvirt::zfs::testing {
@@ -210,6 +212,58 @@ TEST(Access, ANetworkAddressNeedsTlsOrAnExplicitInsecureListen) {
       << insecure.Log();
   EXPECT_THAT(insecure.Log(), HasSubstr("WARNING"));
   EXPECT_THAT(insecure.Log(), HasSubstr("--insecure-listen")) << insecure.Log();
+}
+
+}  // namespace
+}  // namespace mvirt::zfs::testing
+
+namespace mvirt::zfs::testing {
+namespace {
+
+// The audit line of `method` on `object` that the shared daemon's log holds,
+// or "" if there is none.
+std::string AuditLine(const std::string& method, const std::string& object) {
+  std::istringstream log(TestPool::daemon().Log());
+  const std::string start = "audit: " + method + " " + object + " by ";
+  std::string line, found;
+  while (std::getline(log, line)) {
+    if (line.find(start) != std::string::npos) found = line;
+  }
+  return found;
+}
+
+class AuditTest : public ApiTest {};
+
+TEST_F(AuditTest, EveryMutationLeavesOneLineWithWhoWhatResultAndDuration) {
+  ASSERT_THAT(Create("audit-a", 16 << 20, nullptr, kId1), GrpcIsOk());
+  EXPECT_THAT(Create("audit-a", 16 << 20, nullptr, kId2),
+              GrpcStatusIs(grpc::StatusCode::ALREADY_EXISTS));
+  EXPECT_THAT(Delete("audit-missing"), GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
+  ASSERT_THAT(Snapshot("audit-a", "s1"), GrpcIsOk());
+  ASSERT_THAT(Delete("audit-a"), GrpcIsOk());
+  // Reads are not audited.
+  Volume v;
+  EXPECT_THAT(Get("audit-a", &v), GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
+
+  const std::regex ok(
+      R"(.* INFO audit: CreateVolume volume 'audit-a' by uid 0 from \S+ -> OK in \d+\.\d{3}s)");
+  const std::string created = AuditLine("CreateVolume", "volume 'audit-a'");
+  EXPECT_TRUE(std::regex_match(created, ok)) << created;
+  EXPECT_THAT(AuditLine("CreateSnapshot", "snapshot 'audit-a@s1'"), HasSubstr("-> OK in "));
+  EXPECT_THAT(AuditLine("DeleteVolume", "volume 'audit-missing'"),
+              HasSubstr("-> NOT_FOUND (delete volume 'audit-missing': no volume 'audit-missing'"));
+  EXPECT_THAT(AuditLine("DeleteVolume", "volume 'audit-a'"), HasSubstr("-> OK in "));
+  // Two creates of one name: two lines, the second refused.
+  std::istringstream log(TestPool::daemon().Log());
+  int creates = 0, refused = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("audit: CreateVolume volume 'audit-a' by ") == std::string::npos) continue;
+    ++creates;
+    if (line.find("-> ALREADY_EXISTS (") != std::string::npos) ++refused;
+  }
+  EXPECT_EQ(creates, 2);
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(AuditLine("GetVolume", "volume 'audit-a'"), "");
 }
 
 }  // namespace

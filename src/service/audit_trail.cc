@@ -1,0 +1,111 @@
+#include "service/audit_trail.h"
+
+#include <grpcpp/support/interceptor.h>
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+
+namespace mvirt::zfs {
+namespace {
+
+// A failure's message in the audit line is cut here (the full message went
+// to the caller).
+constexpr size_t kMaxMessageBytes = 300;
+
+const char* CodeName(int code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
+  return kNames[code];
+}
+
+using grpc::experimental::InterceptionHookPoints;
+
+// Lives as long as one call.
+class AuditInterceptor : public grpc::experimental::Interceptor {
+ public:
+  AuditInterceptor(AuditTrail& trail, const void* call) : trail_(trail), call_(call) {}
+  ~AuditInterceptor() override {
+    if (!ended_) trail_.End(call_, grpc::StatusCode::CANCELLED, "the call ended without a status");
+  }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      trail_.End(call_, status.error_code(), status.error_message());
+      ended_ = true;
+    }
+    methods->Proceed();
+  }
+
+ private:
+  AuditTrail& trail_;
+  const void* const call_;
+  bool ended_ = false;
+};
+
+class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit Factory(AuditTrail& trail) : trail_(trail) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new AuditInterceptor(trail_, info->server_context());
+  }
+
+ private:
+  AuditTrail& trail_;
+};
+
+}  // namespace
+
+void AuditTrail::Begin(const void* call, absl::string_view method, absl::string_view object,
+                       absl::string_view caller, absl::string_view peer) {
+  MutexLock lock(&mu_);
+  open_[call] = Entry{std::string(method), std::string(object), std::string(caller),
+                      std::string(peer), absl::Now()};
+}
+
+void AuditTrail::End(const void* call, int code, absl::string_view message) {
+  std::optional<Entry> entry;
+  {
+    MutexLock lock(&mu_);
+    auto it = open_.find(call);
+    if (it == open_.end()) return;  // not a mutation, or refused before it began
+    entry = std::move(it->second);
+    open_.erase(it);
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - entry->start);
+  std::string result = CodeName(code);
+  if (code != grpc::StatusCode::OK && !message.empty()) {
+    absl::StrAppend(&result, " (", message.substr(0, kMaxMessageBytes),
+                    message.size() > kMaxMessageBytes ? "..." : "", ")");
+  }
+  LogInfo("audit: ", entry->method, " ", entry->object, " by ", entry->caller, " from ",
+          entry->peer, " -> ", result, absl::StrFormat(" in %.3fs", seconds));
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewAuditInterceptorFactory(
+    AuditTrail& trail) {
+  return std::make_unique<Factory>(trail);
+}
+
+}  // namespace mvirt::zfs
