@@ -68,9 +68,30 @@ int ReportUsageError(const absl::Status& status) {
   return kExitUsage;
 }
 
+int ExitCodeFor(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return kExitOk;
+    case grpc::StatusCode::NOT_FOUND:
+      return kExitNotFound;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return kExitRefused;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return kExitUnavailable;
+    default:
+      return kExitRpcError;
+  }
+}
+
 int ReportRpcError(const grpc::Status& status, const ConnectionOptions& connection) {
   PrintError(DescribeRpcError(status, connection));
-  return kExitRpcError;
+  return ExitCodeFor(status.error_code());
 }
 
 int PrintJson(const google::protobuf::Message& message) {

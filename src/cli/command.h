@@ -19,12 +19,28 @@
 
 namespace mvirt::zfs::cli {
 
-// Process exit codes.
+// Process exit codes (README, "mvirt-zfsctl"; ExitCodeFor picks the one of
+// a failed call).
 inline constexpr int kExitOk = 0;
-// The daemon answered with an error, or could not be reached.
+// The call failed (bad input the daemon refused, an internal error, a failed
+// import job), or `health` found the daemon not serving.
 inline constexpr int kExitRpcError = 1;
 // The command line is wrong (unknown option, bad size, missing subcommand).
 inline constexpr int kExitUsage = 2;
+// The object named does not exist (NOT_FOUND).
+inline constexpr int kExitNotFound = 3;
+// Refused in the current state: a precondition (in use, has clones, would
+// shrink), the name taken, no room, not allowed (FAILED_PRECONDITION,
+// ALREADY_EXISTS, ABORTED, RESOURCE_EXHAUSTED, PERMISSION_DENIED,
+// UNAUTHENTICATED).
+inline constexpr int kExitRefused = 4;
+// The daemon or its pool cannot serve now: unreachable, the pool gone or
+// suspended, the deadline passed (UNAVAILABLE, DEADLINE_EXCEEDED); a retry
+// later may succeed.
+inline constexpr int kExitUnavailable = 5;
+
+// The exit code of a call that ended with `code` (kExitOk for OK).
+int ExitCodeFor(grpc::StatusCode code);
 
 // Options that apply to every command. Filled in by CLI11 while parsing, so
 // only read them from inside an Action.
@@ -71,7 +87,7 @@ int ReportUsageError(const absl::Status& status);
 int PrintJson(const google::protobuf::Message& message);
 
 // Prints `status` (not OK) as one error line (see DescribeRpcError) and
-// returns kExitRpcError.
+// returns ExitCodeFor(its code).
 int ReportRpcError(const grpc::Status& status, const ConnectionOptions& connection);
 
 // Prints a response: as one JSON line with --json (see PrintJson), else with
@@ -85,7 +101,7 @@ int PrintMessage(const GlobalOptions& options, const Message& message, const Pri
 
 // Calls `method` with `request` on options.connection. On success prints the
 // response (see PrintMessage) and returns kExitOk; on failure prints one
-// error line and returns kExitRpcError.
+// error line and returns ExitCodeFor(its code).
 template <typename Request, typename Response, typename PrintHuman>
 int CallAndPrint(const GlobalOptions& options, UnaryMethod<Request, Response> method,
                  const Request& request, PrintHuman print) {
@@ -99,7 +115,7 @@ int CallAndPrint(const GlobalOptions& options, UnaryMethod<Request, Response> me
 // Calls the server-streaming `method` with `request` (no --timeout deadline)
 // and prints each message as it arrives (see PrintMessage), flushing stdout
 // after each. Returns kExitOk when the daemon ends the stream; if it ends with
-// an error, prints one error line and returns kExitRpcError. Runs until then
+// an error, prints one error line and returns ExitCodeFor(its code). Runs until then
 // or until the process is interrupted.
 template <typename Request, typename Response, typename PrintHuman>
 int StreamAndPrint(const GlobalOptions& options, StreamMethod<Request, Response> method,

@@ -22,7 +22,10 @@ int RunHealth(const GlobalOptions& options) {
   request.set_service("mvirt.zfs.ZfsService");
   HealthCheckResponse response;
   grpc::Status status = health->Check(client.NewContext().get(), request, &response);
-  if (!status.ok()) return ReportRpcError(status, options.connection);
+  if (!status.ok()) {
+    ReportRpcError(status, options.connection);
+    return kExitRpcError;  // health is 0 or 1, whatever kept the answer away
+  }
   if (int printed = PrintMessage(options, response,
                                  [](const HealthCheckResponse& r, std::ostream& out) {
                                    out << HealthCheckResponse::ServingStatus_Name(r.status())

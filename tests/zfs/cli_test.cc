@@ -52,7 +52,7 @@ TEST(Cli, VolumeLifecycleEndToEnd) {
   EXPECT_EQ(ZfsGet(ds, "volsize"), std::to_string(1 << 30));
 
   r = Ctl("volume resize cli-vol 64M");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 4) << "refused: " << r.output;
   EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION")) << r.output;
 
   r = Ctl("pool stats");
@@ -64,7 +64,7 @@ TEST(Cli, VolumeLifecycleEndToEnd) {
   EXPECT_FALSE(DatasetExists(ds));
 
   r = Ctl("volume get cli-vol");
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3) << "not found: " << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("NOT_FOUND")) << r.output;
 }
@@ -112,7 +112,7 @@ TEST(Cli, SnapshotCloneTemplateAndWatchEndToEnd) {
   EXPECT_THAT(r.output, HasSubstr("clones=1")) << r.output;
 
   r = Ctl("snapshot delete cli-a pair");
-  EXPECT_EQ(r.exit_code, 1) << "a clone depends on it: " << r.output;
+  EXPECT_EQ(r.exit_code, 4) << "a clone depends on it: " << r.output;
   EXPECT_THAT(r.output, HasSubstr("cli-c")) << r.output;
   for (const char* cmd :
        {"volume delete cli-c", "volume delete cli-d", "template delete cli-tmpl",
@@ -167,12 +167,12 @@ TEST(Cli, ImportWithProgressDetachJobsAndCancel) {
   r = Ctl("job get " + id);
   EXPECT_THAT(r.output, HasSubstr("cancelled")) << r.output;
   r = Ctl("job cancel " + id);
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 4) << r.output;
   EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION")) << r.output;
 
-  // A failing import ends with one error line and exit 1.
+  // A refused import exits 4, a failed one 1, each with one error line.
   r = Ctl("template import cli-bad /etc/passwd");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 4) << "refused: " << r.output;
   EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED")) << r.output;
   r = Ctl("template import cli-404 " + HttpsServer::Get().Url("missing.raw"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -193,6 +193,27 @@ TEST(Cli, BadInputIsOneClearLineAndNonZeroExit) {
   r = Ctl("version");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr(MVIRT_ZFS_VERSION)) << r.output;
+}
+
+TEST(Cli, ExitCodesSayWhatKindOfFailureItWas) {
+  ASSERT_EQ(Ctl("volume create cli-exit 16M").exit_code, 0);
+  CommandResult r = Ctl("volume get cli-exit-missing");
+  EXPECT_EQ(r.exit_code, 3) << "NOT_FOUND: " << r.output;
+  r = Ctl("volume create cli-exit 32M");
+  EXPECT_EQ(r.exit_code, 4) << "ALREADY_EXISTS (another size): " << r.output;
+  r = Ctl("volume resize cli-exit 8M");
+  EXPECT_EQ(r.exit_code, 4) << "FAILED_PRECONDITION (shrink): " << r.output;
+  r = Ctl("volume get bad/name");
+  EXPECT_EQ(r.exit_code, 1) << "INVALID_ARGUMENT: " << r.output;
+  r = Ctl("volume list --bogus");
+  EXPECT_EQ(r.exit_code, 2) << "usage: " << r.output;
+  // Nothing listens there: UNAVAILABLE, 5; but health says 0 or 1 only.
+  r = Shell(CliPath() + " --endpoint unix:/run/mvirt-zfs-nobody-here.sock volume list");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("UNAVAILABLE")) << r.output;
+  r = Shell(CliPath() + " --endpoint unix:/run/mvirt-zfs-nobody-here.sock health");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(Ctl("volume delete cli-exit").exit_code, 0);
 }
 
 }  // namespace
