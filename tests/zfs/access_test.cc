@@ -246,7 +246,8 @@ TEST_F(AuditTest, EveryMutationLeavesOneLineWithWhoWhatResultAndDuration) {
   EXPECT_THAT(Get("audit-a", &v), GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
 
   const std::regex ok(
-      R"(.* INFO audit: CreateVolume volume 'audit-a' by uid 0 from \S+ -> OK in \d+\.\d{3}s)");
+      R"(.* INFO audit: CreateVolume volume 'audit-a' by uid 0 \(pid \d+\) on unix socket )"
+      R"(from \S+ -> OK in \d+\.\d{3}s)");
   const std::string created = AuditLine("CreateVolume", "volume 'audit-a'");
   EXPECT_TRUE(std::regex_match(created, ok)) << created;
   EXPECT_THAT(AuditLine("CreateSnapshot", "snapshot 'audit-a@s1'"), HasSubstr("-> OK in "));
