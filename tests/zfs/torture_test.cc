@@ -321,16 +321,16 @@ class NameStates {
  public:
   // A create of `name` with `id`.
   void Created(const std::string& name, const std::string& id, bool ok) {
-    std::set<std::string>& may = may_[name];
+    std::set<std::string>& may = States(name);
     if (ok) {
       may = {id};
-    } else if (may.empty() || may.count("")) {
+    } else if (may.count("")) {
       may.insert(id);  // it may have happened (only where the name was free)
     }
   }
   // A delete of `name`.
   void Deleted(const std::string& name, bool ok) {
-    std::set<std::string>& may = may_[name];
+    std::set<std::string>& may = States(name);
     if (ok) may.clear();
     may.insert("");
   }
@@ -350,6 +350,13 @@ class NameStates {
   }
 
  private:
+  // What `name` may be; a name no call touched yet is absent.
+  std::set<std::string>& States(const std::string& name) {
+    auto [it, fresh] = may_.try_emplace(name);
+    if (fresh) it->second.insert("");
+    return it->second;
+  }
+
   std::map<std::string, std::set<std::string>> may_;
 };
 
