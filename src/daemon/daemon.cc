@@ -306,6 +306,7 @@ int RunDaemon(int argc, char** argv) {
   builder.experimental().SetInterceptorCreators(std::move(creators));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || (!on_unix_socket && bound_port == 0)) {
+    if (metrics != nullptr) metrics->StopServing();  // before what its scrapes read goes
     LogError("cannot listen on ", options.listen, " (address in use or not available)");
     return 1;
   }

@@ -8,9 +8,11 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "common/status_util.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -21,29 +23,6 @@ const prometheus::Histogram::BucketBoundaries kCallBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
 const prometheus::Histogram::BucketBoundaries kDeviceWaitBuckets = {
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
-
-// gRPC's code names, as grpc::StatusCode numbers them.
-const char* CodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
-  return kNames[code];
-}
 
 // "/pkg.Service/Method" -> "pkg.Service/Method" if this process's generated
 // descriptors declare that method, else "unknown".
@@ -148,7 +127,7 @@ prometheus::Histogram& Metrics::CallHistogram(const std::string& method) {
 void Metrics::RecordCall(absl::string_view full_method, int grpc_code, absl::Duration duration) {
   const std::string method = MethodLabel(full_method);
   MutexLock lock(&mu_);
-  CallCounter(method, CodeName(grpc_code)).Increment();
+  CallCounter(method, StatusCodeName(grpc_code)).Increment();
   CallHistogram(method).Observe(absl::ToDoubleSeconds(duration));
 }
 

@@ -5,10 +5,12 @@
 #include <optional>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/status_util.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -16,28 +18,6 @@ namespace {
 // A failure's message in the audit line is cut here (the full message went
 // to the caller).
 constexpr size_t kMaxMessageBytes = 300;
-
-const char* CodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
-  return kNames[code];
-}
 
 using grpc::experimental::InterceptionHookPoints;
 
@@ -94,7 +74,7 @@ void AuditTrail::End(const void* call, int code, absl::string_view message) {
     open_.erase(it);
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - entry->start);
-  std::string result = CodeName(code);
+  std::string result = StatusCodeName(code);
   if (code != grpc::StatusCode::OK && !message.empty()) {
     absl::StrAppend(&result, " (", message.substr(0, kMaxMessageBytes),
                     message.size() > kMaxMessageBytes ? "..." : "", ")");
