@@ -34,7 +34,7 @@ CommandResult CtlAs(const std::string& user, const std::string& endpoint, const 
 constexpr char kNobody[] = "--reuid=65534 --regid=65534 --clear-groups";
 
 void ExpectDenied(const CommandResult& r, const std::string& what) {
-  EXPECT_EQ(r.exit_code, 1) << what << ": " << r.output;
+  EXPECT_EQ(r.exit_code, 4) << "refused: " << what << ": " << r.output;
   EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED")) << what << ": " << r.output;
   EXPECT_THAT(r.output, HasSubstr("uid 65534")) << what << ": " << r.output;
 }
@@ -67,7 +67,7 @@ TEST(Access, UnixSocketServesRootAndTheGroupAndRefusesOthers) {
   DaemonProcess grouped(pool.name(), "/run/mvirt-zfs-access.sock", {"--socket-group", "users"});
   ASSERT_TRUE(grouped.WaitUntilServing()) << grouped.Log();
   CommandResult r = CtlAs(kNobody, endpoint, "volume delete target");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 5) << "cannot connect: " << r.output;
   EXPECT_THAT(r.output, HasSubstr("Permission denied")) << "connect refused: " << r.output;
   EXPECT_EQ(MustRun("stat -c '%a %G' /run/mvirt-zfs-access.sock"), "660 users\n");
   // (A resize to its own size: a mutation, audited, that changes nothing.)
