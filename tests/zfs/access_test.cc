@@ -235,8 +235,9 @@ std::string AuditLine(const std::string& method, const std::string& object) {
 class AuditTest : public ApiTest {};
 
 TEST_F(AuditTest, EveryMutationLeavesOneLineWithWhoWhatResultAndDuration) {
-  ASSERT_THAT(Create("audit-a", 16 << 20, nullptr, kId1), GrpcIsOk());
-  EXPECT_THAT(Create("audit-a", 16 << 20, nullptr, kId2),
+  Volume created;
+  ASSERT_THAT(Create("audit-a", 16 << 20, &created, kId1), GrpcIsOk());
+  EXPECT_THAT(Create("audit-a", 16 << 20, &created, kId2),
               GrpcStatusIs(grpc::StatusCode::ALREADY_EXISTS));
   EXPECT_THAT(Delete("audit-missing"), GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
   ASSERT_THAT(Snapshot("audit-a", "s1"), GrpcIsOk());
@@ -248,8 +249,8 @@ TEST_F(AuditTest, EveryMutationLeavesOneLineWithWhoWhatResultAndDuration) {
   const std::regex ok(
       R"(.* INFO audit: CreateVolume volume 'audit-a' by uid 0 \(pid \d+\) on unix socket )"
       R"(from \S+ -> OK in \d+\.\d{3}s)");
-  const std::string created = AuditLine("CreateVolume", "volume 'audit-a'");
-  EXPECT_TRUE(std::regex_match(created, ok)) << created;
+  const std::string line = AuditLine("CreateVolume", "volume 'audit-a'");
+  EXPECT_TRUE(std::regex_match(line, ok)) << line;
   EXPECT_THAT(AuditLine("CreateSnapshot", "snapshot 'audit-a@s1'"), HasSubstr("-> OK in "));
   EXPECT_THAT(AuditLine("DeleteVolume", "volume 'audit-missing'"),
               HasSubstr("-> NOT_FOUND (delete volume 'audit-missing': no volume 'audit-missing'"));
