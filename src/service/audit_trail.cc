@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -46,8 +47,14 @@ class AuditInterceptor : public grpc::experimental::Interceptor {
 class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit Factory(AuditTrail& trail) : trail_(trail) {}
+  // Only ZfsService's unary calls: every mutation is one, and they run on
+  // the synchronous server, where one thread creates, runs and deletes the
+  // interceptor. (Streams and gRPC's own services run on the callback API,
+  // whose hand-over between threads happens inside libgrpc.)
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
+    if (info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY) return nullptr;
+    if (!absl::StartsWith(info->method(), "/mvirt.zfs.ZfsService/")) return nullptr;
     return new AuditInterceptor(trail_, info->server_context());
   }
 
