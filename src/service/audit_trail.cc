@@ -54,7 +54,8 @@ class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     if (info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY) return nullptr;
-    if (!absl::StartsWith(info->method(), "/mvirt.zfs.ZfsService/")) return nullptr;
+    const char* method = info->method();
+    if (method == nullptr || !absl::StartsWith(method, "/mvirt.zfs.ZfsService/")) return nullptr;
     return new AuditInterceptor(trail_, info->server_context());
   }
 
