@@ -141,6 +141,13 @@ for suite in ("zfs", "torture", "race"):  # gtest's JSON reports
         continue
     failed += r["failures"] + r.get("errors", 0)
     passed += r["tests"] - r["failures"] - r.get("errors", 0) - r.get("disabled", 0)
+    # Each failed test with the start of its first failure, so that the
+    # closing lines of a long run say what went wrong.
+    for group in r.get("testsuites", []):
+        for case in group.get("testsuite", []):
+            for failure in case.get("failures", [])[:1]:
+                text = " | ".join(failure.get("failure", "").splitlines()[:4])
+                print(f"FAILED {suite}: {group['name']}.{case['name']}: {text[:400]}")
 fuzz = open(os.path.join(d, "fuzz.txt")).read().splitlines() if os.path.exists(os.path.join(d, "fuzz.txt")) else []
 pkg = os.path.join(d, "package.txt")
 if os.path.exists(pkg):

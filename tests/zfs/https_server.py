@@ -15,6 +15,7 @@ import argparse
 import os
 import ssl
 import sys
+import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,16 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client went away (a cancelled import)
 
 
+def exit_with_parent():
+    """Exits once the test program that started this server is gone (killed
+    at a time limit, say): a server left behind keeps the output pipe of
+    whoever ran the tests open."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", required=True)
@@ -90,6 +101,7 @@ def main():
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     print("PORT %d" % server.server_address[1], flush=True)
     server.serve_forever()
 

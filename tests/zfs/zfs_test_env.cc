@@ -191,9 +191,27 @@ std::string StateDir(const std::string& pool) { return "/var/tmp/mvirt-zfs-test-
 
 std::string TestCaFile() { return std::string(kTlsDir) + "/ca.pem"; }
 
+namespace {
+HttpsServer* shared_https_server = nullptr;
+
+// Stops the shared HTTPS server when the test program ends. The server
+// writes to the test program's stderr, and ctest waits for every process
+// holding its output pipe: a server left running after the program's
+// last test held ctest until its time limit.
+class StopHttpsServerAtEnd : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    delete shared_https_server;
+    shared_https_server = nullptr;
+  }
+};
+const ::testing::Environment* const kStopHttpsServerAtEnd =
+    ::testing::AddGlobalTestEnvironment(new StopHttpsServerAtEnd);
+}  // namespace
+
 HttpsServer& HttpsServer::Get() {
-  static HttpsServer* server = new HttpsServer();  // lives until the process ends
-  return *server;
+  if (shared_https_server == nullptr) shared_https_server = new HttpsServer();
+  return *shared_https_server;
 }
 
 HttpsServer::HttpsServer() {
