@@ -15,7 +15,7 @@ void AddVersionCommand(CLI::App& app, CommandContext& context);
 // health: the daemon's standard gRPC health status (health_command.cc).
 void AddHealthCommand(CLI::App& app, CommandContext& context);
 
-// pool stats.
+// pool stats|check.
 void AddPoolCommands(CLI::App& app, CommandContext& context);
 
 // volume create|list|get|resize|delete|clone.

@@ -181,6 +181,23 @@ void PrintPoolStats(const PoolStats& stats, std::ostream& out) {
   fields.Print(out);
 }
 
+void PrintPoolCheck(const PoolCheck& check, std::ostream& out) {
+  out << "pool '" << check.pool() << "' (" << check.health() << ")";
+  if (check.findings().empty()) {
+    out << " follows the seed's standards\n";
+    return;
+  }
+  const int n = check.findings_size();
+  out << ": " << n << (n == 1 ? " setting differs" : " settings differ")
+      << " from the seed's standards\n";
+  Table table({{"SETTING"}, {"VDEV"}, {"IS"}, {"WANTED"}, {"WHY"}, {"FIX"}});
+  for (const PoolFinding& f : check.findings()) {
+    table.AddRow({f.setting(), f.vdev().empty() ? "-" : f.vdev(), f.actual(), f.wanted(),
+                  f.reason(), f.fix()});
+  }
+  table.Print(out);
+}
+
 void PrintSnapshot(const Snapshot& snapshot, std::ostream& out) {
   KeyValueList fields;
   fields.Add("id", snapshot.id());

@@ -23,6 +23,9 @@ void PrintVolumeTable(const ListVolumesResponse& response, std::ostream& out);
 // "key: value" lines: name, total, used, available, provisioned,
 // compression_ratio.
 void PrintPoolStats(const PoolStats& stats, std::ostream& out);
+// "pool 'vmpool' (ONLINE) follows the seed's standards", or that line with
+// the number of differences and a SETTING/VDEV/IS/WANTED/FIX table.
+void PrintPoolCheck(const PoolCheck& check, std::ostream& out);
 
 // "key: value" lines: id, name, full_name, used, created_at.
 void PrintSnapshot(const Snapshot& snapshot, std::ostream& out);

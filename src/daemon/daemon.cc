@@ -18,8 +18,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -43,6 +45,8 @@
 #include "import/import_manager.h"
 #include "metrics/call_metrics_interceptor.h"
 #include "metrics/metrics.h"
+#include "pool/pool_init_command.h"
+#include "pool/pool_standards.h"
 #include "service/zfs_service.h"
 #include "volume/volume_manager.h"
 #include "zfs/zfs.h"
@@ -76,7 +80,9 @@ bool CheckPool(Zfs& zfs, const std::string& pool_name) {
     LogWarning("pool '", pool_name, "' is ", pool->health,
                ": serving it, but check `zpool status`");
   }
-  for (const std::string& warning : SeedSettingWarnings(*pool)) LogWarning(warning);
+  for (const StandardsFinding& finding : CheckPoolStandards(*pool)) {
+    LogWarning(DescribeFinding(pool->name, finding));
+  }
   return true;
 }
 
@@ -198,6 +204,10 @@ void ArmStopDeadline(absl::Duration timeout) {
 }  // namespace
 
 int RunDaemon(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "pool") {
+    return RunPoolCommand(std::vector<std::string>(argv + 1, argv + argc), std::cin, std::cout,
+                          std::cerr);
+  }
   ParsedCommandLine cmd = ParseDaemonCommandLine(std::vector<std::string>(argv, argv + argc));
   if (!cmd.run) {
     std::fputs(cmd.message.c_str(), cmd.exit_code == 0 ? stdout : stderr);

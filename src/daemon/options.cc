@@ -157,6 +157,9 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   CLI::App app{"mvirt-zfs: serves the ZFS volumes of a VM host over gRPC (mvirt.zfs.ZfsService)",
                args.empty() ? "mvirt-zfs" : args[0]};
   app.set_version_flag("--version", MVIRT_ZFS_VERSION);
+  app.footer(
+      "Setting up a pool: mvirt-zfs pool init --pool NAME DEVICE... creates one with the seed "
+      "document's settings (see mvirt-zfs pool init --help).");
   app.set_config("--config", kDefaultConfigFile,
                  "Config file (TOML) with the same keys as the long flags, e.g. pool = \"vmpool\"; "
                  "read if present");

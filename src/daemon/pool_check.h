@@ -1,5 +1,6 @@
-// Checks of the served pool, at start-up and while serving. Pure logic over
-// PoolProps, unit-tested.
+// Whether the served pool can be served, at start-up and while serving.
+// Pure logic over PoolProps, unit-tested. (Its settings against the seed
+// document: pool/pool_standards.h.)
 #ifndef MVIRT_ZFS_DAEMON_POOL_CHECK_H_
 #define MVIRT_ZFS_DAEMON_POOL_CHECK_H_
 
@@ -27,10 +28,6 @@ struct PoolServingState {
   bool operator==(const PoolServingState&) const = default;
 };
 PoolServingState ServingStateOf(const absl::StatusOr<PoolProps>& pool);
-
-// One warning for each of the seed document's pool settings that differs:
-// ashift=12, autotrim=on, compression=lz4, xattr=sa, atime=off.
-std::vector<std::string> SeedSettingWarnings(const PoolProps& pool);
 
 }  // namespace mvirt::zfs
 

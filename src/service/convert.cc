@@ -30,6 +30,15 @@ void ToProto(const VolumeInfo& in, Volume* out) {
   for (const SnapshotInfo& s : in.snapshots) ToProto(s, out->add_snapshots());
 }
 
+void ToProto(const StandardsFinding& in, PoolFinding* out) {
+  out->set_setting(in.setting);
+  out->set_vdev(in.vdev);
+  out->set_actual(in.actual);
+  out->set_wanted(in.wanted);
+  out->set_reason(in.reason);
+  out->set_fix(in.fix);
+}
+
 void ToProto(const PoolStatsInfo& in, PoolStats* out) {
   out->set_name(in.name);
   out->set_total_bytes(in.total_bytes);

@@ -10,6 +10,7 @@
 #include "import/import_job.h"
 #include "import/template_event.h"
 #include "mvirt_zfs.pb.h"
+#include "pool/pool_standards.h"
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
@@ -19,6 +20,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 void ToProto(const SnapshotInfo& in, Snapshot* out);
 void ToProto(const VolumeInfo& in, Volume* out);
 void ToProto(const PoolStatsInfo& in, PoolStats* out);
+void ToProto(const StandardsFinding& in, PoolFinding* out);
 void ToProto(const TemplateInfo& in, Template* out);
 void ToProto(const ImportJobInfo& in, ImportJob* out);
 ImportJobState ToProto(ImportState state);

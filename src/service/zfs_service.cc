@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "pool/pool_standards.h"
 #include "service/call_guard.h"
 #include "service/convert.h"
 
@@ -52,6 +53,20 @@ grpc::Status ZfsServiceImpl::GetPoolStats(grpc::ServerContext* ctx, const GetPoo
   CallGuard guard(ctx, authorizer_, audit_, "GetPoolStats");
   if (!guard.allowed()) return guard.status();
   return Reply(volumes_.GetPoolStats(), out);
+}
+
+grpc::Status ZfsServiceImpl::CheckPool(grpc::ServerContext* ctx, const CheckPoolRequest*,
+                                       PoolCheck* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "CheckPool");
+  if (!guard.allowed()) return guard.status();
+  absl::StatusOr<PoolProps> pool = volumes_.ReadPool();
+  if (!pool.ok()) return ToGrpcStatus(pool.status());
+  out->set_pool(pool->name);
+  out->set_health(pool->health);
+  for (const StandardsFinding& finding : CheckPoolStandards(*pool)) {
+    ToProto(finding, out->add_findings());
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext* ctx, const CreateVolumeRequest* req,

@@ -45,6 +45,7 @@ class ZfsServiceImpl final : public ZfsServiceBase {
 
   grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
   grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;
+  grpc::Status CheckPool(grpc::ServerContext*, const CheckPoolRequest*, PoolCheck*) override;
   grpc::Status CreateVolume(grpc::ServerContext*, const CreateVolumeRequest*, Volume*) override;
   grpc::Status ListVolumes(grpc::ServerContext*, const ListVolumesRequest*,
                            ListVolumesResponse*) override;

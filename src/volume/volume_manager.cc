@@ -50,6 +50,12 @@ absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
   return stats;
 }
 
+absl::StatusOr<PoolProps> VolumeManager::ReadPool() {
+  absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
+  if (!pool.ok()) return UnlessPoolGone(pool.status());
+  return pool;
+}
+
 absl::StatusOr<uint64_t> VolumeManager::MaxVolumeSize() {
   absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
   if (!pool.ok()) return UnlessPoolGone(pool.status());

@@ -63,6 +63,8 @@ class VolumeManager {
 
   // Space of the pool's root dataset and the provisioned total.
   absl::StatusOr<PoolStatsInfo> GetPoolStats();
+  // The pool's health and settings. UNAVAILABLE if it is not imported.
+  absl::StatusOr<PoolProps> ReadPool();
 
   // Creates a thin zvol of size_bytes rounded up to its volblocksize and
   // returns once its device is ready. It is made under .mvirt/creating with

@@ -147,6 +147,7 @@ void FakeZfs::AddPool(const std::string& name) {
   p.xattr = "sa";
   p.atime = "off";
   p.available = uint64_t{100} << 30;
+  p.top_level_vdevs = {{"/fake/" + name + ".img", 12}};
   pools_[name] = p;
   datasets_[name] = NewDataset(/*is_volume=*/false);
 }

@@ -151,25 +151,39 @@ SnapshotProps ReadSnapshotProps(zfs_handle_t* zhp) {
   return s;
 }
 
-// Smallest ashift among the pool's top-level vdevs (0 if unknown).
-uint64_t PoolAshift(zpool_handle_t* zhp) {
+// The pool's top-level data vdevs with their ashift (empty if the pool's
+// configuration cannot be read). Log and cache devices are not data vdevs.
+std::vector<TopLevelVdev> TopLevelVdevs(libzfs_handle_t* h, zpool_handle_t* zhp) {
+  std::vector<TopLevelVdev> out;
   nvlist_t* config = zpool_get_config(zhp, nullptr);
   nvlist_t* root = nullptr;
   if (config == nullptr || nvlist_lookup_nvlist(config, ZPOOL_CONFIG_VDEV_TREE, &root) != 0) {
-    return 0;
+    return out;
   }
   nvlist_t** children = nullptr;
   uint_t count = 0;
   if (nvlist_lookup_nvlist_array(root, ZPOOL_CONFIG_CHILDREN, &children, &count) != 0) {
-    return 0;
+    return out;
   }
-  uint64_t smallest = 0;
   for (uint_t i = 0; i < count; ++i) {
-    uint64_t ashift = 0;
-    if (nvlist_lookup_uint64(children[i], ZPOOL_CONFIG_ASHIFT, &ashift) == 0 &&
-        (smallest == 0 || ashift < smallest)) {
-      smallest = ashift;
-    }
+    uint64_t is_log = 0;
+    nvlist_lookup_uint64(children[i], ZPOOL_CONFIG_IS_LOG, &is_log);
+    if (is_log != 0) continue;
+    TopLevelVdev vdev;
+    nvlist_lookup_uint64(children[i], ZPOOL_CONFIG_ASHIFT, &vdev.ashift);
+    char* name = zpool_vdev_name(h, zhp, children[i], 0);
+    vdev.name = name != nullptr ? name : "vdev " + std::to_string(i);
+    free(name);
+    out.push_back(std::move(vdev));
+  }
+  return out;
+}
+
+// Smallest ashift among `vdevs` (0 if unknown).
+uint64_t SmallestAshift(const std::vector<TopLevelVdev>& vdevs) {
+  uint64_t smallest = 0;
+  for (const TopLevelVdev& vdev : vdevs) {
+    if (vdev.ashift != 0 && (smallest == 0 || vdev.ashift < smallest)) smallest = vdev.ashift;
   }
   return smallest;
 }
@@ -192,7 +206,8 @@ class LibZfs final : public Zfs {
     p.name = pool;
     p.health = zpool_get_state_str(zp.get());
     if (zpool_get_state(zp.get()) == POOL_STATE_UNAVAIL) return p;
-    p.ashift = PoolAshift(zp.get());
+    p.top_level_vdevs = TopLevelVdevs(h_, zp.get());
+    p.ashift = SmallestAshift(p.top_level_vdevs);
     p.autotrim = zpool_get_prop_int(zp.get(), ZPOOL_PROP_AUTOTRIM, nullptr) != 0;
     ZfsHandle root(zfs_open(h_, pool.c_str(), ZFS_TYPE_FILESYSTEM));
     if (!root) return LastError(ZfsOp::kRead, "read pool root dataset", pool);

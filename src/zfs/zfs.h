@@ -61,10 +61,18 @@ struct SnapshotProps {
 
 // A pool's health and the settings the seed document prescribes, plus the
 // space figures of its root dataset (not raw vdev numbers).
+// A top-level vdev of a pool: a disk, a file, a mirror, a raidz group...
+struct TopLevelVdev {
+  std::string name;  // as `zpool status` names it ("sdb", "/var/tmp/a.img", "mirror-0")
+  uint64_t ashift = 0;
+  bool operator==(const TopLevelVdev&) const = default;
+};
+
 struct PoolProps {
   std::string name;
   std::string health;   // "ONLINE", "DEGRADED", "FAULTED", ...
   uint64_t ashift = 0;  // smallest ashift among top-level vdevs
+  std::vector<TopLevelVdev> top_level_vdevs;  // log, cache and spare devices not included
   bool autotrim = false;
   std::string compression;  // of the root dataset, e.g. "lz4"
   std::string xattr;        // "sa", "on", "off"

@@ -37,26 +37,6 @@ TEST(CheckPoolHealth, FaultedAndSuspendedRefuse) {
   }
 }
 
-TEST(SeedSettingWarnings, NoneForTheSeedSettings) {
-  EXPECT_TRUE(SeedSettingWarnings(SeedPool()).empty());
-}
-
-TEST(SeedSettingWarnings, OneWarningPerDifferingSetting) {
-  PoolProps p = SeedPool();
-  p.ashift = 9;
-  p.autotrim = false;
-  p.compression = "off";
-  p.xattr = "on";
-  p.atime = "on";
-  std::vector<std::string> w = SeedSettingWarnings(p);
-  ASSERT_EQ(w.size(), 5u);
-  EXPECT_THAT(w[0], HasSubstr("ashift is 9, recommended 12")) << w[0];
-  EXPECT_THAT(w[1], HasSubstr("zpool set autotrim=on vmpool")) << w[1];
-  EXPECT_THAT(w[2], HasSubstr("compression is off, recommended lz4")) << w[2];
-  EXPECT_THAT(w[3], HasSubstr("xattr is on, recommended sa")) << w[3];
-  EXPECT_THAT(w[4], HasSubstr("zfs set atime=off vmpool")) << w[4];
-}
-
 TEST(ServingStateOf, ServesOnlineAndDegradedPoolsOnly) {
   PoolProps p = SeedPool();
   EXPECT_EQ(ServingStateOf(p), (PoolServingState{true, "ONLINE"}));
