@@ -178,6 +178,7 @@ void PrintPoolStats(const PoolStats& stats, std::ostream& out) {
   fields.Add("available", FormatSizeWithBytes(stats.available_bytes()));
   fields.Add("provisioned", FormatSizeWithBytes(stats.provisioned_bytes()));
   fields.Add("compression_ratio", FormatRatio(stats.compression_ratio()));
+  fields.Add("volumes", std::to_string(stats.volume_count()));
   fields.Print(out);
 }
 

@@ -38,6 +38,7 @@
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
 #include "daemon/pool_monitor.h"
+#include "daemon/systemd_status.h"
 #include "daemon/systemd_watchdog.h"
 #include "device/measured_zvol_devices.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -326,28 +327,38 @@ int RunDaemon(int argc, char** argv) {
           options.tls_client_ca.empty() ? "" : " (client certificates required)");
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   std::optional<bool> serving;  // only the monitor's listener uses it
+  // STATUS= for systemctl status: the pool's state and its volume count.
+  std::optional<SystemdStatus> status;
+  status.emplace(
+      options.pool,
+      [&volumes]() -> absl::StatusOr<uint64_t> {
+        absl::StatusOr<PoolStatsInfo> stats = volumes.GetPoolStats();
+        if (!stats.ok()) return stats.status();
+        return stats->volume_count;
+      },
+      volumes.volume_events(), kPoolCheckInterval);
   std::optional<PoolMonitor> monitor;
-  monitor.emplace(**zfs, options.pool, kPoolCheckInterval,
-                  [&options, health, &serving, &serving_now](const PoolServingState& state) {
-                    serving_now = state.serving;
-                    // Health watchers hear of each flip once, not of every change of
-                    // the reason (gRPC's health service sends every status it is set).
-                    if (serving != state.serving) {
-                      // By name: the overload without one sets every
-                      // service, which would tell kServiceName's watchers twice.
-                      health->SetServingStatus("", state.serving);
-                      health->SetServingStatus(kServiceName, state.serving);
-                      serving = state.serving;
-                    }
-                    if (state.serving) {
-                      LogInfo("pool '", options.pool, "' is ", state.state, ": serving");
-                    } else {
-                      LogWarning("pool '", options.pool, "' cannot be served (", state.state,
-                                 "): health NOT_SERVING");
-                    }
-                    sd_notify(
-                        0, absl::StrCat("STATUS=pool ", options.pool, ": ", state.state).c_str());
-                  });
+  monitor.emplace(
+      **zfs, options.pool, kPoolCheckInterval,
+      [&options, health, &serving, &serving_now, &status](const PoolServingState& state) {
+        serving_now = state.serving;
+        // Health watchers hear of each flip once, not of every change of
+        // the reason (gRPC's health service sends every status it is set).
+        if (serving != state.serving) {
+          // By name: the overload without one sets every
+          // service, which would tell kServiceName's watchers twice.
+          health->SetServingStatus("", state.serving);
+          health->SetServingStatus(kServiceName, state.serving);
+          serving = state.serving;
+        }
+        if (state.serving) {
+          LogInfo("pool '", options.pool, "' is ", state.state, ": serving");
+        } else {
+          LogWarning("pool '", options.pool, "' cannot be served (", state.state,
+                     "): health NOT_SERVING");
+        }
+        status->SetPoolState(state.state);
+      });
   // systemd's watchdog hears from the daemon only while its gRPC server
   // answers a health check (through an in-process channel, no socket).
   std::shared_ptr<grpc::Channel> self = server->InProcessChannel(grpc::ChannelArguments());
@@ -380,6 +391,7 @@ int RunDaemon(int argc, char** argv) {
   // (locks, devices) end with them.
   server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(timeout * 0.8));
   server->Wait();
+  status.reset();
   if (metrics != nullptr) metrics->StopServing();  // before what its scrapes read goes
   LogInfo("stopped");
   return 0;

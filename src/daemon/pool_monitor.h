@@ -9,10 +9,9 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "absl/time/time.h"
-#include "common/mutex.h"
+#include "common/periodic_thread.h"
 #include "daemon/pool_check.h"
 #include "zfs/zfs.h"
 
@@ -34,20 +33,13 @@ class PoolMonitor {
  private:
   // Reads the pool; tells the listener if its state changed.
   void CheckOnce();
-  void Run();
-  // True once the destructor asked to stop, waiting at most `timeout`.
-  bool WaitForStop(absl::Duration timeout);
 
   Zfs& zfs_;
   const std::string pool_;
-  const absl::Duration interval_;
   const Listener listener_;
   // The last state reported; only the monitor's thread uses it after start.
   std::optional<PoolServingState> last_;
-  Mutex mu_;
-  CondVar stop_requested_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::optional<PeriodicThread> thread_;
 };
 
 }  // namespace mvirt::zfs

@@ -8,10 +8,10 @@
 #define MVIRT_ZFS_DAEMON_SYSTEMD_WATCHDOG_H_
 
 #include <functional>
-#include <thread>
+#include <optional>
 
 #include "absl/time/time.h"
-#include "common/mutex.h"
+#include "common/periodic_thread.h"
 
 namespace mvirt::zfs {
 
@@ -30,14 +30,13 @@ class SystemdWatchdog {
   absl::Duration interval() const { return interval_; }
 
  private:
-  void Run();
+  // One ping, if the daemon answers.
+  void Tick();
 
   const AliveCheck alive_;
   absl::Duration interval_;
-  Mutex mu_;
-  CondVar stop_requested_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  bool warned_ = false;  // only the ping thread uses it
+  std::optional<PeriodicThread> thread_;
 };
 
 }  // namespace mvirt::zfs

@@ -46,6 +46,7 @@ void ToProto(const PoolStatsInfo& in, PoolStats* out) {
   out->set_used_bytes(in.used_bytes);
   out->set_provisioned_bytes(in.provisioned_bytes);
   out->set_compression_ratio(in.compression_ratio);
+  out->set_volume_count(in.volume_count);
 }
 
 void ToProto(const TemplateInfo& in, Template* out) {

@@ -45,7 +45,9 @@ absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
   stats.total_bytes = pool->used + pool->available;
   stats.compression_ratio = pool->compressratio;
   for (const VolumeProps& v : *volumes) {
-    if (IsManaged(v.user_props)) stats.provisioned_bytes += v.volsize;
+    if (!IsManaged(v.user_props)) continue;
+    stats.provisioned_bytes += v.volsize;
+    ++stats.volume_count;
   }
   return stats;
 }

@@ -79,6 +79,7 @@ struct PoolStatsInfo {
   uint64_t used_bytes = 0;
   uint64_t provisioned_bytes = 0;  // sum of managed volumes' volsize
   double compression_ratio = 1.0;
+  uint64_t volume_count = 0;  // managed volumes
 };
 
 struct CreateVolumeParams {

@@ -165,6 +165,7 @@ TEST_F(VolumeManagerTest, GetAndListSeeOnlyManagedVolumes) {
   absl::StatusOr<PoolStatsInfo> stats = w_.vm().GetPoolStats();
   ASSERT_OK(stats);
   EXPECT_EQ(stats->provisioned_bytes, 2 * kMiB);  // not the foreign zvol
+  EXPECT_EQ(stats->volume_count, 2u);
 }
 
 TEST_F(VolumeManagerTest, ResizeOnlyGrows) {

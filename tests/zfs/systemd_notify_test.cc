@@ -1,7 +1,8 @@
 // Real-ZFS test of what the daemon tells systemd (Type=notify, WatchdogSec=)
 // through a stand-in for systemd's notify socket: the test binds the
 // datagram socket, starts the daemon with NOTIFY_SOCKET and WATCHDOG_USEC as
-// systemd would, and reads each message: STATUS= with the pool's state,
+// systemd would, and reads each message: STATUS= with the pool's state and
+// volume count,
 // READY=1 once serving, WATCHDOG=1 every half interval while the daemon
 // serves (and not while it is frozen), STOPPING=1 at SIGTERM.
 #include <gmock/gmock.h>
@@ -32,6 +33,23 @@ TEST(SystemdNotify, ReadyStatusWatchdogAndStoppingAsSystemdSeesThem) {
   ASSERT_THAT(start, Contains("READY=1")) << daemon.Log();
   EXPECT_THAT(start, Contains("STATUS=pool mvnotify: ONLINE"));
   ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+  EXPECT_THAT(
+      notify.CollectUntil("STATUS=pool mvnotify: ONLINE, 0 volumes", std::chrono::seconds(30)),
+      Contains("STATUS=pool mvnotify: ONLINE, 0 volumes"));
+
+  // The volume count follows creates.
+  auto stub = ZfsService::NewStub(
+      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  CreateVolumeRequest create;
+  create.set_name("counted");
+  create.set_size_bytes(64 << 20);
+  Volume volume;
+  ASSERT_TRUE(
+      CallWithin(std::chrono::seconds(120), &ZfsService::Stub::CreateVolume, *stub, create, &volume)
+          .ok());
+  EXPECT_THAT(
+      notify.CollectUntil("STATUS=pool mvnotify: ONLINE, 1 volume", std::chrono::seconds(30)),
+      Contains("STATUS=pool mvnotify: ONLINE, 1 volume"));
 
   // WatchdogSec=2: a ping every second while the daemon serves.
   std::vector<std::string> serving = notify.Collect(std::chrono::seconds(5));
@@ -43,12 +61,13 @@ TEST(SystemdNotify, ReadyStatusWatchdogAndStoppingAsSystemdSeesThem) {
   MustRun("zpool export -f " + pool.name());
   std::vector<std::string> exported = notify.Collect(std::chrono::seconds(8));
   EXPECT_THAT(exported, Contains(HasSubstr("STATUS=pool mvnotify: ")));
-  EXPECT_THAT(exported, ::testing::Not(Contains("STATUS=pool mvnotify: ONLINE")));
+  EXPECT_THAT(exported, ::testing::Not(Contains(HasSubstr("ONLINE"))));
+  EXPECT_THAT(exported, ::testing::Not(Contains(HasSubstr("volume")))) << "no count while exported";
   EXPECT_GE(Count(exported, "WATCHDOG=1"), 4) << daemon.Log();
   MustRun("zpool import -d /var/tmp -o cachefile=none " + pool.name());
   std::vector<std::string> back =
-      notify.CollectUntil("STATUS=pool mvnotify: ONLINE", std::chrono::seconds(30));
-  EXPECT_THAT(back, Contains("STATUS=pool mvnotify: ONLINE"));
+      notify.CollectUntil("STATUS=pool mvnotify: ONLINE, 1 volume", std::chrono::seconds(30));
+  EXPECT_THAT(back, Contains("STATUS=pool mvnotify: ONLINE, 1 volume"));
 
   // A frozen daemon does not ping (systemd would restart it).
   ASSERT_EQ(::kill(daemon.pid(), SIGSTOP), 0);

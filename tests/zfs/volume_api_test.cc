@@ -335,6 +335,7 @@ TEST_F(VolumeApiTest, PoolStatsComeFromTheRootDatasetAndManagedVolumes) {
   for (const Volume& l : List()) managed += l.volsize_bytes();
   EXPECT_EQ(stats.provisioned_bytes(), managed);
   EXPECT_GE(stats.provisioned_bytes(), 96 * kMiB);
+  EXPECT_EQ(stats.volume_count(), List().size()) << "the unmanaged zvol is not counted";
   EXPECT_DOUBLE_EQ(stats.compression_ratio(), std::stod(ZfsGet(kPool, "compressratio")));
 }
 
