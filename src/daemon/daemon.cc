@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "access/authorizer.h"
 #include "access/unix_listener.h"
+#include "audit/log_service_client.h"
 #include "common/log.h"
 #include "common/net_address.h"
 #include "common/posix_error.h"
@@ -277,6 +278,21 @@ int RunDaemon(int argc, char** argv) {
   service_options.watch_stall_timeout = absl::Seconds(options.watch_stall_timeout_seconds);
   service_options.max_watchers = static_cast<size_t>(options.max_watchers);
   ZfsServiceImpl service(volumes, imports, authorizer, service_options);
+  if (!options.log_endpoint.empty()) {
+    LogServiceOptions log_options;
+    log_options.endpoint = options.log_endpoint;
+    log_options.ca_file = options.log_ca_file;
+    log_options.cert_file = options.log_cert;
+    log_options.key_file = options.log_key;
+    absl::StatusOr<std::unique_ptr<LogServiceClient>> log_service =
+        LogServiceClient::Create(std::move(log_options));
+    if (!log_service.ok()) {
+      LogError(log_service.status().message());
+      return 1;
+    }
+    service.audit_trail().ForwardTo(*std::move(log_service));
+    LogInfo("audit events also go to mvirt-log at ", options.log_endpoint);
+  }
 
   // Whether the pool is served, as the pool monitor last found it; for
   // metrics scrapes.

@@ -130,6 +130,19 @@ absl::Status ValidateTls(const DaemonOptions& o) {
       if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
     }
   }
+  if (o.log_cert.empty() != o.log_key.empty()) {
+    return absl::InvalidArgumentError("--log-cert and --log-key go together");
+  }
+  for (const auto& [flag, path] : {std::pair{"--log-ca-file", &o.log_ca_file},
+                                   {"--log-cert", &o.log_cert},
+                                   {"--log-key", &o.log_key}}) {
+    if (!path->empty()) {
+      if (o.log_endpoint.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(flag, " needs --log-endpoint"));
+      }
+      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
+    }
+  }
   if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
     return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
   }
@@ -201,6 +214,15 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   app.add_option("--metrics-listen", o.metrics_listen,
                  "Serve Prometheus metrics at http://ADDRESS/metrics: PORT (on 127.0.0.1), "
                  "HOST:PORT or [IPV6]:PORT with an IP address; default: off");
+  app.add_option("--log-endpoint", o.log_endpoint,
+                 "Also send every audit event to mvirt-log's LogService at https://HOST:PORT "
+                 "(or http:// for plaintext); best effort, never delaying a call; default: off");
+  app.add_option("--log-ca-file", o.log_ca_file,
+                 "CA (PEM) the log service's certificate must chain to (default: system CAs)");
+  app.add_option("--log-cert", o.log_cert,
+                 "Client certificate (PEM) for the log service: mutual TLS with the node's "
+                 "certificates");
+  app.add_option("--log-key", o.log_key, "Private key (PEM) of --log-cert");
   app.add_option("--watch-stall-timeout", o.watch_stall_timeout_seconds,
                  "Seconds a Watch* subscriber may leave an event unread before it is "
                  "disconnected")

@@ -47,6 +47,11 @@ struct DaemonOptions {
   // Prometheus metrics on HTTP: HOST:PORT or [V6]:PORT of an IP literal, or
   // PORT alone for loopback (127.0.0.1). Empty: no metrics.
   std::string metrics_listen;
+  // mvirt-log's LogService, where every audit event is also sent:
+  // https://HOST:PORT (TLS; mutual with log_cert and log_key) or
+  // http://HOST:PORT. Empty: not sent.
+  std::string log_endpoint;
+  std::string log_ca_file, log_cert, log_key;
   // Image imports: state directory, import directories, HTTP policy, limits.
   ImportOptions import;
 };

@@ -7,7 +7,8 @@
 namespace mvirt::zfs {
 
 CallGuard::CallGuard(grpc::ServerContextBase* ctx, const Authorizer& authorizer, AuditTrail& audit,
-                     absl::string_view method, absl::string_view object) {
+                     absl::string_view method, absl::string_view object)
+    : ctx_(ctx), audit_(audit) {
   absl::StatusOr<std::string> caller = authorizer.Authorize(*ctx);
   if (!caller.ok()) {
     LogWarning("refused ", method, " from ", ctx->peer(), ": ", caller.status().message());

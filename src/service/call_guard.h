@@ -14,8 +14,8 @@
 
 #include "absl/strings/string_view.h"
 #include "access/authorizer.h"
+#include "audit/audit_trail.h"
 #include "common/call_context.h"
-#include "service/audit_trail.h"
 
 namespace mvirt::zfs {
 
@@ -29,10 +29,14 @@ class CallGuard {
   CallGuard& operator=(const CallGuard&) = delete;
 
   bool allowed() const { return status_.ok(); }
+  // The reply names the object `id`: the audit event carries it.
+  void NoteObjectId(absl::string_view id) { audit_.NoteObjectId(ctx_, id); }
   // PERMISSION_DENIED if the caller may not call.
   const grpc::Status& status() const { return status_; }
 
  private:
+  grpc::ServerContextBase* const ctx_;
+  AuditTrail& audit_;
   grpc::Status status_;
   std::optional<ScopedCallContext> scope_;
 };

@@ -20,6 +20,15 @@ grpc::Status Reply(const absl::StatusOr<T>& result, Proto* out) {
   return grpc::Status::OK;
 }
 
+// Reply, and on success names the reply's object (its id) in the call's
+// audit event.
+template <typename T, typename Proto>
+grpc::Status ReplyNamingObject(CallGuard& guard, const absl::StatusOr<T>& result, Proto* out) {
+  grpc::Status status = Reply(result, out);
+  if (status.ok()) guard.NoteObjectId(out->id());
+  return status;
+}
+
 // Sets `deleted` in the reply of a successful Delete* call.
 template <typename Response>
 grpc::Status ReplyDeleted(const absl::Status& status, Response* out) {
@@ -79,7 +88,7 @@ grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext* ctx, const Create
   params.size_bytes = req->size_bytes();
   if (req->has_volblocksize()) params.volblocksize = req->volblocksize();
   params.id = req->id();
-  return Reply(volumes_.Create(params), out);
+  return ReplyNamingObject(guard, volumes_.Create(params), out);
 }
 
 grpc::Status ZfsServiceImpl::ListVolumes(grpc::ServerContext* ctx, const ListVolumesRequest*,
@@ -109,7 +118,7 @@ grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext* ctx, const Resize
   CallGuard guard(ctx, authorizer_, audit_, "ResizeVolume",
                   absl::StrCat("volume '", req->name(), "' to ", req->new_size_bytes(), " bytes"));
   if (!guard.allowed()) return guard.status();
-  return Reply(volumes_.Resize(req->name(), req->new_size_bytes()), out);
+  return ReplyNamingObject(guard, volumes_.Resize(req->name(), req->new_size_bytes()), out);
 }
 
 grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
@@ -117,7 +126,8 @@ grpc::Status ZfsServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
   CallGuard guard(ctx, authorizer_, audit_, "CreateSnapshot",
                   absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
-  return Reply(volumes_.CreateSnapshot(req->volume_name(), req->snapshot_name()), out);
+  return ReplyNamingObject(guard, volumes_.CreateSnapshot(req->volume_name(), req->snapshot_name()),
+                           out);
 }
 
 grpc::Status ZfsServiceImpl::CreateSnapshots(grpc::ServerContext* ctx,
@@ -128,8 +138,10 @@ grpc::Status ZfsServiceImpl::CreateSnapshots(grpc::ServerContext* ctx,
                                req->volume_names_size(), " volumes"));
   if (!guard.allowed()) return guard.status();
   std::vector<std::string> volumes(req->volume_names().begin(), req->volume_names().end());
-  return ReplyAll(volumes_.CreateSnapshots(volumes, req->snapshot_name()),
-                  out->mutable_snapshots());
+  grpc::Status status =
+      ReplyAll(volumes_.CreateSnapshots(volumes, req->snapshot_name()), out->mutable_snapshots());
+  for (const Snapshot& snapshot : out->snapshots()) guard.NoteObjectId(snapshot.id());
+  return status;
 }
 
 grpc::Status ZfsServiceImpl::ListSnapshots(grpc::ServerContext* ctx,
@@ -155,7 +167,7 @@ grpc::Status ZfsServiceImpl::RollbackSnapshot(grpc::ServerContext* ctx,
       ctx, authorizer_, audit_, "RollbackSnapshot",
       absl::StrCat("volume '", req->volume_name(), "' to '", req->snapshot_name(), "'"));
   if (!guard.allowed()) return guard.status();
-  return Reply(volumes_.Rollback(req->volume_name(), req->snapshot_name()), out);
+  return ReplyNamingObject(guard, volumes_.Rollback(req->volume_name(), req->snapshot_name()), out);
 }
 
 grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVolumeRequest* req,
@@ -168,7 +180,8 @@ grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVo
   params.name = req->new_volume_name();
   if (req->has_size_bytes()) params.size_bytes = req->size_bytes();
   params.id = req->id();
-  return Reply(volumes_.CloneVolume(req->source_volume(), req->snapshot_name(), params), out);
+  return ReplyNamingObject(
+      guard, volumes_.CloneVolume(req->source_volume(), req->snapshot_name(), params), out);
 }
 
 grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext* ctx, const ListTemplatesRequest*,
@@ -197,7 +210,7 @@ grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext* ctx,
   params.name = req->new_volume_name();
   if (req->has_size_bytes()) params.size_bytes = req->size_bytes();
   params.id = req->id();
-  return Reply(volumes_.CloneFromTemplate(req->template_name(), params), out);
+  return ReplyNamingObject(guard, volumes_.CloneFromTemplate(req->template_name(), params), out);
 }
 
 grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext* ctx,
@@ -207,7 +220,8 @@ grpc::Status ZfsServiceImpl::PromoteSnapshotToTemplate(grpc::ServerContext* ctx,
                   absl::StrCat("'", req->volume_name(), "@", req->snapshot_name(),
                                "' to template '", req->template_name(), "'"));
   if (!guard.allowed()) return guard.status();
-  return Reply(
+  return ReplyNamingObject(
+      guard,
       volumes_.PromoteToTemplate(req->volume_name(), req->snapshot_name(), req->template_name()),
       out);
 }
@@ -222,7 +236,7 @@ grpc::Status ZfsServiceImpl::ImportTemplate(grpc::ServerContext* ctx,
   request.source = req->source();
   if (req->has_size_bytes()) request.size_bytes = req->size_bytes();
   request.sha256 = req->sha256();
-  return Reply(imports_.Start(request), out);
+  return ReplyNamingObject(guard, imports_.Start(request), out);
 }
 
 grpc::Status ZfsServiceImpl::GetImportJob(grpc::ServerContext* ctx, const GetImportJobRequest* req,

@@ -5,9 +5,9 @@
 #define MVIRT_ZFS_SERVICE_ZFS_SERVICE_H_
 
 #include "access/authorizer.h"
+#include "audit/audit_trail.h"
 #include "import/import_manager.h"
 #include "mvirt_zfs.grpc.pb.h"
-#include "service/audit_trail.h"
 #include "service/stall_watchdog.h"
 #include "service/watch_stream.h"
 #include "volume/volume_manager.h"

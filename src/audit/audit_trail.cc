@@ -1,17 +1,15 @@
-#include "service/audit_trail.h"
+#include "audit/audit_trail.h"
 
 #include <grpcpp/support/interceptor.h>
 
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
-#include "common/status_util.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -65,30 +63,83 @@ class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
 
 }  // namespace
 
+AuditTrail::AuditTrail() : thread_([this] { Run(); }) {}
+
+AuditTrail::~AuditTrail() {
+  queue_.Close();
+  thread_.join();
+}
+
+void AuditTrail::ForwardTo(std::unique_ptr<LogServiceClient> client) {
+  MutexLock lock(&mu_);
+  forward_ = std::move(client);
+}
+
 void AuditTrail::Begin(const void* call, absl::string_view method, absl::string_view object,
                        absl::string_view caller, absl::string_view peer) {
+  AuditEvent event;
+  event.start = absl::Now();
+  event.method = std::string(method);
+  event.object = std::string(object);
+  event.caller = std::string(caller);
+  event.peer = std::string(peer);
   MutexLock lock(&mu_);
-  open_[call] = Entry{std::string(method), std::string(object), std::string(caller),
-                      std::string(peer), absl::Now()};
+  open_[call] = std::move(event);
+}
+
+void AuditTrail::NoteObjectId(const void* call, absl::string_view id) {
+  if (id.empty()) return;
+  MutexLock lock(&mu_);
+  auto it = open_.find(call);
+  if (it != open_.end()) it->second.object_ids.push_back(std::string(id));
 }
 
 void AuditTrail::End(const void* call, int code, absl::string_view message) {
-  std::optional<Entry> entry;
+  AuditEvent event;
   {
     MutexLock lock(&mu_);
     auto it = open_.find(call);
     if (it == open_.end()) return;  // not a mutation, or refused before it began
-    entry = std::move(it->second);
+    event = std::move(it->second);
     open_.erase(it);
   }
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - entry->start);
-  std::string result = StatusCodeName(code);
-  if (code != grpc::StatusCode::OK && !message.empty()) {
-    absl::StrAppend(&result, " (", message.substr(0, kMaxMessageBytes),
-                    message.size() > kMaxMessageBytes ? "..." : "", ")");
+  event.duration = absl::Now() - event.start;
+  event.code = code;
+  if (code != grpc::StatusCode::OK) {
+    event.message = std::string(message.substr(0, kMaxMessageBytes));
+    if (message.size() > kMaxMessageBytes) event.message += "...";
   }
-  LogInfo("audit: ", entry->method, " ", entry->object, " by ", entry->caller, " from ",
-          entry->peer, " -> ", result, absl::StrFormat(" in %.3fs", seconds));
+  if (!queue_.TryPush(std::move(event))) {
+    // The line cannot be written here (that is what may block); the count
+    // is in the metrics and in the line of the next event that gets out.
+    dropped_.fetch_add(1);
+  }
+}
+
+std::optional<LogServiceClient::Counts> AuditTrail::forwarding() const {
+  MutexLock lock(&mu_);
+  if (forward_ == nullptr) return std::nullopt;
+  return forward_->counts();
+}
+
+void AuditTrail::Run() {
+  uint64_t dropped_reported = 0;
+  while (true) {
+    std::vector<AuditEvent> events = queue_.PopUpTo(256, absl::Now() + absl::Seconds(1));
+    if (events.empty() && queue_.closed()) return;
+    if (const uint64_t dropped = dropped_.load(); dropped > dropped_reported) {
+      LogWarning("audit: ", dropped - dropped_reported,
+                 " audit events were dropped: the log did not keep up");
+      dropped_reported = dropped;
+    }
+    for (const AuditEvent& event : events) Write(event);
+  }
+}
+
+void AuditTrail::Write(const AuditEvent& event) {
+  LogInfo("audit: ", DescribeAuditEvent(event));
+  MutexLock lock(&mu_);
+  if (forward_ != nullptr) forward_->Send(event);
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewAuditInterceptorFactory(
