@@ -302,6 +302,16 @@ int RunDaemon(int argc, char** argv) {
     sources.census = [&volumes, &imports] { return TakeMetricsCensus(volumes, imports); };
     sources.serving = [&serving_now] { return serving_now.load(); };
     sources.subscribers = [&service] { return service.watchers(); };
+    sources.audit = [&service] {
+      AuditFigures figures;
+      figures.log_dropped = service.audit_trail().dropped();
+      if (auto forwarding = service.audit_trail().forwarding()) {
+        figures.forwarded = forwarding->sent;
+        figures.forward_dropped = forwarding->dropped;
+        figures.forward_queued = forwarding->queued;
+      }
+      return figures;
+    };
     metrics->SetSources(std::move(sources));
     absl::StatusOr<int> port = metrics->Serve(options.metrics_listen);
     if (!port.ok()) {

@@ -98,6 +98,20 @@ Metrics::Metrics()
                        .Name("mvirt_zfs_watch_subscribers")
                        .Help("Watch streams open")
                        .Register(*registry_)),
+      audit_dropped_(prometheus::BuildCounter()
+                         .Name("mvirt_zfs_audit_events_dropped_total")
+                         .Help("Audit events dropped before reaching a sink: the daemon's log "
+                               "(its queue was full) or mvirt-log (queue full, refused, or left "
+                               "at exit)")
+                         .Register(*registry_)),
+      audit_forwarded_(prometheus::BuildCounter()
+                           .Name("mvirt_zfs_audit_events_forwarded_total")
+                           .Help("Audit events mvirt-log took (--log-endpoint)")
+                           .Register(*registry_)),
+      audit_queue_(prometheus::BuildGauge()
+                       .Name("mvirt_zfs_audit_forward_queue")
+                       .Help("Audit events waiting to be sent to mvirt-log")
+                       .Register(*registry_)),
       collector_(std::make_shared<Collector>(this)) {}
 
 Metrics::~Metrics() { StopServing(); }
@@ -142,6 +156,24 @@ void Metrics::Refresh() {
   if (sources_.serving) pool_serving_.Add({}).Set(sources_.serving() ? 1 : 0);
   if (sources_.subscribers) {
     subscribers_.Add({}).Set(static_cast<double>(sources_.subscribers()));
+  }
+  if (sources_.audit) {
+    const AuditFigures a = sources_.audit();
+    auto grow = [](prometheus::Family<prometheus::Counter>& family,
+                   const prometheus::Labels& labels, uint64_t now, uint64_t& seen) {
+      prometheus::Counter& counter = family.Add(labels);  // reported from 0 on
+      if (now > seen) counter.Increment(static_cast<double>(now - seen));
+      seen = now;
+    };
+    grow(audit_dropped_, {{"sink", "log"}}, a.log_dropped, audit_seen_.log_dropped);
+    if (a.forwarded) {
+      uint64_t& seen_forwarded = audit_seen_.forwarded.emplace(audit_seen_.forwarded.value_or(0));
+      grow(audit_forwarded_, {}, *a.forwarded, seen_forwarded);
+      uint64_t& seen_dropped =
+          audit_seen_.forward_dropped.emplace(audit_seen_.forward_dropped.value_or(0));
+      grow(audit_dropped_, {{"sink", "mvirt-log"}}, a.forward_dropped.value_or(0), seen_dropped);
+      audit_queue_.Add({}).Set(static_cast<double>(a.forward_queued.value_or(0)));
+    }
   }
   const absl::Time now = absl::Now();
   if (!sources_.census || (census_taken_ && now - *census_taken_ < sources_.census_max_age)) {

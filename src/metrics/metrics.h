@@ -10,6 +10,9 @@
 //             import jobs by state, their bytes written, watch subscribers:
 //             read through the Census function given at construction (at
 //             most once per `census_max_age`; scrapes in between reuse it).
+// Audit:      mvirt_zfs_audit_events_dropped_total{sink="log"|"mvirt-log"},
+//             mvirt_zfs_audit_events_forwarded_total (taken by mvirt-log),
+//             mvirt_zfs_audit_forward_queue (waiting for it).
 //
 // Thread-safe. Serve() exposes it over HTTP (civetweb, prometheus-cpp's
 // pull exposer) at /metrics.
@@ -56,17 +59,26 @@ struct MetricsCensus {
   std::optional<uint64_t> import_written_bytes;
 };
 
+// The audit trail's figures (counters since start).
+struct AuditFigures {
+  uint64_t log_dropped = 0;  // events whose log line was dropped (queue full)
+  // With --log-endpoint: events mvirt-log took, dropped before it, waiting.
+  std::optional<uint64_t> forwarded, forward_dropped, forward_queued;
+};
+
 class Metrics {
  public:
   using Census = std::function<MetricsCensus()>;
   // Reads whether the pool is served (1) or not (0) at scrape time.
   using Serving = std::function<bool()>;
   using Subscribers = std::function<uint64_t()>;
+  using Audit = std::function<AuditFigures()>;
 
   struct Sources {
     Census census;            // may be empty: no pool figures
     Serving serving;          // may be empty
     Subscribers subscribers;  // may be empty
+    Audit audit;              // may be empty
     absl::Duration census_max_age = absl::Seconds(10);
   };
 
@@ -116,6 +128,12 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& import_jobs_;
   prometheus::Family<prometheus::Gauge>& import_written_;
   prometheus::Family<prometheus::Gauge>& subscribers_;
+  prometheus::Family<prometheus::Counter>& audit_dropped_;
+  prometheus::Family<prometheus::Counter>& audit_forwarded_;
+  prometheus::Family<prometheus::Gauge>& audit_queue_;
+  // What the audit counters said at the last scrape (counters only grow
+  // by the difference).
+  AuditFigures audit_seen_ ABSL_GUARDED_BY(refresh_mu_);
 
   Mutex mu_;
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> call_counters_

@@ -135,6 +135,32 @@ TEST_F(MetricsTest, ScrapeTimeFiguresComeFromTheSourcesAndTheCensusIsReusedWhile
   EXPECT_EQ(censuses, 3);
 }
 
+TEST_F(MetricsTest, AuditDropsAndForwardingAreCountersThatOnlyGrow) {
+  Metrics::Sources sources;
+  AuditFigures figures;
+  sources.audit = [&figures] { return figures; };
+  metrics_.SetSources(sources);
+  std::string text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_events_dropped_total{sink=\"log\"} 0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("mvirt_zfs_audit_events_forwarded_total 0")))
+      << "no mvirt-log series without --log-endpoint";
+  figures.log_dropped = 3;
+  figures.forwarded = 10;
+  figures.forward_dropped = 2;
+  figures.forward_queued = 5;
+  text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_events_dropped_total{sink=\"log\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_events_dropped_total{sink=\"mvirt-log\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_events_forwarded_total 10\n"));
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_forward_queue 5\n"));
+  figures.forwarded = 12;
+  figures.forward_queued = 0;
+  text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_events_forwarded_total 12\n"));
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_forward_queue 0\n"));
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_audit_events_dropped_total{sink=\"log\"} 3\n"));
+}
+
 TEST_F(MetricsTest, ServesTheTextOverHttpOnceAndSaysWhenItCannotListen) {
   metrics_.RecordCall("/mvirt.zfs.ZfsService/GetPoolStats", 0, absl::Milliseconds(1));
   absl::StatusOr<int> port = metrics_.Serve("127.0.0.1:0");
