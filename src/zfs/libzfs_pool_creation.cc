@@ -1,4 +1,5 @@
-// PoolCreator over libzfs: zpool_name_valid, zpool_in_use, zpool_create.
+// PoolCreator over libzfs: zpool_name_valid, zpool_in_use, zpool_create
+// (with every feature the module supports enabled, as `zpool create` does).
 // Include order as in libzfs_backend.cc (libspl's include directory shadows
 // C headers and defines a `fallthrough` macro that breaks abseil): standard
 // headers, drop the macro, abseil and ours, then libzfs.
@@ -22,6 +23,7 @@
 #include <libzfs.h>
 #include <libzfs_core.h>
 #include <sys/fs/zfs.h>
+#include <zfeature_common.h>
 
 #include "zfs/nvlist.h"
 
@@ -128,6 +130,15 @@ class LibZfsPoolCreator final : public PoolCreator {
       return absl::ResourceExhaustedError("create pool: out of memory");
     }
     std::map<std::string, std::string> pool_props(spec.pool_props.begin(), spec.pool_props.end());
+    // Every feature the loaded module supports, as `zpool create` enables
+    // them (libzfs_init read which): without feature@lz4_compress the
+    // kernel refuses the root's compression=lz4 (ENOTSUP).
+    for (int i = 0; i < SPA_FEATURES; ++i) {
+      const zfeature_info_t& feature = spa_feature_table[i];
+      if (feature.fi_zfs_mod_supported) {
+        pool_props.emplace(absl::StrCat("feature@", feature.fi_uname), ZFS_FEATURE_ENABLED);
+      }
+    }
     std::map<std::string, std::string> root_props(spec.root_props.begin(), spec.root_props.end());
     Nvlist props = StringsNvlist(pool_props);
     Nvlist fs_props = StringsNvlist(root_props);
