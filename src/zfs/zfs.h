@@ -70,8 +70,8 @@ struct TopLevelVdev {
 
 struct PoolProps {
   std::string name;
-  std::string health;   // "ONLINE", "DEGRADED", "FAULTED", ...
-  uint64_t ashift = 0;  // smallest ashift among top-level vdevs
+  std::string health;                         // "ONLINE", "DEGRADED", "FAULTED", ...
+  uint64_t ashift = 0;                        // smallest ashift among top-level vdevs
   std::vector<TopLevelVdev> top_level_vdevs;  // log, cache and spare devices not included
   bool autotrim = false;
   std::string compression;  // of the root dataset, e.g. "lz4"
