@@ -1,6 +1,12 @@
 #include "cli/command.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <utility>
+#include <vector>
+
+#include "cli/client_config.h"
 
 namespace mvirt::zfs::cli {
 
@@ -30,6 +36,11 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
                  "Daemon address: host:port or unix:/path/to/socket")
       ->envname("MVIRT_ZFS_ENDPOINT")
       ->capture_default_str();
+  app.add_option("--config", options.config_file,
+                 "Client config file (TOML: endpoint, timeout, json), below the environment and "
+                 "the command line; default: $MVIRT_ZFSCTL_CONFIG, ~/.config/mvirt-zfsctl.toml or "
+                 "/etc/mvirt-zfs/mvirt-zfsctl.toml if present")
+      ->type_name("FILE");
   app.add_flag("--json", options.json, "Print the response as JSON");
   app.add_option("--timeout", options.connection.timeout_seconds,
                  "Deadline of each call (watch has none)")
@@ -49,6 +60,21 @@ void SetAction(CLI::App* command, CommandContext& context, Action run) {
 }
 
 int ParseAndRun(CLI::App& app, CommandContext& context, int argc, char** argv) {
+  // The config file's values become the defaults that the environment and
+  // the command line then override.
+  absl::StatusOr<std::optional<std::string>> config =
+      FindClientConfig(std::vector<std::string>(argv + std::min(argc, 1), argv + argc),
+                       [](const std::string& name) -> std::optional<std::string> {
+                         const char* value = std::getenv(name.c_str());
+                         if (value == nullptr) return std::nullopt;
+                         return std::string(value);
+                       });
+  if (!config.ok()) return ReportUsageError(config.status());
+  if (config->has_value()) {
+    if (absl::Status applied = ApplyClientConfig(**config, context.options); !applied.ok()) {
+      return ReportUsageError(applied);
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

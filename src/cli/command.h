@@ -48,6 +48,8 @@ struct GlobalOptions {
   ConnectionOptions connection;
   // Print the response message as JSON instead of the human layout.
   bool json = false;
+  // --config, as given (read before parsing: client_config.h).
+  std::string config_file;
 };
 
 // What a command does once the command line is parsed; returns the exit code.
@@ -60,7 +62,7 @@ struct CommandContext {
   Action action;
 };
 
-// Adds --endpoint, --json, --timeout and --version to the top-level app and
+// Adds --endpoint, --config, --json, --timeout and --version to the top-level app and
 // makes it accept at most one subcommand. Call before adding subcommands, so
 // they inherit `fallthrough` (global options may follow a subcommand).
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options);

@@ -1,7 +1,5 @@
-// mvirt-zfsctl: command-line client of the mvirt-zfs daemon.
-//
-// Exit codes: 0 success, 1 the daemon returned an error or could not be
-// reached, 2 usage error.
+// mvirt-zfsctl: command-line client of the mvirt-zfs daemon. Exit codes:
+// cli/command.h (kExit*), documented in the README.
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"

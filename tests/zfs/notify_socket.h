@@ -62,15 +62,17 @@ class NotifySocket {
     return lines;
   }
 
-  // Collects until a line equal to `want` arrives or `limit` passes.
+  // Collects, half a second at a time, until a line equal to `want` has
+  // arrived or `limit` passes; the lines that came after `want` in its half
+  // second are kept too (none is lost between two calls).
   std::vector<std::string> CollectUntil(const std::string& want, std::chrono::seconds limit) {
     std::vector<std::string> all;
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
       for (std::string& line : Collect(std::chrono::milliseconds(500))) {
         all.push_back(std::move(line));
-        if (all.back() == want) return all;
       }
+      if (std::find(all.begin(), all.end(), want) != all.end()) return all;
     }
     return all;
   }

@@ -185,6 +185,7 @@ TEST_F(PoolInitTest, RefusesDevicesItMustNotWriteOver) {
 // held by device mapper, whatever --force says; then used as given.
 TEST_F(PoolInitTest, ABlockDeviceInUseIsRefusedAndAFreeOneIsUsedAsGiven) {
   const std::string file = File("loop.img");
+  MustRun("modprobe loop");  // a module in the test guest's kernel
   const std::string loop = Trim(MustRun("losetup --find --show " + file));
   ASSERT_THAT(loop, ::testing::StartsWith("/dev/loop"));
   MustRun("mkfs.ext4 -q -F " + loop + " && mkdir -p " + dir_ + "/mnt && mount " + loop + " " +
