@@ -80,13 +80,18 @@ absl::Status ApplyClientConfig(const std::string& path, GlobalOptions& options) 
         return bad("a number of seconds greater than 0");
       }
       options.connection.timeout_seconds = seconds;
+    } else if (key == "output") {
+      if (value != "table" && value != "wide" && value != "json") {
+        return bad("table, wide or json");
+      }
+      options.output = value;
     } else if (key == "json") {
       const std::string lower = absl::AsciiStrToLower(value);
       if (lower != "true" && lower != "false") return bad("true or false");
       options.json = lower == "true";
     } else {
       return absl::InvalidArgumentError(absl::StrCat("config file ", path, ": unknown key '", key,
-                                                     "' (known: endpoint, timeout, json)"));
+                                                     "' (known: endpoint, timeout, output, json)"));
     }
   }
   return absl::OkStatus();

@@ -2,7 +2,7 @@
 // long names as keys, e.g.
 //   endpoint = "unix:/run/mvirt-zfs/mvirt-zfs.sock"
 //   timeout = 120
-//   json = false
+//   output = "wide"
 // Which file: --config FILE, else $MVIRT_ZFSCTL_CONFIG (both must exist),
 // else the first of $XDG_CONFIG_HOME/mvirt-zfsctl.toml (default
 // ~/.config/mvirt-zfsctl.toml) and /etc/mvirt-zfs/mvirt-zfsctl.toml that

@@ -42,6 +42,10 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
                  "/etc/mvirt-zfs/mvirt-zfsctl.toml if present")
       ->type_name("FILE");
   app.add_flag("--json", options.json, "Print the response as JSON");
+  app.add_option("-o,--output", options.output,
+                 "table, wide (tables with more columns and exact times) or json (as --json)")
+      ->check(CLI::IsMember({"table", "wide", "json"}))
+      ->capture_default_str();
   app.add_option("--timeout", options.connection.timeout_seconds,
                  "Deadline of each call (watch has none)")
       ->type_name("SECONDS")
@@ -81,6 +85,7 @@ int ParseAndRun(CLI::App& app, CommandContext& context, int argc, char** argv) {
     // Prints help/version to stdout (exit 0) or the error to stderr.
     return app.exit(error) == 0 ? kExitOk : kExitUsage;
   }
+  if (context.options.output == "json") context.options.json = true;
   if (!context.action) {
     // help() describes the most deeply nested subcommand that was given.
     std::cerr << app.help();

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "cli/client.h"
+#include "cli/formatters.h"
 #include "cli/output.h"
 
 namespace mvirt::zfs::cli {
@@ -50,6 +51,9 @@ struct GlobalOptions {
   bool json = false;
   // --config, as given (read before parsing: client_config.h).
   std::string config_file;
+  // --output: "table" (default), "wide" (tables with more columns and exact
+  // times) or "json" (the same as --json).
+  std::string output = "table";
 };
 
 // What a command does once the command line is parsed; returns the exit code.
@@ -99,6 +103,15 @@ int PrintMessage(const GlobalOptions& options, const Message& message, const Pri
   if (options.json) return PrintJson(message);
   print(message, std::cout);
   return kExitOk;
+}
+
+// A table printer bound to the --output style: "wide" or not, now's time.
+template <typename Message>
+auto InStyle(const GlobalOptions& options,
+             void (*print)(const Message&, std::ostream&, const TableStyle&)) {
+  TableStyle style;
+  style.wide = options.output == "wide";
+  return [print, style](const Message& message, std::ostream& out) { print(message, out, style); };
 }
 
 // Calls `method` with `request` on options.connection. On success prints the

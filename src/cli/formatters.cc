@@ -3,11 +3,14 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "cli/output.h"
 #include "common/sizes.h"
 #include "common/time_format.h"
@@ -15,16 +18,28 @@
 namespace mvirt::zfs::cli {
 namespace {
 
+// A CREATED cell: the age, or the exact time in a wide table.
+std::string Created(const std::string& rfc3339, const TableStyle& style) {
+  return style.wide ? rfc3339 : FormatAge(rfc3339, style.now);
+}
+
 // The name a snapshot table shows: a snapshot's `name` or `full_name`.
 using SnapshotName = const std::string& (Snapshot::*)() const;
 
-// NAME USED CREATED ID, one row per snapshot, each line prefixed by `indent`.
+// NAME USED CREATED ID (wide: CREATED_AT, FULL_NAME), one row per snapshot,
+// each line prefixed by `indent`.
 void PrintSnapshotRows(const google::protobuf::RepeatedPtrField<Snapshot>& snapshots,
-                       SnapshotName name, std::ostream& out, std::string_view indent = "") {
-  Table table({{"NAME"}, {"USED", Table::Align::kRight}, {"CREATED"}, {"ID"}});
+                       SnapshotName name, std::ostream& out, const TableStyle& style,
+                       std::string_view indent = "") {
+  std::vector<Table::Column> columns = {
+      {"NAME"}, {"USED", Table::Align::kRight}, {style.wide ? "CREATED_AT" : "CREATED"}, {"ID"}};
+  if (style.wide) columns.push_back({"FULL_NAME"});
+  Table table(columns);
   for (const Snapshot& snapshot : snapshots) {
-    table.AddRow({(snapshot.*name)(), FormatSize(snapshot.used_bytes()), snapshot.created_at(),
-                  snapshot.id()});
+    std::vector<std::string> row = {(snapshot.*name)(), FormatSize(snapshot.used_bytes()),
+                                    Created(snapshot.created_at(), style), snapshot.id()};
+    if (style.wide) row.push_back(snapshot.full_name());
+    table.AddRow(std::move(row));
   }
   table.Print(out, indent);
 }
@@ -60,6 +75,18 @@ std::string Percent(const PhaseProgress& p) {
 
 }  // namespace
 
+std::string FormatAge(const std::string& rfc3339, absl::Time now) {
+  absl::Time then;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, rfc3339, &then, &error)) return rfc3339;
+  const int64_t seconds = absl::ToInt64Seconds(now - then);
+  if (seconds < 1) return "just now";
+  if (seconds < 60) return absl::StrCat(seconds, "s ago");
+  if (seconds < 3600) return absl::StrCat(seconds / 60, "m ago");
+  if (seconds < 86400) return absl::StrCat(seconds / 3600, "h ago");
+  return absl::StrCat(seconds / 86400, "d ago");
+}
+
 std::string ImportStateWord(ImportJobState state) {
   return absl::AsciiStrToLower(absl::StripPrefix(ImportJobState_Name(state), "IMPORT_JOB_STATE_"));
 }
@@ -94,16 +121,33 @@ void PrintImportJob(const ImportJob& job, std::ostream& out) {
   }
 }
 
-void PrintImportJobTable(const ListImportJobsResponse& response, std::ostream& out) {
-  Table table({{"ID"},
-               {"TEMPLATE"},
-               {"STATE"},
-               {"PROGRESS", Table::Align::kRight},
-               {"CREATED"},
-               {"SOURCE"}});
+void PrintImportJobTable(const ListImportJobsResponse& response, std::ostream& out,
+                         const TableStyle& style) {
+  std::vector<Table::Column> columns = {{"ID"},
+                                        {"TEMPLATE"},
+                                        {"STATE"},
+                                        {"PROGRESS", Table::Align::kRight},
+                                        {style.wide ? "CREATED_AT" : "CREATED"},
+                                        {"SOURCE"}};
+  if (style.wide) {
+    columns.push_back({"FORMAT"});
+    columns.push_back({"WRITTEN", Table::Align::kRight});
+    columns.push_back({"ERROR"});
+  }
+  Table table(columns);
   for (const ImportJob& job : response.jobs()) {
-    table.AddRow({job.id(), job.template_name(), ImportStateWord(job.state()),
-                  Percent(ProgressOf(job)), job.created_at(), job.source()});
+    std::vector<std::string> row = {job.id(),
+                                    job.template_name(),
+                                    ImportStateWord(job.state()),
+                                    Percent(ProgressOf(job)),
+                                    Created(job.created_at(), style),
+                                    job.source()};
+    if (style.wide) {
+      row.push_back(OrDash(job.format()));
+      row.push_back(FormatSize(job.bytes_written()));
+      row.push_back(job.has_error() ? job.error() : "-");
+    }
+    table.AddRow(std::move(row));
   }
   table.Print(out);
 }
@@ -149,23 +193,32 @@ void PrintVolume(const Volume& volume, std::ostream& out) {
   if (volume.snapshots().empty()) return;
 
   out << "snapshots:\n";
-  PrintSnapshotRows(volume.snapshots(), &Snapshot::name, out, "  ");
+  PrintSnapshotRows(volume.snapshots(), &Snapshot::name, out, TableStyle{}, "  ");
 }
 
-void PrintVolumeTable(const ListVolumesResponse& response, std::ostream& out) {
-  Table table({{"NAME"},
-               {"SIZE", Table::Align::kRight},
-               {"USED", Table::Align::kRight},
-               {"VOLBLOCKSIZE", Table::Align::kRight},
-               {"RATIO", Table::Align::kRight},
-               {"SNAPSHOTS", Table::Align::kRight},
-               {"CREATED"},
-               {"ID"}});
+void PrintVolumeTable(const ListVolumesResponse& response, std::ostream& out,
+                      const TableStyle& style) {
+  std::vector<Table::Column> columns = {{"NAME"},
+                                        {"SIZE", Table::Align::kRight},
+                                        {"USED", Table::Align::kRight},
+                                        {"VOLBLOCKSIZE", Table::Align::kRight},
+                                        {"RATIO", Table::Align::kRight},
+                                        {"SNAPSHOTS", Table::Align::kRight},
+                                        {style.wide ? "CREATED_AT" : "CREATED"},
+                                        {"ID"}};
+  if (style.wide) columns.push_back({"PATH"});
+  Table table(columns);
   for (const Volume& volume : response.volumes()) {
-    table.AddRow({volume.name(), FormatSize(volume.volsize_bytes()),
-                  FormatSize(volume.used_bytes()), FormatSize(volume.volblocksize()),
-                  FormatRatio(volume.compression_ratio()), std::to_string(volume.snapshots_size()),
-                  volume.created_at(), volume.id()});
+    std::vector<std::string> row = {volume.name(),
+                                    FormatSize(volume.volsize_bytes()),
+                                    FormatSize(volume.used_bytes()),
+                                    FormatSize(volume.volblocksize()),
+                                    FormatRatio(volume.compression_ratio()),
+                                    std::to_string(volume.snapshots_size()),
+                                    Created(volume.created_at(), style),
+                                    volume.id()};
+    if (style.wide) row.push_back(volume.path());
+    table.AddRow(std::move(row));
   }
   table.Print(out);
 }
@@ -209,12 +262,13 @@ void PrintSnapshot(const Snapshot& snapshot, std::ostream& out) {
   fields.Print(out);
 }
 
-void PrintSnapshotTable(const ListSnapshotsResponse& response, std::ostream& out) {
-  PrintSnapshotRows(response.snapshots(), &Snapshot::name, out);
+void PrintSnapshotTable(const ListSnapshotsResponse& response, std::ostream& out,
+                        const TableStyle& style) {
+  PrintSnapshotRows(response.snapshots(), &Snapshot::name, out, style);
 }
 
 void PrintCreatedSnapshots(const CreateSnapshotsResponse& response, std::ostream& out) {
-  PrintSnapshotRows(response.snapshots(), &Snapshot::full_name, out);
+  PrintSnapshotRows(response.snapshots(), &Snapshot::full_name, out, TableStyle{});
 }
 
 void PrintTemplate(const Template& template_, std::ostream& out) {
@@ -230,17 +284,31 @@ void PrintTemplate(const Template& template_, std::ostream& out) {
   fields.Print(out);
 }
 
-void PrintTemplateTable(const ListTemplatesResponse& response, std::ostream& out) {
-  Table table({{"NAME"},
-               {"SIZE", Table::Align::kRight},
-               {"SOURCE"},
-               {"CLONES", Table::Align::kRight},
-               {"CREATED"},
-               {"ID"}});
+void PrintTemplateTable(const ListTemplatesResponse& response, std::ostream& out,
+                        const TableStyle& style) {
+  std::vector<Table::Column> columns = {{"NAME"},
+                                        {"SIZE", Table::Align::kRight},
+                                        {"SOURCE"},
+                                        {"CLONES", Table::Align::kRight},
+                                        {style.wide ? "CREATED_AT" : "CREATED"},
+                                        {"ID"}};
+  if (style.wide) {
+    columns.push_back({"SNAPSHOT_PATH"});
+    columns.push_back({"IMPORT_SOURCE"});
+  }
+  Table table(columns);
   for (const Template& template_ : response.templates()) {
-    table.AddRow({template_.name(), FormatSize(template_.size_bytes()),
-                  OrDash(template_.source_volume()), std::to_string(template_.clone_count()),
-                  template_.created_at(), template_.id()});
+    std::vector<std::string> row = {template_.name(),
+                                    FormatSize(template_.size_bytes()),
+                                    OrDash(template_.source_volume()),
+                                    std::to_string(template_.clone_count()),
+                                    Created(template_.created_at(), style),
+                                    template_.id()};
+    if (style.wide) {
+      row.push_back(template_.snapshot_path());
+      row.push_back(OrDash(template_.import_source()));
+    }
+    table.AddRow(std::move(row));
   }
   table.Print(out);
 }

@@ -15,7 +15,8 @@ void AddListCommand(CLI::App& job_group, CommandContext& context) {
   SetAction(command, context, [&options = context.options, all] {
     ListImportJobsRequest request;
     request.set_include_completed(*all);
-    return CallAndPrint(options, &ZfsService::Stub::ListImportJobs, request, PrintImportJobTable);
+    return CallAndPrint(options, &ZfsService::Stub::ListImportJobs, request,
+                        InStyle(options, PrintImportJobTable));
   });
 }
 

@@ -68,7 +68,8 @@ void AddListCommand(CLI::App& snapshot, CommandContext& context) {
   SetAction(command, context, [&options = context.options, volume] {
     ListSnapshotsRequest request;
     request.set_volume_name(*volume);
-    return CallAndPrint(options, &ZfsService::Stub::ListSnapshots, request, PrintSnapshotTable);
+    return CallAndPrint(options, &ZfsService::Stub::ListSnapshots, request,
+                        InStyle(options, PrintSnapshotTable));
   });
 }
 

@@ -20,7 +20,7 @@ void AddListCommand(CLI::App& template_group, CommandContext& context) {
   CLI::App* command = template_group.add_subcommand("list", "List templates");
   SetAction(command, context, [&options = context.options] {
     return CallAndPrint(options, &ZfsService::Stub::ListTemplates, ListTemplatesRequest(),
-                        PrintTemplateTable);
+                        InStyle(options, PrintTemplateTable));
   });
 }
 

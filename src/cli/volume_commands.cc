@@ -59,7 +59,7 @@ void AddListCommand(CLI::App& volume, CommandContext& context) {
   CLI::App* command = volume.add_subcommand("list", "List volumes");
   SetAction(command, context, [&options = context.options] {
     return CallAndPrint(options, &ZfsService::Stub::ListVolumes, ListVolumesRequest(),
-                        PrintVolumeTable);
+                        InStyle(options, PrintVolumeTable));
   });
 }
 

@@ -72,11 +72,13 @@ TEST_F(ClientConfigTest, SetsTheGlobalOptions) {
                                       "# the node agent's daemon\n"
                                       "endpoint = \"unix:/run/mvirt-zfs/mvirt-zfs.sock\"\n"
                                       "timeout = 120\n"
+                                      "output = \"wide\"\n"
                                       "json = true\n"),
                                 options)
                   .ok());
   EXPECT_EQ(options.connection.endpoint, "unix:/run/mvirt-zfs/mvirt-zfs.sock");
   EXPECT_EQ(options.connection.timeout_seconds, 120);
+  EXPECT_EQ(options.output, "wide");
   EXPECT_TRUE(options.json);
 }
 
@@ -87,6 +89,8 @@ TEST_F(ClientConfigTest, UnknownKeysAndBadValuesNameTheFileAndKey) {
   EXPECT_THAT(s.message(), HasSubstr("a.toml: unknown key 'endpont'"));
   s = ApplyClientConfig(Write("b.toml", "timeout = -3\n"), options);
   EXPECT_THAT(s.message(), HasSubstr("'timeout' must be a number of seconds greater than 0"));
+  s = ApplyClientConfig(Write("d.toml", "output = \"tall\"\n"), options);
+  EXPECT_THAT(s.message(), HasSubstr("'output' must be table, wide or json"));
   s = ApplyClientConfig(Write("c.toml", "json = maybe\n"), options);
   EXPECT_THAT(s.message(), HasSubstr("'json' must be true or false"));
   EXPECT_EQ(options.connection.endpoint, "localhost:50053") << "nothing applied from bad files";

@@ -41,6 +41,11 @@ TEST(Cli, VolumeLifecycleEndToEnd) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("cli-vol")) << r.output;
   EXPECT_THAT(r.output, HasSubstr("64 MiB")) << r.output;
+  EXPECT_THAT(r.output, ::testing::ContainsRegex("just now|[0-9]+[smhd] ago")) << r.output;
+  r = Ctl("-o wide volume list");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("CREATED_AT")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("/dev/zvol/" + ds)) << r.output;
 
   r = Ctl("--json volume get cli-vol");
   ASSERT_EQ(r.exit_code, 0) << r.output;
