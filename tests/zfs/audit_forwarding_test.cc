@@ -2,10 +2,12 @@
 // (--log-endpoint): a LogService server run by this test over mutual TLS
 // with the test CA receives one AUDIT entry per mutation, naming the
 // objects' ids; while the service is away the calls still succeed, and the
-// entries arrive once it is back.
+// entries arrive once it is back. And a daemon whose log is on a full disk
+// still serves.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -163,6 +165,39 @@ TEST(AuditForwarding, EveryMutationReachesMvirtLogOverMutualTls) {
   ASSERT_EQ(server->port(), port);
   EXPECT_EQ(log.WaitFor("audit: DeleteSnapshot snapshot 'fwd-a@s1'").size(), 1u) << daemon.Log();
   EXPECT_EQ(daemon.SanitizerReports(), "");
+}
+
+// The daemon's log on a full disk (stdout and stderr on /dev/full: every
+// write fails with ENOSPC): its mutations, each writing an audit line, are
+// served all the same, and it stops cleanly.
+TEST(AuditLog, AFullLogDiskStopsNeitherTheDaemonNorItsCalls) {
+  ScratchPool pool("mvfulllog");
+  DaemonProcess daemon(pool.name(), "/run/mvirt-zfs-fulllog.sock", {}, {}, "", "/dev/full");
+  ASSERT_TRUE(daemon.WaitUntilServing());
+  auto stub = ZfsService::NewStub(
+      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "full-" + std::to_string(i);
+    CreateVolumeRequest create;
+    create.set_name(name);
+    create.set_size_bytes(16 << 20);
+    ASSERT_TRUE(
+        CallWithin(std::chrono::seconds(120), &ZfsService::Stub::CreateVolume, *stub, create).ok());
+    CreateSnapshotRequest snap;
+    snap.set_volume_name(name);
+    snap.set_snapshot_name("s");
+    EXPECT_TRUE(
+        CallWithin(std::chrono::seconds(120), &ZfsService::Stub::CreateSnapshot, *stub, snap).ok());
+    EXPECT_TRUE(DatasetExists(pool.name() + "/" + name + "@s"));
+  }
+  DeleteVolumeRequest del;
+  del.set_name("full-0");
+  EXPECT_TRUE(
+      CallWithin(std::chrono::seconds(120), &ZfsService::Stub::DeleteVolume, *stub, del).ok());
+  EXPECT_FALSE(DatasetExists(pool.name() + "/full-0"));
+  EXPECT_TRUE(daemon.Alive());
+  const int status = daemon.StopWith(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST(AuditForwarding, AnEndpointThatIsNotAUrlStopsTheDaemonAtStart) {

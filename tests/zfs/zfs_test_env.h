@@ -116,9 +116,12 @@ grpc::Status CallWithin(std::chrono::seconds within,
 class DaemonProcess {
  public:
   // `extra_env` ("NAME=value") is added to the daemon's environment.
-  // `binary` is the daemon to run (default: this build's).
+  // `binary` is the daemon to run (default: this build's). `output` is
+  // where its stdout and stderr go (default: a log file of its own, which
+  // Log() reads; a device such as /dev/full is not read back).
   DaemonProcess(std::string pool, std::string listen, std::vector<std::string> extra_args = {},
-                std::vector<std::string> extra_env = {}, std::string binary = "");
+                std::vector<std::string> extra_env = {}, std::string binary = "",
+                std::string output = "");
   ~DaemonProcess();
   // Waits until the daemon answers GetVersion (true) or exits (false); for
   // a TCP daemon, over plaintext unless `credentials` are given.
