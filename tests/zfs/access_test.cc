@@ -73,9 +73,8 @@ TEST(Access, UnixSocketServesRootAndTheGroupAndRefusesOthers) {
   // (A resize to its own size: a mutation, audited, that changes nothing.)
   r = CtlAs("--reuid=65534 --regid=100 --clear-groups", endpoint, "volume resize target 16M");
   EXPECT_EQ(r.exit_code, 0) << "a member of 'users' is served: " << r.output;
-  EXPECT_THAT(grouped.Log(),
-              HasSubstr("audit: ResizeVolume volume 'target' to 16777216 bytes by uid 65534"))
-      << grouped.Log();
+  const std::string audited = "audit: ResizeVolume volume 'target' to 16777216 bytes by uid 65534";
+  EXPECT_THAT(grouped.WaitForLog(audited), HasSubstr(audited));
   EXPECT_EQ(PoolState(pool.name()), before);
 }
 
@@ -174,8 +173,8 @@ TEST(Access, MutualTlsAcceptsTheRightClientsOnly) {
   grpc::ClientContext ctx;
   grpc::Status s = stub->CreateVolume(&ctx, create, &v);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_THAT(daemon.Log(), HasSubstr("audit: CreateVolume volume 'tls-vol' by TLS client '"))
-      << daemon.Log();
+  EXPECT_THAT(daemon.WaitForLog("audit: CreateVolume volume 'tls-vol' by TLS client '"),
+              HasSubstr("audit: CreateVolume volume 'tls-vol' by TLS client '"));
   EXPECT_THAT(daemon.Log(), HasSubstr("O=mvirt,CN=node-1")) << "the subject is audited";
 
   const std::string before = PoolState(pool.name());

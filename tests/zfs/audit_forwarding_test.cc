@@ -160,7 +160,8 @@ TEST(AuditForwarding, EveryMutationReachesMvirtLogOverMutualTls) {
   EXPECT_TRUE(
       CallWithin(std::chrono::seconds(120), &ZfsService::Stub::DeleteSnapshot, *stub, del).ok());
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  EXPECT_THAT(daemon.Log(), HasSubstr("did not take audit events"));
+  EXPECT_THAT(daemon.WaitForLog("did not take audit events"),
+              HasSubstr("did not take audit events"));
   server = std::make_unique<LogServer>(log, port);
   ASSERT_EQ(server->port(), port);
   EXPECT_EQ(log.WaitFor("audit: DeleteSnapshot snapshot 'fwd-a@s1'").size(), 1u) << daemon.Log();

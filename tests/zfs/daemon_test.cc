@@ -39,7 +39,7 @@ TEST(Daemon, WarnsAboutEverySeedSettingThePoolLacksAndStopsCleanly) {
     DaemonProcess daemon("mvplain", "/run/mvirt-zfs-plain.sock");
     ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
     const std::string log = daemon.Log();
-    EXPECT_THAT(log, HasSubstr("ashift is 9, recommended 12")) << log;
+    EXPECT_THAT(log, HasSubstr("ashift of vdev " + file + " is 9, recommended 12")) << log;
     EXPECT_THAT(log, HasSubstr("autotrim is off, recommended on")) << log;
     EXPECT_THAT(log, HasSubstr("compression is off, recommended lz4")) << log;
     EXPECT_THAT(log, HasSubstr("xattr is on, recommended sa")) << log;

@@ -58,7 +58,7 @@ TEST_F(HostileInputTest, ANameCannotForgeAnAuditLine) {
   Volume v;
   EXPECT_THAT(Create("x\n" + forged, kMiB, &v),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("x\\x0a2026")));
-  const std::string log = TestPool::daemon().Log();
+  const std::string log = TestPool::daemon().WaitForLog("audit: CreateVolume volume 'x\\x0a");
   EXPECT_THAT(log, HasSubstr("audit: CreateVolume volume 'x\\x0a" + forged));
   EXPECT_THAT(log, Not(HasSubstr("\n" + forged))) << "a line of the log starts with the forgery";
 }
@@ -68,7 +68,7 @@ TEST_F(HostileInputTest, AHugeNameIsRefusedAndLoggedCut) {
   Volume v;
   EXPECT_THAT(Create(std::string(1 << 20, 'n'), kMiB, &v),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("too long")));
-  EXPECT_THAT(TestPool::daemon().Log(), HasSubstr(" more bytes)"));
+  EXPECT_THAT(TestPool::daemon().WaitForLog(" more bytes)"), HasSubstr(" more bytes)"));
   EXPECT_EQ(PoolState(kPool), before);
 }
 

@@ -371,6 +371,16 @@ std::string DaemonProcess::Log() const {
   return ss.str();
 }
 
+std::string DaemonProcess::WaitForLog(const std::string& text, std::chrono::seconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string log = Log();
+  while (log.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    log = Log();
+  }
+  return log;
+}
+
 std::string DaemonProcess::SanitizerReports() const {
   std::istringstream in(Log());
   std::string reports;

@@ -136,6 +136,10 @@ class DaemonProcess {
   // reaped: kill(pid, 0) would still succeed on the zombie).
   bool Alive();
   std::string Log() const;
+  // The log once it holds `text` (audit lines are written by the daemon's
+  // own thread just after the call returned), or as it is after `limit`.
+  std::string WaitForLog(const std::string& text,
+                         std::chrono::seconds limit = std::chrono::seconds(10)) const;
   // The sanitizer reports in the log (each ThreadSanitizer warning,
   // AddressSanitizer error or UBSan "runtime error" with its stack), without
   // the daemon's own lines; empty when there are none.
