@@ -116,6 +116,26 @@ absl::StatusOr<std::string> NormalizeMetricsListen(const std::string& listen) {
 
 namespace {
 
+// The flags of audit forwarding to mvirt-log: certificate and key as a
+// pair, every file an absolute path, none without --log-endpoint. (The
+// endpoint's form is checked when its client is made.)
+absl::Status ValidateLogForwarding(const DaemonOptions& o) {
+  if (o.log_cert.empty() != o.log_key.empty()) {
+    return absl::InvalidArgumentError("--log-cert and --log-key go together");
+  }
+  for (const auto& [flag, path] : {std::pair{"--log-ca-file", &o.log_ca_file},
+                                   {"--log-cert", &o.log_cert},
+                                   {"--log-key", &o.log_key}}) {
+    if (!path->empty()) {
+      if (o.log_endpoint.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(flag, " needs --log-endpoint"));
+      }
+      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 // The TLS flags: a pair of cert and key, for TCP only; and a non-local
 // address only with TLS or an explicit --insecure-listen.
 absl::Status ValidateTls(const DaemonOptions& o) {
@@ -127,19 +147,6 @@ absl::Status ValidateTls(const DaemonOptions& o) {
                                    {"--tls-key", &o.tls_key},
                                    {"--tls-client-ca", &o.tls_client_ca}}) {
     if (!path->empty()) {
-      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
-    }
-  }
-  if (o.log_cert.empty() != o.log_key.empty()) {
-    return absl::InvalidArgumentError("--log-cert and --log-key go together");
-  }
-  for (const auto& [flag, path] : {std::pair{"--log-ca-file", &o.log_ca_file},
-                                   {"--log-cert", &o.log_cert},
-                                   {"--log-key", &o.log_key}}) {
-    if (!path->empty()) {
-      if (o.log_endpoint.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(flag, " needs --log-endpoint"));
-      }
       if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
     }
   }
@@ -276,6 +283,7 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   if (status.ok()) status = ValidateListenAddress(o.listen);
   if (status.ok()) status = ValidateImportOptions(im, max_size);
   if (status.ok()) status = ValidateTls(o);
+  if (status.ok()) status = ValidateLogForwarding(o);
   if (status.ok()) status = ParseSocketMode(socket_mode, o.socket_mode);
   if (status.ok() && !o.metrics_listen.empty()) {
     absl::StatusOr<std::string> metrics = NormalizeMetricsListen(o.metrics_listen);

@@ -208,6 +208,11 @@ TEST(DaemonOptions, ANetworkAddressNeedsTlsAndBadAccessFlagsFail) {
       {{"--socket-mode", "rw"}, "--socket-mode 'rw'"},
       {{"--import-allow-net", "10.0.0.0/33"}, "--import-allow-net"},
       {{"--max-watchers", "0"}, "--max-watchers"},
+      {{"--log-endpoint", "https://[::1]:50052", "--log-cert", "/c.pem"},
+       "--log-cert and --log-key go together"},
+      {{"--log-ca-file", "/ca.pem"}, "--log-ca-file needs --log-endpoint"},
+      {{"--log-endpoint", "https://[::1]:50052", "--log-ca-file", "ca.pem"},
+       "must be an absolute path"},
   };
   for (const Case& c : cases) {
     ParsedCommandLine p = Parse(c.args);
