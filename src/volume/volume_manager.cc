@@ -36,7 +36,7 @@ absl::Status VolumeManager::UnlessPoolGone(const absl::Status& status) {
 absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
   absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
   if (!pool.ok()) return UnlessPoolGone(pool.status());
-  absl::StatusOr<std::vector<VolumeProps>> volumes = zfs_.ListVolumes(options_.pool);
+  absl::StatusOr<std::vector<VolumeDigest>> volumes = zfs_.ScanVolumes(options_.pool, kIdProperty);
   if (!volumes.ok()) return UnlessPoolGone(volumes.status());
   PoolStatsInfo stats;
   stats.name = pool->name;
@@ -44,8 +44,8 @@ absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
   stats.available_bytes = pool->available;
   stats.total_bytes = pool->used + pool->available;
   stats.compression_ratio = pool->compressratio;
-  for (const VolumeProps& v : *volumes) {
-    if (!IsManaged(v.user_props)) continue;
+  for (const VolumeDigest& v : *volumes) {
+    if (v.id.empty()) continue;  // not managed
     stats.provisioned_bytes += v.volsize;
     ++stats.volume_count;
   }
@@ -80,11 +80,12 @@ absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::strin
 
 absl::Status VolumeManager::CheckIdUnused(absl::string_view op, const std::string& id,
                                           const std::string& dataset) {
-  absl::StatusOr<std::vector<VolumeProps>> volumes = zfs_.ListVolumes(options_.pool);
+  // One read of every zvol's id, in the kernel: ZFS is the only record of
+  // which ids are taken (a volume made or changed with `zfs` by hand counts).
+  absl::StatusOr<std::vector<VolumeDigest>> volumes = zfs_.ScanVolumes(options_.pool, kIdProperty);
   if (!volumes.ok()) return volumes.status();
-  for (const VolumeProps& v : *volumes) {
-    auto it = v.user_props.find(kIdProperty);
-    if (it != v.user_props.end() && it->second == id && v.name != dataset) {
+  for (const VolumeDigest& v : *volumes) {
+    if (v.id == id && v.name != dataset) {
       return absl::AlreadyExistsError(absl::StrCat(
           op, " '", names_.VolumeNameOf(dataset), "': id ", id, " already belongs to volume '",
           names_.VolumeNameOf(v.name), "'; ids identify volumes and must be unique"));

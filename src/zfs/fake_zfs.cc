@@ -288,6 +288,23 @@ absl::StatusOr<std::vector<VolumeProps>> FakeZfs::ListVolumes(const std::string&
   return out;
 }
 
+absl::StatusOr<std::vector<VolumeDigest>> FakeZfs::ScanVolumes(const std::string& parent,
+                                                               const std::string& id_property) {
+  absl::MutexLock lock(&mu_);
+  if (FindDataset(parent) == nullptr) {
+    return LibzfsError(absl::StatusCode::kNotFound, "scan volumes of", parent, kNoDataset);
+  }
+  std::vector<VolumeDigest> out;  // the map's order is name order
+  for (auto it = datasets_.upper_bound(parent); it != datasets_.end() && IsBelow(it->first, parent);
+       ++it) {
+    if (!it->second.is_volume || ParentOf(it->first) != parent) continue;
+    VolumeProps props = ToVolumeProps(it->first, it->second);
+    auto id = props.user_props.find(id_property);
+    out.push_back({it->first, id != props.user_props.end() ? id->second : "", props.volsize});
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<SnapshotProps>> FakeZfs::ListSnapshots(const std::string& name) {
   absl::MutexLock lock(&mu_);
   const Dataset* d = FindDataset(name);

@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 18> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 19> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -25,7 +25,8 @@ constexpr std::array<absl::string_view, 18> kNames = {"GetPool",
                                                       "EnsureHiddenFilesystem",
                                                       "CopySnapshot",
                                                       "DeferDestroySnapshots",
-                                                      "DestroyWithSnapshots"};
+                                                      "DestroyWithSnapshots",
+                                                      "ScanVolumes"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -42,6 +43,7 @@ bool IsMutation(ZfsCall call) {
     case ZfsCall::kExists:
     case ZfsCall::kGetVolume:
     case ZfsCall::kListVolumes:
+    case ZfsCall::kScanVolumes:
     case ZfsCall::kListSnapshots:
     case ZfsCall::kGetSnapshot:
       return false;
@@ -147,6 +149,12 @@ absl::StatusOr<VolumeProps> FaultyZfs::GetVolume(const std::string& name) {
 absl::StatusOr<std::vector<VolumeProps>> FaultyZfs::ListVolumes(const std::string& parent) {
   return Call<absl::StatusOr<std::vector<VolumeProps>>>(ZfsCall::kListVolumes, parent,
                                                         [&] { return base_.ListVolumes(parent); });
+}
+
+absl::StatusOr<std::vector<VolumeDigest>> FaultyZfs::ScanVolumes(const std::string& parent,
+                                                                 const std::string& id_property) {
+  return Call<absl::StatusOr<std::vector<VolumeDigest>>>(
+      ZfsCall::kScanVolumes, parent, [&] { return base_.ScanVolumes(parent, id_property); });
 }
 
 absl::StatusOr<std::vector<SnapshotProps>> FaultyZfs::ListSnapshots(const std::string& name) {

@@ -55,6 +55,7 @@ enum class ZfsCall {
   kCopySnapshot,
   kDeferDestroySnapshots,
   kDestroyWithSnapshots,
+  kScanVolumes,
 };
 
 // "CreateVolume", ...
@@ -100,6 +101,8 @@ class FaultyZfs final : public Zfs {
   bool Exists(const std::string& name) override;
   absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override;
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override;
+  absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
+                                                        const std::string& id_property) override;
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override;
   absl::Status CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,
                             const UserProps& user_props) override;

@@ -24,6 +24,7 @@
 #include "common/mutex.h"
 #include "zfs/channel_programs.h"
 #include "zfs/error_mapping.h"
+#include "zfs/kernel_scan.h"
 #include "zfs/zfs.h"
 
 // libzfs/libspl last: they define macros (MIN, MAX, ASSERT, VERIFY,
@@ -251,6 +252,11 @@ class LibZfs final : public Zfs {
     std::sort(out.begin(), out.end(),
               [](const VolumeProps& a, const VolumeProps& b) { return a.name < b.name; });
     return out;
+  }
+
+  absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
+                                                        const std::string& id_property) override {
+    return internal::ScanVolumesInKernel(parent, id_property);  // no libzfs handle: no lock
   }
 
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override {

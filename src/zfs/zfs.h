@@ -59,6 +59,14 @@ struct SnapshotProps {
   UserProps user_props;
 };
 
+// What ScanVolumes reads of a zvol.
+struct VolumeDigest {
+  std::string name;  // full dataset name, "pool/vol"
+  std::string id;    // the local value of the asked user property; "" if unset or inherited
+  uint64_t volsize = 0;
+  bool operator==(const VolumeDigest&) const = default;
+};
+
 // A pool's health and the settings the seed document prescribes, plus the
 // space figures of its root dataset (not raw vdev numbers).
 // A top-level vdev of a pool: a disk, a file, a mirror, a raidz group...
@@ -103,6 +111,16 @@ class Zfs {
 
   // Every zvol that is a direct child of `parent`, in name order.
   virtual absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) = 0;
+
+  // Every zvol that is a direct child of `parent`, in name order, with the
+  // local value of user property `id_property` and its volsize: what an
+  // id's uniqueness and the pool's provisioned total need, read in the
+  // kernel in one call (a read-only channel program, one consistent view of
+  // the pool's datasets), without ListVolumes' round trip per dataset and
+  // without waiting for other libzfs calls. NOT_FOUND if `parent` does not
+  // exist.
+  virtual absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
+                                                                const std::string& id_property) = 0;
 
   // The snapshots of dataset `name`, oldest first (ordered by createtxg).
   virtual absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) = 0;

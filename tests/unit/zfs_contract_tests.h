@@ -51,6 +51,33 @@ TEST_P(ZfsContractTest, ListVolumesListsDirectChildZvolsInNameOrder) {
   EXPECT_THAT(zfs().ListVolumes(Ds("missing")), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_P(ZfsContractTest, ScanVolumesReadsEachDirectChildZvolsLocalIdAndVolsize) {
+  MakeVolume(Ds("b"), 2 * kSize, {{"mvirt:id", "id-b"}});
+  MakeVolume(Ds("a"), kSize, {{"other:prop", "x"}});
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
+  MakeVolume(Ds("fs/own"), kSize, {{"mvirt:id", "id-own"}});
+  MakeVolume(Ds("fs/inherits"), kSize, {});
+  Snap(Ds("b@s"));
+  ASSERT_OK(zfs().SetVolsize(Ds("a"), 3 * kSize));
+  // Set on the parent after the children exist: fs/inherits now inherits an
+  // id, which is not its own.
+  ASSERT_OK(zfs().SetProperty(Ds("fs"), "mvirt:id", "id-fs"));
+
+  absl::StatusOr<std::vector<VolumeDigest>> top = zfs().ScanVolumes(env().root(), "mvirt:id");
+  ASSERT_OK(top);
+  EXPECT_THAT(*top, ElementsAre(VolumeDigest{Ds("a"), "", 3 * kSize},
+                                VolumeDigest{Ds("b"), "id-b", 2 * kSize}));
+  absl::StatusOr<std::vector<VolumeDigest>> nested = zfs().ScanVolumes(Ds("fs"), "mvirt:id");
+  ASSERT_OK(nested);
+  EXPECT_THAT(*nested, ElementsAre(VolumeDigest{Ds("fs/inherits"), "", kSize},
+                                   VolumeDigest{Ds("fs/own"), "id-own", kSize}));
+  absl::StatusOr<std::vector<VolumeDigest>> other = zfs().ScanVolumes(Ds("fs"), "other:prop");
+  ASSERT_OK(other);
+  EXPECT_EQ(other->front().id, "");
+  EXPECT_THAT(zfs().ScanVolumes(Ds("missing"), "mvirt:id"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing"))));
+}
+
 TEST_P(ZfsContractTest, GetVolumeTellsMissingFromNotAVolume) {
   ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
   MakeVolume(Ds("v"));
