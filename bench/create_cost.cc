@@ -6,9 +6,7 @@
 //
 // Usage: bench_create_cost POOL [ROUNDS]   (root; creates and destroys
 // POOL/bench-* and POOL/.mvirt-bench/*)
-#include <fcntl.h>
 #include <libzfs_core.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,30 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "zfs_floor.h"
+
 namespace {
 
+using mvirt::bench::WaitForDevice;
 using Clock = std::chrono::steady_clock;
-
-bool DeviceNames(const std::string& dataset) {
-  std::string path = "/dev/zvol/" + dataset;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char name[256] = {};
-  bool ok = ::ioctl(fd, _IOR(0x12, 125, char[256]), name) == 0 && dataset == name;
-  ::close(fd);
-  return ok;
-}
-
-void WaitForDevice(const std::string& dataset) {
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!DeviceNames(dataset)) {
-    if (Clock::now() > deadline) {
-      std::fprintf(stderr, "no device for %s\n", dataset.c_str());
-      std::exit(1);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
 
 void Check(int err, const char* what, const std::string& name) {
   if (err == 0) return;
