@@ -2,8 +2,10 @@
 // translation unit of the project that includes <libzfs.h>/<libzfs_core.h>.
 //
 // Contract kept here: libzfs_handle_t is not thread-safe, so every libzfs call
-// (and every read of its error state) happens under `mu_`; libzfs_core calls
-// are thread-safe and run without it. Every zfs_handle_t is closed by RAII.
+// (and every read of its error state) runs on a handle lent to that call
+// alone (LibzfsHandles: several handles, so calls run in parallel);
+// libzfs_core calls are thread-safe and need none. Every zfs_handle_t is
+// closed by RAII.
 // libspl's include directory shadows C headers (stdlib.h, string.h, ...) and
 // its sys/feature_tests.h defines a `fallthrough` macro that breaks abseil.
 // So: standard headers first, drop that macro, then abseil and our headers,
@@ -33,10 +35,16 @@
 #include <libzfs_core.h>
 #include <sys/fs/zfs.h>
 
+#include "zfs/libzfs_handles.h"
 #include "zfs/nvlist.h"
 
 namespace mvirt::zfs {
 namespace {
+
+// How many libzfs calls run at once: enough that reads do not queue behind
+// each other on a host's cores, few enough that a burst of calls cannot
+// swamp the pool's configuration lock.
+constexpr int kLibzfsHandles = 4;
 
 static_assert(ZFS_ERR_IOC_CMD_UNAVAIL == kZfsErrIocCmdUnavail);
 static_assert(ZFS_ERR_IOC_ARG_UNAVAIL == kZfsErrIocArgUnavail);
@@ -191,15 +199,12 @@ uint64_t SmallestAshift(const std::vector<TopLevelVdev>& vdevs) {
 
 class LibZfs final : public Zfs {
  public:
-  explicit LibZfs(libzfs_handle_t* h) : h_(h) {}
-  ~LibZfs() override {
-    libzfs_fini(h_);
-    libzfs_core_fini();
-  }
+  explicit LibZfs(std::vector<libzfs_handle_t*> handles) : handles_(std::move(handles)) {}
+  ~LibZfs() override { libzfs_core_fini(); }
 
   absl::StatusOr<PoolProps> GetPool(const std::string& pool) override {
-    MutexLock lock(&mu_);
-    ZpoolHandle zp(zpool_open_canfail(h_, pool.c_str()));
+    Lease h(handles_);
+    ZpoolHandle zp(zpool_open_canfail(h, pool.c_str()));
     if (!zp) {
       return absl::NotFoundError(absl::StrCat("pool '", pool, "' is not imported"));
     }
@@ -207,11 +212,11 @@ class LibZfs final : public Zfs {
     p.name = pool;
     p.health = zpool_get_state_str(zp.get());
     if (zpool_get_state(zp.get()) == POOL_STATE_UNAVAIL) return p;
-    p.top_level_vdevs = TopLevelVdevs(h_, zp.get());
+    p.top_level_vdevs = TopLevelVdevs(h, zp.get());
     p.ashift = SmallestAshift(p.top_level_vdevs);
     p.autotrim = zpool_get_prop_int(zp.get(), ZPOOL_PROP_AUTOTRIM, nullptr) != 0;
-    ZfsHandle root(zfs_open(h_, pool.c_str(), ZFS_TYPE_FILESYSTEM));
-    if (!root) return LastError(ZfsOp::kRead, "read pool root dataset", pool);
+    ZfsHandle root(zfs_open(h, pool.c_str(), ZFS_TYPE_FILESYSTEM));
+    if (!root) return LastError(h, ZfsOp::kRead, "read pool root dataset", pool);
     p.compression = StringProp(root.get(), ZFS_PROP_COMPRESSION);
     p.xattr = StringProp(root.get(), ZFS_PROP_XATTR);
     p.atime = StringProp(root.get(), ZFS_PROP_ATIME);
@@ -224,9 +229,9 @@ class LibZfs final : public Zfs {
   bool Exists(const std::string& name) override { return lzc_exists(name.c_str()) == B_TRUE; }
 
   absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override {
-    MutexLock lock(&mu_);
-    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
-    if (!zhp) return LastError(ZfsOp::kRead, "open volume", name);
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "open volume", name);
     if (zfs_get_type(zhp.get()) != ZFS_TYPE_VOLUME) {
       return absl::InvalidArgumentError(
           absl::StrCat("open volume '", name, "': dataset is not a volume"));
@@ -235,9 +240,9 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override {
-    MutexLock lock(&mu_);
-    ZfsHandle zhp(zfs_open(h_, parent.c_str(), ZFS_TYPE_FILESYSTEM));
-    if (!zhp) return LastError(ZfsOp::kRead, "list volumes of", parent);
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, parent.c_str(), ZFS_TYPE_FILESYSTEM));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "list volumes of", parent);
     std::vector<VolumeProps> out;
     auto callback = [](zfs_handle_t* child, void* arg) -> int {
       ZfsHandle owned(child);
@@ -247,7 +252,7 @@ class LibZfs final : public Zfs {
       return 0;
     };
     if (zfs_iter_filesystems(zhp.get(), callback, &out) != 0) {
-      return LastError(ZfsOp::kRead, "list volumes of", parent);
+      return LastError(h, ZfsOp::kRead, "list volumes of", parent);
     }
     std::sort(out.begin(), out.end(),
               [](const VolumeProps& a, const VolumeProps& b) { return a.name < b.name; });
@@ -260,9 +265,9 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override {
-    MutexLock lock(&mu_);
-    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
-    if (!zhp) return LastError(ZfsOp::kRead, "list snapshots of", name);
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "list snapshots of", name);
     std::vector<SnapshotProps> out;
     auto callback = [](zfs_handle_t* snap, void* arg) -> int {
       ZfsHandle owned(snap);
@@ -271,7 +276,7 @@ class LibZfs final : public Zfs {
     };
     // Sorted by createtxg (zfs_snapshot_compare), never by creation time.
     if (zfs_iter_snapshots_sorted(zhp.get(), callback, &out, 0, 0) != 0) {
-      return LastError(ZfsOp::kRead, "list snapshots of", name);
+      return LastError(h, ZfsOp::kRead, "list snapshots of", name);
     }
     return out;
   }
@@ -293,12 +298,12 @@ class LibZfs final : public Zfs {
   }
 
   absl::Status SetVolsize(const std::string& name, uint64_t volsize) override {
-    MutexLock lock(&mu_);
-    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_VOLUME));
-    if (!zhp) return LastError(ZfsOp::kRead, "resize volume", name);
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_VOLUME));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "resize volume", name);
     if (zfs_prop_set(zhp.get(), zfs_prop_to_name(ZFS_PROP_VOLSIZE),
                      std::to_string(volsize).c_str()) != 0) {
-      return LastError(ZfsOp::kSetProperty, "resize volume", name);
+      return LastError(h, ZfsOp::kSetProperty, "resize volume", name);
     }
     return absl::OkStatus();
   }
@@ -308,9 +313,9 @@ class LibZfs final : public Zfs {
   }
 
   absl::StatusOr<SnapshotProps> GetSnapshot(const std::string& name) override {
-    MutexLock lock(&mu_);
-    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_SNAPSHOT));
-    if (!zhp) return LastError(ZfsOp::kRead, "open snapshot", name);
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_SNAPSHOT));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "open snapshot", name);
     return ReadSnapshotProps(zhp.get());
   }
 
@@ -360,11 +365,11 @@ class LibZfs final : public Zfs {
 
   absl::Status SetProperty(const std::string& name, const std::string& key,
                            const std::string& value) override {
-    MutexLock lock(&mu_);
-    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET | ZFS_TYPE_SNAPSHOT));
-    if (!zhp) return LastError(ZfsOp::kRead, "set property on", name);
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET | ZFS_TYPE_SNAPSHOT));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "set property on", name);
     if (zfs_prop_set(zhp.get(), key.c_str(), value.c_str()) != 0) {
-      return LastError(ZfsOp::kSetProperty, absl::StrCat("set ", key, " on"), name);
+      return LastError(h, ZfsOp::kSetProperty, absl::StrCat("set ", key, " on"), name);
     }
     return absl::OkStatus();
   }
@@ -426,9 +431,9 @@ class LibZfs final : public Zfs {
   // The bookmarks of dataset `name` ("pool/vol#b") with their createtxg.
   absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListBookmarks(
       const std::string& name) {
-    MutexLock lock(&mu_);
-    ZfsHandle zhp(zfs_open(h_, name.c_str(), ZFS_TYPE_DATASET));
-    if (!zhp) return LastError(ZfsOp::kRead, "list bookmarks of", name);
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "list bookmarks of", name);
     std::vector<std::pair<std::string, uint64_t>> out;
     auto callback = [](zfs_handle_t* bookmark, void* arg) -> int {
       ZfsHandle owned(bookmark);
@@ -437,7 +442,7 @@ class LibZfs final : public Zfs {
       return 0;
     };
     if (zfs_iter_bookmarks(zhp.get(), callback, &out) != 0) {
-      return LastError(ZfsOp::kRead, "list bookmarks of", name);
+      return LastError(h, ZfsOp::kRead, "list bookmarks of", name);
     }
     return out;
   }
@@ -471,17 +476,18 @@ class LibZfs final : public Zfs {
     return ZfsErrnoStatus(op, err, what, culprit);
   }
 
-  // Status for the last libzfs failure. Requires mu_ held.
-  absl::Status LastError(ZfsOp op, absl::string_view what, absl::string_view object) {
-    int ezfs = libzfs_errno(h_);
+  // Status for the last libzfs failure on `h`, the caller's lent handle.
+  static absl::Status LastError(libzfs_handle_t* h, ZfsOp op, absl::string_view what,
+                                absl::string_view object) {
+    int ezfs = libzfs_errno(h);
     int err = EzfsToErrno(ezfs);
-    std::string description = libzfs_error_description(h_);
+    std::string description = libzfs_error_description(h);
     absl::StatusCode code = err >= 0 ? MapZfsErrno(op, err) : absl::StatusCode::kInternal;
     return absl::Status(code, absl::StrCat(what, " '", object, "': ", description));
   }
 
-  Mutex mu_;
-  libzfs_handle_t* const h_ ABSL_PT_GUARDED_BY(mu_);  // libzfs is not thread-safe
+  using Lease = internal::LibzfsHandles::Lease;
+  internal::LibzfsHandles handles_;
 };
 
 }  // namespace
@@ -491,12 +497,17 @@ absl::StatusOr<std::unique_ptr<Zfs>> OpenLibZfs() {
     return absl::UnavailableError(absl::StrCat(
         "cannot open /dev/zfs (is the zfs kernel module loaded?): ", DescribeZfsErrno(err)));
   }
-  libzfs_handle_t* h = libzfs_init();
-  if (h == nullptr) {
-    libzfs_core_fini();
-    return absl::UnavailableError("cannot initialize libzfs (is the zfs kernel module loaded?)");
+  std::vector<libzfs_handle_t*> handles;
+  for (int i = 0; i < kLibzfsHandles; ++i) {
+    libzfs_handle_t* h = libzfs_init();
+    if (h == nullptr) {
+      for (libzfs_handle_t* opened : handles) libzfs_fini(opened);
+      libzfs_core_fini();
+      return absl::UnavailableError("cannot initialize libzfs (is the zfs kernel module loaded?)");
+    }
+    handles.push_back(h);
   }
-  return std::unique_ptr<Zfs>(new LibZfs(h));
+  return std::unique_ptr<Zfs>(new LibZfs(std::move(handles)));
 }
 
 }  // namespace mvirt::zfs
