@@ -228,6 +228,13 @@ absl::StatusOr<VolumeProps> VolumeManager::GetManaged(absl::string_view op,
 }
 
 absl::StatusOr<VolumeInfo> VolumeManager::ToVolumeInfo(const VolumeProps& props) {
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props.name);
+  if (!snaps.ok()) return snaps.status();
+  return ToVolumeInfoWith(props, *snaps);
+}
+
+VolumeInfo VolumeManager::ToVolumeInfoWith(const VolumeProps& props,
+                                           const std::vector<SnapshotProps>& snapshots) const {
   VolumeInfo v;
   v.id = props.user_props.at(kIdProperty);
   v.name = names_.VolumeNameOf(props.name);
@@ -237,9 +244,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::ToVolumeInfo(const VolumeProps& props)
   v.volblocksize = props.volblocksize;
   v.compression_ratio = props.compressratio;
   v.created_at = props.creation;
-  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props.name);
-  if (!snaps.ok()) return snaps.status();
-  for (const SnapshotProps& s : *snaps) v.snapshots.push_back(ToSnapshotInfo(s));
+  for (const SnapshotProps& s : snapshots) v.snapshots.push_back(ToSnapshotInfo(s));
   return v;
 }
 

@@ -265,6 +265,9 @@ class VolumeManager {
   // The managed volume `name` (validated), or NOT_FOUND.
   absl::StatusOr<VolumeProps> GetManaged(absl::string_view op, const std::string& name);
   absl::StatusOr<VolumeInfo> ToVolumeInfo(const VolumeProps& props);
+  // The same from `snapshots` already read (oldest first).
+  VolumeInfo ToVolumeInfoWith(const VolumeProps& props,
+                              const std::vector<SnapshotProps>& snapshots) const;
   // Lock key of a volume id ('/' keeps it apart from names).
   static std::string IdLockKey(const std::string& id) { return "id/" + id; }
   // ALREADY_EXISTS if a managed volume other than `dataset` carries `id`

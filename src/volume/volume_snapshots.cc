@@ -1,6 +1,7 @@
 // VolumeManager: snapshots, rollback and clones of volumes.
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -61,6 +62,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
   // Lock every volume, in name order (std::set) so that concurrent
   // multi-volume calls cannot deadlock.
   std::vector<KeyedMutex::Lock> locks;
+  std::map<std::string, VolumeProps> before;  // each volume as it was just before
   std::vector<std::string> full_names;
   for (const std::string& v : unique) {
     absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(v);
@@ -68,6 +70,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     locks.push_back(std::move(*lock));
     absl::StatusOr<VolumeProps> props = GetManaged("create snapshot", v);
     if (!props.ok()) return props.status();
+    before.emplace(v, std::move(*props));
   }
   for (const std::string& v : volumes)
     full_names.push_back(DatasetNames::Snapshot(names_.Volume(v), snapshot));
@@ -86,13 +89,23 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
       LogWarning("snapshot ", full_names[i], ": ", s.message(), "; its ZFS guid serves as its id");
     }
   }
+  // One read of each volume's snapshots gives both the reply and the
+  // volume's event (a snapshot changes none of the volume's own figures).
   std::vector<SnapshotInfo> out;
-  for (const std::string& full : full_names) {
-    absl::StatusOr<SnapshotProps> props = zfs_.GetSnapshot(full);
-    if (!props.ok()) return props.status();
-    out.push_back(ToSnapshotInfo(*props));
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    const VolumeProps& volume = before.at(volumes[i]);
+    absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(volume.name);
+    if (!snaps.ok()) return snaps.status();
+    auto taken = std::find_if(snaps->begin(), snaps->end(), [&](const SnapshotProps& s) {
+      return s.name == full_names[i];
+    });
+    if (taken == snaps->end()) {
+      return absl::NotFoundError(absl::StrCat("create snapshot '", full_names[i],
+                                              "': taken, but gone again (destroyed meanwhile?)"));
+    }
+    out.push_back(ToSnapshotInfo(*taken));
+    PublishVolume(ToVolumeInfoWith(volume, *snaps));
   }
-  for (const std::string& v : unique) PublishVolumeByName(v);
   return out;
 }
 

@@ -7,8 +7,8 @@
 // and the dataset, e.g. "create volume 'vmpool/a': dataset already exists".
 //
 // Thread safety: a Zfs instance may be used from many threads at once.
-// libzfs_core calls run concurrently; libzfs calls (which share one
-// libzfs_handle_t) are serialized inside the implementation.
+// libzfs_core calls run concurrently; libzfs calls each borrow one of a few
+// libzfs handles, so a few of them run at once and the rest wait.
 #ifndef MVIRT_ZFS_ZFS_ZFS_H_
 #define MVIRT_ZFS_ZFS_ZFS_H_
 
