@@ -77,6 +77,13 @@ class BoundedQueue {
     MutexLock lock(&mu_);
     return closed_;
   }
+  // Waits until the queue is closed (true) or `until` passes (false): a
+  // consumer's pause that a Close() ends at once.
+  bool WaitClosed(absl::Time until) {
+    MutexLock lock(&mu_);
+    while (!closed_ && absl::Now() < until) ready_.WaitWithTimeout(&mu_, until - absl::Now());
+    return closed_;
+  }
   size_t size() const {
     MutexLock lock(&mu_);
     return items_.size();

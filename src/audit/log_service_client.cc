@@ -169,10 +169,13 @@ void LogServiceClient::Run() {
     }
     Drop(queue_.PushFront(std::move(retry)), "its queue is full");
     // Back off, but not past the end of a flush.
+    // A stop ends the pause at once (the flush then has its own deadline);
+    // during the flush, the pause ends at its deadline.
     const absl::Time resume = std::min(absl::Now() + backoff, flush_deadline);
-    while (absl::Now() < resume) {
-      if (queue_.closed() && flush_deadline == absl::InfiniteFuture()) break;
-      absl::SleepFor(std::min(absl::Milliseconds(100), resume - absl::Now()));
+    if (flush_deadline == absl::InfiniteFuture()) {
+      queue_.WaitClosed(resume);
+    } else {
+      absl::SleepFor(resume - absl::Now());
     }
     backoff = std::min(backoff * 2, options_.max_backoff);
   }

@@ -161,6 +161,24 @@ TEST(LogServiceClient, AFullQueueDropsAndCounts) {
   client->reset();  // what is left is dropped at the end, and counted
 }
 
+TEST(LogServiceClient, AStopEndsAPauseBetweenRetriesAtOnce) {
+  int port = 0;
+  { port = LogServer().port(); }  // nobody listening: every attempt fails
+  LogServiceOptions o = Fast("http://127.0.0.1:" + std::to_string(port));
+  o.min_backoff = absl::Seconds(60);
+  o.max_backoff = absl::Seconds(60);
+  o.flush_timeout = absl::Milliseconds(200);
+  auto client = LogServiceClient::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  (*client)->Send(Event("volume 'v'"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // failed once, pausing now
+  const absl::Time start = absl::Now();
+  client->reset();
+  // The stop does not sit out the 60 s pause: it flushes (one more attempt,
+  // at most the flush timeout) and drops what is left.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+}
+
 TEST(LogServiceClient, AnEntryRefusedForGoodIsDroppedNotRetried) {
   LogServer server;
   server.service().set_answer(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no"));
