@@ -13,6 +13,7 @@
 
 #include "absl/time/clock.h"
 #include "common/mutex.h"
+#include "recording_log_service.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -21,38 +22,7 @@ using ::mvirt::log::LogEntry;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Keeps every entry; answers `answer` (OK by default).
-class RecordingLogService final : public mvirt::log::LogService::Service {
- public:
-  grpc::Status Log(grpc::ServerContext*, const mvirt::log::LogRequest* request,
-                   mvirt::log::LogResponse* response) override {
-    MutexLock lock(&mu_);
-    entries_.push_back(request->entry());
-    response->set_id(request->entry().id());
-    return answer_;
-  }
-  std::vector<LogEntry> entries() {
-    MutexLock lock(&mu_);
-    return entries_;
-  }
-  void set_answer(grpc::Status answer) {
-    MutexLock lock(&mu_);
-    answer_ = std::move(answer);
-  }
-  // Waits up to 10 s for `n` entries.
-  bool WaitFor(size_t n) {
-    for (int i = 0; i < 1000; ++i) {
-      if (entries().size() >= n) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
- private:
-  Mutex mu_;
-  std::vector<LogEntry> entries_ ABSL_GUARDED_BY(mu_);
-  grpc::Status answer_ ABSL_GUARDED_BY(mu_) = grpc::Status::OK;
-};
+using testing::RecordingLogService;
 
 class LogServer {
  public:
@@ -104,7 +74,7 @@ TEST(LogServiceClient, EachEventIsOneAuditEntryOfComponentZfs) {
   failed.code = 6;
   failed.message = "create volume 'vm-2': exists";
   (*client)->Send(failed);
-  ASSERT_TRUE(server.service().WaitFor(2));
+  ASSERT_TRUE(server.service().WaitForCount(2));
   std::vector<LogEntry> got = server.service().entries();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].level(), mvirt::log::AUDIT);
@@ -134,7 +104,7 @@ TEST(LogServiceClient, EventsWaitWhileTheServiceIsAwayAndArriveInOrderWhenItIsBa
   EXPECT_EQ((*client)->counts().dropped, 0u);
   LogServer server(port);
   ASSERT_EQ(server.port(), port);
-  ASSERT_TRUE(server.service().WaitFor(5));
+  ASSERT_TRUE(server.service().WaitForCount(5));
   std::vector<LogEntry> got = server.service().entries();
   ASSERT_EQ(got.size(), 5u) << "each event once";
   for (int i = 0; i < 5; ++i) {
@@ -185,14 +155,14 @@ TEST(LogServiceClient, AnEntryRefusedForGoodIsDroppedNotRetried) {
   auto client = LogServiceClient::Create(Fast(server.endpoint()));
   ASSERT_TRUE(client.ok()) << client.status();
   (*client)->Send(Event("volume 'v'"));
-  ASSERT_TRUE(server.service().WaitFor(1));
+  ASSERT_TRUE(server.service().WaitForCount(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(server.service().entries().size(), 1u) << "not sent again";
   EXPECT_EQ((*client)->counts().dropped, 1u);
   // A service that is only busy gets the entry again.
   server.service().set_answer(grpc::Status(grpc::StatusCode::UNAVAILABLE, "busy"));
   (*client)->Send(Event("volume 'w'"));
-  ASSERT_TRUE(server.service().WaitFor(3));
+  ASSERT_TRUE(server.service().WaitForCount(3));
   server.service().set_answer(grpc::Status::OK);
   for (int i = 0; i < 500 && (*client)->counts().sent == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

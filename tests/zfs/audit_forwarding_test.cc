@@ -12,13 +12,13 @@
 
 #include <chrono>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "absl/time/clock.h"
 #include "mvirt_log.grpc.pb.h"
+#include "recording_log_service.h"
 #include "zfs_test_env.h"
 
 namespace mvirt::zfs::testing {
@@ -36,38 +36,6 @@ std::string Read(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-class RecordingLogService final : public mvirt::log::LogService::Service {
- public:
-  grpc::Status Log(grpc::ServerContext*, const mvirt::log::LogRequest* request,
-                   mvirt::log::LogResponse* response) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    entries_.push_back(request->entry());
-    response->set_id(request->entry().id());
-    return grpc::Status::OK;
-  }
-  std::vector<LogEntry> entries() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return entries_;
-  }
-  // The entries whose message holds `text`, waiting up to 60 s for `n`.
-  std::vector<LogEntry> WaitFor(const std::string& text, size_t n = 1) {
-    std::vector<LogEntry> found;
-    for (int i = 0; i < 600; ++i) {
-      found.clear();
-      for (const LogEntry& e : entries()) {
-        if (e.message().find(text) != std::string::npos) found.push_back(e);
-      }
-      if (found.size() >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return found;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<LogEntry> entries_;
-};
 
 // mvirt-log's side: TLS with the test CA's server certificate, client
 // certificates of the test CA required.
