@@ -3,22 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "seed_pool.h"
+
 namespace mvirt::zfs {
 namespace {
 
 using ::testing::HasSubstr;
 
-PoolProps SeedPool() {
-  PoolProps p;
-  p.name = "vmpool";
-  p.health = "ONLINE";
-  p.ashift = 12;
-  p.autotrim = true;
-  p.compression = "lz4";
-  p.xattr = "sa";
-  p.atime = "off";
-  return p;
-}
+using testing::SeedPool;
 
 TEST(CheckPoolHealth, OnlineAndDegradedServe) {
   PoolProps p = SeedPool();

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "seed_pool.h"
+
 namespace mvirt::zfs {
 namespace {
 
@@ -10,18 +12,7 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 
-PoolProps SeedPool() {
-  PoolProps p;
-  p.name = "vmpool";
-  p.health = "ONLINE";
-  p.ashift = 12;
-  p.top_level_vdevs = {{"nvme0n1p2", 12}, {"nvme1n1", 12}};
-  p.autotrim = true;
-  p.compression = "lz4";
-  p.xattr = "sa";
-  p.atime = "off";
-  return p;
-}
+using testing::SeedPool;
 
 TEST(CheckPoolStandards, NothingForThePoolTheSeedDescribes) {
   EXPECT_TRUE(CheckPoolStandards(SeedPool()).empty());
