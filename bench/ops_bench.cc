@@ -5,8 +5,9 @@
 //   floor   the raw libzfs_core/libzfs call in this process (zfs_floor.h),
 //           with the same /dev/zvol link wait where the daemon waits.
 // Then the pool is filled (floor calls) to the next scale and it all runs
-// again; then reads and creates by 1, 4 and 16 concurrent clients. Prints a
-// table per scale and writes every figure as JSON.
+// again; then reads and creates by 1, 4 and 16 concurrent clients, and
+// creates watched by 100 WatchVolumes subscribers. Prints a table per scale
+// and writes every figure as JSON.
 //
 // Usage (root, a daemon serving POOL; see bench/ops.sh):
 //   bench_ops --pool P --endpoint unix:/path [--scales 10,100] [--rounds 15]
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -29,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli_way.h"
+#include "common/mutex.h"
 #include "common/names.h"
 #include "mvirt_zfs.grpc.pb.h"
 #include "zfs_floor.h"
@@ -39,6 +42,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Stub = ::mvirt::zfs::ZfsService::Stub;
 namespace pb = ::mvirt::zfs;
+using ::mvirt::zfs::Mutex;
+using ::mvirt::zfs::MutexLock;
 
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint64_t kVolumeSize = 64 * kMiB;
@@ -90,10 +95,19 @@ struct ThroughputResult {
   double ops_per_second = 0;
 };
 
+struct FanoutResult {
+  int subscribers = 0;
+  int creates = 0;
+  double create_ms = 0;    // p50 of the CreateVolume calls while they watch
+  double delivery_ms = 0;  // p50, from a call's start to its event at the last subscriber
+  double slowest_ms = 0;   // the worst of those
+};
+
 struct ScaleResult {
   int volumes = 0;
   std::vector<OperationResult> operations;
   std::vector<ThroughputResult> throughput;
+  FanoutResult fanout;
   long rss_kib = -1;
 };
 
@@ -225,6 +239,70 @@ class OpsBench {
                    reads, mutations);
     }
     return out;
+  }
+
+  // `subscribers` WatchVolumes streams (each with its own channel, as
+  // separate node agents) while `creates` volumes are created one after the
+  // other: how long until every subscriber has each new volume's event.
+  FanoutResult RunFanout(int volumes, int subscribers, int creates) {
+    pb::ListVolumesRequest list;
+    pb::ListVolumesResponse existing;
+    CheckCall(stub_->ListVolumes(Context().get(), list, &existing), "list");
+    const size_t initial = existing.volumes_size();
+    Mutex mu;
+    std::map<std::string, std::vector<Clock::time_point>> arrivals;  // name -> one per subscriber
+    std::atomic<int> ready{0};
+    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::thread> readers;
+    for (int i = 0; i < subscribers; ++i)
+      contexts.push_back(std::make_unique<grpc::ClientContext>());
+    for (int i = 0; i < subscribers; ++i) {
+      readers.emplace_back([&, i] {
+        std::unique_ptr<Stub> stub = NewStub();
+        auto reader = stub->WatchVolumes(contexts[i].get(), pb::WatchVolumesRequest());
+        pb::VolumeEvent event;
+        size_t seen = 0;
+        if (initial == 0) ready.fetch_add(1);
+        while (reader->Read(&event)) {
+          if (++seen == initial) ready.fetch_add(1);  // the current state came first
+          if (!event.has_volume() || event.volume().name().rfind("fan-", 0) != 0) continue;
+          MutexLock lock(&mu);
+          arrivals[event.volume().name()].push_back(Clock::now());
+        }
+        reader->Finish();
+      });
+    }
+    while (ready.load() < subscribers) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::vector<double> calls, deliveries;
+    std::vector<std::string> names;
+    for (int c = 0; c < creates; ++c) {
+      const std::string name = absl::StrCat("fan-s", volumes, "-", c);
+      names.push_back(name);
+      const Clock::time_point start = Clock::now();
+      CreateVolume(name);
+      calls.push_back(Millis(Clock::now() - start));
+      const auto deadline = Clock::now() + std::chrono::minutes(2);
+      while (true) {
+        {
+          MutexLock lock(&mu);
+          const std::vector<Clock::time_point>& got = arrivals[name];
+          if (static_cast<int>(got.size()) >= subscribers) {
+            deliveries.push_back(Millis(*std::max_element(got.begin(), got.end()) - start));
+            break;
+          }
+        }
+        if (Clock::now() > deadline) Die("subscribers did not all get the event of " + name);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    for (auto& context : contexts) context->TryCancel();
+    for (std::thread& t : readers) t.join();
+    for (const std::string& name : names) DeleteVolume(name);
+    FanoutResult result{subscribers, creates, Median(calls), Median(deliveries),
+                        *std::max_element(deliveries.begin(), deliveries.end())};
+    std::fprintf(stderr, "  fan-out to %d subscribers: create %.1f ms, last delivery %.1f ms\n",
+                 subscribers, result.create_ms, result.delivery_ms);
+    return result;
   }
 
  private:
@@ -520,6 +598,11 @@ void PrintScale(const ScaleResult& scale) {
     std::printf("throughput %-28s %2d clients: %8.2f calls/s\n", t.workload.c_str(), t.clients,
                 t.ops_per_second);
   }
+  const FanoutResult& f = scale.fanout;
+  std::printf(
+      "WatchVolumes fan-out, %d subscribers: CreateVolume p50 %.1f ms; its event at the "
+      "last subscriber %.1f ms after the call started (p50), %.1f ms at worst\n",
+      f.subscribers, f.create_ms, f.delivery_ms, f.slowest_ms);
   if (scale.rss_kib >= 0) std::printf("daemon RSS: %ld KiB\n", scale.rss_kib);
 }
 
@@ -545,7 +628,11 @@ std::string ToJson(const std::vector<ScaleResult>& scales) {
           << absl::StrFormat("{\"workload\": \"%s\", \"clients\": %d, \"calls_per_second\": %.3f}",
                              t.workload, t.clients, t.ops_per_second);
     }
-    out << "]}";
+    out << absl::StrFormat(
+        "], \"fanout\": {\"subscribers\": %d, \"creates\": %d, \"create_ms\": %.3f, "
+        "\"delivery_ms\": %.3f, \"slowest_ms\": %.3f}}",
+        scale.fanout.subscribers, scale.fanout.creates, scale.fanout.create_ms,
+        scale.fanout.delivery_ms, scale.fanout.slowest_ms);
   }
   out << "]}\n";
   return out.str();
@@ -563,6 +650,7 @@ int main(int argc, char** argv) {
   std::vector<int> scales = {10, 100};
   int rounds = 15, daemon_pid = 0;
   double concurrency_seconds = 5;
+  int subscribers = 100;
   app.add_option("--pool", pool, "pool the daemon serves")->required();
   app.add_option("--endpoint", endpoint, "the daemon's endpoint, e.g. unix:/run/x.sock")
       ->required();
@@ -574,6 +662,7 @@ int main(int argc, char** argv) {
   app.add_option("--daemon-pid", daemon_pid, "read the daemon's RSS from /proc");
   app.add_option("--concurrency-seconds", concurrency_seconds,
                  "how long each concurrent-clients run lasts");
+  app.add_option("--subscribers", subscribers, "WatchVolumes streams in the fan-out run");
   CLI11_PARSE(app, argc, argv);
   std::sort(scales.begin(), scales.end());
 
@@ -586,6 +675,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "measuring at %d volumes (daemon, CLI, floor)\n", volumes);
     ScaleResult result = bench.RunScale(volumes);
     result.throughput = bench.RunThroughput(volumes, concurrency_seconds);
+    result.fanout = bench.RunFanout(volumes, subscribers, 10);
     result.rss_kib = DaemonRssKib(daemon_pid);
     PrintScale(result);
     results.push_back(std::move(result));
