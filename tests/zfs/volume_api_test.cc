@@ -339,6 +339,30 @@ TEST_F(VolumeApiTest, PoolStatsComeFromTheRootDatasetAndManagedVolumes) {
   EXPECT_DOUBLE_EQ(stats.compression_ratio(), std::stod(ZfsGet(kPool, "compressratio")));
 }
 
+TEST_F(VolumeApiTest, IdsAndTotalsSeeWhatWasChangedByHand) {
+  // ZFS is the only record: a change made with `zfs` behind the daemon's
+  // back counts at the next call.
+  Volume v;
+  ASSERT_TRUE(Create("hand-a", 64 * kMiB, &v, kId1).ok());
+  const uint64_t before = Stats().provisioned_bytes();
+  MustRun("zfs set volsize=128M " + kPool + "/hand-a");
+  EXPECT_EQ(Stats().provisioned_bytes(), before + 64 * kMiB);
+
+  cleanup_.push_back("hand-b");
+  MustRun("zfs create -s -V 16M -o mvirt:id=" + std::string(kId2) + " " + kPool + "/hand-b");
+  const PoolStats stats = Stats();
+  EXPECT_EQ(stats.provisioned_bytes(), before + 80 * kMiB);
+  grpc::Status s = Create("hand-c", 16 * kMiB, &v, kId2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(s.error_message(), HasSubstr("already belongs to volume 'hand-b'"));
+  EXPECT_FALSE(DatasetExists(kPool + "/hand-c"));
+
+  MustRun("zfs inherit mvirt:id " + kPool + "/hand-b");  // no longer ours
+  EXPECT_EQ(Stats().provisioned_bytes(), before + 64 * kMiB);
+  EXPECT_EQ(Stats().volume_count(), stats.volume_count() - 1);
+  EXPECT_TRUE(Create("hand-c", 16 * kMiB, &v, kId2).ok());
+}
+
 TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
   const std::string before = PoolState(kPool);
   struct Case {
