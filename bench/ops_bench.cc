@@ -272,7 +272,11 @@ class OpsBench {
         reader->Finish();
       });
     }
-    while (ready.load() < subscribers) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const auto ready_deadline = Clock::now() + std::chrono::minutes(10);
+    while (ready.load() < subscribers) {
+      if (Clock::now() > ready_deadline) Die("the watchers did not all get the current state");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     std::vector<double> calls, deliveries;
     std::vector<std::string> names;
     for (int c = 0; c < creates; ++c) {
