@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <memory>
@@ -27,6 +28,24 @@ namespace mvirt::zfs {
 namespace {
 
 constexpr size_t kReadChunk = 4 << 20;
+
+// A region of a file that holds data, [start, end), at or after an offset.
+struct DataRegion {
+  uint64_t start;
+  uint64_t end;
+};
+
+// The next data region of `fd` at or after `offset` (SEEK_DATA/SEEK_HOLE),
+// clipped to `size`: {size, size} if only a hole is left. Where holes
+// cannot be told (lseek fails), all of the rest is data.
+DataRegion NextDataRegion(int fd, uint64_t offset, uint64_t size) {
+  const off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) return errno == ENXIO ? DataRegion{size, size} : DataRegion{offset, size};
+  const uint64_t start = std::min<uint64_t>(data, size);
+  const off_t hole = ::lseek(fd, data, SEEK_HOLE);
+  const uint64_t end = hole < 0 ? size : std::min<uint64_t>(hole, size);
+  return {start, std::max(start, end)};
+}
 
 // A temporary download: written in order (and read back through fd()),
 // removed on destruction.
@@ -133,11 +152,27 @@ class ImportRun final : private HttpBodyReceiver {
   absl::Status Pump(int fd, uint64_t size, ByteSink& sink,
                     const std::function<void(uint64_t)>& on_progress) {
     std::vector<char> buffer(kReadChunk);
+    // Holes of a sparse source are not read (they are zeros by definition)
+    // unless every byte must go through the checksum. A file system that
+    // cannot tell holes makes every byte data.
+    const bool skip_holes = spec_.sha256.empty();
     uint64_t offset = 0;
+    uint64_t data_end = 0;  // the current data region ends here (known when > offset)
     while (offset < size) {
       if (cancel_.cancelled()) return absl::CancelledError("cancelled");
+      if (skip_holes && data_end <= offset) {
+        const DataRegion region = NextDataRegion(fd, offset, size);
+        if (region.start > offset) {
+          if (absl::Status s = sink.WriteZeros(region.start - offset); !s.ok()) return s;
+          offset = region.start;
+          on_progress(offset);
+          continue;
+        }
+        data_end = region.end;
+      }
+      const uint64_t limit = skip_holes ? data_end : size;
       ssize_t n =
-          ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), size - offset), offset);
+          ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), limit - offset), offset);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return PosixError(absl::StrCat("read ", spec_.source.display), errno);
       if (n == 0) return Shrank();

@@ -75,6 +75,33 @@ absl::Status ZvolWriter::Write(absl::string_view data) {
   return absl::OkStatus();
 }
 
+absl::Status ZvolWriter::WriteZeros(uint64_t length) {
+  if (bytes_accepted() + length > volsize_) {
+    return absl::OutOfRangeError(
+        absl::StrCat("the image is larger than its volume (", volsize_, " bytes)"));
+  }
+  while (length > 0) {
+    if (fill_ == 0 && length >= block_size_) {
+      // Whole blocks at a block boundary (flushed_ is one): nothing to write.
+      const uint64_t skip = length / block_size_ * block_size_;
+      flushed_ += skip;
+      skipped_ += skip;
+      length -= skip;
+      continue;
+    }
+    // Into the buffer up to the next block boundary (or the end).
+    const size_t to_boundary = block_size_ - fill_ % block_size_;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(length, to_boundary));
+    std::memset(buffer_ + fill_, 0, n);
+    fill_ += n;
+    length -= n;
+    if (fill_ % block_size_ == 0) {
+      if (absl::Status s = FlushBuffer(fill_); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ZvolWriter::FlushBuffer(size_t length) {
   // Write each run of non-zero blocks with one pwrite; skip zero blocks.
   size_t run_start = 0;

@@ -1,6 +1,7 @@
 // ZvolWriter: streams an image into a fresh zvol (which reads as zeros).
 // Writes are O_DIRECT, block-aligned and up to 4 MiB; blocks that are all
-// zero are skipped, so a sparse image stays thin in the pool. Finish pads
+// zero (and holes the source reports, WriteZeros) are skipped, so a sparse
+// image stays thin in the pool. Finish pads
 // the last block with zeros and fsyncs. Not thread-safe (one writer).
 #ifndef MVIRT_ZFS_IMPORT_ZVOL_WRITER_H_
 #define MVIRT_ZFS_IMPORT_ZVOL_WRITER_H_
@@ -24,6 +25,9 @@ class ZvolWriter final : public ByteSink {
 
   // OUT_OF_RANGE if the image would not fit in the volume.
   absl::Status Write(absl::string_view data) override;
+  // Moves past `length` zero bytes; whole blocks are not written at all
+  // (the fresh zvol reads as zeros there).
+  absl::Status WriteZeros(uint64_t length) override;
   absl::Status Finish() override;
 
   // Bytes taken so far (written or skipped as zero).

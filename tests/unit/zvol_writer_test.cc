@@ -87,5 +87,32 @@ TEST_F(ZvolWriterTest, MissingDeviceIsAnError) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(ZvolWriterTest, ZerosFromASourcesHolesAreSkippedWholeAndPaddedAtTheEdges) {
+  absl::StatusOr<std::unique_ptr<ZvolWriter>> writer = ZvolWriter::Open(path_, kVolsize, kBlock);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  // 100 bytes of data, a hole of 3 MiB, 1 block of data, a hole to 9 MiB,
+  // then 10 bytes: as a sparse raw file is read region by region.
+  const std::string head(100, 'a');
+  const std::string block(kBlock, 'b');
+  ASSERT_TRUE((*writer)->Write(head).ok());
+  ASSERT_TRUE((*writer)->WriteZeros((3 << 20) - 100).ok());
+  ASSERT_TRUE((*writer)->Write(block).ok());
+  ASSERT_TRUE((*writer)->WriteZeros((9 << 20) - (3 << 20) - kBlock).ok());
+  ASSERT_TRUE((*writer)->Write("tail567890").ok());
+  EXPECT_EQ((*writer)->bytes_accepted(), (9u << 20) + 10);
+  EXPECT_EQ((*writer)->WriteZeros(kVolsize).code(), absl::StatusCode::kOutOfRange);
+  ASSERT_TRUE((*writer)->Finish().ok());
+  // Only the blocks with data were written: the first, the one at 3 MiB
+  // and the last (padded).
+  EXPECT_EQ((*writer)->bytes_skipped(), (9u << 20) - 2 * kBlock);
+  std::string want(kVolsize, '\0');
+  want.replace(0, head.size(), head);
+  want.replace(3 << 20, block.size(), block);
+  want.replace(9 << 20, 10, "tail567890");
+  EXPECT_TRUE(Contents() == want) << "the file differs from the image";
+  EXPECT_EQ(NextData(kBlock), off_t{3 << 20}) << "nothing written in the first hole";
+  EXPECT_EQ(NextData((3 << 20) + kBlock), off_t{9 << 20}) << "nothing written in the second";
+}
+
 }  // namespace
 }  // namespace mvirt::zfs
