@@ -17,6 +17,10 @@ namespace mvirt::zfs {
 
 bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
 
+absl::StatusOr<VolumeProps> VolumeManager::NameIsFree(const std::string& dataset) {
+  return absl::NotFoundError(absl::StrCat("'", dataset, "' does not exist"));
+}
+
 absl::Status ValidateNewVolume(const std::string& name, const std::string& id) {
   if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
   if (id.empty()) return absl::OkStatus();  // one is generated
@@ -108,7 +112,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
   if (!lock.ok()) return Annotate(lock.status(), op);
 
-  absl::StatusOr<VolumeProps> existing = zfs_.GetVolume(dataset);
+  // The name is usually free: a cheap existence check (no libzfs) first.
+  absl::StatusOr<VolumeProps> existing =
+      zfs_.Exists(dataset) ? zfs_.GetVolume(dataset) : NameIsFree(dataset);
   // NOT_FOUND: the name is free; INVALID_ARGUMENT: it exists and is not a zvol;
   // any other failure says nothing about the name.
   if (!existing.ok() && !absl::IsNotFound(existing.status()) &&

@@ -142,6 +142,8 @@ TEST_F(VolumeManagerTest, CreateReplacesALeftoverOfTheSameIdAndRecreatesCreating
 // A failed look-up says nothing about the name: it is reported as it is,
 // not as ALREADY_EXISTS (it was, before the fault tests showed it).
 TEST_F(VolumeManagerTest, CreateReportsAFailedLookUpOfTheNameAsItIs) {
+  // The name is taken, so it is looked up, and the look-up fails.
+  ASSERT_OK(Create("v", kMiB, kId1));
   const std::string before = w_.fake.Dump();
   w_.zfs.FailCall(ZfsCall::kGetVolume, 1, absl::UnavailableError("EIO"));
   EXPECT_THAT(Create("v"), StatusIs(absl::StatusCode::kUnavailable, "create volume 'v': EIO"));
