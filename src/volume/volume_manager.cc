@@ -199,12 +199,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::FinishNewVolume(absl::string_view op,
   // becomes ready in time (a retry with the same id then returns it).
   absl::Status ready =
       devices_.WaitReady(ZvolDevicePath(dataset), dataset, options_.device_timeout);
-  absl::StatusOr<VolumeInfo> info = ReadInOneCall(dataset);
-  if (!info.ok()) {
-    absl::StatusOr<VolumeProps> created = zfs_.GetVolume(dataset);
-    if (!created.ok()) return Annotate(created.status(), op);
-    info = ToVolumeInfo(*created);
-  }
+  absl::StatusOr<VolumeProps> created = zfs_.GetVolume(dataset);
+  if (!created.ok()) return Annotate(created.status(), op);
+  absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*created);
   if (!info.ok()) return Annotate(info.status(), op);
   PublishVolume(*info);
   if (!ready.ok()) return Annotate(ready, op);
@@ -285,45 +282,22 @@ absl::Status VolumeManager::DescribeFailure(absl::string_view op, const std::str
                                 "; stop its users first. Nothing was changed"));
 }
 
-absl::StatusOr<VolumeInfo> VolumeManager::ReadInOneCall(const std::string& dataset) {
-  absl::StatusOr<std::vector<VolumeTree>> trees = zfs_.ReadVolumeTrees({dataset});
-  if (!trees.ok()) {
-    LogWarning("read ", dataset, " in one call: ", trees.status().message(),
-               "; read through libzfs instead");
-    return trees.status();
-  }
-  if (trees->empty() || !IsManaged(trees->front().volume.user_props)) {
-    return absl::NotFoundError(absl::StrCat("'", dataset, "' is not a managed volume"));
-  }
-  return ToVolumeInfoWith(trees->front().volume, trees->front().snapshots);
-}
-
 absl::StatusOr<VolumeInfo> VolumeManager::Get(const std::string& name) {
-  if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
-  absl::StatusOr<VolumeInfo> info = ReadInOneCall(names_.Volume(name));
-  if (info.ok()) return info;
-  // Missing, not a zvol, not managed, or unreadable in one call: the
-  // per-dataset reads say which, with the message every call gives.
   absl::StatusOr<VolumeProps> props = GetManaged("get volume", name);
   if (!props.ok()) return props.status();
   return ToVolumeInfo(*props);
 }
 
 absl::StatusOr<std::vector<VolumeInfo>> VolumeManager::List() {
-  absl::StatusOr<std::vector<VolumeDigest>> all = zfs_.ScanVolumes(options_.pool, kIdProperty);
+  absl::StatusOr<std::vector<VolumeProps>> all = zfs_.ListVolumes(options_.pool);
   if (!all.ok()) return UnlessPoolGone(all.status());
-  std::vector<std::string> managed;
-  for (const VolumeDigest& v : *all) {
-    if (!v.id.empty()) managed.push_back(v.name);
-  }
-  // Volumes deleted (or released) since the scan are left out.
-  absl::StatusOr<std::vector<VolumeTree>> trees = zfs_.ReadVolumeTrees(managed);
-  if (!trees.ok()) return UnlessPoolGone(trees.status());
   std::vector<VolumeInfo> out;
-  for (const VolumeTree& tree : *trees) {
-    if (IsManaged(tree.volume.user_props)) {
-      out.push_back(ToVolumeInfoWith(tree.volume, tree.snapshots));
-    }
+  for (const VolumeProps& props : *all) {
+    if (!IsManaged(props.user_props)) continue;
+    absl::StatusOr<VolumeInfo> info = ToVolumeInfo(props);
+    if (absl::IsNotFound(info.status())) continue;  // deleted meanwhile
+    if (!info.ok()) return info.status();
+    out.push_back(std::move(*info));
   }
   return out;
 }

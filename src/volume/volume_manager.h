@@ -265,11 +265,6 @@ class VolumeManager {
   // The managed volume `name` (validated), or NOT_FOUND.
   absl::StatusOr<VolumeProps> GetManaged(absl::string_view op, const std::string& name);
   absl::StatusOr<VolumeInfo> ToVolumeInfo(const VolumeProps& props);
-  // The managed volume at `dataset` with its snapshots, read in one kernel
-  // call (Zfs::ReadVolumeTrees). NOT_FOUND if it is not a managed zvol, or
-  // the read's error: the caller then reads through GetManaged, whose
-  // errors say what is wrong.
-  absl::StatusOr<VolumeInfo> ReadInOneCall(const std::string& dataset);
   // The same from `snapshots` already read (oldest first).
   VolumeInfo ToVolumeInfoWith(const VolumeProps& props,
                               const std::vector<SnapshotProps>& snapshots) const;

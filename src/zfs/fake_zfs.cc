@@ -305,22 +305,6 @@ absl::StatusOr<std::vector<VolumeDigest>> FakeZfs::ScanVolumes(const std::string
   return out;
 }
 
-absl::StatusOr<std::vector<VolumeTree>> FakeZfs::ReadVolumeTrees(
-    const std::vector<std::string>& names) {
-  absl::MutexLock lock(&mu_);
-  std::vector<VolumeTree> out;
-  for (const std::string& name : names) {
-    const Dataset* d = FindDataset(name);
-    if (d == nullptr || !d->is_volume) continue;
-    VolumeTree tree{ToVolumeProps(name, *d), {}};
-    for (const std::string& snap : SnapsByTxg(*d, name)) {
-      tree.snapshots.push_back(ToSnapshotProps(snap, d->snaps.at(TailOf(snap))));
-    }
-    out.push_back(std::move(tree));
-  }
-  return out;
-}
-
 absl::StatusOr<std::vector<SnapshotProps>> FakeZfs::ListSnapshots(const std::string& name) {
   absl::MutexLock lock(&mu_);
   const Dataset* d = FindDataset(name);

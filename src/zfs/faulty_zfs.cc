@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 20> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 19> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -26,8 +26,7 @@ constexpr std::array<absl::string_view, 20> kNames = {"GetPool",
                                                       "CopySnapshot",
                                                       "DeferDestroySnapshots",
                                                       "DestroyWithSnapshots",
-                                                      "ScanVolumes",
-                                                      "ReadVolumeTrees"};
+                                                      "ScanVolumes"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -45,7 +44,6 @@ bool IsMutation(ZfsCall call) {
     case ZfsCall::kGetVolume:
     case ZfsCall::kListVolumes:
     case ZfsCall::kScanVolumes:
-    case ZfsCall::kReadVolumeTrees:
     case ZfsCall::kListSnapshots:
     case ZfsCall::kGetSnapshot:
       return false;
@@ -151,12 +149,6 @@ absl::StatusOr<VolumeProps> FaultyZfs::GetVolume(const std::string& name) {
 absl::StatusOr<std::vector<VolumeProps>> FaultyZfs::ListVolumes(const std::string& parent) {
   return Call<absl::StatusOr<std::vector<VolumeProps>>>(ZfsCall::kListVolumes, parent,
                                                         [&] { return base_.ListVolumes(parent); });
-}
-
-absl::StatusOr<std::vector<VolumeTree>> FaultyZfs::ReadVolumeTrees(
-    const std::vector<std::string>& names) {
-  return Call<absl::StatusOr<std::vector<VolumeTree>>>(
-      ZfsCall::kReadVolumeTrees, First(names), [&] { return base_.ReadVolumeTrees(names); });
 }
 
 absl::StatusOr<std::vector<VolumeDigest>> FaultyZfs::ScanVolumes(const std::string& parent,

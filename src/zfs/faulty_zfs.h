@@ -56,7 +56,6 @@ enum class ZfsCall {
   kDeferDestroySnapshots,
   kDestroyWithSnapshots,
   kScanVolumes,
-  kReadVolumeTrees,
 };
 
 // "CreateVolume", ...
@@ -104,8 +103,6 @@ class FaultyZfs final : public Zfs {
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override;
   absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                         const std::string& id_property) override;
-  absl::StatusOr<std::vector<VolumeTree>> ReadVolumeTrees(
-      const std::vector<std::string>& names) override;
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override;
   absl::Status CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,
                             const UserProps& user_props) override;

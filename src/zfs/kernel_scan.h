@@ -18,11 +18,6 @@ namespace mvirt::zfs::internal {
 absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string& parent,
                                                               const std::string& id_property);
 
-// Zfs::ReadVolumeTrees: the zvols among `names` with their snapshots, in
-// the order given; a batch of names per channel program.
-absl::StatusOr<std::vector<VolumeTree>> ReadVolumeTreesInKernel(
-    const std::vector<std::string>& names);
-
 }  // namespace mvirt::zfs::internal
 
 #endif  // MVIRT_ZFS_ZFS_KERNEL_SCAN_H_

@@ -156,7 +156,6 @@ SnapshotProps ReadSnapshotProps(zfs_handle_t* zhp) {
       s.clones.push_back(nvpair_name(p));
     }
   }
-  std::sort(s.clones.begin(), s.clones.end());
   s.user_props = LocalUserProps(zhp);
   return s;
 }
@@ -263,11 +262,6 @@ class LibZfs final : public Zfs {
   absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                         const std::string& id_property) override {
     return internal::ScanVolumesInKernel(parent, id_property);  // no libzfs handle: no lock
-  }
-
-  absl::StatusOr<std::vector<VolumeTree>> ReadVolumeTrees(
-      const std::vector<std::string>& names) override {
-    return internal::ReadVolumeTreesInKernel(names);  // no libzfs handle: no lock
   }
 
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override {

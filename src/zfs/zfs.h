@@ -55,7 +55,7 @@ struct SnapshotProps {
   uint64_t guid = 0;
   uint64_t userrefs = 0;            // number of holds
   uint64_t volsize = 0;             // of the volume when the snapshot was taken
-  std::vector<std::string> clones;  // full names of datasets cloned from it, sorted
+  std::vector<std::string> clones;  // full names of datasets cloned from it
   UserProps user_props;
 };
 
@@ -65,12 +65,6 @@ struct VolumeDigest {
   std::string id;    // the local value of the asked user property; "" if unset or inherited
   uint64_t volsize = 0;
   bool operator==(const VolumeDigest&) const = default;
-};
-
-// A zvol and its snapshots (oldest first), read together.
-struct VolumeTree {
-  VolumeProps volume;
-  std::vector<SnapshotProps> snapshots;
 };
 
 // A pool's health and the settings the seed document prescribes, plus the
@@ -127,15 +121,6 @@ class Zfs {
   // exist.
   virtual absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                                 const std::string& id_property) = 0;
-
-  // The zvols among `names` (full dataset names, one pool) with their
-  // snapshots, in the order given, each zvol read whole in one consistent
-  // view: what GetVolume and ListSnapshots report, read in the kernel
-  // without a round trip per dataset (read-only channel programs, a batch
-  // of names per call) and without waiting for other libzfs calls. A name
-  // that is not (or no longer) a zvol is left out.
-  virtual absl::StatusOr<std::vector<VolumeTree>> ReadVolumeTrees(
-      const std::vector<std::string>& names) = 0;
 
   // The snapshots of dataset `name`, oldest first (ordered by createtxg).
   virtual absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) = 0;

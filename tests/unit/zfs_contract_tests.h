@@ -78,67 +78,6 @@ TEST_P(ZfsContractTest, ScanVolumesReadsEachDirectChildZvolsLocalIdAndVolsize) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing"))));
 }
 
-TEST_P(ZfsContractTest, ReadVolumeTreesReadsWhatGetVolumeAndListSnapshotsRead) {
-  MakeVolume(Ds("v"), kSize, {{"mvirt:id", "id-v"}, {"mvirt:kind", "volume"}});
-  Snap(Ds("v@one"));
-  Snap(Ds("v@two"));
-  ASSERT_OK(zfs().SetProperty(Ds("v@two"), "mvirt:id", "snap-id"));
-  ASSERT_OK(zfs().Clone(Ds("c"), Ds("v@one"), {{"mvirt:id", "id-c"}}));
-  ASSERT_OK(zfs().Clone(Ds("b"), Ds("v@one"), {}));
-  Snap(Ds("c@mine"));
-  ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
-
-  absl::StatusOr<std::vector<VolumeTree>> trees =
-      zfs().ReadVolumeTrees({Ds("v"), Ds("missing"), Ds("fs"), Ds("v@one"), Ds("c")});
-  ASSERT_OK(trees);
-  ASSERT_EQ(trees->size(), 2u);  // the missing name, the filesystem and the snapshot are left out
-  for (const VolumeTree& tree : *trees) {
-    SCOPED_TRACE(tree.volume.name);
-    absl::StatusOr<VolumeProps> volume = zfs().GetVolume(tree.volume.name);
-    absl::StatusOr<std::vector<SnapshotProps>> snapshots = zfs().ListSnapshots(tree.volume.name);
-    ASSERT_OK(volume);
-    ASSERT_OK(snapshots);
-    EXPECT_EQ(tree.volume.name, volume->name);
-    EXPECT_EQ(tree.volume.volsize, volume->volsize);
-    EXPECT_EQ(tree.volume.volblocksize, volume->volblocksize);
-    EXPECT_EQ(tree.volume.used, volume->used);
-    EXPECT_EQ(tree.volume.referenced, volume->referenced);
-    EXPECT_EQ(tree.volume.logicalreferenced, volume->logicalreferenced);
-    EXPECT_EQ(tree.volume.refreservation, volume->refreservation);
-    EXPECT_EQ(tree.volume.compressratio, volume->compressratio);
-    EXPECT_EQ(tree.volume.creation, volume->creation);
-    EXPECT_EQ(tree.volume.createtxg, volume->createtxg);
-    EXPECT_EQ(tree.volume.guid, volume->guid);
-    EXPECT_EQ(tree.volume.origin, volume->origin);
-    EXPECT_EQ(tree.volume.user_props, volume->user_props);
-    ASSERT_EQ(tree.snapshots.size(), snapshots->size());
-    for (size_t i = 0; i < snapshots->size(); ++i) {
-      const SnapshotProps& got = tree.snapshots[i];
-      const SnapshotProps& want = (*snapshots)[i];
-      SCOPED_TRACE(want.name);
-      EXPECT_EQ(got.name, want.name);
-      EXPECT_EQ(got.used, want.used);
-      EXPECT_EQ(got.referenced, want.referenced);
-      EXPECT_EQ(got.creation, want.creation);
-      EXPECT_EQ(got.createtxg, want.createtxg);
-      EXPECT_EQ(got.guid, want.guid);
-      EXPECT_EQ(got.userrefs, want.userrefs);
-      EXPECT_EQ(got.volsize, want.volsize);
-      EXPECT_EQ(got.clones, want.clones);
-      EXPECT_EQ(got.user_props, want.user_props);
-    }
-  }
-  EXPECT_EQ((*trees)[0].volume.name, Ds("v"));
-  ASSERT_EQ((*trees)[0].snapshots.size(), 2u);
-  EXPECT_EQ((*trees)[0].snapshots[0].clones, (std::vector<std::string>{Ds("b"), Ds("c")}));
-  EXPECT_EQ((*trees)[0].snapshots[1].user_props, (UserProps{{"mvirt:id", "snap-id"}}));
-  EXPECT_EQ((*trees)[1].volume.name, Ds("c"));
-  EXPECT_EQ((*trees)[1].volume.origin, Ds("v@one"));
-  absl::StatusOr<std::vector<VolumeTree>> none = zfs().ReadVolumeTrees({});
-  ASSERT_OK(none);
-  EXPECT_THAT(*none, IsEmpty());
-}
-
 TEST_P(ZfsContractTest, GetVolumeTellsMissingFromNotAVolume) {
   ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
   MakeVolume(Ds("v"));
