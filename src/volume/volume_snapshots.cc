@@ -96,9 +96,8 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     const VolumeProps& volume = before.at(volumes[i]);
     absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(volume.name);
     if (!snaps.ok()) return snaps.status();
-    auto taken = std::find_if(snaps->begin(), snaps->end(), [&](const SnapshotProps& s) {
-      return s.name == full_names[i];
-    });
+    auto taken = std::find_if(snaps->begin(), snaps->end(),
+                              [&](const SnapshotProps& s) { return s.name == full_names[i]; });
     if (taken == snaps->end()) {
       return absl::NotFoundError(absl::StrCat("create snapshot '", full_names[i],
                                               "': taken, but gone again (destroyed meanwhile?)"));

@@ -145,6 +145,7 @@ TEST_F(VolumeManagerTest, CreateReportsAFailedLookUpOfTheNameAsItIs) {
   // The name is taken, so it is looked up, and the look-up fails.
   ASSERT_OK(Create("v", kMiB, kId1));
   const std::string before = w_.fake.Dump();
+  w_.zfs.Reset();  // count calls from here
   w_.zfs.FailCall(ZfsCall::kGetVolume, 1, absl::UnavailableError("EIO"));
   EXPECT_THAT(Create("v"), StatusIs(absl::StatusCode::kUnavailable, "create volume 'v': EIO"));
   EXPECT_EQ(w_.fake.Dump(), before);
