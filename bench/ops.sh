@@ -5,7 +5,7 @@
 # (build/) and real ZFS: on a machine without the zfs module run it in the
 # guest:
 #
-#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS]
+#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS] [SUBSCRIBERS]
 #
 # SCALES is a comma-separated list of volume counts (default 10,100; the
 # long variant is 10,100,1000), each volume with 10 snapshots. The tables go
@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scales=${1:-10,100}
 rounds=${2:-15}
+subscribers=${3:-100}  # WatchVolumes streams of the fan-out run
 pool=mvbench
 work=/var/tmp/mvirt-zfs-bench-ops
 build=$PWD/build
@@ -40,4 +41,4 @@ for _ in $(seq 300); do
 done
 echo "zfs $(zfs version | head -1), $(nproc) CPUs, scales $scales, $rounds rounds"
 "$build/bench/bench_ops" --pool "$pool" --endpoint "unix:$work/sock" --scales "$scales" \
-  --rounds "$rounds" --daemon-pid "$daemon_pid" --json "$build/bench-results/ops.json"
+  --rounds "$rounds" --subscribers "$subscribers" --daemon-pid "$daemon_pid" --json "$build/bench-results/ops.json"
