@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "zfs/channel_program_runner.h"
 #include "zfs/channel_programs.h"
 #include "zfs/error_mapping.h"
 #include "zfs/nvlist.h"
@@ -105,15 +106,6 @@ struct Outcome {
   int64_t done = 0;
 };
 
-std::string PoolOf(const std::string& dataset) {
-  return dataset.substr(0, dataset.find_first_of("/@#"));
-}
-
-std::string StringField(nvlist_t* nv, const char* key) {
-  char* value = nullptr;
-  return nvlist_lookup_string(nv, key, &value) == 0 ? value : "";
-}
-
 int64_t IntField(nvlist_t* nv, const char* key) {
   int64_t value = 0;
   return nvlist_lookup_int64(nv, key, &value) == 0 ? value : 0;
@@ -123,28 +115,17 @@ int64_t IntField(nvlist_t* nv, const char* key) {
 // of `dataset`.
 absl::StatusOr<Outcome> Run(const char* program, nvlist_t* args, const std::string& what,
                             const std::string& dataset) {
-  nvlist_t* raw_out = nullptr;
-  int err = lzc_channel_program(PoolOf(dataset).c_str(), program, 10 * 1000 * 1000,
-                                10 * 1024 * 1024, args, &raw_out);
-  Nvlist out(raw_out);
-  if (err != 0) {
-    std::string detail = out ? StringField(out.get(), "error") : "";
-    absl::Status s = ZfsErrnoStatus(ZfsOp::kDestroy, err, what, dataset);
-    if (!detail.empty()) s = absl::Status(s.code(), absl::StrCat(s.message(), " (", detail, ")"));
-    return s;
-  }
-  nvlist_t* ret = nullptr;
-  if (!out || nvlist_lookup_nvlist(out.get(), "return", &ret) != 0) {
-    return absl::InternalError(
-        absl::StrCat(what, " '", dataset, "': the channel program returned nothing"));
-  }
+  absl::StatusOr<Nvlist> ret =
+      RunChannelProgram(program, args, ProgramMode::kSync, {10 * 1000 * 1000, 10 * 1024 * 1024},
+                        ZfsOp::kDestroy, what, dataset);
+  if (!ret.ok()) return ret.status();
   Outcome o;
-  o.refused = StringField(ret, "refused");
-  o.missing = StringField(ret, "missing");
-  o.changed = StringField(ret, "changed");
-  o.failed = StringField(ret, "failed");
-  o.err = IntField(ret, "errno");
-  o.done = IntField(ret, "done");
+  o.refused = StringField(ret->get(), "refused");
+  o.missing = StringField(ret->get(), "missing");
+  o.changed = StringField(ret->get(), "changed");
+  o.failed = StringField(ret->get(), "failed");
+  o.err = IntField(ret->get(), "errno");
+  o.done = IntField(ret->get(), "done");
   return o;
 }
 

@@ -1,7 +1,7 @@
 // As in libzfs_backend.cc: libspl's include directory shadows C headers and
 // defines a `fallthrough` macro that breaks abseil, so standard headers come
-// first, then that macro goes, then abseil and our headers, then
-// libzfs_core/libnvpair last.
+// first, then that macro goes, then abseil and our headers, then the runner
+// (libnvpair) last.
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -9,12 +9,9 @@
 #include <vector>
 #undef fallthrough
 
-#include <libzfs_core.h>
-
 #include "absl/strings/str_cat.h"
-#include "zfs/error_mapping.h"
+#include "zfs/channel_program_runner.h"
 #include "zfs/kernel_scan.h"
-#include "zfs/nvlist.h"
 
 namespace mvirt::zfs::internal {
 namespace {
@@ -44,15 +41,6 @@ return {volumes = volumes}
 constexpr uint64_t kInstructionLimit = 50 * 1000 * 1000;
 constexpr uint64_t kMemoryLimit = 64 * 1024 * 1024;
 
-std::string StringField(nvlist_t* nv, const char* key) {
-  char* value = nullptr;
-  return nvlist_lookup_string(nv, key, &value) == 0 ? value : "";
-}
-
-std::string PoolOf(const std::string& dataset) {
-  return dataset.substr(0, dataset.find_first_of("/@#"));
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string& parent,
@@ -63,28 +51,18 @@ absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string&
       nvlist_add_string(args.get(), "property", id_property.c_str()) != 0) {
     return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, what, parent);
   }
-  nvlist_t* raw_out = nullptr;
-  int err = lzc_channel_program_nosync(PoolOf(parent).c_str(), kScanVolumesProgram,
-                                       kInstructionLimit, kMemoryLimit, args.get(), &raw_out);
-  Nvlist out(raw_out);
-  if (err != 0) {
-    absl::Status s = ZfsErrnoStatus(ZfsOp::kRead, err, what, parent);
-    const std::string detail = out ? StringField(out.get(), "error") : "";
-    if (!detail.empty()) s = absl::Status(s.code(), absl::StrCat(s.message(), " (", detail, ")"));
-    return s;
-  }
-  nvlist_t* ret = nullptr;
-  if (!out || nvlist_lookup_nvlist(out.get(), "return", &ret) != 0) {
-    return absl::InternalError(
-        absl::StrCat(what, " '", parent, "': the channel program returned nothing"));
-  }
-  if (!StringField(ret, "missing").empty()) {
+  absl::StatusOr<Nvlist> ret =
+      RunChannelProgram(kScanVolumesProgram, args.get(), ProgramMode::kReadOnly,
+                        {kInstructionLimit, kMemoryLimit}, ZfsOp::kRead, what, parent);
+  if (!ret.ok()) return ret.status();
+  if (!StringField(ret->get(), "missing").empty()) {
     return ZfsErrnoStatus(ZfsOp::kRead, ENOENT, what, parent);
   }
   nvlist_t* volumes = nullptr;
   std::vector<VolumeDigest> digests;
-  if (nvlist_lookup_nvlist(ret, "volumes", &volumes) != 0)
+  if (nvlist_lookup_nvlist(ret->get(), "volumes", &volumes) != 0) {
     return digests;  // {} may come back empty
+  }
   for (nvpair_t* p = nvlist_next_nvpair(volumes, nullptr); p != nullptr;
        p = nvlist_next_nvpair(volumes, p)) {
     nvlist_t* entry = nullptr;
