@@ -17,8 +17,12 @@ namespace mvirt::zfs {
 
 bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
 
-absl::StatusOr<VolumeProps> VolumeManager::NameIsFree(const std::string& dataset) {
-  return absl::NotFoundError(absl::StrCat("'", dataset, "' does not exist"));
+absl::StatusOr<VolumeProps> VolumeManager::LookUpNewName(const std::string& dataset) {
+  // The name is usually free: a cheap existence check (no libzfs) first.
+  if (!zfs_.Exists(dataset)) {
+    return absl::NotFoundError(absl::StrCat("'", dataset, "' does not exist"));
+  }
+  return zfs_.GetVolume(dataset);
 }
 
 absl::Status ValidateNewVolume(const std::string& name, const std::string& id) {
@@ -112,9 +116,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
   if (!lock.ok()) return Annotate(lock.status(), op);
 
-  // The name is usually free: a cheap existence check (no libzfs) first.
-  absl::StatusOr<VolumeProps> existing =
-      zfs_.Exists(dataset) ? zfs_.GetVolume(dataset) : NameIsFree(dataset);
+  absl::StatusOr<VolumeProps> existing = LookUpNewName(dataset);
   // NOT_FOUND: the name is free; INVALID_ARGUMENT: it exists and is not a zvol;
   // any other failure says nothing about the name.
   if (!existing.ok() && !absl::IsNotFound(existing.status()) &&

@@ -268,8 +268,9 @@ class VolumeManager {
   // The same from `snapshots` already read (oldest first).
   VolumeInfo ToVolumeInfoWith(const VolumeProps& props,
                               const std::vector<SnapshotProps>& snapshots) const;
-  // What GetVolume says of `dataset` when Exists() said it is absent.
-  static absl::StatusOr<VolumeProps> NameIsFree(const std::string& dataset);
+  // The zvol a new volume is to be made at, as GetVolume reads it:
+  // NOT_FOUND when the name is free (told by Exists, without libzfs).
+  absl::StatusOr<VolumeProps> LookUpNewName(const std::string& dataset);
   // Lock key of a volume id ('/' keeps it apart from names).
   static std::string IdLockKey(const std::string& id) { return "id/" + id; }
   // ALREADY_EXISTS if a managed volume other than `dataset` carries `id`

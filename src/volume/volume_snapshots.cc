@@ -222,9 +222,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     volsize = *rounded;
     if (absl::Status s = CheckCapacity("clone volume", params.name, volsize); !s.ok()) return s;
   }
-  // The name is usually free: a cheap existence check (no libzfs) first.
-  absl::StatusOr<VolumeProps> existing =
-      zfs_.Exists(dataset) ? zfs_.GetVolume(dataset) : NameIsFree(dataset);
+  absl::StatusOr<VolumeProps> existing = LookUpNewName(dataset);
   // NOT_FOUND: the name is free; INVALID_ARGUMENT: it exists and is not a zvol;
   // any other failure says nothing about the name.
   if (!existing.ok() && !absl::IsNotFound(existing.status()) &&
