@@ -50,6 +50,13 @@ nvlist_t* PropsOf(const std::map<std::string, std::string>& user_props) {
   return props;
 }
 
+// The form lzc_snapshot and lzc_destroy_snaps take: each name a boolean.
+nvlist_t* NamesOf(const std::vector<std::string>& names) {
+  nvlist_t* list = fnvlist_alloc();
+  for (const std::string& name : names) fnvlist_add_boolean(list, name.c_str());
+  return list;
+}
+
 // What the daemon reads of every dataset: user properties with their source.
 size_t CountLocalUserProps(zfs_handle_t* zhp) {
   size_t n = 0;
@@ -82,6 +89,21 @@ int SnapshotCallback(zfs_handle_t* snap, void* count) {
   ++*static_cast<int*>(count);
   zfs_close(snap);
   return 0;
+}
+
+// A volume and each of its snapshots, read as the daemon reads them;
+// returns the snapshot count.
+int ReadVolumeAndSnapshots(zfs_handle_t* volume) {
+  ReadNumbers(volume);
+  int snapshots = 0;
+  zfs_iter_snapshots_sorted(volume, SnapshotCallback, &snapshots, 0, 0);
+  return snapshots;
+}
+
+zfs_handle_t* OpenOrDie(libzfs_handle_t* h, const std::string& name, int types) {
+  zfs_handle_t* zhp = zfs_open(h, name.c_str(), types);
+  if (zhp == nullptr) Die("open " + name + ": " + libzfs_error_description(h));
+  return zhp;
 }
 
 }  // namespace
@@ -140,8 +162,7 @@ void ZfsFloor::CreateVolume(const std::string& dataset, uint64_t volsize,
 }
 
 void ZfsFloor::Snapshot(const std::vector<std::string>& snapshots) {
-  nvlist_t* snaps = fnvlist_alloc();
-  for (const std::string& s : snapshots) fnvlist_add_boolean(snaps, s.c_str());
+  nvlist_t* snaps = NamesOf(snapshots);
   nvlist_t* errors = nullptr;
   int err = lzc_snapshot(snaps, nullptr, &errors);
   fnvlist_free(snaps);
@@ -158,8 +179,7 @@ void ZfsFloor::Clone(const std::string& dataset, const std::string& origin,
 }
 
 void ZfsFloor::SetVolsize(const std::string& dataset, uint64_t volsize) {
-  zfs_handle_t* zhp = zfs_open(handle_->h, dataset.c_str(), ZFS_TYPE_VOLUME);
-  if (zhp == nullptr) Die("open " + dataset + ": " + libzfs_error_description(handle_->h));
+  zfs_handle_t* zhp = OpenOrDie(handle_->h, dataset, ZFS_TYPE_VOLUME);
   int err = zfs_prop_set(zhp, "volsize", std::to_string(volsize).c_str());
   zfs_close(zhp);
   if (err != 0) Die("set volsize of " + dataset + ": " + libzfs_error_description(handle_->h));
@@ -180,8 +200,7 @@ void ZfsFloor::Destroy(const std::string& dataset) {
 
 void ZfsFloor::DestroySnapshots(const std::vector<std::string>& snapshots) {
   if (snapshots.empty()) return;
-  nvlist_t* snaps = fnvlist_alloc();
-  for (const std::string& s : snapshots) fnvlist_add_boolean(snaps, s.c_str());
+  nvlist_t* snaps = NamesOf(snapshots);
   nvlist_t* errors = nullptr;
   int err = lzc_destroy_snaps(snaps, B_FALSE, &errors);
   fnvlist_free(snaps);
@@ -190,24 +209,18 @@ void ZfsFloor::DestroySnapshots(const std::vector<std::string>& snapshots) {
 }
 
 int ZfsFloor::ReadVolume(const std::string& dataset) {
-  zfs_handle_t* zhp = zfs_open(handle_->h, dataset.c_str(), ZFS_TYPE_VOLUME);
-  if (zhp == nullptr) Die("open " + dataset + ": " + libzfs_error_description(handle_->h));
-  ReadNumbers(zhp);
-  int count = 0;
-  zfs_iter_snapshots_sorted(zhp, SnapshotCallback, &count, 0, 0);
+  zfs_handle_t* zhp = OpenOrDie(handle_->h, dataset, ZFS_TYPE_VOLUME);
+  const int count = ReadVolumeAndSnapshots(zhp);
   zfs_close(zhp);
   return count;
 }
 
 int ZfsFloor::ReadVolumes(const std::string& parent) {
-  zfs_handle_t* zhp = zfs_open(handle_->h, parent.c_str(), ZFS_TYPE_FILESYSTEM);
-  if (zhp == nullptr) Die("open " + parent + ": " + libzfs_error_description(handle_->h));
+  zfs_handle_t* zhp = OpenOrDie(handle_->h, parent, ZFS_TYPE_FILESYSTEM);
   int count = 0;
   auto callback = [](zfs_handle_t* child, void* arg) -> int {
     if (zfs_get_type(child) == ZFS_TYPE_VOLUME) {
-      ReadNumbers(child);
-      int snapshots = 0;
-      zfs_iter_snapshots_sorted(child, SnapshotCallback, &snapshots, 0, 0);
+      ReadVolumeAndSnapshots(child);
       ++*static_cast<int*>(arg);
     }
     zfs_close(child);
@@ -219,8 +232,7 @@ int ZfsFloor::ReadVolumes(const std::string& parent) {
 }
 
 int ZfsFloor::ReadSnapshots(const std::string& dataset) {
-  zfs_handle_t* zhp = zfs_open(handle_->h, dataset.c_str(), ZFS_TYPE_DATASET);
-  if (zhp == nullptr) Die("open " + dataset + ": " + libzfs_error_description(handle_->h));
+  zfs_handle_t* zhp = OpenOrDie(handle_->h, dataset, ZFS_TYPE_DATASET);
   int count = 0;
   zfs_iter_snapshots_sorted(zhp, SnapshotCallback, &count, 0, 0);
   zfs_close(zhp);
@@ -232,8 +244,7 @@ uint64_t ZfsFloor::ReadPoolStats(const std::string& pool) {
   if (zp == nullptr) Die("open pool " + pool);
   zpool_get_state_str(zp);
   zpool_close(zp);
-  zfs_handle_t* root = zfs_open(handle_->h, pool.c_str(), ZFS_TYPE_FILESYSTEM);
-  if (root == nullptr) Die("open " + pool + ": " + libzfs_error_description(handle_->h));
+  zfs_handle_t* root = OpenOrDie(handle_->h, pool, ZFS_TYPE_FILESYSTEM);
   zfs_prop_get_int(root, ZFS_PROP_USED);
   zfs_prop_get_int(root, ZFS_PROP_AVAILABLE);
   zfs_prop_get_int(root, ZFS_PROP_COMPRESSRATIO);
