@@ -29,6 +29,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "common/broadcaster.h"
+#include "common/coalesced_read.h"
 #include "common/mutex.h"
 #include "service/convert.h"
 #include "service/stall_watchdog.h"
@@ -69,16 +70,17 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
  public:
   using Subscription = typename Broadcaster<Info>::Subscription;
 
-  // Subscribes to `events`, then reads the current state with `current`
-  // (so that nothing falls between the two; an object may arrive twice, each
-  // time in full) and starts streaming. Holds one of `slots` until done:
-  // RESOURCE_EXHAUSTED at once if none is free. Ends with `current`'s error
+  // Subscribes to `events`, then asks `current` for the current state (a
+  // read that starts after the subscription, so that nothing falls between
+  // the two; an object may arrive twice, each time in full) and returns at
+  // once: the read runs on `current`'s thread, never on gRPC's, and the
+  // stream starts when it is answered. Holds one of `slots` until done:
+  // RESOURCE_EXHAUSTED at once if none is free. Ends with the read's error
   // if it fails. Returns the reactor for the gRPC handler to return.
-  template <typename ReadCurrent>
   static grpc::ServerWriteReactor<Proto>* Start(grpc::CallbackServerContext* ctx,
                                                 Broadcaster<Info>& events, size_t buffer,
                                                 WatcherSlots& slots, StallWatchdog& watchdog,
-                                                ReadCurrent current) {
+                                                CoalescedRead<std::vector<Info>>& current) {
     if (!slots.TryAcquire()) {
       return new RefusedStream<Proto>(grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -93,16 +95,12 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
       core->stream->core_->mu.AssertHeld();  // the same Core
       core->stream->PumpLocked();
     });
-    absl::StatusOr<std::vector<Info>> initial = current();
-    MutexLock lock(&stream->core_->mu);
-    if (!initial.ok()) {
-      stream->FinishLocked(ToGrpcStatus(initial.status()));
-    } else {
-      stream->initial_.assign(std::make_move_iterator(initial->begin()),
-                              std::make_move_iterator(initial->end()));
-      stream->started_ = true;
-      stream->PumpLocked();
-    }
+    current.Request([core](const absl::StatusOr<std::vector<Info>>& initial) {
+      MutexLock lock(&core->mu);
+      if (core->stream == nullptr) return;  // cancelled while waiting
+      core->stream->core_->mu.AssertHeld();
+      core->stream->StartLocked(initial);
+    });
     return stream;
   }
 
@@ -147,6 +145,18 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
               StallWatchdog& watchdog)
       : buffer_(buffer), slots_(slots), watch_(watchdog, ctx), core_(std::make_shared<Core>()) {
     core_->stream = this;
+  }
+
+  // The current state has been read: send it, then the events.
+  void StartLocked(const absl::StatusOr<std::vector<Info>>& initial)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
+    if (!initial.ok()) {
+      FinishLocked(ToGrpcStatus(initial.status()));
+      return;
+    }
+    initial_.assign(initial->begin(), initial->end());
+    started_ = true;
+    PumpLocked();
   }
 
   // Sends what is next, if nothing is in flight.

@@ -272,43 +272,47 @@ grpc::ServerWriteReactor<VolumeEvent>* ZfsServiceImpl::WatchVolumes(
     grpc::CallbackServerContext* ctx, const WatchVolumesRequest*) {
   CallGuard guard(ctx, authorizer_, audit_, "WatchVolumes");
   if (!guard.allowed()) return new RefusedStream<VolumeEvent>(guard.status());
-  return WatchStream<VolumeEventInfo, VolumeEvent>::Start(
-      ctx, volumes_.volume_events(), options_.watch_buffer, watchers_, stall_watchdog_,
-      [&]() -> absl::StatusOr<std::vector<VolumeEventInfo>> {
-        absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
-        if (!current.ok()) return current.status();
-        std::vector<VolumeEventInfo> initial;
-        for (VolumeInfo& v : *current) initial.push_back({v.id, NowSeconds(), std::move(v)});
-        return initial;
-      });
+  return WatchStream<VolumeEventInfo, VolumeEvent>::Start(ctx, volumes_.volume_events(),
+                                                          options_.watch_buffer, watchers_,
+                                                          stall_watchdog_, volume_state_);
 }
 
 grpc::ServerWriteReactor<TemplateEvent>* ZfsServiceImpl::WatchTemplates(
     grpc::CallbackServerContext* ctx, const WatchTemplatesRequest*) {
   CallGuard guard(ctx, authorizer_, audit_, "WatchTemplates");
   if (!guard.allowed()) return new RefusedStream<TemplateEvent>(guard.status());
-  return WatchStream<TemplateEventInfo, TemplateEvent>::Start(
-      ctx, imports_.template_events(), options_.watch_buffer, watchers_, stall_watchdog_,
-      [&]() -> absl::StatusOr<std::vector<TemplateEventInfo>> {
-        absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
-        if (!current.ok()) return current.status();
-        std::vector<TemplateEventInfo> initial;
-        for (TemplateInfo& t : *current) {
-          TemplateEventInfo event;
-          event.template_id = t.id;
-          event.timestamp = NowSeconds();
-          event.template_info = std::move(t);
-          initial.push_back(std::move(event));
-        }
-        for (ImportJobInfo& job : imports_.List(/*include_finished=*/false)) {
-          TemplateEventInfo event;
-          event.template_id = job.template_id;
-          event.timestamp = NowSeconds();
-          event.import_job = std::move(job);
-          initial.push_back(std::move(event));
-        }
-        return initial;
-      });
+  return WatchStream<TemplateEventInfo, TemplateEvent>::Start(ctx, imports_.template_events(),
+                                                              options_.watch_buffer, watchers_,
+                                                              stall_watchdog_, template_state_);
+}
+
+absl::StatusOr<std::vector<VolumeEventInfo>> ZfsServiceImpl::ReadVolumeState() {
+  absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
+  if (!current.ok()) return current.status();
+  std::vector<VolumeEventInfo> state;
+  for (VolumeInfo& v : *current) state.push_back({v.id, NowSeconds(), std::move(v)});
+  return state;
+}
+
+absl::StatusOr<std::vector<TemplateEventInfo>> ZfsServiceImpl::ReadTemplateState() {
+  absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
+  if (!current.ok()) return current.status();
+  std::vector<TemplateEventInfo> state;
+  for (TemplateInfo& t : *current) {
+    TemplateEventInfo event;
+    event.template_id = t.id;
+    event.timestamp = NowSeconds();
+    event.template_info = std::move(t);
+    state.push_back(std::move(event));
+  }
+  for (ImportJobInfo& job : imports_.List(/*include_finished=*/false)) {
+    TemplateEventInfo event;
+    event.template_id = job.template_id;
+    event.timestamp = NowSeconds();
+    event.import_job = std::move(job);
+    state.push_back(std::move(event));
+  }
+  return state;
 }
 
 }  // namespace mvirt::zfs

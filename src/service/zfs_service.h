@@ -6,6 +6,7 @@
 
 #include "access/authorizer.h"
 #include "audit/audit_trail.h"
+#include "common/coalesced_read.h"
 #include "import/import_manager.h"
 #include "mvirt_zfs.grpc.pb.h"
 #include "service/stall_watchdog.h"
@@ -41,7 +42,9 @@ class ZfsServiceImpl final : public ZfsServiceBase {
         authorizer_(authorizer),
         options_(options),
         stall_watchdog_(options.watch_stall_timeout),
-        watchers_(options.max_watchers) {}
+        watchers_(options.max_watchers),
+        volume_state_([this] { return ReadVolumeState(); }),
+        template_state_([this] { return ReadTemplateState(); }) {}
 
   grpc::Status GetVersion(grpc::ServerContext*, const GetVersionRequest*, VersionInfo*) override;
   grpc::Status GetPoolStats(grpc::ServerContext*, const GetPoolStatsRequest*, PoolStats*) override;
@@ -84,8 +87,11 @@ class ZfsServiceImpl final : public ZfsServiceBase {
   // A new subscriber first receives the current state of every object
   // (for templates: every template, then every import still running), then
   // every change; it is subscribed before the state is read, so nothing
-  // falls between (an object may arrive twice, each time in full). How a
-  // stream ends: see WatchStream.
+  // falls between (an object may arrive twice, each time in full). The
+  // state is read on a thread of its own, once for all the subscribers that
+  // arrived meanwhile (CoalescedRead), so that many subscribers connecting
+  // at once neither block gRPC's threads nor cost a read each. How a stream
+  // ends: see WatchStream.
   grpc::ServerWriteReactor<VolumeEvent>* WatchVolumes(grpc::CallbackServerContext*,
                                                       const WatchVolumesRequest*) override;
   grpc::ServerWriteReactor<TemplateEvent>* WatchTemplates(grpc::CallbackServerContext*,
@@ -105,6 +111,13 @@ class ZfsServiceImpl final : public ZfsServiceBase {
   StallWatchdog stall_watchdog_;
   WatcherSlots watchers_;
   AuditTrail audit_;
+
+  // The current state for new watch streams, as events.
+  absl::StatusOr<std::vector<VolumeEventInfo>> ReadVolumeState();
+  absl::StatusOr<std::vector<TemplateEventInfo>> ReadTemplateState();
+  // Last: their threads stop before anything they read is destroyed.
+  CoalescedRead<std::vector<VolumeEventInfo>> volume_state_;
+  CoalescedRead<std::vector<TemplateEventInfo>> template_state_;
 };
 
 }  // namespace mvirt::zfs

@@ -281,6 +281,65 @@ TEST(WatchOverflow, ASlowSubscriberIsDisconnectedWithAClearStatus) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stalled.daemon().Log();
 }
 
+TEST(WatchFanOut, AHundredSubscribersConnectingAtOnceGetTheStateAndTheNextEvent) {
+  // mvirt's node agents all resubscribe at once after a daemon restart. The
+  // current state is read off gRPC's threads, once for all who wait, so
+  // that no subscriber's writes stall behind the others' reads (a short
+  // stall limit would disconnect them).
+  ScratchPool pool("mvwatch");
+  DaemonProcess daemon(pool.name(), "/run/mvirt-zfs-watch4.sock",
+                       {"--watch-stall-timeout", "5", "--max-watchers", "200"});
+  ASSERT_TRUE(daemon.WaitUntilServing()) << daemon.Log();
+  auto stub = ZfsService::NewStub(
+      grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
+  constexpr int kVolumes = 10;
+  for (int i = 0; i < kVolumes; ++i) {
+    CreateVolumeRequest create;
+    create.set_name("fan-" + std::to_string(i));
+    create.set_size_bytes(16 * kMiB);
+    Volume v;
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub->CreateVolume(&c, create, &v).ok());
+  }
+  // A hundred subscribers on channels of their own (one connection each, as
+  // separate node agents would have).
+  constexpr int kSubscribers = 100;
+  std::vector<std::unique_ptr<ZfsService::Stub>> stubs;
+  std::vector<std::unique_ptr<VolumeWatch>> watches;
+  for (int i = 0; i < kSubscribers; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("mvirt.test.subscriber", i);  // no connection shared between them
+    stubs.push_back(ZfsService::NewStub(
+        grpc::CreateCustomChannel(daemon.endpoint(), grpc::InsecureChannelCredentials(), args)));
+    watches.push_back(std::make_unique<VolumeWatch>(*stubs.back()));
+  }
+  for (auto& watch : watches) {
+    std::set<std::string> seen;
+    watch->ReadUntil([&](const VolumeEvent& e) {
+      if (e.has_volume()) seen.insert(e.volume().name());
+      return seen.size() == kVolumes;
+    });
+    EXPECT_EQ(seen.size(), kVolumes);
+  }
+  CreateVolumeRequest create;
+  create.set_name("fan-late");
+  create.set_size_bytes(16 * kMiB);
+  Volume late;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub->CreateVolume(&c, create, &late).ok());
+  }
+  for (auto& watch : watches) {
+    auto events = watch->ReadUntil(IsVolume("fan-late"));
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().volume_id(), late.id());
+  }
+  EXPECT_THAT(daemon.Log(), ::testing::Not(HasSubstr("disconnecting"))) << daemon.Log();
+  watches.clear();
+  int status = daemon.StopWith(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.Log();
+}
+
 TEST(WatchShutdown, SigtermEndsOpenStreamsPromptly) {
   ScratchPool pool("mvwatch");
   DaemonProcess daemon(pool.name(), "/run/mvirt-zfs-watch2.sock");
