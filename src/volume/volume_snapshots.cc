@@ -62,49 +62,41 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
   // Lock every volume, in name order (std::set) so that concurrent
   // multi-volume calls cannot deadlock.
   std::vector<KeyedMutex::Lock> locks;
-  std::map<std::string, VolumeProps> before;  // each volume as it was just before
-  std::vector<std::string> full_names;
   for (const std::string& v : unique) {
     absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(v);
     if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("create snapshot of '", v, "'"));
     locks.push_back(std::move(*lock));
-    absl::StatusOr<VolumeProps> props = GetManaged("create snapshot", v);
-    if (!props.ok()) return props.status();
-    before.emplace(v, std::move(*props));
   }
-  for (const std::string& v : volumes)
-    full_names.push_back(DatasetNames::Snapshot(names_.Volume(v), snapshot));
-  // One lzc_snapshot call: all or none. The snapshots of one call share a
-  // group id. A single snapshot gets its id in the same call; those of a
-  // multi-volume call each get their own afterwards (until then, and if a
-  // crash comes between, the snapshot's ZFS guid serves: see
-  // ToSnapshotInfo).
-  UserProps props = {{kSnapshotGroupProperty, NewUuid()}};
-  if (full_names.size() == 1) props[kIdProperty] = NewUuid();
-  if (absl::Status s = zfs_.Snapshot(full_names, props); !s.ok()) return s;
+  // One channel program checks that every volume is ours and takes every
+  // snapshot with its own id and the call's group id: one transaction
+  // group, all or none.
+  const std::string group = NewUuid();
+  std::vector<NewSnapshot> wanted;
+  for (const std::string& v : volumes) {
+    wanted.push_back({DatasetNames::Snapshot(names_.Volume(v), snapshot),
+                      {{kIdProperty, NewUuid()}, {kSnapshotGroupProperty, group}}});
+  }
+  absl::StatusOr<std::vector<SnapshotProps>> taken = zfs_.TakeSnapshots(wanted, kIdProperty);
+  if (!taken.ok()) {
+    if (absl::IsNotFound(taken.status())) {
+      // Say which volume, and why, as every other call does.
+      for (const std::string& v : volumes) {
+        if (absl::StatusOr<VolumeProps> props = GetManaged("create snapshot", v); !props.ok()) {
+          return props.status();
+        }
+      }
+    }
+    return taken.status();
+  }
   CrashPoint("snapshot/taken");
-  LogInfo("created snapshot(s) ", absl::StrJoin(full_names, ", "));
-  for (size_t i = 0; full_names.size() > 1 && i < full_names.size(); ++i) {
-    if (absl::Status s = zfs_.SetProperty(full_names[i], kIdProperty, NewUuid()); !s.ok()) {
-      LogWarning("snapshot ", full_names[i], ": ", s.message(), "; its ZFS guid serves as its id");
-    }
-  }
-  // One read of each volume's snapshots gives both the reply and the
-  // volume's event (a snapshot changes none of the volume's own figures).
   std::vector<SnapshotInfo> out;
-  for (size_t i = 0; i < volumes.size(); ++i) {
-    const VolumeProps& volume = before.at(volumes[i]);
-    absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(volume.name);
-    if (!snaps.ok()) return snaps.status();
-    auto taken = std::find_if(snaps->begin(), snaps->end(),
-                              [&](const SnapshotProps& s) { return s.name == full_names[i]; });
-    if (taken == snaps->end()) {
-      return absl::NotFoundError(absl::StrCat("create snapshot '", full_names[i],
-                                              "': taken, but gone again (destroyed meanwhile?)"));
-    }
-    out.push_back(ToSnapshotInfo(*taken));
-    PublishVolume(ToVolumeInfoWith(volume, *snaps));
+  std::vector<std::string> full_names;
+  for (const SnapshotProps& t : *taken) {
+    out.push_back(ToSnapshotInfo(t));
+    full_names.push_back(t.name);
   }
+  LogInfo("created snapshot(s) ", absl::StrJoin(full_names, ", "));
+  for (const std::string& v : volumes) PublishVolumeByName(v);
   return out;
 }
 

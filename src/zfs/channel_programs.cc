@@ -2,6 +2,7 @@
 // include directory shadows C headers and defines a `fallthrough` macro that
 // breaks abseil, so standard headers come first, then that macro goes, then
 // abseil and our headers, then libzfs_core/libnvpair last.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -97,6 +98,50 @@ end
 err = zfs.sync.rollback(ds)
 if err ~= 0 then return {failed = ds, errno = err, done = #newer} end
 return {done = #newer}
+)lua";
+
+// args: snapshots and datasets (names, the dataset of each snapshot at the
+// same position), props ({SNAPSHOT = {PROPERTY = VALUE}}), mark. Returns
+// {taken = {SNAPSHOT = {guid, createtxg, creation, used, referenced,
+// volsize}}}; {missing = DATASET} or {refused = SNAPSHOT, errno = E} when
+// a check failed (nothing was changed); {failed = NAME, errno = E, left = N}
+// if an action failed after every check had passed: the snapshots taken
+// before it are destroyed again, and N of them could not be.
+constexpr char kTakeSnapshotsProgram[] = R"lua(
+local args = ...
+local snaps, datasets, props, mark = args["snapshots"], args["datasets"], args["props"], args["mark"]
+-- Every check before the first snapshot.
+for i, snap in ipairs(snaps) do
+  local ds = datasets[i]
+  if not zfs.exists(ds) or zfs.get_prop(ds, "type") ~= "volume" then return {missing = ds} end
+  local _, setpoint = zfs.get_prop(ds, mark)
+  if setpoint ~= ds then return {missing = ds} end
+  local err = zfs.check.snapshot(snap)  -- EEXIST; EAGAIN: one was taken in this txg
+  if err ~= 0 then return {refused = snap, errno = err} end
+end
+local function undo(taken)
+  local left = 0
+  for j = taken, 1, -1 do
+    if zfs.sync.destroy(snaps[j]) ~= 0 then left = left + 1 end
+  end
+  return left
+end
+for i, snap in ipairs(snaps) do
+  local err = zfs.sync.snapshot(snap)
+  if err ~= 0 then return {failed = snap, errno = err, left = undo(i - 1)} end
+  for key, value in pairs(props[snap]) do
+    err = zfs.sync.set_prop(snap, key, value)
+    if err ~= 0 then return {failed = snap, errno = err, left = undo(i)} end
+  end
+end
+local taken = {}
+for _, snap in ipairs(snaps) do
+  taken[snap] = {
+    guid = zfs.get_prop(snap, "guid"), createtxg = zfs.get_prop(snap, "createtxg"),
+    creation = zfs.get_prop(snap, "creation"), used = zfs.get_prop(snap, "used"),
+    referenced = zfs.get_prop(snap, "referenced"), volsize = zfs.get_prop(snap, "volsize")}
+end
+return {taken = taken}
 )lua";
 
 // What a program returned.
@@ -219,6 +264,93 @@ absl::Status RollbackAtomically(const std::string& dataset, const std::string& s
   }
   return RunUntilSettled(kRollbackProgram, args.get(),
                          absl::StrCat("roll back to '", snapshot, "'"), dataset);
+}
+
+absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshotsAtomically(
+    const std::vector<NewSnapshot>& snapshots, const std::string& mark) {
+  if (snapshots.empty()) return std::vector<SnapshotProps>();
+  const std::string& first = snapshots.front().name;
+  std::vector<std::string> snapshot_names, datasets;
+  for (const NewSnapshot& s : snapshots) {
+    const size_t at = s.name.find('@');
+    if (at == std::string::npos ||
+        std::find(datasets.begin(), datasets.end(), s.name.substr(0, at)) != datasets.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "create snapshot '", s.name, "': not a snapshot name, or a second one of its dataset"));
+    }
+    snapshot_names.push_back(s.name);
+    datasets.push_back(s.name.substr(0, at));
+  }
+  Nvlist args = NewNvlist();
+  Nvlist names = NamesNvlist(snapshot_names);
+  Nvlist dataset_names = NamesNvlist(datasets);
+  Nvlist props = NewNvlist();
+  bool built = args && names && dataset_names && props &&
+               nvlist_add_nvlist(args.get(), "snapshots", names.get()) == 0 &&
+               nvlist_add_nvlist(args.get(), "datasets", dataset_names.get()) == 0 &&
+               nvlist_add_string(args.get(), "mark", mark.c_str()) == 0;
+  for (const NewSnapshot& s : snapshots) {
+    Nvlist own = StringsNvlist(s.user_props);
+    built = built && own && nvlist_add_nvlist(props.get(), s.name.c_str(), own.get()) == 0;
+  }
+  if (!built || nvlist_add_nvlist(args.get(), "props", props.get()) != 0) {
+    return ZfsErrnoStatus(ZfsOp::kSnapshot, ENOMEM, "create snapshot", first);
+  }
+  // A snapshot of the same dataset in this transaction group makes the
+  // check say EAGAIN: run again in the next one.
+  auto delay = std::chrono::milliseconds(20);
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<Nvlist> ret = RunChannelProgram(
+        kTakeSnapshotsProgram, args.get(), ProgramMode::kSync, {10 * 1000 * 1000, 10 * 1024 * 1024},
+        ZfsOp::kSnapshot, "create snapshot", first);
+    if (!ret.ok()) return ret.status();
+    const int64_t err = IntField(ret->get(), "errno");
+    if (std::string missing = StringField(ret->get(), "missing"); !missing.empty()) {
+      return absl::NotFoundError(absl::StrCat("create snapshot of '", missing,
+                                              "': no such zvol carrying ", mark,
+                                              "; nothing was changed"));
+    }
+    if (std::string refused = StringField(ret->get(), "refused"); !refused.empty()) {
+      if (err == EAGAIN && attempt < 8) {
+        std::this_thread::sleep_for(delay);
+        delay *= 2;
+        continue;
+      }
+      return ZfsErrnoStatus(ZfsOp::kSnapshot, static_cast<int>(err), "create snapshot", refused);
+    }
+    if (std::string failed = StringField(ret->get(), "failed"); !failed.empty()) {
+      const int64_t left = IntField(ret->get(), "left");
+      return absl::InternalError(absl::StrCat(
+          "create snapshot '", failed, "': failed (", DescribeZfsErrno(static_cast<int>(err)),
+          ") after every check had passed; ",
+          left == 0 ? "the snapshots taken before it were destroyed again, nothing was changed"
+                    : absl::StrCat(left, " snapshots taken before it could not be destroyed")));
+    }
+    nvlist_t* taken = nullptr;
+    if (nvlist_lookup_nvlist(ret->get(), "taken", &taken) != 0) {
+      return absl::InternalError(
+          absl::StrCat("create snapshot '", first, "': the program returned no snapshots"));
+    }
+    std::vector<SnapshotProps> out;
+    for (const NewSnapshot& s : snapshots) {
+      nvlist_t* fields = nullptr;
+      if (nvlist_lookup_nvlist(taken, s.name.c_str(), &fields) != 0) {
+        return absl::InternalError(
+            absl::StrCat("create snapshot '", s.name, "': taken, but not read back"));
+      }
+      SnapshotProps props;
+      props.name = s.name;
+      props.guid = static_cast<uint64_t>(IntField(fields, "guid"));
+      props.createtxg = static_cast<uint64_t>(IntField(fields, "createtxg"));
+      props.creation = IntField(fields, "creation");
+      props.used = static_cast<uint64_t>(IntField(fields, "used"));
+      props.referenced = static_cast<uint64_t>(IntField(fields, "referenced"));
+      props.volsize = static_cast<uint64_t>(IntField(fields, "volsize"));
+      props.user_props = s.user_props;
+      out.push_back(std::move(props));
+    }
+    return out;
+  }
 }
 
 }  // namespace mvirt::zfs::internal

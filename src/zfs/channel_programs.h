@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "zfs/zfs.h"
 
 namespace mvirt::zfs::internal {
 
@@ -36,6 +38,13 @@ absl::Status DestroyWithSnapshotsAtomically(const std::string& dataset);
 // `snapshot` is gone.
 absl::Status RollbackAtomically(const std::string& dataset, const std::string& snapshot,
                                 const std::vector<std::string>& known_bookmarks);
+
+// Zfs::TakeSnapshots: the checks, the snapshots and their properties in one
+// program. A failure after the checks (which they are there to rule out)
+// destroys the snapshots already taken in the same program: INTERNAL, saying
+// whether that worked.
+absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshotsAtomically(
+    const std::vector<NewSnapshot>& snapshots, const std::string& mark);
 
 }  // namespace mvirt::zfs::internal
 

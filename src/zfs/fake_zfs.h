@@ -94,6 +94,8 @@ class FakeZfs final : public Zfs {
   absl::StatusOr<SnapshotProps> GetSnapshot(const std::string& name) override;
   absl::Status Snapshot(const std::vector<std::string>& snapshots,
                         const UserProps& user_props) override;
+  absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshots(
+      const std::vector<NewSnapshot>& snapshots, const std::string& mark) override;
   absl::Status Rollback(const std::string& name, const std::string& snapshot) override;
   absl::Status Clone(const std::string& name, const std::string& origin,
                      const UserProps& user_props) override;

@@ -123,6 +123,40 @@ absl::Status FakeZfs::Snapshot(const std::vector<std::string>& snapshots,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<SnapshotProps>> FakeZfs::TakeSnapshots(
+    const std::vector<NewSnapshot>& snapshots, const std::string& mark) {
+  absl::MutexLock lock(&mu_);
+  std::set<std::string> heads;
+  for (const NewSnapshot& s : snapshots) {
+    if (!IsSnapshotName(s.name) || !heads.insert(HeadOf(s.name)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "create snapshot '", s.name, "': not a snapshot name, or a second one of its dataset"));
+    }
+  }
+  // The program's checks, in its order; the first failure changes nothing.
+  for (const NewSnapshot& s : snapshots) {
+    const Dataset* d = FindDataset(HeadOf(s.name));
+    if (d == nullptr || !d->is_volume || d->user_props.count(mark) == 0) {
+      return absl::NotFoundError(absl::StrCat("create snapshot of '", HeadOf(s.name),
+                                              "': no such zvol carrying ", mark,
+                                              "; nothing was changed"));
+    }
+    if (d->snaps.count(TailOf(s.name)) > 0) {
+      return ZfsErrnoStatus(ZfsOp::kSnapshot, EEXIST, "create snapshot", s.name);
+    }
+  }
+  ++txg_;  // all in one transaction group
+  std::vector<SnapshotProps> taken;
+  for (const NewSnapshot& s : snapshots) {
+    Dataset& d = *FindDataset(HeadOf(s.name));
+    Snap snap = NewSnap(d);
+    snap.user_props = s.user_props;
+    taken.push_back(ToSnapshotProps(s.name, snap));
+    d.snaps[TailOf(s.name)] = std::move(snap);
+  }
+  return taken;
+}
+
 absl::Status FakeZfs::CopySnapshot(const std::string& source, const std::string& target) {
   absl::MutexLock lock(&mu_);
   const Snap* s = FindSnap(source);

@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 19> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 20> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -26,7 +26,8 @@ constexpr std::array<absl::string_view, 19> kNames = {"GetPool",
                                                       "CopySnapshot",
                                                       "DeferDestroySnapshots",
                                                       "DestroyWithSnapshots",
-                                                      "ScanVolumes"};
+                                                      "ScanVolumes",
+                                                      "TakeSnapshots"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -188,6 +189,13 @@ absl::Status FaultyZfs::Snapshot(const std::vector<std::string>& snapshots,
                                  const UserProps& user_props) {
   return Call<absl::Status>(ZfsCall::kSnapshot, First(snapshots),
                             [&] { return base_.Snapshot(snapshots, user_props); });
+}
+
+absl::StatusOr<std::vector<SnapshotProps>> FaultyZfs::TakeSnapshots(
+    const std::vector<NewSnapshot>& snapshots, const std::string& mark) {
+  return Call<absl::StatusOr<std::vector<SnapshotProps>>>(
+      ZfsCall::kTakeSnapshots, snapshots.empty() ? std::string() : snapshots.front().name,
+      [&] { return base_.TakeSnapshots(snapshots, mark); });
 }
 
 absl::Status FaultyZfs::Rollback(const std::string& name, const std::string& snapshot) {

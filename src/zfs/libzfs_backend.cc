@@ -330,6 +330,11 @@ class LibZfs final : public Zfs {
     return FirstError(ZfsOp::kSnapshot, err, Nvlist(errlist), "create snapshot", snapshots[0]);
   }
 
+  absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshots(
+      const std::vector<NewSnapshot>& snapshots, const std::string& mark) override {
+    return internal::TakeSnapshotsAtomically(snapshots, mark);
+  }
+
   absl::Status Rollback(const std::string& name, const std::string& snapshot) override {
     // Bookmarks newer than the target would make ZFS refuse the rollback
     // after the newer snapshots are gone: refuse them first, naming them.

@@ -59,6 +59,13 @@ struct SnapshotProps {
   UserProps user_props;
 };
 
+// A snapshot for TakeSnapshots: its name and the user properties it is
+// born with.
+struct NewSnapshot {
+  std::string name;  // "pool/vol@snap"
+  UserProps user_props;
+};
+
 // What ScanVolumes reads of a zvol.
 struct VolumeDigest {
   std::string name;  // full dataset name, "pool/vol"
@@ -148,6 +155,17 @@ class Zfs {
   // ALREADY_EXISTS (naming it) if one exists already.
   virtual absl::Status Snapshot(const std::vector<std::string>& snapshots,
                                 const UserProps& user_props) = 0;
+
+  // Takes every one of `snapshots` (at most one per dataset, one pool) with
+  // its own user properties, in one transaction group: all or none. Checks
+  // first, changing nothing if one fails, that each dataset exists, is a
+  // zvol and has user property `mark` set on itself (NOT_FOUND naming the
+  // first that does not: such a zvol is not the caller's), and that each
+  // snapshot can be taken (ALREADY_EXISTS naming one that exists).
+  // Returns the new snapshots as read in that transaction group, in the
+  // order given (a new snapshot has no clones and no holds).
+  virtual absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshots(
+      const std::vector<NewSnapshot>& snapshots, const std::string& mark) = 0;
 
   // Rolls dataset `name` back to its snapshot `snapshot` ("pool/vol@snap"),
   // destroying every newer snapshot, in one transaction: all or nothing.

@@ -81,15 +81,40 @@ TEST_F(VolumeSnapshotsTest, ASingleSnapshotGetsItsIdInTheSameCall) {
   }
 }
 
-TEST_F(VolumeSnapshotsTest, ASnapshotOfAGroupWhoseIdCannotBeSetUsesItsGuid) {
-  w_.zfs.FailCall(ZfsCall::kSetProperty, 1, absl::UnavailableError("injected"));
-  absl::StatusOr<std::vector<SnapshotInfo>> s = w_.vm().CreateSnapshots({"a", "b"}, "s");
+TEST_F(VolumeSnapshotsTest, ASnapshotOfAGroupIsOneZfsCallWithAnIdForEachAndOneForTheGroup) {
+  w_.zfs.Reset();
+  absl::StatusOr<std::vector<SnapshotInfo>> s = w_.vm().CreateSnapshots({"b", "a"}, "s");
   ASSERT_OK(s);
-  absl::StatusOr<SnapshotProps> props = w_.fake.GetSnapshot("vmpool/a@s");
-  ASSERT_OK(props);
-  EXPECT_EQ((*s)[0].id, std::to_string(props->guid));
-  EXPECT_EQ(props->user_props.count(kIdProperty), 0u);
-  EXPECT_EQ(w_.fake.GetSnapshot("vmpool/b@s")->user_props.at(kIdProperty), (*s)[1].id);
+  EXPECT_THAT(Mutations(w_.zfs.calls()), ElementsAre("TakeSnapshots vmpool/b@s"));
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ((*s)[0].full_name, "vmpool/b@s");  // in the order asked
+  absl::StatusOr<SnapshotProps> a = w_.fake.GetSnapshot("vmpool/a@s");
+  absl::StatusOr<SnapshotProps> b = w_.fake.GetSnapshot("vmpool/b@s");
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  EXPECT_EQ(b->user_props.at(kIdProperty), (*s)[0].id);
+  EXPECT_EQ(a->user_props.at(kIdProperty), (*s)[1].id);
+  EXPECT_NE((*s)[0].id, (*s)[1].id);
+  EXPECT_EQ(a->user_props.at(kSnapshotGroupProperty), b->user_props.at(kSnapshotGroupProperty));
+}
+
+TEST_F(VolumeSnapshotsTest, ASnapshotMadeByHandUsesItsGuidAsItsId) {
+  ASSERT_OK(w_.fake.Snapshot({"vmpool/a@by-hand"}, {}));
+  absl::StatusOr<std::vector<SnapshotInfo>> listed = w_.vm().ListSnapshots("a");
+  ASSERT_OK(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().id, std::to_string(w_.fake.GetSnapshot("vmpool/a@by-hand")->guid));
+}
+
+TEST_F(VolumeSnapshotsTest, ASnapshotOfAVolumeThatIsNotOursSaysWhichAndTakesNone) {
+  ASSERT_OK(w_.fake.CreateVolume("vmpool/foreign", kMiB, kDefaultVolblocksize, {}));
+  const std::string before = w_.fake.Dump();
+  EXPECT_THAT(w_.vm().CreateSnapshots({"a", "foreign"}, "s"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("zvol 'vmpool/foreign' exists but is not managed")));
+  EXPECT_THAT(w_.vm().CreateSnapshots({"a", "nope"}, "s"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no volume 'nope'")));
+  EXPECT_EQ(w_.fake.Dump(), before);
 }
 
 TEST_F(VolumeSnapshotsTest, DeleteSnapshotNamesWhatDependsOnIt) {

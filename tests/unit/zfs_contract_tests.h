@@ -158,6 +158,62 @@ TEST_P(ZfsContractTest, SnapshotOfSeveralIsAllOrNothing) {
   EXPECT_EQ(t2->user_props, (UserProps{{"mvirt:group", "g"}}));
 }
 
+TEST_P(ZfsContractTest, TakeSnapshotsChecksEveryVolumeFirstThenTakesAllWithTheirOwnProperties) {
+  const std::string v1 = Ds("v1"), v2 = Ds("v2"), bare = Ds("bare"), fs = Ds("fs");
+  const std::string mark = "mvirt:id";
+  MakeVolume(v1, kSize, {{mark, "id-1"}});
+  MakeVolume(v2, 2 * kSize, {{mark, "id-2"}});
+  MakeVolume(bare);  // not marked
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(fs, /*zvol_devices=*/true));
+  ASSERT_OK(zfs().SetProperty(fs, mark, "inherited"));
+  MakeVolume(fs + "/v");  // marked only by inheritance
+  Snap(v2 + "@s");
+  auto one = [&](const std::string& name) { return NewSnapshot{name, {{"p:x", "y"}}}; };
+  // Each refusal names the culprit and takes nothing, whatever its position.
+  EXPECT_THAT(zfs().TakeSnapshots({one(v1 + "@a"), one(bare + "@a")}, mark),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(bare)));
+  EXPECT_THAT(zfs().TakeSnapshots({one(v1 + "@a"), one(fs + "/v@a")}, mark),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(fs + "/v")));
+  EXPECT_THAT(zfs().TakeSnapshots({one(v1 + "@a"), one(Ds("missing@a"))}, mark),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing"))));
+  EXPECT_THAT(zfs().TakeSnapshots({one(fs + "@a")}, mark),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(fs)));  // not a zvol
+  EXPECT_FALSE(zfs().Exists(v1 + "@a"));
+  EXPECT_THAT(zfs().TakeSnapshots({one(v1 + "@s"), one(v2 + "@s")}, mark),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(v2 + "@s")));
+  EXPECT_FALSE(zfs().Exists(v1 + "@s"));
+  EXPECT_THAT(zfs().TakeSnapshots({one(v1 + "@u"), one(v1 + "@w")}, mark),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_FALSE(zfs().Exists(v1 + "@u"));
+
+  absl::StatusOr<std::vector<SnapshotProps>> taken =
+      zfs().TakeSnapshots({{v2 + "@t", {{mark, "snap-2"}, {"mvirt:group", "g"}}},
+                           {v1 + "@t", {{mark, "snap-1"}, {"mvirt:group", "g"}}}},
+                          mark);
+  ASSERT_OK(taken);
+  ASSERT_EQ(taken->size(), 2u);
+  EXPECT_EQ((*taken)[0].name, v2 + "@t");  // in the order given
+  EXPECT_EQ((*taken)[1].name, v1 + "@t");
+  EXPECT_EQ((*taken)[0].createtxg, (*taken)[1].createtxg);  // one transaction group
+  EXPECT_EQ((*taken)[0].volsize, 2 * kSize);
+  EXPECT_EQ((*taken)[1].volsize, kSize);
+  // What it returned is what a later read sees.
+  for (const SnapshotProps& t : *taken) {
+    absl::StatusOr<SnapshotProps> read = zfs().GetSnapshot(t.name);
+    ASSERT_OK(read);
+    EXPECT_EQ(t.guid, read->guid);
+    EXPECT_EQ(t.createtxg, read->createtxg);
+    EXPECT_EQ(t.creation, read->creation);
+    EXPECT_EQ(t.used, read->used);
+    EXPECT_EQ(t.referenced, read->referenced);
+    EXPECT_EQ(t.volsize, read->volsize);
+    EXPECT_EQ(t.user_props, read->user_props);
+    EXPECT_EQ(read->userrefs, 0u);
+    EXPECT_THAT(read->clones, IsEmpty());
+  }
+  EXPECT_EQ((*taken)[1].user_props, (UserProps{{mark, "snap-1"}, {"mvirt:group", "g"}}));
+}
+
 TEST_P(ZfsContractTest, DestroySnapshotsIsAllOrNothingAndSkipsMissingOnes) {
   const std::string v = Ds("v");
   MakeVolume(v);
