@@ -260,6 +260,7 @@ int RunDaemon(int argc, char** argv) {
   VolumeManagerOptions volume_options;
   volume_options.pool = options.pool;
   volume_options.device_timeout = absl::Seconds(options.device_timeout_seconds);
+  volume_options.publish_snapshot_events_after_return = true;
   VolumeManager volumes(**zfs, measured_devices, volume_options);
   volumes.CollectGarbage(/*at_startup=*/true);
   InitHttp();

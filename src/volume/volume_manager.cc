@@ -32,7 +32,12 @@ absl::Status ValidateNewVolume(const std::string& name, const std::string& id) {
 }
 
 VolumeManager::VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOptions options)
-    : zfs_(zfs), devices_(devices), options_(std::move(options)), names_(options_.pool) {}
+    : zfs_(zfs),
+      devices_(devices),
+      options_(std::move(options)),
+      names_(options_.pool),
+      publisher_(options_.publish_snapshot_events_after_return ? std::make_unique<SerialExecutor>()
+                                                               : nullptr) {}
 
 absl::Status VolumeManager::UnlessPoolGone(const absl::Status& status) {
   if (!absl::IsNotFound(status) || zfs_.Exists(options_.pool)) return status;
@@ -113,7 +118,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   if (absl::Status s = CheckCapacity("create volume", params.name, *volsize); !s.ok()) return s;
 
   const std::string dataset = names_.Volume(params.name);
-  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
+  absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(params.name);
   if (!lock.ok()) return Annotate(lock.status(), op);
 
   absl::StatusOr<VolumeProps> existing = LookUpNewName(dataset);
@@ -310,7 +315,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name, uint64
     return absl::InvalidArgumentError(
         absl::StrCat("resize volume '", name, "': new size must be greater than 0"));
   }
-  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(name);
+  absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(name);
   if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("resize volume '", name, "'"));
   absl::StatusOr<VolumeProps> props = GetManaged("resize volume", name);
   if (!props.ok()) return props.status();
@@ -338,7 +343,7 @@ absl::Status VolumeManager::Delete(const std::string& name) {
   const std::string op = absl::StrCat("delete volume '", name, "'");
   std::string origin;
   {
-    absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(name);
+    absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(name);
     if (!lock.ok()) return Annotate(lock.status(), op);
     absl::StatusOr<VolumeProps> props = GetManaged("delete volume", name);
     if (!props.ok()) return props.status();
@@ -387,6 +392,35 @@ void VolumeManager::PublishVolumeDeleted(const std::string& id) {
 void VolumeManager::PublishVolumeByName(const std::string& name) {
   absl::StatusOr<VolumeInfo> info = Get(name);
   if (info.ok()) PublishVolume(*info);
+}
+
+void VolumeManager::PublishVolumeSoon(const std::string& name) {
+  if (publisher_ == nullptr) {
+    PublishVolumeByName(name);
+    return;
+  }
+  {
+    MutexLock lock(&owed_mu_);
+    owed_events_.insert(name);
+  }
+  publisher_->Submit(name, [this, name] {
+    KeyedMutex::Lock lock = name_locks_.AcquireUninterruptible(name);
+    PayOwedEvent(name);
+  });
+}
+
+void VolumeManager::PayOwedEvent(const std::string& name) {
+  {
+    MutexLock lock(&owed_mu_);
+    if (owed_events_.erase(name) == 0) return;
+  }
+  PublishVolumeByName(name);
+}
+
+absl::StatusOr<KeyedMutex::Lock> VolumeManager::LockVolume(const std::string& name) {
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(name);
+  if (lock.ok()) PayOwedEvent(name);
+  return lock;
 }
 
 void VolumeManager::CloseEvents() { volume_events_.Close(); }

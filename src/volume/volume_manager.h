@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,6 +30,7 @@
 #include "common/broadcaster.h"
 #include "common/keyed_mutex.h"
 #include "common/mutex.h"
+#include "common/serial_executor.h"
 #include "device/zvol_devices.h"
 #include "volume/dataset_names.h"
 #include "volume/volume_types.h"
@@ -51,6 +53,12 @@ struct VolumeManagerOptions {
   std::string pool = "vmpool";
   // How long to wait for /dev/zvol links to appear or vanish.
   absl::Duration device_timeout = absl::Seconds(30);
+  // The event that follows a snapshot (the volume with all its snapshots)
+  // is read and published after the call has returned, on a thread of the
+  // manager's own (the daemon), or before it returns (tests that look at
+  // events right after a call). Either way it comes before the event of
+  // the next call on that volume.
+  bool publish_snapshot_events_after_return = false;
 };
 
 class VolumeManager {
@@ -220,6 +228,15 @@ class VolumeManager {
   void PublishVolumeDeleted(const std::string& id);
   // Publishes the state of the volume `name`, if it still exists.
   void PublishVolumeByName(const std::string& name);
+  // The same, owed until the publisher or the next call that locks the
+  // volume (LockVolume) pays it, under the volume's lock: so the event
+  // keeps its place among those of the calls on that volume. The caller
+  // holds that lock. Without a publisher, at once.
+  void PublishVolumeSoon(const std::string& name);
+  // Publishes the volume's owed event, if any. The caller holds its lock.
+  void PayOwedEvent(const std::string& name);
+  // name_locks_.Acquire for a volume's name, paying its owed event first.
+  absl::StatusOr<KeyedMutex::Lock> LockVolume(const std::string& name);
   void PublishTemplate(const TemplateInfo& info);
   void PublishTemplateDeleted(const std::string& id);
   // Publishes the state of template `name`, if it exists. Requires its
@@ -303,6 +320,13 @@ class VolumeManager {
   Broadcaster<VolumeEventInfo> volume_events_;
   Mutex observer_mu_;  // held while the observer runs, so removing it waits
   TemplateObserver template_observer_ ABSL_GUARDED_BY(observer_mu_);
+  // Volumes whose event is owed (PublishVolumeSoon), each published by the
+  // publisher or by the next call that locks the volume, whichever is first.
+  Mutex owed_mu_;
+  std::set<std::string> owed_events_ ABSL_GUARDED_BY(owed_mu_);
+  // Last: its destructor runs the queued publications while all the above
+  // still exists. Null unless publish_snapshot_events_after_return.
+  std::unique_ptr<SerialExecutor> publisher_;
 };
 
 // True if `props` carry a local mvirt:id, i.e. the daemon created them.

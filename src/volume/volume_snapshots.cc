@@ -63,7 +63,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
   // multi-volume calls cannot deadlock.
   std::vector<KeyedMutex::Lock> locks;
   for (const std::string& v : unique) {
-    absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(v);
+    absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(v);
     if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("create snapshot of '", v, "'"));
     locks.push_back(std::move(*lock));
   }
@@ -96,7 +96,9 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     full_names.push_back(t.name);
   }
   LogInfo("created snapshot(s) ", absl::StrJoin(full_names, ", "));
-  for (const std::string& v : volumes) PublishVolumeByName(v);
+  // The reply needs only the new snapshots; each volume's event (with all
+  // its snapshots) is read after the call has returned.
+  for (const std::string& v : volumes) PublishVolumeSoon(v);
   return out;
 }
 
@@ -113,7 +115,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::ListSnapshots(const std
 absl::Status VolumeManager::DeleteSnapshot(const std::string& volume, const std::string& snapshot) {
   if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
-  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(volume);
+  absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(volume);
   if (!lock.ok())
     return Annotate(lock.status(), absl::StrCat("delete snapshot '", volume, "@", snapshot, "'"));
   absl::StatusOr<VolumeProps> props = GetManaged("delete snapshot", volume);
@@ -135,7 +137,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
   if (absl::Status s = ValidateName("volume name", volume); !s.ok()) return s;
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) return s;
   const std::string op = absl::StrCat("roll back '", volume, "' to '", snapshot, "'");
-  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(volume);
+  absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(volume);
   if (!lock.ok()) return Annotate(lock.status(), op);
   absl::StatusOr<VolumeProps> props = GetManaged("roll back", volume);
   if (!props.ok()) return props.status();
@@ -185,7 +187,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_
   if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
   const std::string op =
       absl::StrCat("clone '", source_volume, "@", snapshot, "' as '", params.name, "'");
-  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(params.name);
+  absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(params.name);
   if (!lock.ok()) return Annotate(lock.status(), op);
   absl::StatusOr<VolumeProps> source = GetManaged("clone", source_volume);
   if (!source.ok()) return source.status();

@@ -101,7 +101,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   absl::StatusOr<KeyedMutex::Lock> template_lock =
       name_locks_.Acquire(TemplateLockKey(template_name));
   if (!template_lock.ok()) return Annotate(template_lock.status(), op);
-  absl::StatusOr<KeyedMutex::Lock> volume_lock = name_locks_.Acquire(volume);
+  absl::StatusOr<KeyedMutex::Lock> volume_lock = LockVolume(volume);
   if (!volume_lock.ok()) return Annotate(volume_lock.status(), op);
   absl::StatusOr<VolumeProps> source = GetManaged("promote", volume);
   if (!source.ok()) return source.status();
@@ -149,7 +149,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFromTemplate(const std::string& t
   absl::StatusOr<KeyedMutex::Lock> template_lock =
       name_locks_.Acquire(TemplateLockKey(template_name));
   if (!template_lock.ok()) return Annotate(template_lock.status(), op);
-  absl::StatusOr<KeyedMutex::Lock> volume_lock = name_locks_.Acquire(params.name);
+  absl::StatusOr<KeyedMutex::Lock> volume_lock = LockVolume(params.name);
   if (!volume_lock.ok()) return Annotate(volume_lock.status(), op);
   absl::StatusOr<VolumeProps> tmpl = GetManagedTemplate(template_name);
   if (!tmpl.ok()) return Annotate(tmpl.status(), op);

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
+#include <thread>
+
 #include "status_matchers.h"
 #include "volume/volume_manager.h"
 #include "volume_test_world.h"
@@ -234,6 +238,72 @@ TEST_F(VolumeSnapshotsTest, CloneIsIdempotentForTheSameIdOriginAndSize) {
               StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(w_.vm().CloneVolume("a", "s", CloneParams("a", kId1)),
               StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+}  // namespace
+}  // namespace mvirt::zfs::testing
+
+namespace mvirt::zfs::testing {
+namespace {
+
+// The daemon's way: a snapshot's event is published after the call returned.
+class SnapshotEventsAfterReturnTest : public ::testing::Test {
+ protected:
+  SnapshotEventsAfterReturnTest() {
+    VolumeManagerOptions options;
+    options.pool = kPool;
+    options.device_timeout = absl::Milliseconds(20);
+    options.publish_snapshot_events_after_return = true;
+    vm_ = std::make_unique<VolumeManager>(w_.zfs, w_.devices, options);
+    events_ = vm_->volume_events().Subscribe(1000);
+  }
+  // The next event, waiting up to 30 s for it.
+  std::optional<VolumeEventInfo> NextEvent() {
+    for (int i = 0; i < 30000; ++i) {
+      if (std::optional<VolumeEventInfo> e = events_->Next()) return e;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return std::nullopt;
+  }
+
+  World w_;
+  std::unique_ptr<VolumeManager> vm_;
+  std::shared_ptr<Broadcaster<VolumeEventInfo>::Subscription> events_;
+};
+
+TEST_F(SnapshotEventsAfterReturnTest, TheEventComesWithoutAnotherCall) {
+  ASSERT_OK(vm_->Create(VolumeParams("v", kMiB, kId1)));
+  ASSERT_TRUE(NextEvent().has_value());
+  ASSERT_OK(vm_->CreateSnapshot("v", "s"));
+  std::optional<VolumeEventInfo> e = NextEvent();
+  ASSERT_TRUE(e.has_value() && e->volume.has_value());
+  ASSERT_EQ(e->volume->snapshots.size(), 1u);
+  EXPECT_EQ(e->volume->snapshots[0].name, "s");
+}
+
+TEST_F(SnapshotEventsAfterReturnTest, EachCallsEventKeepsItsPlaceWhoeverPublishesIt) {
+  // The next call on the volume may come before the publisher: it then
+  // publishes the owed event first. Either way: one event per call, in
+  // order, each with the state that call left.
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_OK(vm_->Create(VolumeParams("v", kMiB, kId1)));
+    ASSERT_OK(vm_->CreateSnapshot("v", "s1"));
+    ASSERT_OK(vm_->CreateSnapshot("v", "s2"));
+    ASSERT_OK(vm_->Delete("v"));
+  }
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE(round);
+    for (size_t snapshots = 0; snapshots < 3; ++snapshots) {
+      std::optional<VolumeEventInfo> e = NextEvent();
+      ASSERT_TRUE(e.has_value() && e->volume.has_value());
+      EXPECT_EQ(e->volume->snapshots.size(), snapshots);
+    }
+    std::optional<VolumeEventInfo> deleted = NextEvent();
+    ASSERT_TRUE(deleted.has_value());
+    EXPECT_FALSE(deleted->volume.has_value());
+    EXPECT_EQ(deleted->volume_id, kId1);
+  }
+  EXPECT_EQ(events_->Next(), std::nullopt) << "no event twice";
 }
 
 }  // namespace

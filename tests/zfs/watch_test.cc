@@ -47,6 +47,11 @@ class VolumeWatch {
     EXPECT_EQ(events.size(), n) << "stream ended: " << reader_->Finish().error_message();
     return events;
   }
+  // Cancels the call and waits until it has ended.
+  void Cancel() {
+    ctx_.TryCancel();
+    Finish();
+  }
   grpc::Status Finish() {
     VolumeEvent e;
     while (reader_->Read(&e)) {
@@ -335,7 +340,10 @@ TEST(WatchFanOut, AHundredSubscribersConnectingAtOnceGetTheStateAndTheNextEvent)
     EXPECT_EQ(events.back().volume_id(), late.id());
   }
   EXPECT_THAT(daemon.Log(), ::testing::Not(HasSubstr("disconnecting"))) << daemon.Log();
+  // Every call ended and every channel closed before the daemon stops.
+  for (auto& watch : watches) watch->Cancel();
   watches.clear();
+  stubs.clear();
   int status = daemon.StopWith(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.Log();
 }
