@@ -5,10 +5,13 @@
 # (build/) and real ZFS: on a machine without the zfs module run it in the
 # guest:
 #
-#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS] [SUBSCRIBERS]
+#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS] [SUBSCRIBERS] [--footprint-only]
 #
 # SCALES is a comma-separated list of volume counts (default 10,100; the
-# long variant is 10,100,1000), each volume with 10 snapshots. The tables go
+# long variant is 10,100,1000), each volume with 10 snapshots.
+# --footprint-only measures at each scale only the daemon's memory (after
+# four ListVolumes at once, a GetPoolStats and the fan-out): the way to
+# reach 1000 volumes in the emulated guest. The tables go
 # to stdout, every figure as JSON to build/bench-results/ops.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,4 +44,4 @@ for _ in $(seq 300); do
 done
 echo "zfs $(zfs version | head -1), $(nproc) CPUs, scales $scales, $rounds rounds"
 "$build/bench/bench_ops" --pool "$pool" --endpoint "unix:$work/sock" --scales "$scales" \
-  --rounds "$rounds" --subscribers "$subscribers" --daemon-pid "$daemon_pid" --json "$build/bench-results/ops.json"
+  --rounds "$rounds" --subscribers "$subscribers" --daemon-pid "$daemon_pid" --json "$build/bench-results/ops.json" "${@:4}"

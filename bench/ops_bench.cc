@@ -108,6 +108,7 @@ struct ScaleResult {
   std::vector<OperationResult> operations;
   std::vector<ThroughputResult> throughput;
   FanoutResult fanout;
+  double concurrent_list_ms = 0;  // --footprint-only: 4 ListVolumes at once, the slowest
   long rss_kib = -1;
 };
 
@@ -241,6 +242,24 @@ class OpsBench {
     return out;
   }
 
+  // `clients` ListVolumes calls at once, each on its own channel (the most
+  // memory the daemon needs at once); returns the slowest call's ms.
+  double ConcurrentLists(int clients) {
+    std::vector<std::thread> threads;
+    std::vector<double> ms(clients);
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        std::unique_ptr<Stub> stub = NewStub();
+        pb::ListVolumesResponse reply;
+        ms[c] = Time([&] {
+          CheckCall(stub->ListVolumes(Context().get(), pb::ListVolumesRequest(), &reply), "list");
+        });
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    return *std::max_element(ms.begin(), ms.end());
+  }
+
   // `subscribers` WatchVolumes streams (each with its own channel, as
   // separate node agents) while `creates` volumes are created one after the
   // other: how long until every subscriber has each new volume's event.
@@ -339,6 +358,12 @@ class OpsBench {
     pb::Snapshot reply;
     CheckCall(stub_->CreateSnapshot(Context().get(), request, &reply),
               "snapshot " + volume + "@" + snapshot);
+  }
+
+  void GetPoolStats() {
+    pb::PoolStats reply;
+    CheckCall(stub_->GetPoolStats(Context().get(), pb::GetPoolStatsRequest(), &reply),
+              "pool stats");
   }
 
   void DeleteVolume(const std::string& name) {
@@ -586,18 +611,22 @@ class OpsBench {
   uint64_t resized_ = 0;
 };
 
-void PrintScale(const ScaleResult& scale) {
-  std::printf("\n%d volumes x %d snapshots (p50 ms)\n", scale.volumes, kSnapshotsPerVolume);
+void PrintOperations(const std::vector<OperationResult>& operations) {
   std::printf("| %-32s | %8s | %8s | %8s | %12s | %10s |\n", "operation", "daemon", "zfs CLI",
               "floor", "daemon/floor", "CLI/floor");
   std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(34, '-').c_str(), std::string(10, '-').c_str(),
               std::string(10, '-').c_str(), std::string(10, '-').c_str(),
               std::string(14, '-').c_str(), std::string(12, '-').c_str());
-  for (const OperationResult& op : scale.operations) {
+  for (const OperationResult& op : operations) {
     std::printf("| %-32s | %8.1f | %8.1f | %8.1f | %12.2f | %10.2f |\n", op.name.c_str(),
                 op.daemon_ms, op.cli_ms, op.floor_ms, op.daemon_ms / op.floor_ms,
                 op.cli_ms / op.floor_ms);
   }
+}
+
+void PrintScale(const ScaleResult& scale) {
+  std::printf("\n%d volumes x %d snapshots (p50 ms)\n", scale.volumes, kSnapshotsPerVolume);
+  if (!scale.operations.empty()) PrintOperations(scale.operations);
   for (const ThroughputResult& t : scale.throughput) {
     std::printf("throughput %-28s %2d clients: %8.2f calls/s\n", t.workload.c_str(), t.clients,
                 t.ops_per_second);
@@ -607,16 +636,21 @@ void PrintScale(const ScaleResult& scale) {
       "WatchVolumes fan-out, %d subscribers: CreateVolume p50 %.1f ms; its event at the "
       "last subscriber %.1f ms after the call started (p50), %.1f ms at worst\n",
       f.subscribers, f.create_ms, f.delivery_ms, f.slowest_ms);
+  if (scale.concurrent_list_ms > 0) {
+    std::printf("4 ListVolumes at once: the slowest took %.1f ms\n", scale.concurrent_list_ms);
+  }
   if (scale.rss_kib >= 0) std::printf("daemon RSS: %ld KiB\n", scale.rss_kib);
 }
 
-std::string ToJson(const std::vector<ScaleResult>& scales) {
+std::string ToJson(const std::vector<ScaleResult>& scales, long rss_idle_kib) {
   std::ostringstream out;
-  out << "{\"snapshots_per_volume\": " << kSnapshotsPerVolume << ", \"scales\": [";
+  out << "{\"snapshots_per_volume\": " << kSnapshotsPerVolume
+      << ", \"daemon_rss_idle_kib\": " << rss_idle_kib << ", \"scales\": [";
   for (size_t s = 0; s < scales.size(); ++s) {
     const ScaleResult& scale = scales[s];
     out << (s ? ", " : "") << "{\"volumes\": " << scale.volumes
-        << ", \"daemon_rss_kib\": " << scale.rss_kib << ", \"operations\": [";
+        << ", \"daemon_rss_kib\": " << scale.rss_kib
+        << ", \"concurrent_list_ms\": " << scale.concurrent_list_ms << ", \"operations\": [";
     for (size_t i = 0; i < scale.operations.size(); ++i) {
       const OperationResult& op = scale.operations[i];
       out << (i ? ", " : "")
@@ -655,6 +689,7 @@ int main(int argc, char** argv) {
   int rounds = 15, daemon_pid = 0;
   double concurrency_seconds = 5;
   int subscribers = 100;
+  bool footprint_only = false;
   app.add_option("--pool", pool, "pool the daemon serves")->required();
   app.add_option("--endpoint", endpoint, "the daemon's endpoint, e.g. unix:/run/x.sock")
       ->required();
@@ -667,25 +702,38 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency-seconds", concurrency_seconds,
                  "how long each concurrent-clients run lasts");
   app.add_option("--subscribers", subscribers, "WatchVolumes streams in the fan-out run");
+  app.add_flag("--footprint-only", footprint_only,
+               "at each scale only the daemon's memory: after 4 ListVolumes at once, a "
+               "GetPoolStats and the fan-out (no per-operation rounds)");
   CLI11_PARSE(app, argc, argv);
   std::sort(scales.begin(), scales.end());
 
   OpsBench bench(pool, endpoint, rounds);
+  const long rss_idle_kib = DaemonRssKib(daemon_pid);  // started, nothing served yet
   bench.MakeFixtures();
+  if (rss_idle_kib >= 0) std::printf("daemon RSS idle: %ld KiB\n", rss_idle_kib);
   std::vector<ScaleResult> results;
   for (int volumes : scales) {
     std::fprintf(stderr, "filling %s to %d volumes\n", pool.c_str(), volumes);
     bench.FillTo(volumes);
-    std::fprintf(stderr, "measuring at %d volumes (daemon, CLI, floor)\n", volumes);
-    ScaleResult result = bench.RunScale(volumes);
-    result.throughput = bench.RunThroughput(volumes, concurrency_seconds);
+    ScaleResult result;
+    result.volumes = volumes;
+    if (footprint_only) {
+      std::fprintf(stderr, "the daemon's memory at %d volumes\n", volumes);
+      result.concurrent_list_ms = bench.ConcurrentLists(4);
+      bench.GetPoolStats();
+    } else {
+      std::fprintf(stderr, "measuring at %d volumes (daemon, CLI, floor)\n", volumes);
+      result = bench.RunScale(volumes);
+      result.throughput = bench.RunThroughput(volumes, concurrency_seconds);
+    }
     result.fanout = bench.RunFanout(volumes, subscribers, 10);
     result.rss_kib = DaemonRssKib(daemon_pid);
     PrintScale(result);
     results.push_back(std::move(result));
   }
   if (!json.empty()) {
-    std::ofstream(json) << ToJson(results);
+    std::ofstream(json) << ToJson(results, rss_idle_kib);
   }
   return 0;
 }

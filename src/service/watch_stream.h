@@ -19,7 +19,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +68,9 @@ template <typename Info, typename Proto>
 class WatchStream final : public grpc::ServerWriteReactor<Proto> {
  public:
   using Subscription = typename Broadcaster<Info>::Subscription;
+  // The current state, read once and shared by every stream it starts (each
+  // sends from it by position, so a hundred streams hold one copy).
+  using SharedState = std::shared_ptr<const std::vector<Info>>;
 
   // Subscribes to `events`, then asks `current` for the current state (a
   // read that starts after the subscription, so that nothing falls between
@@ -80,7 +82,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   static grpc::ServerWriteReactor<Proto>* Start(grpc::CallbackServerContext* ctx,
                                                 Broadcaster<Info>& events, size_t buffer,
                                                 WatcherSlots& slots, StallWatchdog& watchdog,
-                                                CoalescedRead<std::vector<Info>>& current) {
+                                                CoalescedRead<SharedState>& current) {
     if (!slots.TryAcquire()) {
       return new RefusedStream<Proto>(grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -95,7 +97,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
       core->stream->core_->mu.AssertHeld();  // the same Core
       core->stream->PumpLocked();
     });
-    current.Request([core](const absl::StatusOr<std::vector<Info>>& initial) {
+    current.Request([core](const absl::StatusOr<SharedState>& initial) {
       MutexLock lock(&core->mu);
       if (core->stream == nullptr) return;  // cancelled while waiting
       core->stream->core_->mu.AssertHeld();
@@ -148,13 +150,13 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   }
 
   // The current state has been read: send it, then the events.
-  void StartLocked(const absl::StatusOr<std::vector<Info>>& initial)
+  void StartLocked(const absl::StatusOr<SharedState>& initial)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
     if (!initial.ok()) {
       FinishLocked(ToGrpcStatus(initial.status()));
       return;
     }
-    initial_.assign(initial->begin(), initial->end());
+    if (!(*initial)->empty()) initial_ = *initial;
     started_ = true;
     PumpLocked();
   }
@@ -170,24 +172,21 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
                        "current state")));
       return;
     }
-    std::optional<Info> next;
-    if (!initial_.empty()) {
-      next = std::move(initial_.front());
-      initial_.pop_front();
-    } else {
-      next = subscription_->Next();
-    }
-    if (next.has_value()) {
-      pending_.Clear();
+    pending_.Clear();
+    if (initial_ != nullptr) {
+      ToProto((*initial_)[sent_of_initial_++], &pending_);
+      if (sent_of_initial_ == initial_->size()) initial_.reset();  // the last stream frees it
+    } else if (std::optional<Info> next = subscription_->Next(); next.has_value()) {
       ToProto(*next, &pending_);
-      writing_ = true;
-      watch_.WriteStarted();
-      this->StartWrite(&pending_);
+    } else {
+      if (subscription_->closed()) {
+        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "mvirt-zfs is shutting down"));
+      }
       return;
     }
-    if (subscription_->closed()) {
-      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "mvirt-zfs is shutting down"));
-    }
+    writing_ = true;
+    watch_.WriteStarted();
+    this->StartWrite(&pending_);
   }
 
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
@@ -201,7 +200,8 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   StallWatchdog::Watch watch_;
   const std::shared_ptr<Core> core_;
   std::shared_ptr<Subscription> subscription_;  // set once in Start
-  std::deque<Info> initial_ ABSL_GUARDED_BY(core_->mu);
+  SharedState initial_ ABSL_GUARDED_BY(core_->mu);
+  size_t sent_of_initial_ ABSL_GUARDED_BY(core_->mu) = 0;
   // The message in flight; gRPC reads it until OnWriteDone.
   Proto pending_ ABSL_GUARDED_BY(core_->mu);
   bool started_ ABSL_GUARDED_BY(core_->mu) = false;

@@ -286,31 +286,33 @@ grpc::ServerWriteReactor<TemplateEvent>* ZfsServiceImpl::WatchTemplates(
                                                               stall_watchdog_, template_state_);
 }
 
-absl::StatusOr<std::vector<VolumeEventInfo>> ZfsServiceImpl::ReadVolumeState() {
+absl::StatusOr<WatchStream<VolumeEventInfo, VolumeEvent>::SharedState>
+ZfsServiceImpl::ReadVolumeState() {
   absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
   if (!current.ok()) return current.status();
-  std::vector<VolumeEventInfo> state;
-  for (VolumeInfo& v : *current) state.push_back({v.id, NowSeconds(), std::move(v)});
+  auto state = std::make_shared<std::vector<VolumeEventInfo>>();
+  for (VolumeInfo& v : *current) state->push_back({v.id, NowSeconds(), std::move(v)});
   return state;
 }
 
-absl::StatusOr<std::vector<TemplateEventInfo>> ZfsServiceImpl::ReadTemplateState() {
+absl::StatusOr<WatchStream<TemplateEventInfo, TemplateEvent>::SharedState>
+ZfsServiceImpl::ReadTemplateState() {
   absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
   if (!current.ok()) return current.status();
-  std::vector<TemplateEventInfo> state;
+  auto state = std::make_shared<std::vector<TemplateEventInfo>>();
   for (TemplateInfo& t : *current) {
     TemplateEventInfo event;
     event.template_id = t.id;
     event.timestamp = NowSeconds();
     event.template_info = std::move(t);
-    state.push_back(std::move(event));
+    state->push_back(std::move(event));
   }
   for (ImportJobInfo& job : imports_.List(/*include_finished=*/false)) {
     TemplateEventInfo event;
     event.template_id = job.template_id;
     event.timestamp = NowSeconds();
     event.import_job = std::move(job);
-    state.push_back(std::move(event));
+    state->push_back(std::move(event));
   }
   return state;
 }

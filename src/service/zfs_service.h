@@ -113,11 +113,11 @@ class ZfsServiceImpl final : public ZfsServiceBase {
   AuditTrail audit_;
 
   // The current state for new watch streams, as events.
-  absl::StatusOr<std::vector<VolumeEventInfo>> ReadVolumeState();
-  absl::StatusOr<std::vector<TemplateEventInfo>> ReadTemplateState();
+  absl::StatusOr<WatchStream<VolumeEventInfo, VolumeEvent>::SharedState> ReadVolumeState();
+  absl::StatusOr<WatchStream<TemplateEventInfo, TemplateEvent>::SharedState> ReadTemplateState();
   // Last: their threads stop before anything they read is destroyed.
-  CoalescedRead<std::vector<VolumeEventInfo>> volume_state_;
-  CoalescedRead<std::vector<TemplateEventInfo>> template_state_;
+  CoalescedRead<WatchStream<VolumeEventInfo, VolumeEvent>::SharedState> volume_state_;
+  CoalescedRead<WatchStream<TemplateEventInfo, TemplateEvent>::SharedState> template_state_;
 };
 
 }  // namespace mvirt::zfs
