@@ -328,6 +328,12 @@ class OpsBench {
     return result;
   }
 
+  void GetPoolStats() {
+    pb::PoolStats reply;
+    CheckCall(stub_->GetPoolStats(Context().get(), pb::GetPoolStatsRequest(), &reply),
+              "pool stats");
+  }
+
  private:
   std::unique_ptr<Stub> NewStub() const {
     return pb::ZfsService::NewStub(
@@ -358,12 +364,6 @@ class OpsBench {
     pb::Snapshot reply;
     CheckCall(stub_->CreateSnapshot(Context().get(), request, &reply),
               "snapshot " + volume + "@" + snapshot);
-  }
-
-  void GetPoolStats() {
-    pb::PoolStats reply;
-    CheckCall(stub_->GetPoolStats(Context().get(), pb::GetPoolStatsRequest(), &reply),
-              "pool stats");
   }
 
   void DeleteVolume(const std::string& name) {
