@@ -103,10 +103,12 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
       core->stream->core_->mu.AssertHeld();
       core->stream->StartLocked(initial);
     });
+    stream->HandOver();  // to gRPC, which runs its callbacks on its threads
     return stream;
   }
 
   void OnWriteDone(bool ok) override {
+    HandedOver();
     MutexLock lock(&core_->mu);
     writing_ = false;
     watch_.WriteFinished();
@@ -119,6 +121,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   }
 
   void OnCancel() override {
+    HandedOver();
     MutexLock lock(&core_->mu);
     // A write in flight completes with ok=false and finishes the call there.
     if (!writing_)
@@ -126,6 +129,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   }
 
   void OnDone() override {
+    HandedOver();
     {
       MutexLock lock(&core_->mu);
       core_->stream = nullptr;  // the listener no longer reaches this object
@@ -186,12 +190,14 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
     }
     writing_ = true;
     watch_.WriteStarted();
+    HandOver();
     this->StartWrite(&pending_);
   }
 
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
     if (finished_) return;
     finished_ = true;
+    HandOver();
     this->Finish(status);
   }
 
@@ -199,6 +205,14 @@ class WatchStream final : public grpc::ServerWriteReactor<Proto> {
   WatcherSlots& slots_;
   StallWatchdog::Watch watch_;
   const std::shared_ptr<Core> core_;
+  // The ordering libgrpc gives between the thread that starts an operation
+  // (this stream's constructor on a gRPC thread, the reader of the current
+  // state, a publishing thread) and the gRPC thread that runs its callback,
+  // made visible to ThreadSanitizer: Debian's libgrpc is not instrumented,
+  // so the hand-over through its completion queue is invisible to it.
+  std::atomic<int> handoffs_{0};
+  void HandOver() { handoffs_.fetch_add(1, std::memory_order_release); }
+  void HandedOver() { handoffs_.load(std::memory_order_acquire); }
   std::shared_ptr<Subscription> subscription_;  // set once in Start
   SharedState initial_ ABSL_GUARDED_BY(core_->mu);
   size_t sent_of_initial_ ABSL_GUARDED_BY(core_->mu) = 0;
