@@ -18,13 +18,13 @@
 #define MVIRT_ZFS_COMMON_COALESCED_READ_H_
 
 #include <functional>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/mutex.h"
+#include "common/serial_executor.h"
 
 namespace mvirt::zfs {
 
@@ -33,23 +33,13 @@ class CoalescedRead {
  public:
   using Answer = std::function<void(const absl::StatusOr<T>&)>;
 
-  explicit CoalescedRead(std::function<absl::StatusOr<T>()> read)
-      : read_(std::move(read)), thread_([this] { Run(); }) {}
+  explicit CoalescedRead(std::function<absl::StatusOr<T>()> read) : read_(std::move(read)) {}
 
+  // The reader then runs what is queued (a read not yet started), which
+  // answers UNAVAILABLE instead of reading.
   ~CoalescedRead() {
-    {
-      MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    wake_.Signal();
-    thread_.join();
-    std::vector<Answer> unanswered;
-    {
-      MutexLock lock(&mu_);
-      unanswered.swap(waiting_);
-    }
-    const absl::StatusOr<T> gone = absl::UnavailableError("the daemon is shutting down");
-    for (Answer& answer : unanswered) answer(gone);
+    MutexLock lock(&mu_);
+    stopping_ = true;
   }
 
   CoalescedRead(const CoalescedRead&) = delete;
@@ -60,31 +50,31 @@ class CoalescedRead {
       MutexLock lock(&mu_);
       waiting_.push_back(std::move(answer));
     }
-    wake_.Signal();
+    // A read queued and not yet started takes this request too (the
+    // executor drops a second task of one key while the first waits).
+    reader_.Submit("read", [this] { ReadForWaiting(); });
   }
 
  private:
-  void Run() {
-    for (;;) {
-      std::vector<Answer> batch;
-      {
-        MutexLock lock(&mu_);
-        while (!stopping_ && waiting_.empty()) wake_.Wait(&mu_);
-        if (stopping_) return;
-        batch.swap(waiting_);
-      }
-      // Every request of `batch` was made before this read starts.
-      const absl::StatusOr<T> state = read_();
-      for (Answer& answer : batch) answer(state);
+  void ReadForWaiting() {
+    std::vector<Answer> batch;
+    bool stopping;
+    {
+      MutexLock lock(&mu_);
+      batch.swap(waiting_);  // every one of them was made before this read starts
+      stopping = stopping_;
     }
+    if (batch.empty()) return;  // taken by the read before (queued while it started)
+    const absl::StatusOr<T> state =
+        stopping ? absl::UnavailableError("the daemon is shutting down") : read_();
+    for (Answer& answer : batch) answer(state);
   }
 
   const std::function<absl::StatusOr<T>()> read_;
   Mutex mu_;
-  CondVar wake_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<Answer> waiting_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;  // last: starts after everything above exists
+  SerialExecutor reader_;  // last: stops (running what is queued) before the above go
 };
 
 }  // namespace mvirt::zfs
