@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -228,16 +229,20 @@ class StalledSubscriber {
     VolumeEvent first;
     EXPECT_TRUE(reader_->Read(&first));  // subscribed; from now on nothing is read
   }
-  // Takes `rounds` snapshots of every volume at once; each must succeed
-  // whatever the subscriber does.
-  void MakeEvents(int rounds) {
-    for (int i = 0; i < rounds; ++i) {
-      snap_.set_snapshot_name(std::string(90, 'x') + std::to_string(i));
+  // Takes up to `rounds` snapshots of every volume at once, stopping early
+  // once `enough` says so; each must succeed whatever the subscriber does.
+  // Returns how many rounds it took.
+  int MakeEvents(
+      int rounds, const std::function<bool()>& enough = [] { return false; }) {
+    int made = 0;
+    while (made < rounds && !enough()) {
+      snap_.set_snapshot_name(std::string(90, 'x') + std::to_string(made++));
       grpc::ClientContext c;
       CreateSnapshotsResponse r;
       EXPECT_TRUE(stub_->CreateSnapshots(&c, snap_, &r).ok())
           << "mutations never wait for watchers";
     }
+    return made;
   }
   // Reads whatever is left; returns how the stream ended.
   grpc::Status Drain() {
@@ -263,14 +268,16 @@ TEST(WatchStall, ASubscriberThatStopsReadingIsDisconnected) {
   StalledSubscriber stalled("/run/mvirt-zfs-watch3.sock",
                             {"--watch-buffer", "100000", "--watch-stall-timeout", "3"}, 5,
                             "watch-stall-");
-  stalled.MakeEvents(25);
-  bool disconnected = false;
-  for (int i = 0; i < 100 && !disconnected; ++i) {
+  auto disconnected = [&] {
+    return stalled.daemon().Log().find("has not read for 3s; disconnecting it") !=
+           std::string::npos;
+  };
+  int rounds = stalled.MakeEvents(25, disconnected);
+  std::cout << "the stall was found after " << rounds << " rounds of snapshots\n";
+  for (int i = 0; i < 100 && !disconnected(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    disconnected =
-        stalled.daemon().Log().find("has not read for 3s; disconnecting it") != std::string::npos;
   }
-  EXPECT_TRUE(disconnected) << stalled.daemon().Log();
+  EXPECT_TRUE(disconnected()) << stalled.daemon().Log();
   EXPECT_EQ(stalled.Drain().error_code(), grpc::StatusCode::CANCELLED);
   int status = stalled.daemon().StopWith(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stalled.daemon().Log();
@@ -283,7 +290,7 @@ TEST(WatchOverflow, ASlowSubscriberIsDisconnectedWithAClearStatus) {
   StalledSubscriber stalled("/run/mvirt-zfs-watch.sock",
                             {"--watch-buffer", "2", "--watch-stall-timeout", "86400"}, 10,
                             "watch-slow-");
-  stalled.MakeEvents(20);
+  stalled.MakeEvents(3);
   grpc::Status s = stalled.Drain();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr("resubscribe")) << s.error_message();
