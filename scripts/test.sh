@@ -5,7 +5,7 @@
 #   2. builds: build/ (what ships, gcc), build-asan/ (clang, ASan+UBSan with
 #      libFuzzer's instrumentation and the crash points of the torture suite:
 #      the sanitizer suites and the fuzz targets), build-tsan/ (clang,
-#      ThreadSanitizer daemon for the concurrency suite); -j2
+#      ThreadSanitizer daemon and the concurrency suite alone); -j2
 #   3. unit tests on the host, through ctest (label "unit"): plain and under
 #      ASan+UBSan; the Debian package (scripts/package.sh) built, then
 #      installed, upgraded, removed and purged on this host
@@ -51,9 +51,9 @@ scripts/fuzz.sh --configure-only
 cmake --build build-asan -j"$jobs" --target mvirt-zfs mvirt-zfsctl unit_tests zfs_tests \
   torture_tests fuzz_targets
 echo "== build (clang, ThreadSanitizer)"
-build build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMVIRT_SANITIZE=thread -- mvirt-zfs mvirt-zfsctl zfs_tests
-echo "== build (the Debian package, scripts/package.sh)"
-deb=$(scripts/package.sh | tee /dev/stderr | tail -1)
+build build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMVIRT_SANITIZE=thread -- mvirt-zfs mvirt-zfsctl race_tests
+echo "== build (the Debian package, scripts/package.sh, from build/)"
+deb=$(scripts/package.sh build | tee /dev/stderr | tail -1)
 
 results=build/test-results
 rm -rf "$results"
