@@ -4,10 +4,8 @@
 // abseil and our headers, then libzfs_core/libnvpair last.
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 #undef fallthrough
 
@@ -15,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/backoff.h"
 #include "zfs/channel_program_runner.h"
 #include "zfs/channel_programs.h"
 #include "zfs/error_mapping.h"
@@ -208,13 +207,8 @@ absl::Status Refusal(const std::string& what, const std::string& dataset,
 // taken in the same transaction group (EAGAIN). About 3 s in all.
 absl::Status RunUntilSettled(const char* program, nvlist_t* args, const std::string& what,
                              const std::string& dataset) {
-  auto delay = std::chrono::milliseconds(20);
   absl::Status last;
-  for (int attempt = 0; attempt < 12; ++attempt) {
-    if (attempt > 0) {
-      std::this_thread::sleep_for(delay);
-      delay = std::min(delay * 2, std::chrono::milliseconds(400));
-    }
+  for (Backoff backoff; backoff.Next();) {
     absl::StatusOr<Outcome> o = Run(program, args, what, dataset);
     if (!o.ok()) return o.status();
     if (!o->missing.empty()) {
@@ -298,8 +292,8 @@ absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshotsAtomically(
   }
   // A snapshot of the same dataset in this transaction group makes the
   // check say EAGAIN: run again in the next one.
-  auto delay = std::chrono::milliseconds(20);
-  for (int attempt = 0;; ++attempt) {
+  absl::Status last;
+  for (Backoff backoff; backoff.Next();) {
     absl::StatusOr<Nvlist> ret = RunChannelProgram(
         kTakeSnapshotsProgram, args.get(), ProgramMode::kSync, {10 * 1000 * 1000, 10 * 1024 * 1024},
         ZfsOp::kSnapshot, "create snapshot", first);
@@ -311,12 +305,9 @@ absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshotsAtomically(
                                               "; nothing was changed"));
     }
     if (std::string refused = StringField(ret->get(), "refused"); !refused.empty()) {
-      if (err == EAGAIN && attempt < 8) {
-        std::this_thread::sleep_for(delay);
-        delay *= 2;
-        continue;
-      }
-      return ZfsErrnoStatus(ZfsOp::kSnapshot, static_cast<int>(err), "create snapshot", refused);
+      last = ZfsErrnoStatus(ZfsOp::kSnapshot, static_cast<int>(err), "create snapshot", refused);
+      if (err == EAGAIN) continue;
+      return last;
     }
     if (std::string failed = StringField(ret->get(), "failed"); !failed.empty()) {
       const int64_t left = IntField(ret->get(), "left");
@@ -351,6 +342,7 @@ absl::StatusOr<std::vector<SnapshotProps>> TakeSnapshotsAtomically(
     }
     return out;
   }
+  return last;
 }
 
 }  // namespace mvirt::zfs::internal
