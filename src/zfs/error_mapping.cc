@@ -54,6 +54,23 @@ int EzfsToErrno(int ezfs) {
 
 absl::StatusCode MapZfsErrno(ZfsOp op, int err) {
   using C = absl::StatusCode;
+  if (op == ZfsOp::kSend && (err == EPIPE || err == EINTR)) {
+    return C::kCancelled;  // the reader closed its end of the stream
+  }
+  if (op == ZfsOp::kReceive) {
+    switch (err) {
+      case ETXTBSY:  // the target changed since the stream's base snapshot
+      case ENODEV:   // the target lacks the stream's base snapshot
+        return C::kFailedPrecondition;
+      case kZfsErrStreamTruncated:  // what arrived is kept for a resume
+        return C::kAborted;
+      case kZfsErrUnknownSendStreamFeature:
+      case kZfsErrStreamLargeBlockMismatch:
+        return C::kInvalidArgument;
+      default:
+        break;
+    }
+  }
   switch (err) {
     case 0:
       return C::kOk;
@@ -128,6 +145,12 @@ std::string DescribeZfsErrno(int err) {
       return "invalid property value";
     case EBADE:
       return "checksum error (data corruption)";
+    case kZfsErrUnknownSendStreamFeature:
+      return "the send stream uses a feature this ZFS does not know";
+    case kZfsErrStreamTruncated:
+      return "the send stream ended early";
+    case kZfsErrStreamLargeBlockMismatch:
+      return "the send stream's large-block setting differs from the earlier streams'";
     case EBUSY:
       return "dataset is busy";
     case EEXIST:

@@ -24,6 +24,8 @@ enum class ZfsOp {
   kPromote,
   kSetProperty,
   kRead,
+  kSend,     // lzc_send*: writing a send stream into a file descriptor
+  kReceive,  // lzc_receive*: a send stream into a dataset
 };
 
 // ZFS_ERR_* values of OpenZFS 2.1 (sys/fs/zfs.h, enum zfs_errno); the adapter
@@ -33,6 +35,9 @@ inline constexpr int kZfsErrIocArgUnavail = 1030;
 inline constexpr int kZfsErrIocArgRequired = 1031;
 inline constexpr int kZfsErrIocArgBadtype = 1032;
 inline constexpr int kZfsErrWrongParent = 1033;
+inline constexpr int kZfsErrUnknownSendStreamFeature = 1037;
+inline constexpr int kZfsErrStreamTruncated = 1040;
+inline constexpr int kZfsErrStreamLargeBlockMismatch = 1041;
 inline constexpr int kZfsErrBadProp = 1044;
 
 // The EZFS_* codes of libzfs 2.1 (libzfs.h, enum zfs_error) that have an

@@ -49,7 +49,13 @@ std::vector<std::string> FakeZfs::ClonesOf(const std::string& name) const {
   std::vector<std::string> out;
   for (const auto& [child, d] : datasets_) {
     if (d.origin == name) out.push_back(child);
+    // An interrupted incremental receive: ZFS keeps it as the hidden clone
+    // "<dataset>/%recv" of its base snapshot.
+    if (!d.receive_base.empty() && absl::StrCat(child, "@", d.receive_base) == name) {
+      out.push_back(child + "/%recv");
+    }
   }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -12,8 +12,10 @@
 // readonly); a zvol's data as a string (tests write it; snapshots, clones
 // and copies carry it; rollback restores it and the volsize); clones (a
 // dataset's origin); holds; deferred destruction; the kernel's long hold of
-// an open zvol (SetOpen). It does not model space: pool figures are what
-// tests set. Other native properties and snapshot renames are UNIMPLEMENTED.
+// an open zvol (SetOpen); send streams (a real BEGIN record, then a body of
+// its own format), received whole, interrupted (a token) and resumed. It
+// does not model space: pool figures are what tests set. Other native
+// properties and snapshot renames are UNIMPLEMENTED.
 //
 // Thread-safe: every call runs under one mutex.
 #ifndef MVIRT_ZFS_ZFS_FAKE_ZFS_H_
@@ -50,13 +52,6 @@ class FakeZfs final : public Zfs {
   // long hold makes DestroyWithSnapshots and Rollback refuse it (IsBusy).
   void SetOpen(const std::string& dataset, bool open);
 
-  // `zfs hold TAG SNAPSHOT`. NOT_FOUND if the snapshot does not exist,
-  // ALREADY_EXISTS if it has that hold.
-  absl::Status Hold(const std::string& snapshot, const std::string& tag);
-  // `zfs release TAG SNAPSHOT`: a snapshot marked for deferred destruction
-  // goes with its last hold if it has no clones. NOT_FOUND if it has no
-  // such hold.
-  absl::Status Release(const std::string& snapshot, const std::string& tag);
   // `zfs bookmark SNAPSHOT BOOKMARK` ("pool/vol#b", same dataset): a
   // bookmark with the snapshot's createtxg, which outlives the snapshot.
   absl::Status Bookmark(const std::string& snapshot, const std::string& bookmark);
@@ -104,6 +99,14 @@ class FakeZfs final : public Zfs {
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status EnsureHiddenFilesystem(const std::string& name, bool zvol_devices) override;
   absl::Status CopySnapshot(const std::string& source, const std::string& target) override;
+  absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from) override;
+  absl::Status ReceiveSnapshot(int fd, const SendStreamBegin& begin, const std::string& target,
+                               const UserProps& local_props) override;
+  absl::StatusOr<std::string> ReceiveResumeToken(const std::string& name) override;
+  absl::Status AbortReceive(const std::string& name) override;
+  absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) override;
+  absl::Status Hold(const std::string& snapshot, const std::string& tag) override;
+  absl::Status Release(const std::string& snapshot, const std::string& tag) override;
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override;
   absl::Status DestroyWithSnapshots(const std::string& name) override;
 
@@ -131,6 +134,12 @@ class FakeZfs final : public Zfs {
     std::map<std::string, std::string> natives;  // local native properties
     std::map<std::string, Snap> snaps;           // by short name
     std::map<std::string, uint64_t> bookmarks;   // short name -> createtxg
+    // An interrupted receive: its resume token, and whether it was creating
+    // this dataset (then the dataset is only that partial state).
+    std::string receive_token;
+    std::string received;      // the stream's body so far
+    std::string receive_base;  // an incremental's base snapshot (short name)
+    bool partial = false;
   };
 
   // Lookups; null if absent. Snapshot names are "dataset@short".
@@ -164,6 +173,14 @@ class FakeZfs final : public Zfs {
   void EraseDataset(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The refusal of the destroy channel program, or OK.
   absl::Status CheckDestroy(const std::string& name, const Dataset& d) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The short name of `d`'s snapshot with `guid`, or "".
+  static std::string SnapWithGuid(const Dataset& d, uint64_t guid);
+  // A snapshot's send stream body (after the BEGIN record), of the fake's
+  // own format.
+  static std::string StreamBody(const Snap& snap, const Dataset& of);
+  // The refusals of ReceiveSnapshot's target, in the kernel's order, or OK.
+  absl::Status CheckReceive(const SendStreamBegin& begin, const std::string& target) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The refusals of Rollback, or OK.
   absl::Status CheckRollback(const std::string& name, const std::string& snapshot) const

@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 20> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 27> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -27,7 +27,14 @@ constexpr std::array<absl::string_view, 20> kNames = {"GetPool",
                                                       "DeferDestroySnapshots",
                                                       "DestroyWithSnapshots",
                                                       "ScanVolumes",
-                                                      "TakeSnapshots"};
+                                                      "TakeSnapshots",
+                                                      "SendSnapshot",
+                                                      "ReceiveSnapshot",
+                                                      "ReceiveResumeToken",
+                                                      "AbortReceive",
+                                                      "ResumeSend",
+                                                      "Hold",
+                                                      "Release"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -47,6 +54,9 @@ bool IsMutation(ZfsCall call) {
     case ZfsCall::kScanVolumes:
     case ZfsCall::kListSnapshots:
     case ZfsCall::kGetSnapshot:
+    case ZfsCall::kSendSnapshot:
+    case ZfsCall::kReceiveResumeToken:
+    case ZfsCall::kResumeSend:
       return false;
     default:
       return true;
@@ -227,6 +237,40 @@ absl::Status FaultyZfs::EnsureHiddenFilesystem(const std::string& name, bool zvo
 absl::Status FaultyZfs::CopySnapshot(const std::string& source, const std::string& target) {
   return Call<absl::Status>(ZfsCall::kCopySnapshot, source,
                             [&] { return base_.CopySnapshot(source, target); });
+}
+
+absl::Status FaultyZfs::SendSnapshot(int fd, const std::string& snapshot, const std::string& from) {
+  return Call<absl::Status>(ZfsCall::kSendSnapshot, snapshot,
+                            [&] { return base_.SendSnapshot(fd, snapshot, from); });
+}
+
+absl::Status FaultyZfs::ReceiveSnapshot(int fd, const SendStreamBegin& begin,
+                                        const std::string& target, const UserProps& local_props) {
+  return Call<absl::Status>(ZfsCall::kReceiveSnapshot, target,
+                            [&] { return base_.ReceiveSnapshot(fd, begin, target, local_props); });
+}
+
+absl::StatusOr<std::string> FaultyZfs::ReceiveResumeToken(const std::string& name) {
+  return Call<absl::StatusOr<std::string>>(ZfsCall::kReceiveResumeToken, name,
+                                           [&] { return base_.ReceiveResumeToken(name); });
+}
+
+absl::Status FaultyZfs::AbortReceive(const std::string& name) {
+  return Call<absl::Status>(ZfsCall::kAbortReceive, name, [&] { return base_.AbortReceive(name); });
+}
+
+absl::Status FaultyZfs::ResumeSend(int fd, const std::string& dataset, const std::string& token) {
+  return Call<absl::Status>(ZfsCall::kResumeSend, dataset,
+                            [&] { return base_.ResumeSend(fd, dataset, token); });
+}
+
+absl::Status FaultyZfs::Hold(const std::string& snapshot, const std::string& tag) {
+  return Call<absl::Status>(ZfsCall::kHold, snapshot, [&] { return base_.Hold(snapshot, tag); });
+}
+
+absl::Status FaultyZfs::Release(const std::string& snapshot, const std::string& tag) {
+  return Call<absl::Status>(ZfsCall::kRelease, snapshot,
+                            [&] { return base_.Release(snapshot, tag); });
 }
 
 absl::Status FaultyZfs::DeferDestroySnapshots(const std::vector<std::string>& snapshots) {

@@ -57,6 +57,13 @@ enum class ZfsCall {
   kDestroyWithSnapshots,
   kScanVolumes,
   kTakeSnapshots,
+  kSendSnapshot,
+  kReceiveSnapshot,
+  kReceiveResumeToken,
+  kAbortReceive,
+  kResumeSend,
+  kHold,
+  kRelease,
 };
 
 // "CreateVolume", ...
@@ -122,6 +129,14 @@ class FaultyZfs final : public Zfs {
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status EnsureHiddenFilesystem(const std::string& name, bool zvol_devices) override;
   absl::Status CopySnapshot(const std::string& source, const std::string& target) override;
+  absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from) override;
+  absl::Status ReceiveSnapshot(int fd, const SendStreamBegin& begin, const std::string& target,
+                               const UserProps& local_props) override;
+  absl::StatusOr<std::string> ReceiveResumeToken(const std::string& name) override;
+  absl::Status AbortReceive(const std::string& name) override;
+  absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) override;
+  absl::Status Hold(const std::string& snapshot, const std::string& tag) override;
+  absl::Status Release(const std::string& snapshot, const std::string& tag) override;
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override;
   absl::Status DestroyWithSnapshots(const std::string& name) override;
 

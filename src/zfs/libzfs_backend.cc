@@ -51,6 +51,9 @@ static_assert(ZFS_ERR_IOC_ARG_UNAVAIL == kZfsErrIocArgUnavail);
 static_assert(ZFS_ERR_IOC_ARG_REQUIRED == kZfsErrIocArgRequired);
 static_assert(ZFS_ERR_IOC_ARG_BADTYPE == kZfsErrIocArgBadtype);
 static_assert(ZFS_ERR_WRONG_PARENT == kZfsErrWrongParent);
+static_assert(ZFS_ERR_UNKNOWN_SEND_STREAM_FEATURE == kZfsErrUnknownSendStreamFeature);
+static_assert(ZFS_ERR_STREAM_TRUNCATED == kZfsErrStreamTruncated);
+static_assert(ZFS_ERR_STREAM_LARGE_BLOCK_MISMATCH == kZfsErrStreamLargeBlockMismatch);
 static_assert(ZFS_ERR_BADPROP == kZfsErrBadProp);
 
 static_assert(EZFS_NOMEM == kEzfsNoMem && EZFS_BADPROP == kEzfsBadProp &&
@@ -417,11 +420,152 @@ class LibZfs final : public Zfs {
     int recv_err = lzc_receive(target.c_str(), nullptr, nullptr, B_FALSE, B_FALSE, fds[0]);
     ::close(fds[0]);
     sender.join();
-    if (send_err != 0 && send_err != EPIPE) {
+    // A receive that stops early closes the pipe under the send, which then
+    // fails with EPIPE or, if the kernel's write was interrupted, EINTR
+    // (zfs_file_write): the receive's error is the cause then.
+    const bool receiver_stopped = send_err == EPIPE || send_err == EINTR;
+    if (send_err != 0 && !receiver_stopped) {
       return ZfsErrnoStatus(ZfsOp::kRead, send_err, "send snapshot", source);
     }
     if (recv_err != 0) return ZfsErrnoStatus(ZfsOp::kCreate, recv_err, "receive snapshot", target);
     return absl::OkStatus();
+  }
+
+  absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from) override {
+    if (absl::Status s = CheckSendBase(snapshot, from); !s.ok()) return s;
+    int err = lzc_send(snapshot.c_str(), from.empty() ? nullptr : from.c_str(), fd, kSendFlags);
+    if (err == 0) return absl::OkStatus();
+    return SendFailure(err, snapshot, from, !from.empty() && lzc_exists(from.c_str()));
+  }
+
+  absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) override {
+    std::string toname;
+    uint64_t object = 0, offset = 0, toguid = 0, fromguid = 0;
+    lzc_send_flags flags = kSendFlags;
+    {
+      Lease h(handles_);
+      Nvlist fields(zfs_send_resume_token_to_nvlist(h, token.c_str()));
+      if (!fields) {
+        return ResumeRefusal(
+            dataset, absl::StrCat("not a resume token (", libzfs_error_description(h), ")"));
+      }
+      char* name = nullptr;
+      if (nvlist_lookup_string(fields.get(), "toname", &name) != 0 ||
+          nvlist_lookup_uint64(fields.get(), "object", &object) != 0 ||
+          nvlist_lookup_uint64(fields.get(), "offset", &offset) != 0 ||
+          nvlist_lookup_uint64(fields.get(), "toguid", &toguid) != 0) {
+        return ResumeRefusal(dataset, "the resume token lacks the snapshot or the position");
+      }
+      toname = name;
+      (void)nvlist_lookup_uint64(fields.get(), "fromguid", &fromguid);
+      if (nvlist_exists(fields.get(), "rawok")) {
+        flags = static_cast<lzc_send_flags>(flags | LZC_SEND_FLAG_RAW);
+      }
+    }
+    absl::StatusOr<std::vector<SnapshotProps>> snaps = ListSnapshots(dataset);
+    if (!snaps.ok()) return snaps.status();
+    std::vector<std::pair<std::string, uint64_t>> guids;
+    for (const SnapshotProps& snap : *snaps) guids.emplace_back(snap.name, snap.guid);
+    absl::StatusOr<std::string> from = ResumeBase(dataset, guids, toname, toguid, fromguid);
+    if (!from.ok()) return from.status();
+    int err = lzc_send_resume(toname.c_str(), from->empty() ? nullptr : from->c_str(), fd, flags,
+                              object, offset);
+    return err == 0 ? absl::OkStatus() : SendFailure(err, toname, *from, true);
+  }
+
+  absl::Status ReceiveSnapshot(int fd, const SendStreamBegin& begin, const std::string& target,
+                               const UserProps& local_props) override {
+    if (absl::Status s = CheckReceiveTarget(begin, target, local_props); !s.ok()) return s;
+    Nvlist cmdprops;
+    if (!begin.incremental() && !begin.resuming) {
+      cmdprops = UserPropsNvlist(local_props);
+      if (!cmdprops || AddVolmodeDev(cmdprops.get()) != 0) {
+        return ZfsErrnoStatus(ZfsOp::kReceive, ENOMEM, "receive", target);
+      }
+    }
+    uint64_t read_bytes = 0, errflags = 0, action_handle = 0;
+    nvlist_t* errors = nullptr;
+    // No received properties (props = NULL): a first receive with them would
+    // reset the target's local ones (volmode, mvirt:*). Always resumable.
+    int err = lzc_receive_with_cmdprops(
+        target.c_str(), nullptr, cmdprops.get(), nullptr, 0, nullptr, B_FALSE, B_TRUE, B_FALSE, fd,
+        reinterpret_cast<const struct dmu_replay_record*>(begin.record.data()), -1, &read_bytes,
+        &errflags, &action_handle, &errors);
+    Nvlist owned_errors(errors);
+    if (err != 0) return ReceiveFailure(err, begin, target);
+    if (errors != nullptr && !nvlist_empty(errors)) {
+      nvpair_t* first = nvlist_next_nvpair(errors, nullptr);
+      return absl::InternalError(absl::StrCat("receive '", target, "': received, but property '",
+                                              nvpair_name(first), "' could not be set"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> ReceiveResumeToken(const std::string& name) override {
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "read the resume token of", name);
+    char token[ZFS_MAXPROPLEN];
+    if (zfs_prop_get(zhp.get(), ZFS_PROP_RECEIVE_RESUME_TOKEN, token, sizeof(token), nullptr,
+                     nullptr, 0, B_TRUE) != 0 ||
+        std::string(token) == "-") {
+      return std::string();
+    }
+    return std::string(token);
+  }
+
+  absl::Status AbortReceive(const std::string& name) override {
+    absl::StatusOr<std::string> token = ReceiveResumeToken(name);
+    if (!token.ok()) return token.status();
+    if (token->empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("abort the receive into '", name, "': it holds no interrupted receive"));
+    }
+    // An existing dataset keeps the partial state in its hidden child
+    // `%recv`; a dataset the receive was creating is itself the partial
+    // state (it has no snapshot, so lzc_destroy cannot take a complete one).
+    const std::string partial = name + "/%recv";
+    const std::string& doomed = lzc_exists(partial.c_str()) ? partial : name;
+    if (int err = lzc_destroy(doomed.c_str()); err != 0) {
+      return ZfsErrnoStatus(ZfsOp::kDestroy, err, "abort the receive into", name);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Hold(const std::string& snapshot, const std::string& tag) override {
+    Nvlist holds = NewNvlist();
+    if (!holds || nvlist_add_string(holds.get(), snapshot.c_str(), tag.c_str()) != 0) {
+      return ZfsErrnoStatus(ZfsOp::kSnapshot, ENOMEM, "hold", snapshot);
+    }
+    nvlist_t* errors = nullptr;
+    int err = lzc_hold(holds.get(), -1, &errors);  // no cleanup fd: a lasting hold
+    Nvlist owned_errors(errors);
+    if (err == 0) err = FirstErrno(errors);  // a missing snapshot is only listed there
+    if (err == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("hold '", snapshot, "': no such snapshot"));
+    }
+    if (err == EEXIST) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("hold '", snapshot, "': tag '", tag, "' exists"));
+    }
+    return err == 0 ? absl::OkStatus() : ZfsErrnoStatus(ZfsOp::kSnapshot, err, "hold", snapshot);
+  }
+
+  absl::Status Release(const std::string& snapshot, const std::string& tag) override {
+    Nvlist tags = NewNvlist();
+    Nvlist holds = NewNvlist();
+    if (!tags || !holds || nvlist_add_boolean(tags.get(), tag.c_str()) != 0 ||
+        nvlist_add_nvlist(holds.get(), snapshot.c_str(), tags.get()) != 0) {
+      return ZfsErrnoStatus(ZfsOp::kSnapshot, ENOMEM, "release", snapshot);
+    }
+    nvlist_t* errors = nullptr;
+    int err = lzc_release(holds.get(), &errors);
+    Nvlist owned_errors(errors);
+    if (err == 0) err = FirstErrno(errors);  // a missing hold is only listed there
+    if (err == ENOENT || err == ESRCH) {
+      return absl::NotFoundError(absl::StrCat("release '", snapshot, "': no hold '", tag, "'"));
+    }
+    return err == 0 ? absl::OkStatus() : ZfsErrnoStatus(ZfsOp::kSnapshot, err, "release", snapshot);
   }
 
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override {
@@ -433,6 +577,19 @@ class LibZfs final : public Zfs {
   }
 
  private:
+  // The first errno of an lzc error list (name -> int32), or 0.
+  static int FirstErrno(nvlist_t* errors) {
+    if (errors == nullptr) return 0;
+    nvpair_t* pair = nvlist_next_nvpair(errors, nullptr);
+    int32_t err = 0;
+    return pair != nullptr && nvpair_value_int32(pair, &err) == 0 ? err : 0;
+  }
+
+  // Every stream the same way (see Zfs::SendSnapshot): mixing large-block
+  // settings within a chain of incrementals is refused by the receiver.
+  static constexpr lzc_send_flags kSendFlags = static_cast<lzc_send_flags>(
+      LZC_SEND_FLAG_LARGE_BLOCK | LZC_SEND_FLAG_EMBED_DATA | LZC_SEND_FLAG_COMPRESS);
+
   // The bookmarks of dataset `name` ("pool/vol#b") with their createtxg.
   absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListBookmarks(
       const std::string& name) {

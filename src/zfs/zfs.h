@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "zfs/send_stream.h"
 
 namespace mvirt::zfs {
 
@@ -201,6 +202,69 @@ class Zfs {
   // blocks with the source, so either can be destroyed independently.
   // Compressed blocks stay compressed.
   virtual absl::Status CopySnapshot(const std::string& source, const std::string& target) = 0;
+
+  // Writes snapshot `snapshot` ("pool/v@s") as a ZFS send stream into `fd`:
+  // the whole volume as of `snapshot` if `from` is "", else what changed
+  // since `from` ("pool/v@a", an earlier snapshot of the same dataset).
+  // Blocks are sent as they are on disk (compressed ones stay compressed;
+  // large blocks and embedded data as such), the same choice for every
+  // stream so that the incrementals of a chain fit together. Blocks until
+  // the stream is written: another thread must read the other end. NOT_FOUND
+  // if a snapshot is missing, INVALID_ARGUMENT if `from` is not an earlier
+  // snapshot of the same dataset, CANCELLED if the reader closed its end.
+  virtual absl::Status SendSnapshot(int fd, const std::string& snapshot,
+                                    const std::string& from) = 0;
+
+  // Receives the send stream read from `fd`, whose first record `begin`
+  // (ParseSendStreamBegin) the caller has already read from it, as snapshot
+  // `target` ("pool/v@s"). A full stream creates zvol pool/v, which must not
+  // exist (ALREADY_EXISTS) and whose parent must (NOT_FOUND), with
+  // `local_props` and volmode=dev set locally before any data arrives. An
+  // incremental stream adds the snapshot to the existing pool/v, which must
+  // have the stream's base snapshot (the same guid) and not have been
+  // written since it: FAILED_PRECONDITION naming which, nothing changed
+  // (`local_props` must be empty then). The snapshot keeps the
+  // sender's guid. Resumable: a stream that ends early fails with ABORTED
+  // and keeps what arrived (ReceiveResumeToken, AbortReceive); a stream
+  // that resumes it (ResumeSend; `begin.resuming`) continues that partial
+  // state and sets no properties (`local_props` must be empty: those of the
+  // first attempt were kept). Nothing stops a receive into a zvol whose
+  // device is open: callers must refuse that.
+  virtual absl::Status ReceiveSnapshot(int fd, const SendStreamBegin& begin,
+                                       const std::string& target, const UserProps& local_props) = 0;
+
+  // Writes into `fd` the rest of the stream whose receive was interrupted,
+  // as that receive's `token` (ReceiveResumeToken on the receiving side)
+  // describes it: a BEGIN record that says it resumes, then what did not
+  // arrive. Blocks like SendSnapshot. The token must name a snapshot of
+  // `dataset` that is still the one it was (the same guid), and its base
+  // must still exist: INVALID_ARGUMENT for a token that is not one or names
+  // another dataset, NOT_FOUND if the snapshot or the base is gone,
+  // FAILED_PRECONDITION if the name now belongs to another snapshot.
+  virtual absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) = 0;
+
+  // The token of the interrupted receive into dataset `name` (what the
+  // sender needs to resume it), or "" if there is none. NOT_FOUND if `name`
+  // does not exist.
+  virtual absl::StatusOr<std::string> ReceiveResumeToken(const std::string& name) = 0;
+
+  // Drops what an interrupted receive into `name` kept: the dataset itself
+  // if the receive was creating it, else the hidden partial state below it
+  // (`name` stays as it was). FAILED_PRECONDITION if `name` holds no
+  // interrupted receive (a complete dataset is never destroyed here),
+  // NOT_FOUND if it does not exist.
+  virtual absl::Status AbortReceive(const std::string& name) = 0;
+
+  // Puts user hold `tag` on `snapshot` ("pool/v@s"), as `zfs hold` does: a
+  // held snapshot cannot be destroyed (FAILED_PRECONDITION naming the hold)
+  // until every hold is released; the hold survives reboots. NOT_FOUND if
+  // the snapshot does not exist, ALREADY_EXISTS if it has that hold.
+  virtual absl::Status Hold(const std::string& snapshot, const std::string& tag) = 0;
+
+  // Releases user hold `tag` of `snapshot`: a snapshot marked for deferred
+  // destruction goes with its last hold if it has no clones. NOT_FOUND if
+  // it has no such hold (or does not exist).
+  virtual absl::Status Release(const std::string& snapshot, const std::string& tag) = 0;
 
   // Marks snapshots for deferred destruction: each vanishes as soon as its
   // last clone is destroyed (at once if it has none).

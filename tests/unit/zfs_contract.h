@@ -11,14 +11,19 @@
 #ifndef MVIRT_ZFS_TESTS_UNIT_ZFS_CONTRACT_H_
 #define MVIRT_ZFS_TESTS_UNIT_ZFS_CONTRACT_H_
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -122,6 +127,82 @@ class ZfsContractTest : public ::testing::TestWithParam<ZfsContractTarget> {
     if (!snaps.ok()) return out;
     for (const SnapshotProps& s : *snaps) out.push_back(s.name.substr(s.name.find('@') + 1));
     return out;
+  }
+
+  // What `send` writes into a pipe that another thread reads.
+  absl::StatusOr<std::string> Capture(const std::function<absl::Status(int fd)>& send) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe2");
+    std::string stream;
+    std::thread reader([&] {
+      char buf[65536];
+      ssize_t n;
+      while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) stream.append(buf, n);
+    });
+    absl::Status sent = send(fds[1]);
+    ::close(fds[1]);
+    reader.join();
+    ::close(fds[0]);
+    if (!sent.ok()) return sent;
+    return stream;
+  }
+  // The send stream of `snapshot` (from `from`).
+  absl::StatusOr<std::string> Capture(const std::string& snapshot, const std::string& from = "") {
+    return Capture([&](int fd) { return zfs().SendSnapshot(fd, snapshot, from); });
+  }
+  // The rest of the stream an interrupted receive's `token` describes.
+  absl::StatusOr<std::string> CaptureResumed(const std::string& dataset, const std::string& token) {
+    return Capture([&](int fd) { return zfs().ResumeSend(fd, dataset, token); });
+  }
+
+  // Receives `stream` as `target` the way the daemon does: its BEGIN record
+  // read and parsed first, the rest read by ZFS from a pipe that another
+  // thread fills (and closes: a stream cut short ends there).
+  absl::Status Feed(const std::string& stream, const std::string& target,
+                    const UserProps& props = {}) {
+    absl::StatusOr<SendStreamBegin> begin =
+        ParseSendStreamBegin(absl::string_view(stream).substr(0, kSendStreamBeginBytes));
+    if (!begin.ok()) return begin.status();
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe2");
+    std::thread writer([&] {
+      sigset_t pipe_signal;  // a receive that stops early closes the pipe
+      sigemptyset(&pipe_signal);
+      sigaddset(&pipe_signal, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+      for (size_t at = kSendStreamBeginBytes; at < stream.size();) {
+        ssize_t n = ::write(fds[1], stream.data() + at, stream.size() - at);
+        if (n <= 0) break;
+        at += static_cast<size_t>(n);
+      }
+      ::close(fds[1]);
+    });
+    absl::Status received = zfs().ReceiveSnapshot(fds[0], *begin, target, props);
+    ::close(fds[0]);
+    writer.join();
+    return received;
+  }
+
+  // Volume `v` with "first" in snapshot @a and "second" in @b (and now);
+  // the full stream of @a and the incremental from @a to @b.
+  void MakeStreams(const std::string& v, std::string* full, std::string* delta) {
+    MakeVolume(v);
+    env().WriteData(v, "first");
+    Snap(v + "@a");
+    env().WriteData(v, "second");
+    Snap(v + "@b");
+    absl::StatusOr<std::string> f = Capture(v + "@a");
+    absl::StatusOr<std::string> d = Capture(v + "@b", v + "@a");
+    ASSERT_OK(f);
+    ASSERT_OK(d);
+    *full = *std::move(f);
+    *delta = *std::move(d);
+  }
+
+  uint64_t GuidOf(const std::string& snapshot) {
+    absl::StatusOr<SnapshotProps> s = zfs().GetSnapshot(snapshot);
+    EXPECT_OK(s.status()) << snapshot;
+    return s.ok() ? s->guid : 0;
   }
 
   std::unique_ptr<ZfsContractEnv> env_;

@@ -590,6 +590,219 @@ TEST_P(ZfsContractTest, PoolReportsHealthAndSpace) {
   EXPECT_THAT(zfs().GetPool("mvnopool"), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_P(ZfsContractTest, SendAndReceiveMakeTheSameVolumeFullThenIncremental) {
+  const std::string v = Ds("v"), copy = Ds("copy");
+  MakeVolume(v, kSize, {{"mvirt:id", "source"}});
+  env().WriteData(v, "first");
+  Snap(v + "@a");
+  absl::StatusOr<std::string> full = Capture(v + "@a");
+  ASSERT_OK(full);
+  ASSERT_OK(Feed(*full, copy + "@a", {{"mvirt:id", "replica"}}));
+  absl::StatusOr<VolumeProps> got = zfs().GetVolume(copy);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->volsize, kSize);
+  EXPECT_EQ(got->volblocksize, kBlock);
+  EXPECT_EQ(got->origin, "");
+  EXPECT_EQ(got->user_props, (UserProps{{"mvirt:id", "replica"}})) << "only what was asked";
+  EXPECT_EQ(env().NativeProperty(copy, "volmode"), "dev");
+  EXPECT_EQ(env().ReadData(copy), "first");
+  EXPECT_EQ(GuidOf(copy + "@a"), GuidOf(v + "@a")) << "incrementals match on it";
+
+  env().WriteData(v, "second");
+  Snap(v + "@b");
+  absl::StatusOr<std::string> delta = Capture(v + "@b", v + "@a");
+  ASSERT_OK(delta);
+  ASSERT_OK(Feed(*delta, copy + "@b"));
+  EXPECT_EQ(env().ReadData(copy), "second");
+  EXPECT_THAT(SnapshotNames(copy), ElementsAre("a", "b"));
+  EXPECT_EQ(GuidOf(copy + "@b"), GuidOf(v + "@b"));
+  got = zfs().GetVolume(copy);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->user_props, (UserProps{{"mvirt:id", "replica"}}));
+}
+
+TEST_P(ZfsContractTest, SendRefusesMissingOrUnrelatedSnapshots) {
+  const std::string v = Ds("v"), w = Ds("w");
+  MakeVolume(v);
+  MakeVolume(w);
+  Snap(v + "@a");
+  Snap(v + "@b");
+  Snap(w + "@a");
+  EXPECT_THAT(Capture(v + "@missing"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("'" + v + "@missing'")));
+  EXPECT_THAT(Capture(v + "@b", v + "@missing"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("'" + v + "@missing'")));
+  EXPECT_THAT(Capture(v + "@b", w + "@a"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("same dataset")));
+  EXPECT_THAT(Capture(v + "@a", v + "@b"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not an earlier snapshot")));
+  EXPECT_THAT(Capture(v), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(ZfsContractTest, ReceiveRefusalsChangeNothing) {
+  const std::string copy = Ds("copy"), other = Ds("other");
+  std::string full, delta;
+  ASSERT_NO_FATAL_FAILURE(MakeStreams(Ds("v"), &full, &delta));
+  ASSERT_OK(Feed(full, copy + "@a"));
+  MakeVolume(other);
+  Snap(other + "@x");
+  const std::string before = Describe({copy, other});
+
+  EXPECT_THAT(Feed(full, copy + "@again"),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already exists")));
+  EXPECT_THAT(Feed(delta, copy + "@a"),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already exists")));
+  EXPECT_THAT(Feed(delta, other + "@b"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("the stream's base")));
+  EXPECT_THAT(Feed(delta, Ds("missing@b")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("does not exist")));
+  EXPECT_THAT(Feed(full, Ds("missing/deeper@a")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("parent")));
+  EXPECT_THAT(
+      Feed(delta, copy + "@b", {{"mvirt:id", "x"}}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("first receive of a full stream")));
+  EXPECT_THAT(Feed(full.substr(0, 100), Ds("short@a")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("before its first record")));
+  EXPECT_EQ(Describe({copy, other}), before);
+  EXPECT_FALSE(zfs().Exists(Ds("missing")));
+  EXPECT_FALSE(zfs().Exists(Ds("short")));
+
+  // Written since the base: the incremental would lose that write.
+  env().WriteData(copy, "local change");
+  const std::string written = Describe({copy});
+  EXPECT_THAT(Feed(delta, copy + "@b"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("written since")));
+  EXPECT_EQ(Describe({copy}), written);
+}
+
+TEST_P(ZfsContractTest, AnInterruptedReceiveKeepsATokenUntilAborted) {
+  const std::string part = Ds("part"), copy = Ds("copy");
+  std::string full, delta;
+  ASSERT_NO_FATAL_FAILURE(MakeStreams(Ds("v"), &full, &delta));
+  auto cut = [](const std::string& stream) {  // the BEGIN record and half the rest
+    return stream.substr(0, kSendStreamBeginBytes + (stream.size() - kSendStreamBeginBytes) / 2);
+  };
+
+  // A new volume: the partial dataset is all there is, and goes on abort.
+  EXPECT_THAT(Feed(cut(full), part + "@a", {{"mvirt:id", "p"}}),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("ended early")));
+  EXPECT_FALSE(zfs().Exists(part + "@a"));
+  absl::StatusOr<std::string> token = zfs().ReceiveResumeToken(part);
+  ASSERT_OK(token);
+  EXPECT_NE(*token, "");
+  EXPECT_THAT(Feed(full, part + "@a"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("interrupted receive")))
+      << "a fresh stream does not overwrite the partial state";
+  ASSERT_OK(zfs().AbortReceive(part));
+  EXPECT_FALSE(zfs().Exists(part));
+  EXPECT_THAT(zfs().AbortReceive(part), StatusIs(absl::StatusCode::kNotFound));
+
+  // An existing volume keeps its data and snapshots while an interrupted
+  // incremental waits, and after it is aborted.
+  ASSERT_OK(Feed(full, copy + "@a"));
+  EXPECT_THAT(zfs().AbortReceive(copy),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no interrupted receive")));
+  const std::string before = Describe({copy});
+  EXPECT_THAT(Feed(cut(delta), copy + "@b"), StatusIs(absl::StatusCode::kAborted));
+  token = zfs().ReceiveResumeToken(copy);
+  ASSERT_OK(token);
+  EXPECT_NE(*token, "");
+  EXPECT_EQ(env().ReadData(copy), "first") << "the volume stays as it was";
+  EXPECT_THAT(SnapshotNames(copy), ElementsAre("a"));
+  absl::StatusOr<SnapshotProps> base = zfs().GetSnapshot(copy + "@a");
+  ASSERT_OK(base);
+  EXPECT_THAT(base->clones, ElementsAre(copy + "/%recv"))
+      << "ZFS keeps the partial state as a hidden clone of the base";
+  EXPECT_THAT(Feed(delta, copy + "@b"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("interrupted receive")));
+  ASSERT_OK(zfs().AbortReceive(copy));
+  token = zfs().ReceiveResumeToken(copy);
+  ASSERT_OK(token);
+  EXPECT_EQ(*token, "") << "aborted";
+  EXPECT_EQ(Describe({copy}), before);
+  ASSERT_OK(Feed(delta, copy + "@b"));
+  EXPECT_EQ(env().ReadData(copy), "second");
+}
+
+TEST_P(ZfsContractTest, AnInterruptedReceiveResumesFromItsToken) {
+  const std::string v = Ds("v"), part = Ds("part");
+  std::string full, delta;
+  ASSERT_NO_FATAL_FAILURE(MakeStreams(v, &full, &delta));
+  auto cut = [](const std::string& stream) {  // the BEGIN record and half the rest
+    return stream.substr(0, kSendStreamBeginBytes + (stream.size() - kSendStreamBeginBytes) / 2);
+  };
+  auto token_of = [&](const std::string& dataset) {
+    absl::StatusOr<std::string> token = zfs().ReceiveResumeToken(dataset);
+    EXPECT_OK(token);
+    return token.ok() ? *token : "";
+  };
+
+  ASSERT_THAT(Feed(cut(full), part + "@a", {{"mvirt:id", "p"}}),
+              StatusIs(absl::StatusCode::kAborted));
+  absl::StatusOr<std::string> rest = CaptureResumed(v, token_of(part));
+  ASSERT_OK(rest);
+  absl::StatusOr<SendStreamBegin> begin =
+      ParseSendStreamBegin(rest->substr(0, kSendStreamBeginBytes));
+  ASSERT_OK(begin);
+  EXPECT_TRUE(begin->resuming);
+  EXPECT_EQ(begin->toguid, GuidOf(v + "@a"));
+  EXPECT_THAT(Feed(*rest, part + "@a", {{"mvirt:id", "again"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("first receive")));
+  ASSERT_OK(Feed(*rest, part + "@a"));
+  EXPECT_EQ(env().ReadData(part), "first");
+  EXPECT_EQ(GuidOf(part + "@a"), GuidOf(v + "@a"));
+  absl::StatusOr<VolumeProps> got = zfs().GetVolume(part);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->user_props, (UserProps{{"mvirt:id", "p"}})) << "kept from the first attempt";
+  EXPECT_EQ(got->volsize, kSize);
+  EXPECT_EQ(token_of(part), "");
+
+  // An incremental, and what a token cannot resume.
+  ASSERT_THAT(Feed(cut(delta), part + "@b"), StatusIs(absl::StatusCode::kAborted));
+  const std::string token = token_of(part);
+  EXPECT_THAT(CaptureResumed(v, "1-bogus"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a resume token")));
+  MakeVolume(Ds("w"));
+  EXPECT_THAT(CaptureResumed(Ds("w"), token),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("the token is of")));
+  rest = CaptureResumed(v, token);
+  ASSERT_OK(rest);
+  ASSERT_OK(Feed(*rest, part + "@b"));
+  EXPECT_EQ(env().ReadData(part), "second");
+  EXPECT_THAT(SnapshotNames(part), ElementsAre("a", "b"));
+  EXPECT_EQ(GuidOf(part + "@b"), GuidOf(v + "@b"));
+
+  // The snapshot a token names, gone or replaced by another of its name.
+  ASSERT_OK(zfs().DestroySnapshots({v + "@b"}));
+  EXPECT_THAT(CaptureResumed(v, token),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no longer exists")));
+  Snap(v + "@b");
+  EXPECT_THAT(CaptureResumed(v, token),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no longer the snapshot")));
+}
+
+TEST_P(ZfsContractTest, AHoldKeepsASnapshotUntilItIsReleased) {
+  const std::string v = Ds("v"), a = Ds("v@a");
+  MakeVolume(v);
+  Snap(a);
+  ASSERT_OK(zfs().Hold(a, "mvirt-base"));
+  EXPECT_THAT(zfs().Hold(a, "mvirt-base"),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("'mvirt-base'")));
+  EXPECT_THAT(zfs().Hold(v + "@missing", "t"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no such snapshot")));
+  absl::StatusOr<SnapshotProps> held = zfs().GetSnapshot(a);
+  ASSERT_OK(held);
+  EXPECT_EQ(held->userrefs, 1u);
+  EXPECT_THAT(zfs().DestroySnapshots({a}), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(zfs().Release(a, "other"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no hold 'other'")));
+  ASSERT_OK(zfs().DeferDestroySnapshots({a}));
+  EXPECT_TRUE(zfs().Exists(a)) << "held";
+  ASSERT_OK(zfs().Release(a, "mvirt-base"));
+  EXPECT_FALSE(zfs().Exists(a)) << "destroyed with its last hold, as deferred";
+  EXPECT_THAT(zfs().Release(a, "mvirt-base"), StatusIs(absl::StatusCode::kNotFound));
+}
+
 }  // namespace mvirt::zfs::testing
 
 #endif  // MVIRT_ZFS_TESTS_UNIT_ZFS_CONTRACT_TESTS_H_
