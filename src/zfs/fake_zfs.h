@@ -15,7 +15,13 @@
 // an open zvol (SetOpen); send streams (a real BEGIN record, then a body of
 // its own format), received whole, interrupted (a token) and resumed. It
 // does not model space: pool figures are what tests set. Other native
-// properties and snapshot renames are UNIMPLEMENTED.
+// properties and snapshot renames are UNIMPLEMENTED. Where its receive
+// differs from ZFS's (not contract-tested): it reads the whole stream
+// before any state exists (ZFS makes the partial dataset or `%recv` at the
+// BEGIN record and stops at the END record, without waiting for end of
+// file); "written since the base" compares data, not block birth times;
+// it does not refuse a resumed incremental into a target written since
+// the interruption (ZFS does, at the end, keeping the partial state).
 //
 // Thread-safe: every call runs under one mutex.
 #ifndef MVIRT_ZFS_ZFS_FAKE_ZFS_H_

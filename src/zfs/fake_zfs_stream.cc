@@ -160,7 +160,7 @@ absl::Status FakeZfs::ReceiveSnapshot(int fd, const SendStreamBegin& begin,
                                       const std::string& target, const UserProps& local_props) {
   if (absl::Status s = CheckReceiveTarget(begin, target, local_props); !s.ok()) return s;
   const std::string head = HeadOf(target);
-  auto fail = [&](int err) { return ReceiveFailure(err, begin, target); };
+  auto fail = [&](int err) { return ReceiveFailure(err, begin, target, false); };
   // The kernel checks the target before it reads the body.
   {
     absl::MutexLock lock(&mu_);
@@ -203,7 +203,7 @@ absl::Status FakeZfs::ReceiveSnapshot(int fd, const SendStreamBegin& begin,
 
 absl::Status FakeZfs::CheckReceive(const SendStreamBegin& begin, const std::string& target) const {
   const std::string head = HeadOf(target);
-  auto fail = [&](int err) { return ReceiveFailure(err, begin, target); };
+  auto fail = [&](int err) { return ReceiveFailure(err, begin, target, false); };
   const Dataset* d = FindDataset(head);
   if (begin.resuming) {  // the partial state it continues, of the same send
     if (d == nullptr) return fail(ENOENT);

@@ -442,12 +442,19 @@ class LibZfs final : public Zfs {
     std::string toname;
     uint64_t object = 0, offset = 0, toguid = 0, fromguid = 0;
     lzc_send_flags flags = kSendFlags;
+    // libzfs allocates what a token announces before checking it: a
+    // client's token is checked for its shape and size first.
+    if (!LooksLikeResumeToken(token)) return ResumeRefusal(dataset, "not a resume token");
     {
       Lease h(handles_);
       Nvlist fields(zfs_send_resume_token_to_nvlist(h, token.c_str()));
       if (!fields) {
-        return ResumeRefusal(
+        absl::Status refused = ResumeRefusal(
             dataset, absl::StrCat("not a resume token (", libzfs_error_description(h), ")"));
+        // Clears the description it left on the handle, which the next
+        // failure on this handle would otherwise report as its own.
+        zfs_standard_error(h, EINVAL, "resume token");
+        return refused;
       }
       char* name = nullptr;
       if (nvlist_lookup_string(fields.get(), "toname", &name) != 0 ||
@@ -492,7 +499,14 @@ class LibZfs final : public Zfs {
         reinterpret_cast<const struct dmu_replay_record*>(begin.record.data()), -1, &read_bytes,
         &errflags, &action_handle, &errors);
     Nvlist owned_errors(errors);
-    if (err != 0) return ReceiveFailure(err, begin, target);
+    if (err != 0) {
+      // What a failure at the end of the receive leaves (the target was
+      // written or snapshotted meanwhile): partial state with a token.
+      const std::string dataset = target.substr(0, target.find('@'));
+      absl::StatusOr<std::string> token =
+          err == EBUSY ? std::string() : ReceiveResumeToken(dataset);
+      return ReceiveFailure(err, begin, target, token.ok() && !token->empty());
+    }
     if (errors != nullptr && !nvlist_empty(errors)) {
       nvpair_t* first = nvlist_next_nvpair(errors, nullptr);
       return absl::InternalError(absl::StrCat("receive '", target, "': received, but property '",

@@ -2,9 +2,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "zfs/error_mapping.h"
 
 namespace mvirt::zfs {
@@ -145,24 +148,33 @@ absl::Status CheckReceiveTarget(const SendStreamBegin& begin, const std::string&
   return absl::OkStatus();
 }
 
-absl::Status ReceiveFailure(int err, const SendStreamBegin& begin, const std::string& target) {
+absl::Status ReceiveFailure(int err, const SendStreamBegin& begin, const std::string& target,
+                            bool partial_kept) {
   const std::string dataset = target.substr(0, target.find('@'));
   const std::string prefix = absl::StrCat("receive '", target, "': ");
+  // A receive refused at its end (the target written or snapshotted
+  // meanwhile) keeps what arrived, as a cut stream does.
+  const std::string outcome =
+      partial_kept ? absl::StrCat("; what arrived is kept: resume it with the token of '", dataset,
+                                  "', or abort it")
+                   : std::string("; nothing was changed");
   switch (err) {
     case ETXTBSY:
-      return absl::FailedPreconditionError(
-          absl::StrCat(prefix, "'", dataset,
-                       "' was written since the stream's base snapshot; nothing was "
-                       "changed"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          prefix, "'", dataset, "' was written since the stream's base snapshot", outcome));
     case ENODEV:
       return absl::FailedPreconditionError(
           absl::StrCat(prefix, "'", dataset, "' has no snapshot with guid ", begin.fromguid,
-                       ", the stream's base; nothing was changed"));
+                       ", the stream's base", outcome));
     case EEXIST:
       return absl::AlreadyExistsError(
           absl::StrCat(prefix, begin.incremental() ? "the snapshot" : "the dataset",
-                       " already exists; nothing was changed"));
+                       " already exists", outcome));
     case ENOENT:
+      if (begin.resuming) {
+        return absl::NotFoundError(
+            absl::StrCat(prefix, "'", dataset, "' holds no interrupted receive to resume"));
+      }
       return absl::NotFoundError(absl::StrCat(
           prefix, begin.incremental() ? absl::StrCat("'", dataset, "' does not exist")
                                       : std::string("the parent dataset does not exist")));
@@ -175,9 +187,26 @@ absl::Status ReceiveFailure(int err, const SendStreamBegin& begin, const std::st
       return absl::AbortedError(absl::StrCat(
           prefix, "the stream ended early; what arrived is kept: resume it with the token of '",
           dataset, "', or abort it"));
-    default:
-      return ZfsErrnoStatus(ZfsOp::kReceive, err, "receive", target);
+    default: {
+      absl::Status s = ZfsErrnoStatus(ZfsOp::kReceive, err, "receive", target);
+      return partial_kept ? absl::Status(s.code(), absl::StrCat(s.message(), outcome)) : s;
+    }
   }
+}
+
+bool LooksLikeResumeToken(const std::string& token) {
+  // "<version>-<checksum>-<packed length>-<hex of the zlib-compressed
+  // packed nvlist>" (dsl_dataset.c, get_receive_resume_stats_impl).
+  const std::vector<std::string> parts = absl::StrSplit(token, absl::MaxSplits('-', 3));
+  auto hex = [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+  };
+  if (parts.size() != 4 || parts[0] != "1" || !hex(parts[1]) || parts[1].size() > 16 ||
+      !hex(parts[2]) || parts[2].size() > 8 || !hex(parts[3]) || parts[3].size() % 2 != 0 ||
+      parts[3].size() > 2 * kMaxResumeTokenPayload) {
+    return false;
+  }
+  return std::stoull(parts[2], nullptr, 16) <= kMaxResumeTokenPayload;
 }
 
 absl::Status ResumeRefusal(const std::string& dataset, absl::string_view why) {

@@ -80,8 +80,22 @@ absl::StatusOr<std::string> ResumeBase(
     const std::string& toname, uint64_t toguid, uint64_t fromguid);
 
 // The status of a receive of `begin`'s stream as `target` that failed with
-// `err` (an errno or ZFS_ERR_*), naming what was wrong with the target.
-absl::Status ReceiveFailure(int err, const SendStreamBegin& begin, const std::string& target);
+// `err` (an errno or ZFS_ERR_*), naming what was wrong with the target and
+// whether what arrived was kept (`partial_kept`: a failure at the end of a
+// receive leaves the partial state, as a cut stream does) or nothing
+// changed.
+absl::Status ReceiveFailure(int err, const SendStreamBegin& begin, const std::string& target,
+                            bool partial_kept);
+
+// The largest packed resume nvlist a token may announce: real tokens are
+// well under 1 KiB, and libzfs allocates what the token says before it
+// checks anything.
+inline constexpr size_t kMaxResumeTokenPayload = 64 * 1024;
+
+// True if `token` has the shape of a ZFS resume token with a payload of at
+// most kMaxResumeTokenPayload: checked before libzfs decodes a token that
+// a client sent.
+bool LooksLikeResumeToken(const std::string& token);
 
 }  // namespace mvirt::zfs
 

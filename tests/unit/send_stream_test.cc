@@ -95,28 +95,50 @@ TEST(SendStreamBegin, SendAndReceiveArgumentsAreCheckedFirst) {
 TEST(SendStreamBegin, FailuresSayWhatWasWrong) {
   SendStreamBegin full, incremental;
   incremental.fromguid = 7;
-  EXPECT_THAT(ReceiveFailure(ETXTBSY, incremental, "p/v@b"),
+  EXPECT_THAT(ReceiveFailure(ETXTBSY, incremental, "p/v@b", false),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("'p/v' was written")));
-  EXPECT_THAT(ReceiveFailure(ENODEV, incremental, "p/v@b"),
+  EXPECT_THAT(ReceiveFailure(ENODEV, incremental, "p/v@b", false),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("guid 7")));
-  EXPECT_THAT(ReceiveFailure(kZfsErrStreamTruncated, full, "p/v@a"),
+  EXPECT_THAT(ReceiveFailure(kZfsErrStreamTruncated, full, "p/v@a", true),
               StatusIs(absl::StatusCode::kAborted, HasSubstr("resume")));
-  EXPECT_THAT(ReceiveFailure(EEXIST, full, "p/v@a"),
+  EXPECT_THAT(ReceiveFailure(EEXIST, full, "p/v@a", false),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("the dataset")));
-  EXPECT_THAT(ReceiveFailure(EEXIST, incremental, "p/v@b"),
+  EXPECT_THAT(ReceiveFailure(EEXIST, incremental, "p/v@b", false),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("the snapshot")));
-  EXPECT_THAT(ReceiveFailure(ENOENT, full, "p/v@a"),
+  EXPECT_THAT(ReceiveFailure(ENOENT, full, "p/v@a", false),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("parent")));
-  EXPECT_THAT(ReceiveFailure(EBUSY, incremental, "p/v@b"),
+  EXPECT_THAT(ReceiveFailure(EBUSY, incremental, "p/v@b", false),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("interrupted receive")));
-  EXPECT_THAT(ReceiveFailure(ENOSPC, full, "p/v@a"),
+  EXPECT_THAT(ReceiveFailure(ENOSPC, full, "p/v@a", false),
               StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(ReceiveFailure(ETXTBSY, incremental, "p/v@b", true),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("what arrived is kept")))
+      << "refused at the end of the receive";
+  EXPECT_THAT(ReceiveFailure(ETXTBSY, incremental, "p/v@b", false),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("nothing was changed")));
+  SendStreamBegin resuming;
+  resuming.resuming = true;
+  EXPECT_THAT(ReceiveFailure(ENOENT, resuming, "p/v@a", false),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no interrupted receive")));
   EXPECT_THAT(SendFailure(EPIPE, "p/v@a", "", false), StatusIs(absl::StatusCode::kCancelled));
   EXPECT_THAT(SendFailure(EINTR, "p/v@a", "", false), StatusIs(absl::StatusCode::kCancelled));
   EXPECT_THAT(SendFailure(ENOENT, "p/v@b", "p/v@a", false),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("'p/v@a' does not exist")));
   EXPECT_THAT(SendFailure(ENOENT, "p/v@b", "p/v@a", true),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("'p/v@b' does not exist")));
+}
+
+TEST(SendStreamBegin, OnlyTokensOfAResumeTokensShapeAndSizeReachLibzfs) {
+  EXPECT_TRUE(LooksLikeResumeToken("1-e604ea4bf-e0-789c63a2"));
+  EXPECT_TRUE(LooksLikeResumeToken("1-0-10000-00"));  // a payload of 64 KiB at most
+  EXPECT_FALSE(LooksLikeResumeToken("1-0-10001-00")) << "libzfs would allocate what it says";
+  EXPECT_FALSE(LooksLikeResumeToken("1-0-ffffffffffff-00"));
+  EXPECT_FALSE(LooksLikeResumeToken("1-e604ea4bf-e0-789c63a"));  // odd hex
+  EXPECT_FALSE(LooksLikeResumeToken("2-e604ea4bf-e0-789c63a2"));
+  EXPECT_FALSE(LooksLikeResumeToken("1-xyz-e0-789c63a2"));
+  EXPECT_FALSE(LooksLikeResumeToken("1-bogus"));
+  EXPECT_FALSE(LooksLikeResumeToken(""));
+  EXPECT_FALSE(LooksLikeResumeToken("1-0-10-" + std::string(2 * kMaxResumeTokenPayload + 2, 'a')));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -137,7 +138,10 @@ class ZfsContractTest : public ::testing::TestWithParam<ZfsContractTarget> {
     std::thread reader([&] {
       char buf[65536];
       ssize_t n;
-      while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) stream.append(buf, n);
+      while ((n = ::read(fds[0], buf, sizeof(buf))) != 0) {
+        if (n > 0) stream.append(buf, n);
+        if (n < 0 && errno != EINTR) break;
+      }
     });
     absl::Status sent = send(fds[1]);
     ::close(fds[1]);
@@ -172,6 +176,7 @@ class ZfsContractTest : public ::testing::TestWithParam<ZfsContractTarget> {
       pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
       for (size_t at = kSendStreamBeginBytes; at < stream.size();) {
         ssize_t n = ::write(fds[1], stream.data() + at, stream.size() - at);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         at += static_cast<size_t>(n);
       }
