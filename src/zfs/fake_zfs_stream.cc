@@ -30,7 +30,6 @@ using fake_internal::TailOf;
 namespace {
 
 constexpr char kEnd[] = "END";
-constexpr uint64_t kFeatureResuming = 1 << 20;  // DMU_BACKUP_FEATURE_RESUMING
 
 // Writes all of `data` into `fd`: 0, or the errno (EPIPE if the reader
 // closed its end). SIGPIPE stays blocked in this thread meanwhile and a
@@ -147,7 +146,7 @@ absl::Status FakeZfs::ResumeSend(int fd, const std::string& dataset, const std::
     absl::StatusOr<std::string> from = ResumeBase(dataset, guids, toname, toguid, fromguid);
     if (!from.ok()) return from.status();
     const std::string body = StreamBody(*FindSnap(toname), *d);
-    stream = MakeSendStreamBegin(toguid, fromguid, toname, kFeatureResuming) +
+    stream = MakeSendStreamBegin(toguid, fromguid, toname, kSendFeatureResuming) +
              body.substr(std::min<size_t>(bytes, body.size()));
   }
   if (int err = WriteAll(fd, stream); err != 0) {

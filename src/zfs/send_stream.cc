@@ -39,7 +39,6 @@ constexpr uint64_t kMagic = 0x2F5bacbacULL;
 constexpr uint64_t kSubstream = 1;  // a single dataset's stream (not a package)
 constexpr uint32_t kObjsetZvol = 3;
 constexpr uint32_t kFlagClone = 1 << 0;
-constexpr uint64_t kFeatureResuming = 1 << 20;
 constexpr uint64_t kFeatureRedacted = 1 << 21;
 // DMU_BACKUP_FEATURE_MASK of 2.1 (what its kernel receives) without
 // REDACTED: SA_SPILL, EMBED_DATA, LZ4, LARGE_BLOCKS, RESUMING, COMPRESSED,
@@ -87,7 +86,7 @@ absl::StatusOr<SendStreamBegin> ParseSendStreamBegin(absl::string_view record) {
   begin.toname = raw.toname;
   begin.features = features;
   begin.clone = (raw.flags & kFlagClone) != 0;
-  begin.resuming = (features & kFeatureResuming) != 0;
+  begin.resuming = (features & kSendFeatureResuming) != 0;
   if (begin.toname.find('@') == std::string::npos) {
     return Refuse(absl::StrCat("its snapshot name '", begin.toname, "' names no snapshot"));
   }

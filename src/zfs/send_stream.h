@@ -26,6 +26,9 @@ namespace mvirt::zfs {
 // Bytes of the BEGIN record: a stream's first bytes.
 inline constexpr size_t kSendStreamBeginBytes = 312;
 
+// DMU_BACKUP_FEATURE_RESUMING: the stream is the rest of an interrupted one.
+inline constexpr uint64_t kSendFeatureResuming = 1 << 20;
+
 struct SendStreamBegin {
   // The record as read, handed to the kernel unchanged (it checksums it).
   std::array<char, kSendStreamBeginBytes> record{};

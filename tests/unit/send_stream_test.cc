@@ -17,7 +17,6 @@ using ::mvirt::zfs::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kCompressed = 1 << 22;
-constexpr uint64_t kResuming = 1 << 20;
 
 // Overwrites the 8 or 4 bytes at `offset` of a record.
 template <typename T>
@@ -40,7 +39,7 @@ TEST(SendStreamBegin, ReadsWhatTheRecordSays) {
   EXPECT_FALSE(begin->resuming);
   EXPECT_EQ(std::string(begin->record.data(), begin->record.size()), record) << "kept as read";
 
-  begin = ParseSendStreamBegin(MakeSendStreamBegin(11, 0, "pool/v@a", kResuming));
+  begin = ParseSendStreamBegin(MakeSendStreamBegin(11, 0, "pool/v@a", kSendFeatureResuming));
   ASSERT_OK(begin);
   EXPECT_FALSE(begin->incremental());
   EXPECT_TRUE(begin->resuming);
