@@ -18,8 +18,12 @@ void AddHealthCommand(CLI::App& app, CommandContext& context);
 // pool stats|check.
 void AddPoolCommands(CLI::App& app, CommandContext& context);
 
-// volume create|list|get|resize|delete|clone.
+// volume create|list|get|resize|delete|clone, and the stream commands.
 void AddVolumeCommands(CLI::App& app, CommandContext& context);
+
+// volume send|receive|receive-state|abort-receive (stream_commands.cc):
+// added to the `volume` group by AddVolumeCommands.
+void AddVolumeStreamCommands(CLI::App& volume, CommandContext& context);
 
 // snapshot create|list|delete|rollback.
 void AddSnapshotCommands(CLI::App& app, CommandContext& context);

@@ -150,6 +150,7 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context) {
   AddResizeCommand(*volume, context);
   AddDeleteCommand(*volume, context);
   AddCloneCommand(*volume, context);
+  AddVolumeStreamCommands(*volume, context);
 }
 
 }  // namespace mvirt::zfs::cli

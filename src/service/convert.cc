@@ -111,4 +111,23 @@ void ToProto(const TemplateEventInfo& in, TemplateEvent* out) {
   if (in.import_job) ToProto(*in.import_job, out->mutable_import_job());
 }
 
+void ToProto(const SendPlan& in, SendStreamInfo* out) {
+  out->set_volume_id(in.volume_id);
+  out->set_volume_name(in.volume_name);
+  ToProto(in.snapshot, out->mutable_snapshot());
+  out->set_snapshot_guid(in.snapshot_guid);
+  out->set_from_snapshot(in.from_snapshot);
+  out->set_from_guid(in.from_guid);
+  out->set_estimated_bytes(in.estimated_bytes);
+  out->set_resuming(in.resuming);
+  out->set_volsize_bytes(in.volsize_bytes);
+  out->set_volblocksize(in.volblocksize);
+}
+
+void ToProto(const ReceiveStateInfo& in, ReceiveState* out) {
+  out->set_volume_name(in.volume_name);
+  out->set_resume_token(in.resume_token);
+  out->set_creating(in.creating);
+}
+
 }  // namespace mvirt::zfs

@@ -26,6 +26,8 @@ void ToProto(const ImportJobInfo& in, ImportJob* out);
 ImportJobState ToProto(ImportState state);
 void ToProto(const VolumeEventInfo& in, VolumeEvent* out);
 void ToProto(const TemplateEventInfo& in, TemplateEvent* out);
+void ToProto(const SendPlan& in, SendStreamInfo* out);
+void ToProto(const ReceiveStateInfo& in, ReceiveState* out);
 
 }  // namespace mvirt::zfs
 

@@ -84,6 +84,22 @@ class ZfsServiceImpl final : public ZfsServiceBase {
   grpc::Status CancelImportJob(grpc::ServerContext*, const CancelImportJobRequest*,
                                CancelImportJobResponse*) override;
 
+  // Send and receive streams (stream_rpcs.cc). SendVolume writes the
+  // stream as ZFS makes it, in messages of up to kStreamChunkBytes;
+  // ReceiveVolume feeds what arrives to ZFS as it arrives. Either way a
+  // pipe sits between gRPC and ZFS, pumped by the handler's thread while a
+  // thread of the call's own runs the ZFS side; when either side stops, the
+  // other sees the pipe closed and stops too.
+  grpc::Status SendVolume(grpc::ServerContext*, const SendVolumeRequest*,
+                          grpc::ServerWriter<SendVolumeResponse>*) override;
+  grpc::Status ReceiveVolume(grpc::ServerContext*, grpc::ServerReader<ReceiveVolumeRequest>*,
+                             ReceiveVolumeResponse*) override;
+  grpc::Status GetReceiveState(grpc::ServerContext*, const GetReceiveStateRequest*,
+                               ReceiveState*) override;
+  grpc::Status AbortReceive(grpc::ServerContext*, const AbortReceiveRequest*,
+                            AbortReceiveResponse*) override;
+  static constexpr size_t kStreamChunkBytes = 256 * 1024;
+
   // A new subscriber first receives the current state of every object
   // (for templates: every template, then every import still running), then
   // every change; it is subscribed before the state is read, so nothing

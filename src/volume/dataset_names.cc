@@ -19,6 +19,8 @@ absl::string_view AreaDir(ReservedArea area) {
       return "imports";
     case ReservedArea::kCreating:
       return "creating";
+    case ReservedArea::kReceiving:
+      return "receiving";
   }
   return "";
 }
@@ -46,7 +48,8 @@ std::string DatasetNames::Area(ReservedArea area) const {
 }
 
 bool DatasetNames::AreaHasZvolDevices(ReservedArea area) {
-  return area == ReservedArea::kImports || area == ReservedArea::kCreating;
+  return area == ReservedArea::kImports || area == ReservedArea::kCreating ||
+         area == ReservedArea::kReceiving;
 }
 
 std::string DatasetNames::Template(absl::string_view name) const {
@@ -83,6 +86,10 @@ std::string DatasetNames::ImportStaging(absl::string_view template_name,
 
 std::string DatasetNames::Creating(absl::string_view name, absl::string_view id) const {
   return absl::StrCat(Area(ReservedArea::kCreating), "/", name, "-", id);
+}
+
+std::string DatasetNames::Receiving(absl::string_view name) const {
+  return absl::StrCat(Area(ReservedArea::kReceiving), "/", name);
 }
 
 }  // namespace mvirt::zfs

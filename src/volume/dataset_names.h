@@ -11,6 +11,9 @@
 //   <pool>/.mvirt/imports/<T>-<job>     an image being imported; swept at start-up
 //   <pool>/.mvirt/creating/<name>-<id>  a volume or clone being made, renamed into
 //                                       place once complete; swept at start-up
+//   <pool>/.mvirt/receiving/<name>      a volume being received (a full stream),
+//                                       renamed into place once complete; an
+//                                       interrupted one stays for its resume
 #ifndef MVIRT_ZFS_VOLUME_DATASET_NAMES_H_
 #define MVIRT_ZFS_VOLUME_DATASET_NAMES_H_
 
@@ -22,7 +25,7 @@
 namespace mvirt::zfs {
 
 // The areas under <pool>/.mvirt.
-enum class ReservedArea { kTemplates, kIncoming, kDeleted, kImports, kCreating };
+enum class ReservedArea { kTemplates, kIncoming, kDeleted, kImports, kCreating, kReceiving };
 
 class DatasetNames {
  public:
@@ -67,6 +70,8 @@ class DatasetNames {
   std::string ImportStaging(absl::string_view template_name, absl::string_view job_id) const;
   // <pool>/.mvirt/creating/<name>-<id>
   std::string Creating(absl::string_view name, absl::string_view id) const;
+  // <pool>/.mvirt/receiving/<name>
+  std::string Receiving(absl::string_view name) const;
 
  private:
   std::string pool_;

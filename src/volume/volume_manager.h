@@ -168,7 +168,9 @@ class VolumeManager {
   void WithTemplateLock(const std::string& name, const std::function<void()>& fn);
 
   // Destroys deleted templates that no clone uses any more and, when
-  // `at_startup`, templates left half-built by a crash. Errors are logged.
+  // `at_startup`, templates, volumes and receives left half-built by a
+  // crash (an interrupted receive stays: it can be resumed). Errors are
+  // logged.
   void CollectGarbage(bool at_startup);
 
   // --- Imports (volume_imports.cc): the ZFS side of building a template
@@ -205,6 +207,49 @@ class VolumeManager {
   // Destroys a staging volume and its snapshots, and waits for its device
   // to vanish.
   absl::Status DiscardStagingVolume(const StagingVolume& staging);
+
+  // --- Send and receive streams (volume_streams.cc) ---
+
+  // Resolves and checks what SendVolume sends, before any byte is written:
+  // NOT_FOUND for a missing volume, snapshot or base (a base guid no
+  // snapshot of the volume has), INVALID_ARGUMENT for a base that is not
+  // older than the snapshot, both a base name and guid, or a token that is
+  // not one of this volume's (with the others empty).
+  absl::StatusOr<SendPlan> PlanSend(const SendVolumeParams& params);
+
+  // Writes the planned stream into `fd` (a pipe whose other end the caller
+  // reads). Blocks until the stream is written; CANCELLED if the reader
+  // closed its end. A snapshot being sent cannot be destroyed meanwhile
+  // (ZFS holds it).
+  absl::Status Send(const SendPlan& plan, int fd);
+
+  // Receives the stream read from `fd` (its first record is read here and
+  // refused with INVALID_ARGUMENT unless it is one zvol's stream ZFS 2.1
+  // knows) into volume params.volume_name, under the name's lock:
+  // - a full stream makes a new volume: received under .mvirt/receiving,
+  //   carrying params.volume_id (ALREADY_EXISTS if another volume has it or
+  //   the name is taken), renamed into place and its device ready once
+  //   complete, so listings and events see it only then;
+  // - an incremental stream adds its snapshot to the existing volume, which
+  //   must carry params.volume_id if given and have the stream's base
+  //   unchanged since (FAILED_PRECONDITION otherwise); refused with
+  //   FAILED_PRECONDITION, naming who, while its device is open.
+  // The new snapshot carries params.snapshot_id. A stream that ends early
+  // fails with ABORTED and keeps what arrived (GetReceiveState's token
+  // resumes it, AbortReceive drops it); another receive into that name is
+  // refused until then, except the stream that resumes it. A retry of a
+  // receive that completed (the volume has the stream's snapshot, same
+  // guid) returns the volume without reading the stream.
+  absl::StatusOr<ReceiveResult> Receive(const ReceiveVolumeParams& params, int fd);
+
+  // The interrupted receive into volume name `name`, if any (an empty
+  // token if there is none).
+  absl::StatusOr<ReceiveStateInfo> GetReceiveState(const std::string& name);
+
+  // Drops what an interrupted receive into `name` kept (the half-received
+  // new volume, or the partial snapshot of an existing one, which stays as
+  // it was). NOT_FOUND if there is none.
+  absl::Status AbortReceive(const std::string& name);
 
   // --- Change streams ---
 
@@ -271,6 +316,9 @@ class VolumeManager {
   absl::Status MakeInCreating(absl::string_view op, const std::string& name, const std::string& id,
                               const std::string& dataset,
                               const std::function<absl::Status(const std::string&)>& make);
+  // Destroys what .mvirt/receiving holds complete (a crash between a
+  // receive and its rename); interrupted receives stay for their resume.
+  void SweepFinishedReceives();
   // The new volume `dataset` once its device is ready; publishes its event
   // first, ready or not (DEADLINE_EXCEEDED leaves it for a retry).
   absl::StatusOr<VolumeInfo> FinishNewVolume(absl::string_view op, const std::string& dataset);

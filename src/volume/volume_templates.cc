@@ -26,7 +26,7 @@ absl::Status VolumeManager::EnsureReservedDatasets() {
   }
   for (ReservedArea area :
        {ReservedArea::kTemplates, ReservedArea::kIncoming, ReservedArea::kDeleted,
-        ReservedArea::kImports, ReservedArea::kCreating}) {
+        ReservedArea::kImports, ReservedArea::kCreating, ReservedArea::kReceiving}) {
     if (absl::Status s =
             zfs_.EnsureHiddenFilesystem(names_.Area(area), DatasetNames::AreaHasZvolDevices(area));
         !s.ok()) {
@@ -278,6 +278,7 @@ void VolumeManager::CollectGarbage(bool at_startup) {
     sweep(ReservedArea::kIncoming, true);
     sweep(ReservedArea::kImports, true);
     sweep(ReservedArea::kCreating, true);
+    SweepFinishedReceives();
   }
 }
 

@@ -95,6 +95,54 @@ struct CloneVolumeParams {
   std::string id;                      // empty: a fresh UUID
 };
 
+// What to send of a volume (SendVolume): snapshot `snapshot`, whole or
+// incremental from `from_snapshot` or from the snapshot with guid
+// `from_guid` (at most one of the two); or, with `resume_token`, the rest
+// of an interrupted receive (the other fields empty).
+struct SendVolumeParams {
+  std::string volume;
+  std::string snapshot;
+  std::string from_snapshot;
+  uint64_t from_guid = 0;
+  std::string resume_token;
+};
+
+// A send, resolved and checked: what VolumeManager::Send writes, and what
+// the receiving side is told of it.
+struct SendPlan {
+  std::string volume_id;
+  std::string volume_name;
+  SnapshotInfo snapshot;
+  uint64_t snapshot_guid = 0;
+  std::string from_snapshot;  // the base's name, "" for a full stream
+  uint64_t from_guid = 0;
+  uint64_t estimated_bytes = 0;  // ZFS's estimate; 0 when resuming
+  bool resuming = false;
+  uint64_t volsize_bytes = 0;
+  uint64_t volblocksize = 0;
+  std::string dataset;  // pool/<volume>
+  std::string resume_token;
+};
+
+// Where a received stream goes (ReceiveVolume).
+struct ReceiveVolumeParams {
+  std::string volume_name;
+  std::string volume_id;    // a new volume's id ("" = generated); an existing one's must match
+  std::string snapshot_id;  // the received snapshot's id ("" = generated)
+};
+
+struct ReceiveResult {
+  VolumeInfo volume;
+  SnapshotInfo snapshot;
+};
+
+// The interrupted receive into a volume name, if any.
+struct ReceiveStateInfo {
+  std::string volume_name;
+  std::string resume_token;  // "" if there is none
+  bool creating = false;     // it was making the volume (a full stream)
+};
+
 }  // namespace mvirt::zfs
 
 #endif  // MVIRT_ZFS_VOLUME_VOLUME_TYPES_H_

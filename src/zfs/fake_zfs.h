@@ -111,6 +111,9 @@ class FakeZfs final : public Zfs {
   absl::StatusOr<std::string> ReceiveResumeToken(const std::string& name) override;
   absl::Status AbortReceive(const std::string& name) override;
   absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) override;
+  absl::StatusOr<ResumePoint> DescribeResumeToken(const std::string& dataset,
+                                                  const std::string& token) override;
+  absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from) override;
   absl::Status Hold(const std::string& snapshot, const std::string& tag) override;
   absl::Status Release(const std::string& snapshot, const std::string& tag) override;
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override;
@@ -158,6 +161,11 @@ class FakeZfs final : public Zfs {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The snapshots of `dataset` ("dataset@short"), oldest first.
   static std::vector<std::string> SnapsByTxg(const Dataset& dataset, const std::string& name);
+  // What a resume token of a send of `toname` (guid `toguid`, base guid
+  // `fromguid`) continues, checked against `dataset`'s snapshots.
+  absl::StatusOr<ResumePoint> ResumePointOf(const std::string& dataset, uint64_t toguid,
+                                            uint64_t fromguid, const std::string& toname)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasChildren(const std::string& name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The first dataset below `name` in name order, or "". Requires mu_ held.
   std::string FirstChildOf(const std::string& name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -122,7 +122,17 @@ absl::Status FakeZfs::SendSnapshot(int fd, const std::string& snapshot, const st
   return absl::OkStatus();
 }
 
-absl::Status FakeZfs::ResumeSend(int fd, const std::string& dataset, const std::string& token) {
+namespace {
+
+// The fields of a fake resume token.
+struct FakeToken {
+  uint64_t toguid = 0;
+  uint64_t fromguid = 0;
+  uint64_t bytes = 0;
+  std::string toname;
+};
+
+absl::StatusOr<FakeToken> ParseFakeToken(const std::string& dataset, const std::string& token) {
   unsigned long long toguid = 0, fromguid = 0, bytes = 0;
   int name_at = 0;
   if (std::sscanf(token.c_str(), "1-fake-%llu-%llu-%llu-%n", &toguid, &fromguid, &bytes,
@@ -130,27 +140,65 @@ absl::Status FakeZfs::ResumeSend(int fd, const std::string& dataset, const std::
       name_at == 0) {
     return ResumeRefusal(dataset, "not a resume token (invalid resume token)");
   }
-  const std::string toname = token.substr(static_cast<size_t>(name_at));
+  return FakeToken{toguid, fromguid, bytes, token.substr(static_cast<size_t>(name_at))};
+}
+
+}  // namespace
+
+absl::StatusOr<ResumePoint> FakeZfs::ResumePointOf(const std::string& dataset, uint64_t toguid,
+                                                   uint64_t fromguid, const std::string& toname) {
+  const Dataset* d = FindDataset(dataset);
+  if (d == nullptr) {
+    return fake_internal::LibzfsError(absl::StatusCode::kNotFound, "list snapshots of", dataset,
+                                      fake_internal::kNoDataset);
+  }
+  std::vector<std::pair<std::string, uint64_t>> guids;
+  for (const std::string& name : SnapsByTxg(*d, dataset)) {
+    guids.emplace_back(name, FindSnap(name)->guid);
+  }
+  absl::StatusOr<std::string> from = ResumeBase(dataset, guids, toname, toguid, fromguid);
+  if (!from.ok()) return from.status();
+  return ResumePoint{toname, *from};
+}
+
+absl::StatusOr<ResumePoint> FakeZfs::DescribeResumeToken(const std::string& dataset,
+                                                         const std::string& token) {
+  absl::StatusOr<FakeToken> parsed = ParseFakeToken(dataset, token);
+  if (!parsed.ok()) return parsed.status();
+  absl::MutexLock lock(&mu_);
+  return ResumePointOf(dataset, parsed->toguid, parsed->fromguid, parsed->toname);
+}
+
+absl::StatusOr<uint64_t> FakeZfs::SendSize(const std::string& snapshot, const std::string& from) {
+  if (absl::Status s = CheckSendBase(snapshot, from); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Snap* s = FindSnap(snapshot);
+  const Snap* base = from.empty() ? nullptr : FindSnap(from);
+  if (s == nullptr || (!from.empty() && base == nullptr)) {
+    return SendFailure(ENOENT, snapshot, from, base != nullptr);
+  }
+  if (base != nullptr && base->createtxg >= s->createtxg) {
+    return SendFailure(EXDEV, snapshot, from, true);
+  }
+  return kSendStreamBeginBytes + StreamBody(*s, *FindDataset(HeadOf(snapshot))).size();
+}
+
+absl::Status FakeZfs::ResumeSend(int fd, const std::string& dataset, const std::string& token) {
+  absl::StatusOr<FakeToken> parsed = ParseFakeToken(dataset, token);
+  if (!parsed.ok()) return parsed.status();
   std::string stream;
   {
     absl::MutexLock lock(&mu_);
-    const Dataset* d = FindDataset(dataset);
-    if (d == nullptr) {
-      return fake_internal::LibzfsError(absl::StatusCode::kNotFound, "list snapshots of", dataset,
-                                        fake_internal::kNoDataset);
-    }
-    std::vector<std::pair<std::string, uint64_t>> guids;
-    for (const std::string& name : SnapsByTxg(*d, dataset)) {
-      guids.emplace_back(name, FindSnap(name)->guid);
-    }
-    absl::StatusOr<std::string> from = ResumeBase(dataset, guids, toname, toguid, fromguid);
-    if (!from.ok()) return from.status();
-    const std::string body = StreamBody(*FindSnap(toname), *d);
-    stream = MakeSendStreamBegin(toguid, fromguid, toname, kSendFeatureResuming) +
-             body.substr(std::min<size_t>(bytes, body.size()));
+    absl::StatusOr<ResumePoint> point =
+        ResumePointOf(dataset, parsed->toguid, parsed->fromguid, parsed->toname);
+    if (!point.ok()) return point.status();
+    const std::string body = StreamBody(*FindSnap(parsed->toname), *FindDataset(dataset));
+    stream = MakeSendStreamBegin(parsed->toguid, parsed->fromguid, parsed->toname,
+                                 kSendFeatureResuming) +
+             body.substr(std::min<size_t>(parsed->bytes, body.size()));
   }
   if (int err = WriteAll(fd, stream); err != 0) {
-    return ZfsErrnoStatus(ZfsOp::kSend, err, "send snapshot", toname);
+    return ZfsErrnoStatus(ZfsOp::kSend, err, "send snapshot", parsed->toname);
   }
   return absl::OkStatus();
 }

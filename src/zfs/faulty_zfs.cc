@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 27> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 29> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -34,7 +34,9 @@ constexpr std::array<absl::string_view, 27> kNames = {"GetPool",
                                                       "AbortReceive",
                                                       "ResumeSend",
                                                       "Hold",
-                                                      "Release"};
+                                                      "Release",
+                                                      "DescribeResumeToken",
+                                                      "SendSize"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -57,6 +59,8 @@ bool IsMutation(ZfsCall call) {
     case ZfsCall::kSendSnapshot:
     case ZfsCall::kReceiveResumeToken:
     case ZfsCall::kResumeSend:
+    case ZfsCall::kDescribeResumeToken:
+    case ZfsCall::kSendSize:
       return false;
     default:
       return true;
@@ -262,6 +266,18 @@ absl::Status FaultyZfs::AbortReceive(const std::string& name) {
 absl::Status FaultyZfs::ResumeSend(int fd, const std::string& dataset, const std::string& token) {
   return Call<absl::Status>(ZfsCall::kResumeSend, dataset,
                             [&] { return base_.ResumeSend(fd, dataset, token); });
+}
+
+absl::StatusOr<ResumePoint> FaultyZfs::DescribeResumeToken(const std::string& dataset,
+                                                           const std::string& token) {
+  return Call<absl::StatusOr<ResumePoint>>(ZfsCall::kDescribeResumeToken, dataset, [&] {
+    return base_.DescribeResumeToken(dataset, token);
+  });
+}
+
+absl::StatusOr<uint64_t> FaultyZfs::SendSize(const std::string& snapshot, const std::string& from) {
+  return Call<absl::StatusOr<uint64_t>>(ZfsCall::kSendSize, snapshot,
+                                        [&] { return base_.SendSize(snapshot, from); });
 }
 
 absl::Status FaultyZfs::Hold(const std::string& snapshot, const std::string& tag) {

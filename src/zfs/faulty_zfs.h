@@ -64,6 +64,8 @@ enum class ZfsCall {
   kResumeSend,
   kHold,
   kRelease,
+  kDescribeResumeToken,
+  kSendSize,
 };
 
 // "CreateVolume", ...
@@ -135,6 +137,9 @@ class FaultyZfs final : public Zfs {
   absl::StatusOr<std::string> ReceiveResumeToken(const std::string& name) override;
   absl::Status AbortReceive(const std::string& name) override;
   absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) override;
+  absl::StatusOr<ResumePoint> DescribeResumeToken(const std::string& dataset,
+                                                  const std::string& token) override;
+  absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from) override;
   absl::Status Hold(const std::string& snapshot, const std::string& tag) override;
   absl::Status Release(const std::string& snapshot, const std::string& tag) override;
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override;

@@ -439,45 +439,29 @@ class LibZfs final : public Zfs {
   }
 
   absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) override {
-    std::string toname;
-    uint64_t object = 0, offset = 0, toguid = 0, fromguid = 0;
-    lzc_send_flags flags = kSendFlags;
-    // libzfs allocates what a token announces before checking it: a
-    // client's token is checked for its shape and size first.
-    if (!LooksLikeResumeToken(token)) return ResumeRefusal(dataset, "not a resume token");
-    {
-      Lease h(handles_);
-      Nvlist fields(zfs_send_resume_token_to_nvlist(h, token.c_str()));
-      if (!fields) {
-        absl::Status refused = ResumeRefusal(
-            dataset, absl::StrCat("not a resume token (", libzfs_error_description(h), ")"));
-        // Clears the description it left on the handle, which the next
-        // failure on this handle would otherwise report as its own.
-        zfs_standard_error(h, EINVAL, "resume token");
-        return refused;
-      }
-      char* name = nullptr;
-      if (nvlist_lookup_string(fields.get(), "toname", &name) != 0 ||
-          nvlist_lookup_uint64(fields.get(), "object", &object) != 0 ||
-          nvlist_lookup_uint64(fields.get(), "offset", &offset) != 0 ||
-          nvlist_lookup_uint64(fields.get(), "toguid", &toguid) != 0) {
-        return ResumeRefusal(dataset, "the resume token lacks the snapshot or the position");
-      }
-      toname = name;
-      (void)nvlist_lookup_uint64(fields.get(), "fromguid", &fromguid);
-      if (nvlist_exists(fields.get(), "rawok")) {
-        flags = static_cast<lzc_send_flags>(flags | LZC_SEND_FLAG_RAW);
-      }
-    }
-    absl::StatusOr<std::vector<SnapshotProps>> snaps = ListSnapshots(dataset);
-    if (!snaps.ok()) return snaps.status();
-    std::vector<std::pair<std::string, uint64_t>> guids;
-    for (const SnapshotProps& snap : *snaps) guids.emplace_back(snap.name, snap.guid);
-    absl::StatusOr<std::string> from = ResumeBase(dataset, guids, toname, toguid, fromguid);
-    if (!from.ok()) return from.status();
-    int err = lzc_send_resume(toname.c_str(), from->empty() ? nullptr : from->c_str(), fd, flags,
-                              object, offset);
-    return err == 0 ? absl::OkStatus() : SendFailure(err, toname, *from, true);
+    absl::StatusOr<DecodedToken> decoded = DecodeResumeToken(dataset, token);
+    if (!decoded.ok()) return decoded.status();
+    const ResumePoint& point = decoded->point;
+    int err =
+        lzc_send_resume(point.snapshot.c_str(), point.from.empty() ? nullptr : point.from.c_str(),
+                        fd, decoded->flags, decoded->object, decoded->offset);
+    return err == 0 ? absl::OkStatus() : SendFailure(err, point.snapshot, point.from, true);
+  }
+
+  absl::StatusOr<ResumePoint> DescribeResumeToken(const std::string& dataset,
+                                                  const std::string& token) override {
+    absl::StatusOr<DecodedToken> decoded = DecodeResumeToken(dataset, token);
+    if (!decoded.ok()) return decoded.status();
+    return decoded->point;
+  }
+
+  absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from) override {
+    if (absl::Status s = CheckSendBase(snapshot, from); !s.ok()) return s;
+    uint64_t bytes = 0;
+    int err =
+        lzc_send_space(snapshot.c_str(), from.empty() ? nullptr : from.c_str(), kSendFlags, &bytes);
+    if (err == 0) return bytes;
+    return SendFailure(err, snapshot, from, !from.empty() && lzc_exists(from.c_str()));
   }
 
   absl::Status ReceiveSnapshot(int fd, const SendStreamBegin& begin, const std::string& target,
@@ -603,6 +587,56 @@ class LibZfs final : public Zfs {
   // settings within a chain of incrementals is refused by the receiver.
   static constexpr lzc_send_flags kSendFlags = static_cast<lzc_send_flags>(
       LZC_SEND_FLAG_LARGE_BLOCK | LZC_SEND_FLAG_EMBED_DATA | LZC_SEND_FLAG_COMPRESS);
+
+  // A resume token decoded and checked against `dataset`'s snapshots.
+  struct DecodedToken {
+    ResumePoint point;
+    uint64_t object = 0;
+    uint64_t offset = 0;
+    lzc_send_flags flags = kSendFlags;
+  };
+
+  absl::StatusOr<DecodedToken> DecodeResumeToken(const std::string& dataset,
+                                                 const std::string& token) {
+    DecodedToken out;
+    std::string toname;
+    uint64_t toguid = 0, fromguid = 0;
+    // libzfs allocates what a token announces before checking it: a
+    // client's token is checked for its shape and size first.
+    if (!LooksLikeResumeToken(token)) return ResumeRefusal(dataset, "not a resume token");
+    {
+      Lease h(handles_);
+      Nvlist fields(zfs_send_resume_token_to_nvlist(h, token.c_str()));
+      if (!fields) {
+        absl::Status refused = ResumeRefusal(
+            dataset, absl::StrCat("not a resume token (", libzfs_error_description(h), ")"));
+        // Clears the description it left on the handle, which the next
+        // failure on this handle would otherwise report as its own.
+        zfs_standard_error(h, EINVAL, "resume token");
+        return refused;
+      }
+      char* name = nullptr;
+      if (nvlist_lookup_string(fields.get(), "toname", &name) != 0 ||
+          nvlist_lookup_uint64(fields.get(), "object", &out.object) != 0 ||
+          nvlist_lookup_uint64(fields.get(), "offset", &out.offset) != 0 ||
+          nvlist_lookup_uint64(fields.get(), "toguid", &toguid) != 0) {
+        return ResumeRefusal(dataset, "the resume token lacks the snapshot or the position");
+      }
+      toname = name;
+      (void)nvlist_lookup_uint64(fields.get(), "fromguid", &fromguid);
+      if (nvlist_exists(fields.get(), "rawok")) {
+        out.flags = static_cast<lzc_send_flags>(out.flags | LZC_SEND_FLAG_RAW);
+      }
+    }
+    absl::StatusOr<std::vector<SnapshotProps>> snaps = ListSnapshots(dataset);
+    if (!snaps.ok()) return snaps.status();
+    std::vector<std::pair<std::string, uint64_t>> guids;
+    for (const SnapshotProps& snap : *snaps) guids.emplace_back(snap.name, snap.guid);
+    absl::StatusOr<std::string> from = ResumeBase(dataset, guids, toname, toguid, fromguid);
+    if (!from.ok()) return from.status();
+    out.point = {toname, *from};
+    return out;
+  }
 
   // The bookmarks of dataset `name` ("pool/vol#b") with their createtxg.
   absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListBookmarks(

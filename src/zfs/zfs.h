@@ -75,6 +75,13 @@ struct VolumeDigest {
   bool operator==(const VolumeDigest&) const = default;
 };
 
+// What a resume token continues: a send of `snapshot` ("pool/v@s") from
+// `from` ("" for a full send).
+struct ResumePoint {
+  std::string snapshot;
+  std::string from;
+};
+
 // A pool's health and the settings the seed document prescribes, plus the
 // space figures of its root dataset (not raw vdev numbers).
 // A top-level vdev of a pool: a disk, a file, a mirror, a raidz group...
@@ -242,6 +249,17 @@ class Zfs {
   // another dataset, NOT_FOUND if the snapshot or the base is gone,
   // FAILED_PRECONDITION if the name now belongs to another snapshot.
   virtual absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) = 0;
+
+  // What the send that `token` (a receive's resume token) continues is:
+  // its snapshot of `dataset` and that send's base ("" for a full one),
+  // checked as ResumeSend checks them (same statuses). Reads only.
+  virtual absl::StatusOr<ResumePoint> DescribeResumeToken(const std::string& dataset,
+                                                          const std::string& token) = 0;
+
+  // ZFS's estimate of the bytes SendSnapshot(fd, snapshot, from) writes
+  // (`zfs send -nP`), with the same argument checks and statuses.
+  virtual absl::StatusOr<uint64_t> SendSize(const std::string& snapshot,
+                                            const std::string& from) = 0;
 
   // The token of the interrupted receive into dataset `name` (what the
   // sender needs to resume it), or "" if there is none. NOT_FOUND if `name`

@@ -30,14 +30,17 @@ TEST(DatasetNames, TheDaemonsOwnAreasSitUnderDotMvirt) {
   EXPECT_EQ(names.DeletedTemplate("debian", "ID"), "tank/.mvirt/deleted/debian-ID");
   EXPECT_EQ(names.ImportStaging("debian", "JOB"), "tank/.mvirt/imports/debian-JOB");
   EXPECT_EQ(names.Creating("vm-1", "ID"), "tank/.mvirt/creating/vm-1-ID");
+  EXPECT_EQ(names.Area(ReservedArea::kReceiving), "tank/.mvirt/receiving");
+  EXPECT_EQ(names.Receiving("vm-1"), "tank/.mvirt/receiving/vm-1");
 }
 
-TEST(DatasetNames, OnlyImportsAndCreatingGetZvolDevices) {
+TEST(DatasetNames, OnlyImportsCreatingAndReceivingGetZvolDevices) {
   EXPECT_FALSE(DatasetNames::AreaHasZvolDevices(ReservedArea::kTemplates));
   EXPECT_FALSE(DatasetNames::AreaHasZvolDevices(ReservedArea::kIncoming));
   EXPECT_FALSE(DatasetNames::AreaHasZvolDevices(ReservedArea::kDeleted));
   EXPECT_TRUE(DatasetNames::AreaHasZvolDevices(ReservedArea::kImports));
   EXPECT_TRUE(DatasetNames::AreaHasZvolDevices(ReservedArea::kCreating));
+  EXPECT_TRUE(DatasetNames::AreaHasZvolDevices(ReservedArea::kReceiving));
 }
 
 TEST(DatasetNames, TemplateNameOfRecognisesOnlyTemplatesAndTheirSnapshots) {

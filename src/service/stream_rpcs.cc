@@ -1,0 +1,199 @@
+// ZfsServiceImpl: the send/receive stream RPCs (see zfs_service.h).
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/call_context.h"
+#include "common/unique_fd.h"
+#include "service/call_guard.h"
+#include "service/convert.h"
+#include "service/zfs_service.h"
+
+namespace mvirt::zfs {
+namespace {
+
+// Writes all of `data` into `fd`; false if the reader closed its end (or
+// another error ended the write).
+bool WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// A pipe, or INTERNAL naming `op`.
+absl::Status MakePipe(const std::string& op, UniqueFd* read_end, UniqueFd* write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat(op, ": cannot make a pipe: errno ", errno));
+  }
+  read_end->Reset(fds[0]);
+  write_end->Reset(fds[1]);
+  return absl::OkStatus();
+}
+
+// The current thread's call context, for a thread that works for the call:
+// its waits end with the call too.
+CallContext InheritedCallContext() {
+  const CallContext* call = CallContext::Current();
+  return call != nullptr ? *call : CallContext();
+}
+
+}  // namespace
+
+grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolumeRequest* req,
+                                        grpc::ServerWriter<SendVolumeResponse>* writer) {
+  // Audited: the volume's data leaves the daemon.
+  CallGuard guard(ctx, authorizer_, audit_, "SendVolume",
+                  absl::StrCat("volume '", req->volume_name(), "'",
+                               req->resume_token().empty()
+                                   ? absl::StrCat(" snapshot '", req->snapshot_name(), "'")
+                                   : " (resumed)"));
+  if (!guard.allowed()) return guard.status();
+  SendVolumeParams params;
+  params.volume = req->volume_name();
+  params.snapshot = req->snapshot_name();
+  params.from_snapshot = req->from_snapshot();
+  params.from_guid = req->from_guid();
+  params.resume_token = req->resume_token();
+  absl::StatusOr<SendPlan> plan = volumes_.PlanSend(params);
+  if (!plan.ok()) return ToGrpcStatus(plan.status());
+  guard.NoteObjectId(plan->volume_id);
+
+  SendVolumeResponse first;
+  ToProto(*plan, first.mutable_info());
+  if (!writer->Write(first)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+
+  const std::string op = absl::StrCat("send volume '", req->volume_name(), "'");
+  UniqueFd read_end, write_end;
+  if (absl::Status s = MakePipe(op, &read_end, &write_end); !s.ok()) return ToGrpcStatus(s);
+  absl::Status sent;
+  std::thread sender([&, context = InheritedCallContext()] {
+    ScopedCallContext scope(context);
+    sent = volumes_.Send(*plan, write_end.get());
+    write_end.Reset();  // EOF for the reader below
+  });
+  bool client_gone = false;
+  std::string chunk(kStreamChunkBytes, '\0');
+  absl::Status read_failure;
+  while (true) {
+    ssize_t n = ::read(read_end.get(), chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      read_failure = absl::InternalError(absl::StrCat(op, ": reading the stream: errno ", errno));
+      break;
+    }
+    if (n == 0) break;
+    SendVolumeResponse message;
+    message.set_data(chunk.data(), static_cast<size_t>(n));
+    if (!writer->Write(message)) {
+      client_gone = true;
+      break;
+    }
+  }
+  read_end.Reset();  // a send still writing fails with EPIPE and stops
+  sender.join();
+  if (client_gone) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        absl::StrCat(op, ": the receiver went away; the send stopped"));
+  }
+  if (!read_failure.ok()) return ToGrpcStatus(read_failure);
+  return ToGrpcStatus(sent);
+}
+
+grpc::Status ZfsServiceImpl::ReceiveVolume(grpc::ServerContext* ctx,
+                                           grpc::ServerReader<ReceiveVolumeRequest>* reader,
+                                           ReceiveVolumeResponse* out) {
+  // The caller is checked before its first message is read, and again to
+  // begin the audit entry, which names the target from that message.
+  CallGuard authorized(ctx, authorizer_, audit_, "ReceiveVolume");
+  if (!authorized.allowed()) return authorized.status();
+  ReceiveVolumeRequest first;
+  const bool got_first = reader->Read(&first);
+  CallGuard guard(ctx, authorizer_, audit_, "ReceiveVolume",
+                  absl::StrCat("volume '", first.target().volume_name(), "'"));
+  if (!guard.allowed()) return guard.status();
+  if (!got_first || !first.has_target()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "receive volume: the first message must name the target (target)");
+  }
+  ReceiveVolumeParams params;
+  params.volume_name = first.target().volume_name();
+  params.volume_id = first.target().volume_id();
+  params.snapshot_id = first.target().snapshot_id();
+  const std::string op = absl::StrCat("receive volume '", params.volume_name, "'");
+
+  UniqueFd read_end, write_end;
+  if (absl::Status s = MakePipe(op, &read_end, &write_end); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<ReceiveResult> received = absl::UnknownError("not run");
+  std::thread receiver([&, context = InheritedCallContext()] {
+    ScopedCallContext scope(context);
+    received = volumes_.Receive(params, read_end.get());
+    read_end.Reset();  // a writer below fails with EPIPE and stops
+  });
+  uint64_t fed = 0;
+  bool second_target = false;
+  bool receiver_stopped = !WriteAll(write_end.get(), first.data());
+  if (!receiver_stopped) fed += first.data().size();
+  ReceiveVolumeRequest message;
+  while (!receiver_stopped && reader->Read(&message)) {
+    if (message.has_target()) {
+      second_target = true;
+      break;
+    }
+    if (!WriteAll(write_end.get(), message.data())) {
+      receiver_stopped = true;
+      break;
+    }
+    fed += message.data().size();
+  }
+  // The end of the stream (or of the call: a client that went away leaves
+  // a stream cut short, which ZFS keeps for a resume).
+  write_end.Reset();
+  receiver.join();
+  if (second_target) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat(op,
+                     ": only the first message may name the target; the stream was ended "
+                     "there (",
+                     received.ok() ? "it was complete" : received.status().message(), ")"));
+  }
+  if (!received.ok()) return ToGrpcStatus(received.status());
+  guard.NoteObjectId(received->volume.id);
+  ToProto(received->volume, out->mutable_volume());
+  ToProto(received->snapshot, out->mutable_snapshot());
+  out->set_received_bytes(fed);
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::GetReceiveState(grpc::ServerContext* ctx,
+                                             const GetReceiveStateRequest* req, ReceiveState* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "GetReceiveState");
+  if (!guard.allowed()) return guard.status();
+  absl::StatusOr<ReceiveStateInfo> state = volumes_.GetReceiveState(req->volume_name());
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  ToProto(*state, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::AbortReceive(grpc::ServerContext* ctx, const AbortReceiveRequest* req,
+                                          AbortReceiveResponse* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "AbortReceive",
+                  absl::StrCat("receive into '", req->volume_name(), "'"));
+  if (!guard.allowed()) return guard.status();
+  absl::Status aborted = volumes_.AbortReceive(req->volume_name());
+  if (!aborted.ok()) return ToGrpcStatus(aborted);
+  out->set_aborted(true);
+  return grpc::Status::OK;
+}
+
+}  // namespace mvirt::zfs

@@ -1,0 +1,239 @@
+// VolumeManager's send and receive (volume_streams.cc) on FakeZfs and fake
+// devices: two worlds stand for two hosts, a pipe for the connection.
+#include <errno.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+
+#include "status_matchers.h"
+#include "volume/volume_manager.h"
+#include "volume_test_world.h"
+
+namespace mvirt::zfs::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// The stream `plan` makes, read from a pipe while `world` sends it.
+std::string SendToString(World& world, const SendPlan& plan) {
+  int fds[2];
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  absl::Status sent;
+  std::thread sender([&] {
+    sent = world.vm().Send(plan, fds[1]);
+    ::close(fds[1]);
+  });
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  sender.join();
+  EXPECT_OK(sent);
+  return out;
+}
+
+// Keeps a write into a pipe whose reader is gone from killing the test
+// (EPIPE instead): SIGPIPE is sent to the writing thread, which blocks it.
+void BlockSigpipeInThisThread() {
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+}
+
+// Receives the first `length` bytes of `stream` in `world`, as if the
+// connection ended there.
+absl::StatusOr<ReceiveResult> ReceiveString(World& world, const ReceiveVolumeParams& params,
+                                            const std::string& stream,
+                                            size_t length = std::string::npos) {
+  int fds[2];
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread writer([&, end = std::min(length, stream.size())] {
+    BlockSigpipeInThisThread();
+    size_t done = 0;
+    while (done < end) {
+      ssize_t n = ::write(fds[1], stream.data() + done, end - done);
+      if (n <= 0) break;  // the receiver stopped reading
+      done += static_cast<size_t>(n);
+    }
+    ::close(fds[1]);
+  });
+  absl::StatusOr<ReceiveResult> result = world.vm().Receive(params, fds[0]);
+  ::close(fds[0]);
+  writer.join();
+  return result;
+}
+
+ReceiveVolumeParams TargetFor(const std::string& name, const SendPlan& plan) {
+  return {name, plan.volume_id, plan.snapshot.id};
+}
+
+class VolumeStreamsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(source_.vm().Create(VolumeParams("a", kMiB, kId1)));
+    ASSERT_OK(source_.fake.WriteData(World::Dataset("a"), "first data"));
+    ASSERT_OK(source_.vm().CreateSnapshot("a", "s1"));
+    ASSERT_OK(source_.fake.WriteData(World::Dataset("a"), "second data"));
+    ASSERT_OK(source_.vm().CreateSnapshot("a", "s2"));
+  }
+  SendPlan Plan(const std::string& snapshot, const std::string& from = "") {
+    SendVolumeParams params;
+    params.volume = "a";
+    params.snapshot = snapshot;
+    params.from_snapshot = from;
+    absl::StatusOr<SendPlan> plan = source_.vm().PlanSend(params);
+    EXPECT_OK(plan);
+    return plan.ok() ? *plan : SendPlan();
+  }
+  World source_;
+  World target_;
+};
+
+TEST_F(VolumeStreamsTest, FullThenIncrementalKeepIdsAndAppearOnlyComplete) {
+  SendPlan full = Plan("s1");
+  EXPECT_EQ(full.volume_id, kId1);
+  EXPECT_GT(full.estimated_bytes, 0u);
+  const std::string stream = SendToString(source_, full);
+  auto events = target_.vm().volume_events().Subscribe(16);
+  absl::StatusOr<ReceiveResult> made = ReceiveString(target_, TargetFor("a", full), stream);
+  ASSERT_OK(made);
+  EXPECT_EQ(made->volume.id, kId1);
+  EXPECT_EQ(made->snapshot.id, full.snapshot.id);
+  EXPECT_EQ(target_.fake.ReadData(World::Dataset("a")).value_or(""), "first data");
+  EXPECT_FALSE(target_.fake.Exists("vmpool/.mvirt/receiving/a"));
+  EXPECT_THAT(InvariantViolations(target_.fake), IsEmpty());
+
+  SendPlan increment = Plan("s2", "s1");
+  EXPECT_EQ(increment.from_guid, full.snapshot_guid);
+  absl::StatusOr<ReceiveResult> updated =
+      ReceiveString(target_, TargetFor("a", increment), SendToString(source_, increment));
+  ASSERT_OK(updated);
+  EXPECT_EQ(target_.fake.ReadData(World::Dataset("a")).value_or(""), "second data");
+  ASSERT_EQ(updated->volume.snapshots.size(), 2u);
+  EXPECT_EQ(updated->volume.snapshots[1].id, increment.snapshot.id);
+}
+
+TEST_F(VolumeStreamsTest, PlanSendValidatesBeforeTouchingZfs) {
+  source_.zfs.Reset();
+  SendVolumeParams params;
+  params.volume = "a";
+  params.snapshot = "bad@name";
+  EXPECT_THAT(source_.vm().PlanSend(params), StatusIs(absl::StatusCode::kInvalidArgument));
+  params.snapshot = "s2";
+  params.from_snapshot = "s1";
+  params.from_guid = 7;
+  EXPECT_THAT(source_.vm().PlanSend(params),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not both")));
+  params = {};
+  params.volume = "a";
+  params.snapshot = "s2";
+  params.resume_token = "1-x";
+  EXPECT_THAT(source_.vm().PlanSend(params),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("resume token")));
+  EXPECT_THAT(source_.zfs.calls(), IsEmpty());
+}
+
+TEST_F(VolumeStreamsTest, AnIncrementalIntoAnOpenDeviceIsRefusedAndChangesNothing) {
+  SendPlan full = Plan("s1");
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", full), SendToString(source_, full)));
+  target_.devices.SetHolders(World::Device("a"), {{4242, "cloud-hyperviso"}});
+  const std::string before = target_.fake.Dump();
+  SendPlan increment = Plan("s2", "s1");
+  EXPECT_THAT(ReceiveString(target_, TargetFor("a", increment), SendToString(source_, increment)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("in use by pid 4242 (cloud-hyperviso)")));
+  EXPECT_EQ(target_.fake.Dump(), before);
+}
+
+TEST_F(VolumeStreamsTest, ACutFullReceiveWaitsForItsResumeOrItsAbort) {
+  SendPlan full = Plan("s1");
+  const std::string stream = SendToString(source_, full);
+  EXPECT_THAT(ReceiveString(target_, TargetFor("a", full), stream, stream.size() - 3),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("what arrived is kept")));
+  EXPECT_FALSE(target_.fake.Exists(World::Dataset("a")));
+  absl::StatusOr<ReceiveStateInfo> state = target_.vm().GetReceiveState("a");
+  ASSERT_OK(state);
+  EXPECT_NE(state->resume_token, "");
+  EXPECT_TRUE(state->creating);
+  // A restart keeps it for the resume.
+  target_.Restart();
+  EXPECT_TRUE(target_.fake.Exists("vmpool/.mvirt/receiving/a"));
+  EXPECT_THAT(ReceiveString(target_, TargetFor("a", full), stream),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("interrupted receive")));
+
+  SendVolumeParams resume;
+  resume.volume = "a";
+  resume.resume_token = state->resume_token;
+  absl::StatusOr<SendPlan> rest = source_.vm().PlanSend(resume);
+  ASSERT_OK(rest);
+  EXPECT_TRUE(rest->resuming);
+  EXPECT_EQ(rest->snapshot.name, "s1");
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", *rest), SendToString(source_, *rest)));
+  EXPECT_EQ(target_.fake.ReadData(World::Dataset("a")).value_or(""), "first data");
+  EXPECT_THAT(target_.vm().AbortReceive("a"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(VolumeStreamsTest, AbortReceiveDropsACutFullReceive) {
+  SendPlan full = Plan("s1");
+  const std::string stream = SendToString(source_, full);
+  const std::string before = NormalizedDump(target_.fake);
+  ASSERT_THAT(ReceiveString(target_, TargetFor("a", full), stream, stream.size() - 3),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_OK(target_.vm().AbortReceive("a"));
+  EXPECT_EQ(NormalizedDump(target_.fake), before);
+}
+
+TEST_F(VolumeStreamsTest, BadStreamsAndTargetsAreRefusedBeforeZfsChangesAnything) {
+  SendPlan full = Plan("s1");
+  const std::string stream = SendToString(source_, full);
+  target_.zfs.Reset();
+  EXPECT_THAT(ReceiveString(target_, TargetFor("a", full), std::string(400, 'x')),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ReceiveString(target_, TargetFor("a", full), stream.substr(0, 10)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("before its first")));
+  EXPECT_THAT(ReceiveString(target_, {"a/b", kId1, ""}, stream),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ReceiveString(target_, {"a", "nope", ""}, stream),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Mutations(target_.zfs.calls()), IsEmpty());
+  // The source's own pool already has a volume with that id.
+  EXPECT_THAT(ReceiveString(source_, TargetFor("copy", full), stream),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already belongs")));
+}
+
+TEST_F(VolumeStreamsTest, AReceiveLeftCompleteByACrashIsSweptAtStartAndReceivedAgain) {
+  SendPlan full = Plan("s1");
+  const std::string stream = SendToString(source_, full);
+  // What a crash between the receive and the rename leaves.
+  ASSERT_OK(target_.zfs.EnsureHiddenFilesystem("vmpool/.mvirt/receiving", true));
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread writer([&] {
+    (void)!::write(fds[1], stream.data(), stream.size());
+    ::close(fds[1]);
+  });
+  char record[kSendStreamBeginBytes];
+  ASSERT_EQ(::read(fds[0], record, sizeof record), static_cast<ssize_t>(sizeof record));
+  absl::StatusOr<SendStreamBegin> begin =
+      ParseSendStreamBegin(absl::string_view(record, sizeof record));
+  ASSERT_OK(begin);
+  ASSERT_OK(target_.fake.ReceiveSnapshot(fds[0], *begin, "vmpool/.mvirt/receiving/a@s1",
+                                         {{kIdProperty, kId1}}));
+  ::close(fds[0]);
+  writer.join();
+  target_.Restart();
+  EXPECT_FALSE(target_.fake.Exists("vmpool/.mvirt/receiving/a"));
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", full), stream));
+  EXPECT_EQ(target_.fake.ReadData(World::Dataset("a")).value_or(""), "first data");
+}
+
+}  // namespace
+}  // namespace mvirt::zfs::testing
