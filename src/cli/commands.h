@@ -25,6 +25,10 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context);
 // added to the `volume` group by AddVolumeCommands.
 void AddVolumeStreamCommands(CLI::App& volume, CommandContext& context);
 
+// volume replicate|migrate and replication list|get|cancel
+// (replication_commands.cc).
+void AddReplicationCommands(CLI::App& app, CLI::App& volume, CommandContext& context);
+
 // snapshot create|list|delete|rollback.
 void AddSnapshotCommands(CLI::App& app, CommandContext& context);
 

@@ -151,6 +151,7 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context) {
   AddDeleteCommand(*volume, context);
   AddCloneCommand(*volume, context);
   AddVolumeStreamCommands(*volume, context);
+  AddReplicationCommands(app, *volume, context);
 }
 
 }  // namespace mvirt::zfs::cli

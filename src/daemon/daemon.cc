@@ -49,6 +49,7 @@
 #include "metrics/metrics.h"
 #include "pool/pool_init_command.h"
 #include "pool/pool_standards.h"
+#include "replication/replication_jobs.h"
 #include "service/zfs_service.h"
 #include "volume/volume_manager.h"
 #include "zfs/zfs.h"
@@ -278,7 +279,12 @@ int RunDaemon(int argc, char** argv) {
   service_options.watch_buffer = static_cast<size_t>(options.watch_buffer);
   service_options.watch_stall_timeout = absl::Seconds(options.watch_stall_timeout_seconds);
   service_options.max_watchers = static_cast<size_t>(options.max_watchers);
-  ZfsServiceImpl service(volumes, imports, authorizer, service_options);
+  PeerOptions peer_options;
+  peer_options.ca_file = options.peer_ca;
+  peer_options.cert_file = options.peer_cert;
+  peer_options.key_file = options.peer_key;
+  ReplicationJobs replications(volumes, peer_options);
+  ZfsServiceImpl service(volumes, imports, replications, authorizer, service_options);
   if (!options.log_endpoint.empty()) {
     LogServiceOptions log_options;
     log_options.endpoint = options.log_endpoint;

@@ -150,6 +150,19 @@ absl::Status ValidateTls(const DaemonOptions& o) {
       if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
     }
   }
+  if (o.peer_cert.empty() != o.peer_key.empty()) {
+    return absl::InvalidArgumentError("--peer-cert and --peer-key go together");
+  }
+  if (!o.peer_cert.empty() && o.peer_ca.empty()) {
+    return absl::InvalidArgumentError("--peer-cert needs --peer-ca (the CA of the targets)");
+  }
+  for (const auto& [flag, path] : {std::pair{"--peer-ca", &o.peer_ca},
+                                   {"--peer-cert", &o.peer_cert},
+                                   {"--peer-key", &o.peer_key}}) {
+    if (!path->empty()) {
+      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
+    }
+  }
   if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
     return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
   }
@@ -216,6 +229,13 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   app.add_option("--tls-key", o.tls_key, "Private key (PEM) of --tls-cert");
   app.add_option("--tls-client-ca", o.tls_client_ca,
                  "CA (PEM) that client certificates must chain to: mutual TLS");
+  app.add_option("--peer-ca", o.peer_ca,
+                 "CA (PEM) that other daemons' certificates must chain to when this daemon "
+                 "replicates to them (needed for targets on other hosts)");
+  app.add_option("--peer-cert", o.peer_cert,
+                 "Certificate (PEM) this daemon shows to replication targets: mutual TLS with "
+                 "the node's certificate");
+  app.add_option("--peer-key", o.peer_key, "Private key (PEM) of --peer-cert");
   app.add_flag("--insecure-listen", o.insecure_listen,
                "Serve a non-loopback TCP address without TLS (anyone who reaches it may call)");
   app.add_option("--metrics-listen", o.metrics_listen,

@@ -44,6 +44,10 @@ struct DaemonOptions {
   std::string tls_key;
   std::string tls_client_ca;
   bool insecure_listen = false;
+  // Replication to other daemons (ReplicateVolume, MigrateVolume): the CA
+  // their server certificates must chain to, and this node's certificate
+  // and key shown to them (mutual TLS). Needed for targets on other hosts.
+  std::string peer_ca, peer_cert, peer_key;
   // Prometheus metrics on HTTP: HOST:PORT or [V6]:PORT of an IP literal, or
   // PORT alone for loopback (127.0.0.1). Empty: no metrics.
   std::string metrics_listen;

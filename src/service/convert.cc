@@ -16,6 +16,7 @@ void ToProto(const SnapshotInfo& in, Snapshot* out) {
   out->set_full_name(in.full_name);
   out->set_used_bytes(in.used_bytes);
   out->set_created_at(FormatRfc3339(in.created_at));
+  out->set_guid(in.guid);
 }
 
 void ToProto(const VolumeInfo& in, Volume* out) {
@@ -128,6 +129,35 @@ void ToProto(const ReceiveStateInfo& in, ReceiveState* out) {
   out->set_volume_name(in.volume_name);
   out->set_resume_token(in.resume_token);
   out->set_creating(in.creating);
+}
+
+void ToProto(const ReplicationJobInfo& in, ReplicationJob* out) {
+  out->set_id(in.id);
+  out->set_kind(in.kind);
+  out->set_volume_name(in.volume_name);
+  out->set_target(in.target);
+  switch (in.state) {
+    case ReplicationState::kRunning:
+      out->set_state(REPLICATION_JOB_STATE_RUNNING);
+      break;
+    case ReplicationState::kCompleted:
+      out->set_state(REPLICATION_JOB_STATE_COMPLETED);
+      break;
+    case ReplicationState::kFailed:
+      out->set_state(REPLICATION_JOB_STATE_FAILED);
+      break;
+    case ReplicationState::kCancelled:
+      out->set_state(REPLICATION_JOB_STATE_CANCELLED);
+      break;
+  }
+  out->set_bytes_sent(in.bytes_sent);
+  out->set_total_bytes(in.total_bytes);
+  if (in.error) out->set_error(*in.error);
+  for (const std::string& s : in.snapshots_sent) out->add_snapshots_sent(s);
+  out->set_created_at(FormatRfc3339(in.created_at));
+  if (in.completed_at) out->set_completed_at(FormatRfc3339(*in.completed_at));
+  out->set_step(in.step);
+  out->set_ready(in.ready);
 }
 
 }  // namespace mvirt::zfs

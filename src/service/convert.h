@@ -11,6 +11,7 @@
 #include "import/template_event.h"
 #include "mvirt_zfs.pb.h"
 #include "pool/pool_standards.h"
+#include "replication/replication_jobs.h"
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
@@ -28,6 +29,7 @@ void ToProto(const VolumeEventInfo& in, VolumeEvent* out);
 void ToProto(const TemplateEventInfo& in, TemplateEvent* out);
 void ToProto(const SendPlan& in, SendStreamInfo* out);
 void ToProto(const ReceiveStateInfo& in, ReceiveState* out);
+void ToProto(const ReplicationJobInfo& in, ReplicationJob* out);
 
 }  // namespace mvirt::zfs
 

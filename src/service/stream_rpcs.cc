@@ -47,6 +47,15 @@ CallContext InheritedCallContext() {
   return call != nullptr ? *call : CallContext();
 }
 
+// The job started, or why not; the audit event names the job.
+grpc::Status ReplyJob(CallGuard& guard, const absl::StatusOr<ReplicationJobInfo>& job,
+                      ReplicationJob* out) {
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  ToProto(*job, out);
+  guard.NoteObjectId(job->id);
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolumeRequest* req,
@@ -193,6 +202,68 @@ grpc::Status ZfsServiceImpl::AbortReceive(grpc::ServerContext* ctx, const AbortR
   absl::Status aborted = volumes_.AbortReceive(req->volume_name());
   if (!aborted.ok()) return ToGrpcStatus(aborted);
   out->set_aborted(true);
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::ReplicateVolume(grpc::ServerContext* ctx,
+                                             const ReplicateVolumeRequest* req,
+                                             ReplicationJob* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "ReplicateVolume",
+                  absl::StrCat("volume '", req->volume_name(), "' to ", req->target()));
+  if (!guard.allowed()) return guard.status();
+  ReplicateParams params;
+  params.volume = req->volume_name();
+  params.target = req->target();
+  params.upto = req->snapshot_name();
+  params.bandwidth_limit = req->bandwidth_limit();
+  return ReplyJob(guard, replications_.StartReplication(params), out);
+}
+
+grpc::Status ZfsServiceImpl::MigrateVolume(grpc::ServerContext* ctx,
+                                           const MigrateVolumeRequest* req, ReplicationJob* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "MigrateVolume",
+                  absl::StrCat("volume '", req->volume_name(), "' to ", req->target(),
+                               req->final() ? " (final step)" : ""));
+  if (!guard.allowed()) return guard.status();
+  MigrateParams params;
+  params.volume = req->volume_name();
+  params.target = req->target();
+  params.final_step = req->final();
+  params.bandwidth_limit = req->bandwidth_limit();
+  if (req->small_delta_bytes() > 0) params.small_delta_bytes = req->small_delta_bytes();
+  if (req->max_rounds() > 0) params.max_rounds = req->max_rounds();
+  return ReplyJob(guard, replications_.StartMigration(params), out);
+}
+
+grpc::Status ZfsServiceImpl::GetReplicationJob(grpc::ServerContext* ctx,
+                                               const GetReplicationJobRequest* req,
+                                               ReplicationJob* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "GetReplicationJob");
+  if (!guard.allowed()) return guard.status();
+  absl::StatusOr<ReplicationJobInfo> job = replications_.Get(req->id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  ToProto(*job, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::ListReplicationJobs(grpc::ServerContext* ctx,
+                                                 const ListReplicationJobsRequest*,
+                                                 ListReplicationJobsResponse* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "ListReplicationJobs");
+  if (!guard.allowed()) return guard.status();
+  for (const ReplicationJobInfo& job : replications_.List()) ToProto(job, out->add_jobs());
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::CancelReplicationJob(grpc::ServerContext* ctx,
+                                                  const CancelReplicationJobRequest* req,
+                                                  ReplicationJob* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "CancelReplicationJob",
+                  absl::StrCat("replication job '", req->id(), "'"));
+  if (!guard.allowed()) return guard.status();
+  absl::StatusOr<ReplicationJobInfo> job = replications_.Cancel(req->id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  ToProto(*job, out);
   return grpc::Status::OK;
 }
 

@@ -9,6 +9,7 @@
 #include "common/coalesced_read.h"
 #include "import/import_manager.h"
 #include "mvirt_zfs.grpc.pb.h"
+#include "replication/replication_jobs.h"
 #include "service/stall_watchdog.h"
 #include "service/watch_stream.h"
 #include "volume/volume_manager.h"
@@ -35,10 +36,11 @@ using ZfsServiceBase = ZfsService::WithCallbackMethod_WatchVolumes<
 class ZfsServiceImpl final : public ZfsServiceBase {
  public:
   // Every call is first checked by `authorizer` (PERMISSION_DENIED).
-  ZfsServiceImpl(VolumeManager& volumes, ImportManager& imports, const Authorizer& authorizer,
-                 ServiceOptions options)
+  ZfsServiceImpl(VolumeManager& volumes, ImportManager& imports, ReplicationJobs& replications,
+                 const Authorizer& authorizer, ServiceOptions options)
       : volumes_(volumes),
         imports_(imports),
+        replications_(replications),
         authorizer_(authorizer),
         options_(options),
         stall_watchdog_(options.watch_stall_timeout),
@@ -100,6 +102,18 @@ class ZfsServiceImpl final : public ZfsServiceBase {
                             AbortReceiveResponse*) override;
   static constexpr size_t kStreamChunkBytes = 256 * 1024;
 
+  // Replication and migration jobs (stream_rpcs.cc).
+  grpc::Status ReplicateVolume(grpc::ServerContext*, const ReplicateVolumeRequest*,
+                               ReplicationJob*) override;
+  grpc::Status MigrateVolume(grpc::ServerContext*, const MigrateVolumeRequest*,
+                             ReplicationJob*) override;
+  grpc::Status GetReplicationJob(grpc::ServerContext*, const GetReplicationJobRequest*,
+                                 ReplicationJob*) override;
+  grpc::Status ListReplicationJobs(grpc::ServerContext*, const ListReplicationJobsRequest*,
+                                   ListReplicationJobsResponse*) override;
+  grpc::Status CancelReplicationJob(grpc::ServerContext*, const CancelReplicationJobRequest*,
+                                    ReplicationJob*) override;
+
   // A new subscriber first receives the current state of every object
   // (for templates: every template, then every import still running), then
   // every change; it is subscribed before the state is read, so nothing
@@ -122,6 +136,7 @@ class ZfsServiceImpl final : public ZfsServiceBase {
  private:
   VolumeManager& volumes_;
   ImportManager& imports_;
+  ReplicationJobs& replications_;
   const Authorizer& authorizer_;
   const ServiceOptions options_;
   StallWatchdog stall_watchdog_;

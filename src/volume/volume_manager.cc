@@ -270,6 +270,7 @@ SnapshotInfo VolumeManager::ToSnapshotInfo(const SnapshotProps& s) const {
   info.used_bytes = s.used;
   info.created_at = s.creation;
   info.createtxg = s.createtxg;
+  info.guid = s.guid;
   return info;
 }
 

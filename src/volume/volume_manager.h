@@ -242,6 +242,12 @@ class VolumeManager {
   // guid) returns the volume without reading the stream.
   absl::StatusOr<ReceiveResult> Receive(const ReceiveVolumeParams& params, int fd);
 
+  // OK if nothing has managed volume `name`'s device open (as far as
+  // processes, mounts, loop, dm, md and iSCSI users show); else
+  // FAILED_PRECONDITION naming them, `op` first. NOT_FOUND if there is no
+  // such volume.
+  absl::Status RequireDeviceClosed(absl::string_view op, const std::string& name);
+
   // The interrupted receive into volume name `name`, if any (an empty
   // token if there is none).
   absl::StatusOr<ReceiveStateInfo> GetReceiveState(const std::string& name);
@@ -316,6 +322,10 @@ class VolumeManager {
   absl::Status MakeInCreating(absl::string_view op, const std::string& name, const std::string& id,
                               const std::string& dataset,
                               const std::function<absl::Status(const std::string&)>& make);
+  // Who holds the device at `path` open, asked again for about 3 s
+  // (Backoff) while anyone does: udev opens a zvol for a moment after
+  // every change, which must not count as a user. Empty once nobody does.
+  std::vector<DeviceHolder> LastingHolders(const std::string& path);
   // Destroys what .mvirt/receiving holds complete (a crash between a
   // receive and its rename); interrupted receives stay for their resume.
   void SweepFinishedReceives();

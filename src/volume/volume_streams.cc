@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/backoff.h"
 #include "common/crash_point.h"
 #include "common/log.h"
 #include "common/names.h"
@@ -343,7 +344,7 @@ absl::StatusOr<ReceiveResult> VolumeManager::Receive(const ReceiveVolumeParams& 
   }
   // ZFS would change the data under whoever has the device open.
   const std::string path = ZvolDevicePath(dataset);
-  if (std::vector<DeviceHolder> holders = devices_.Holders(path); !holders.empty()) {
+  if (std::vector<DeviceHolder> holders = LastingHolders(path); !holders.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(op, ": device ", path, " is in use by ", DescribeHolders(holders),
                      "; an incremental receive would change its data under it. Stop its users "
@@ -363,6 +364,26 @@ absl::StatusOr<ReceiveResult> VolumeManager::Receive(const ReceiveVolumeParams& 
   PublishVolume(*info);
   done->volume = *info;
   return done;
+}
+
+std::vector<DeviceHolder> VolumeManager::LastingHolders(const std::string& path) {
+  std::vector<DeviceHolder> holders;
+  for (Backoff backoff; backoff.Next();) {
+    holders = devices_.Holders(path);
+    if (holders.empty()) break;
+  }
+  return holders;
+}
+
+absl::Status VolumeManager::RequireDeviceClosed(absl::string_view op, const std::string& name) {
+  absl::StatusOr<VolumeProps> volume = GetManaged(op, name);
+  if (!volume.ok()) return volume.status();
+  const std::string path = ZvolDevicePath(volume->name);
+  std::vector<DeviceHolder> holders = LastingHolders(path);
+  if (holders.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(op, " '", name, "': device ", path,
+                                                    " is in use by ", DescribeHolders(holders),
+                                                    "; stop the VM first"));
 }
 
 void VolumeManager::SweepFinishedReceives() {

@@ -20,6 +20,7 @@ struct SnapshotInfo {
   uint64_t used_bytes = 0;
   int64_t created_at = 0;  // Unix seconds
   uint64_t createtxg = 0;
+  uint64_t guid = 0;  // ZFS's, the same wherever a stream carried it
 };
 
 struct VolumeInfo {

@@ -151,7 +151,9 @@ struct World {
     import_options.max_concurrent = 2;
     imports = std::make_unique<ImportManager>(*volumes, import_options);
     if (absl::Status s = imports->Recover(); !s.ok()) Fail("Recover: " + s.ToString());
-    service = std::make_unique<ZfsServiceImpl>(*volumes, *imports, authorizer, ServiceOptions{});
+    replications = std::make_unique<ReplicationJobs>(*volumes, PeerOptions{});
+    service = std::make_unique<ZfsServiceImpl>(*volumes, *imports, *replications, authorizer,
+                                               ServiceOptions{});
     Populate();
     // A watcher, as WatchVolumes/WatchTemplates clients are: subscribed,
     // then the current state.
@@ -190,6 +192,7 @@ struct World {
   std::unique_ptr<VolumeManager> volumes;
   ImportOptions import_options;
   std::unique_ptr<ImportManager> imports;
+  std::unique_ptr<ReplicationJobs> replications;
   AllowAll authorizer;
   std::unique_ptr<ZfsServiceImpl> service;
   std::set<std::string> open_devices;  // datasets whose device a "VM" holds open

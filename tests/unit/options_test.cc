@@ -185,6 +185,14 @@ TEST(DaemonOptions, AccessAndTlsFlags) {
   EXPECT_EQ(p.options.tls_client_ca, "/etc/ca.pem");
   p = Parse({"--listen", "10.0.0.1:50053", "--insecure-listen"});
   EXPECT_TRUE(p.run) << p.message;
+  p = Parse({"--listen", "unix:/s.sock", "--peer-ca", "/etc/ca.pem", "--peer-cert", "/etc/n.pem",
+             "--peer-key", "/etc/n.key"});
+  ASSERT_TRUE(p.run) << p.message << " (a unix-socket daemon may replicate over TLS)";
+  EXPECT_EQ(p.options.peer_ca, "/etc/ca.pem");
+  EXPECT_EQ(p.options.peer_cert, "/etc/n.pem");
+  EXPECT_EQ(p.options.peer_key, "/etc/n.key");
+  TempFile config("peer-ca = \"/etc/ca2.pem\"\n");
+  EXPECT_EQ(Parse({"--config", config.path()}).options.peer_ca, "/etc/ca2.pem");
   for (const char* local : {"[::1]:50053", "127.0.0.1:1", "localhost:50053", "unix:/x.sock"}) {
     EXPECT_TRUE(Parse({"--listen", local}).run) << local << " needs no TLS";
   }
@@ -213,6 +221,9 @@ TEST(DaemonOptions, ANetworkAddressNeedsTlsAndBadAccessFlagsFail) {
       {{"--log-ca-file", "/ca.pem"}, "--log-ca-file needs --log-endpoint"},
       {{"--log-endpoint", "https://[::1]:50052", "--log-ca-file", "ca.pem"},
        "must be an absolute path"},
+      {{"--peer-ca", "/ca.pem", "--peer-cert", "/c.pem"}, "--peer-cert and --peer-key go together"},
+      {{"--peer-cert", "/c.pem", "--peer-key", "/k.pem"}, "--peer-cert needs --peer-ca"},
+      {{"--peer-ca", "ca.pem"}, "must be an absolute path"},
   };
   for (const Case& c : cases) {
     ParsedCommandLine p = Parse(c.args);

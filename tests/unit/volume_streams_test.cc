@@ -151,6 +151,10 @@ TEST_F(VolumeStreamsTest, AnIncrementalIntoAnOpenDeviceIsRefusedAndChangesNothin
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("in use by pid 4242 (cloud-hyperviso)")));
   EXPECT_EQ(target_.fake.Dump(), before);
+  target_.devices.SetHolders(World::Device("a"), {});
+  EXPECT_THAT(ReceiveString(target_, {"a", kId2, ""}, SendToString(source_, increment)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("volume id")));
+  EXPECT_EQ(target_.fake.Dump(), before);
 }
 
 TEST_F(VolumeStreamsTest, ACutFullReceiveWaitsForItsResumeOrItsAbort) {

@@ -23,8 +23,8 @@ std::vector<std::vector<std::string>> Rows(const std::string& text) {
 std::vector<std::string> PoolViolations(const std::string& pool, ZfsService::Stub& stub,
                                         const std::vector<std::string>& unmanaged) {
   std::vector<std::string> found;
-  const std::string listing =
-      MustRun("zfs list -H -t all -o name,type,mvirt:id,mvirt:kind -r " + pool);
+  const std::string listing = MustRun(
+      "zfs list -H -t all -o name,type,mvirt:id,mvirt:kind,receive_resume_token -r " + pool);
   for (const std::vector<std::string>& f : Rows(listing)) {
     const std::string& name = f[0];
     if (name.rfind(pool + "/", 0) != 0) continue;  // the pool's root
@@ -32,6 +32,12 @@ std::vector<std::string> PoolViolations(const std::string& pool, ZfsService::Stu
       if (name.rfind(pool + dir, 0) == 0) found.push_back("half-made leftover: " + name);
     }
     const bool volume = f[1] == "volume";
+    // A receive cut short waits there for its resume; a complete one must
+    // have been renamed into place (or removed at start).
+    if (volume && name.rfind(pool + "/.mvirt/receiving/", 0) == 0 &&
+        (f.size() < 5 || f[4] == "-")) {
+      found.push_back("complete receive never moved into place: " + name);
+    }
     const bool top = name.find('/', pool.size() + 1) == std::string::npos;
     const bool theirs = std::find(unmanaged.begin(), unmanaged.end(),
                                   name.substr(pool.size() + 1)) != unmanaged.end();

@@ -12,7 +12,8 @@
 namespace mvirt::zfs::testing {
 
 // Every violation, as text (empty if none):
-//  - nothing half-made under <pool>/.mvirt/creating, incoming or imports;
+//  - nothing half-made under <pool>/.mvirt/creating, incoming or imports,
+//    and nothing complete left under receiving (only receives cut short);
 //  - every zvol directly in the pool carries mvirt:id and mvirt:kind=volume,
 //    except `unmanaged` ones (the test's own, e.g. a sentinel);
 //  - every template has its marks and its @template snapshot;

@@ -24,6 +24,7 @@ namespace mvirt::zfs::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 constexpr char kTargetPool[] = "mvrecv";
 constexpr char kTargetSocket[] = "/run/mvirt-zfs-mvrecv.sock";
@@ -445,12 +446,27 @@ TEST_F(Replication, RefusedStreamsAndTargetsChangeNothing) {
   EXPECT_THAT(ReceiveOnTarget(TargetFor("rep-bad", increment.info), increment.stream).status,
               GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION));
   EXPECT_EQ(PoolState(kTargetPool), with_s1);
+  // An increment whose base the target has, but for another volume id, or
+  // into a volume written since its base.
+  Sent next = Send(*stub_, "rep-bad", "s2", "s1");
+  ASSERT_THAT(next.status, GrpcIsOk());
+  ReceiveTarget stranger = TargetFor("rep-bad", next.info);
+  stranger.set_volume_id(kId2);
+  EXPECT_THAT(ReceiveOnTarget(stranger, next.stream).status,
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("volume id")));
+  EXPECT_EQ(PoolState(kTargetPool), with_s1);
+  WriteDevice("/dev/zvol/mvrecv/rep-bad", 0, Pattern('w', 4096));
+  const std::string written = PoolState(kTargetPool);
+  EXPECT_THAT(ReceiveOnTarget(TargetFor("rep-bad", next.info), next.stream).status,
+              GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION));
+  EXPECT_EQ(PoolState(kTargetPool), written);
+  EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-bad", 0, 4096), Pattern('w', 4096));
   // A full stream into a name that is taken.
   ReceiveTarget other_id = target;
   other_id.set_volume_id(kId2);
   EXPECT_THAT(ReceiveOnTarget(other_id, full.stream).status,
               GrpcStatusIs(grpc::StatusCode::ALREADY_EXISTS));
-  EXPECT_EQ(PoolState(kTargetPool), with_s1);
+  EXPECT_EQ(PoolState(kTargetPool), written);
 
   // The sender's refusals: a base guid nobody has, a base not older.
   SendVolumeRequest unknown_base;
@@ -502,6 +518,300 @@ TEST_F(Replication, TheCliSendsToAFileAndReceivesFromIt) {
                             TestPool::daemon().endpoint() + " volume send rep-cli s1' /dev/null");
   EXPECT_THAT(tty.output, HasSubstr("redirect stdout"));
   ::unlink(file.c_str());
+}
+
+// The job once it has ended (or as it is after 300 s).
+ReplicationJob WaitForJob(ZfsService::Stub& stub, const ReplicationJob& started) {
+  ReplicationJob job = started;
+  for (int i = 0; i < 600 && job.state() == REPLICATION_JOB_STATE_RUNNING; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    GetReplicationJobRequest request;
+    request.set_id(started.id());
+    grpc::ClientContext ctx;
+    EXPECT_THAT(stub.GetReplicationJob(&ctx, request, &job), GrpcIsOk());
+  }
+  return job;
+}
+
+// Starts ReplicateVolume of `volume` to `target` on `stub` and waits for
+// the job's end.
+ReplicationJob Replicate(ZfsService::Stub& stub, const std::string& volume,
+                         const std::string& target) {
+  ReplicateVolumeRequest request;
+  request.set_volume_name(volume);
+  request.set_target(target);
+  ReplicationJob job;
+  grpc::ClientContext ctx;
+  grpc::Status started = stub.ReplicateVolume(&ctx, request, &job);
+  EXPECT_THAT(started, GrpcIsOk());
+  if (!started.ok()) return job;
+  return WaitForJob(stub, job);
+}
+
+// The names, ids and guids of a volume's snapshots, one line each.
+std::string SnapshotIdentities(const Volume& volume) {
+  std::string out;
+  for (const auto& s : volume.snapshots()) {
+    out += s.name() + " " + s.id() + " " + std::to_string(s.guid()) + "\n";
+  }
+  return out;
+}
+
+TEST_F(Replication, ReplicateVolumeSendsEverySnapshotOnceThenOnlyWhatIsNew) {
+  Volume source = SourceWith("rep-job", 0, Pattern('f', 256 * 1024), "s1");
+  WriteDevice(source.path(), 8 * kMiB, Pattern('g', 256 * 1024));
+  ASSERT_THAT(Snapshot("rep-job", "s2"), GrpcIsOk());
+  target_cleanup_.push_back("rep-job");
+  const std::string target = std::string("unix:") + kTargetSocket;
+
+  ReplicationJob first = Replicate(*stub_, "rep-job", target);
+  ASSERT_EQ(first.state(), REPLICATION_JOB_STATE_COMPLETED) << first.error();
+  EXPECT_THAT(first.snapshots_sent(), ::testing::ElementsAre("s1", "s2"));
+  EXPECT_GT(first.bytes_sent(), 0u);
+  EXPECT_GT(first.total_bytes(), 0u);
+  Volume here, there;
+  ASSERT_THAT(Get("rep-job", &here), GrpcIsOk());
+  {
+    GetVolumeRequest request;
+    request.set_name("rep-job");
+    grpc::ClientContext ctx;
+    ASSERT_THAT(target_stub_->GetVolume(&ctx, request, &there), GrpcIsOk());
+  }
+  EXPECT_EQ(there.id(), here.id());
+  EXPECT_EQ(SnapshotIdentities(there), SnapshotIdentities(here))
+      << "every snapshot keeps its name, id and guid";
+  EXPECT_EQ(ReadDevice(there.path(), 8 * kMiB, 256 * 1024), Pattern('g', 256 * 1024));
+
+  // Later: only the new snapshot travels.
+  WriteDevice(source.path(), 16 * kMiB, Pattern('h', 256 * 1024));
+  ASSERT_THAT(Snapshot("rep-job", "s3"), GrpcIsOk());
+  ReplicationJob second = Replicate(*stub_, "rep-job", target);
+  ASSERT_EQ(second.state(), REPLICATION_JOB_STATE_COMPLETED) << second.error();
+  EXPECT_THAT(second.snapshots_sent(), ::testing::ElementsAre("s3"));
+  EXPECT_LT(second.bytes_sent(), first.bytes_sent() + 256 * 1024);
+  EXPECT_EQ(ReadDevice(there.path(), 16 * kMiB, 256 * 1024), Pattern('h', 256 * 1024));
+  ReplicationJob nothing = Replicate(*stub_, "rep-job", target);
+  ASSERT_EQ(nothing.state(), REPLICATION_JOB_STATE_COMPLETED) << nothing.error();
+  EXPECT_THAT(nothing.snapshots_sent(), IsEmpty());
+
+  // A daemon without --peer-ca never reaches another host in plaintext.
+  {
+    ReplicateVolumeRequest plain;
+    plain.set_volume_name("rep-job");
+    plain.set_target("192.0.2.1:50931");
+    ReplicationJob none;
+    grpc::ClientContext ctx;
+    EXPECT_THAT(stub_->ReplicateVolume(&ctx, plain, &none),
+                GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("TLS only")));
+  }
+
+  // A target whose volume went its own way says why, and keeps its data.
+  ASSERT_EQ(Shell("zfs snapshot mvrecv/rep-job@local").exit_code, 0);
+  WriteDevice(source.path(), 0, Pattern('i', 4096));
+  ASSERT_THAT(Snapshot("rep-job", "s4"), GrpcIsOk());
+  const std::string before = PoolState(kTargetPool);
+  ReplicationJob diverged = Replicate(*stub_, "rep-job", target);
+  EXPECT_EQ(diverged.state(), REPLICATION_JOB_STATE_FAILED);
+  EXPECT_THAT(diverged.error(), HasSubstr("newer than 's3'"));
+  EXPECT_EQ(PoolState(kTargetPool), before);
+}
+
+TEST_F(Replication, TheFinalMigrationStepWaitsForTheSourceDeviceToClose) {
+  Volume source = SourceWith("rep-mig", 0, Pattern('j', 512 * 1024), "base");
+  target_cleanup_.push_back("rep-mig");
+  const std::string target = std::string("unix:") + kTargetSocket;
+  // The VM runs: its disk is open while the rounds copy it.
+  int vm = ::open(source.path().c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(vm, 0);
+  MigrateVolumeRequest request;
+  request.set_volume_name("rep-mig");
+  request.set_target(target);
+  ReplicationJob rounds;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub_->MigrateVolume(&ctx, request, &rounds), GrpcIsOk());
+  }
+  rounds = WaitForJob(*stub_, rounds);
+  ASSERT_EQ(rounds.state(), REPLICATION_JOB_STATE_COMPLETED) << rounds.error();
+  EXPECT_FALSE(rounds.ready());
+  ASSERT_GE(rounds.snapshots_sent_size(), 2);
+  EXPECT_EQ(rounds.snapshots_sent(0), "base");
+
+  // Written after the rounds: must arrive with the final step.
+  const std::string late = Pattern('k', 64 * 1024);
+  ASSERT_EQ(::pwrite(vm, late.data(), late.size(), 4 * kMiB), static_cast<ssize_t>(late.size()));
+  ASSERT_EQ(::fsync(vm), 0);
+  request.set_final(true);
+  const std::string before = PoolState(kPool);
+  {
+    ReplicationJob refused;
+    grpc::ClientContext ctx;
+    EXPECT_THAT(stub_->MigrateVolume(&ctx, request, &refused),
+                GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("stop the VM")));
+  }
+  EXPECT_EQ(PoolState(kPool), before) << "the refused final step changed the source";
+  ::close(vm);
+
+  ReplicationJob final_step;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub_->MigrateVolume(&ctx, request, &final_step), GrpcIsOk());
+  }
+  final_step = WaitForJob(*stub_, final_step);
+  ASSERT_EQ(final_step.state(), REPLICATION_JOB_STATE_COMPLETED) << final_step.error();
+  EXPECT_TRUE(final_step.ready());
+  EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-mig", 4 * kMiB, late.size()), late);
+  EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-mig", 0, 512 * 1024), Pattern('j', 512 * 1024));
+  Volume kept;
+  EXPECT_THAT(Get("rep-mig", &kept), GrpcIsOk()) << "the source stays until the caller deletes it";
+}
+
+TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
+  const std::string data = RandomBytes(6 * kMiB, 21);
+  SourceWith("rep-slow", 0, data, "s1");
+  target_cleanup_.push_back("rep-slow");
+  const std::string target = std::string("unix:") + kTargetSocket;
+  constexpr uint64_t kLimit = 1 * kMiB;  // bytes per second
+  ReplicateVolumeRequest request;
+  request.set_volume_name("rep-slow");
+  request.set_target(target);
+  request.set_bandwidth_limit(kLimit);
+  const auto started = std::chrono::steady_clock::now();
+  ReplicationJob job;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub_->ReplicateVolume(&ctx, request, &job), GrpcIsOk());
+  }
+  // Asking again returns the running job; another kind of job is refused.
+  {
+    ReplicationJob same;
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub_->ReplicateVolume(&ctx, request, &same), GrpcIsOk());
+    EXPECT_EQ(same.id(), job.id());
+    MigrateVolumeRequest migrate;
+    migrate.set_volume_name("rep-slow");
+    migrate.set_target(target);
+    ReplicationJob refused;
+    grpc::ClientContext ctx2;
+    EXPECT_THAT(stub_->MigrateVolume(&ctx2, migrate, &refused),
+                GrpcStatusIs(grpc::StatusCode::ALREADY_EXISTS, HasSubstr(job.id())));
+  }
+  // Never ahead of the limit: at most limit x time, plus the chunk in flight.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    GetReplicationJobRequest get;
+    get.set_id(job.id());
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub_->GetReplicationJob(&ctx, get, &job), GrpcIsOk());
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_LE(job.bytes_sent(), static_cast<uint64_t>(elapsed * kLimit) + 256 * 1024)
+        << "after " << elapsed << " s";
+  }
+  ASSERT_EQ(job.state(), REPLICATION_JOB_STATE_RUNNING) << "6 MiB at 1 MiB/s takes 6 s";
+  {
+    CancelReplicationJobRequest cancel;
+    cancel.set_id(job.id());
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub_->CancelReplicationJob(&ctx, cancel, &job), GrpcIsOk());
+  }
+  EXPECT_EQ(job.state(), REPLICATION_JOB_STATE_CANCELLED);
+  const uint64_t sent_before = job.bytes_sent();
+  // The target notices the cut a moment after the job ended.
+  std::string token;
+  for (int i = 0; i < 100 && token.empty(); ++i) {
+    token = TargetReceiveState("rep-slow").resume_token();
+    if (token.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(token, "") << "the target keeps what arrived";
+
+  ReplicationJob rest = Replicate(*stub_, "rep-slow", target);
+  ASSERT_EQ(rest.state(), REPLICATION_JOB_STATE_COMPLETED) << rest.error();
+  EXPECT_THAT(rest.snapshots_sent(), ::testing::ElementsAre("s1"));
+  EXPECT_LT(rest.bytes_sent(), data.size() + 64 * 1024 - sent_before / 2)
+      << "the rest of the stream, not all of it";
+  EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-slow", 0, data.size()), data);
+}
+
+// Daemons on two pools of their own, the target on TCP with mutual TLS.
+TEST(ReplicationTls, OnlyANodeCertificateOfTheRightCaMayReplicate) {
+  const std::string tls = "/var/tmp/mvirt-zfs-test-tls";
+  MustRun("cd " + tls +
+          " && openssl req -newkey rsa:2048 -nodes -subj '/CN=node-2/O=mvirt' -keyout node.key"
+          " -out node.csr && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key"
+          " -CAcreateserial -days 2 -out node.pem"
+          " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=rogue CA'"
+          " -keyout rogue-ca.key -out rogue-ca.pem"
+          " && openssl req -newkey rsa:2048 -nodes -subj '/CN=rogue' -keyout rogue.key"
+          " -out rogue.csr && openssl x509 -req -in rogue.csr -CA rogue-ca.pem"
+          " -CAkey rogue-ca.key -CAcreateserial -days 2 -out rogue.pem"
+          " && cp node.pem peer.pem && cp node.key peer.key");
+  ScratchPool receiving("mvrecvtls");
+  DaemonProcess target("mvrecvtls", "127.0.0.1:50931",
+                       {"--tls-cert", tls + "/server.pem", "--tls-key", tls + "/server.key",
+                        "--tls-client-ca", tls + "/ca.pem"});
+  grpc::SslCredentialsOptions node;
+  node.pem_root_certs = MustRun("cat " + tls + "/ca.pem");
+  node.pem_cert_chain = MustRun("cat " + tls + "/node.pem");
+  node.pem_private_key = MustRun("cat " + tls + "/node.key");
+  // A TLS handshake takes a while in the emulated guest: no 200 ms tries.
+  bool serving = false;
+  for (int i = 0; i < 30 && !serving && target.Alive(); ++i) {
+    auto probe =
+        ZfsService::NewStub(grpc::CreateChannel("127.0.0.1:50931", grpc::SslCredentials(node)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    VersionInfo version;
+    serving = probe->GetVersion(&ctx, GetVersionRequest(), &version).ok();
+    if (!serving) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(serving) << target.Log();
+  ScratchPool sending("mvsendtls");
+  DaemonProcess source("mvsendtls", "/run/mvirt-zfs-mvsendtls.sock",
+                       {"--peer-ca", tls + "/ca.pem", "--peer-cert", tls + "/peer.pem",
+                        "--peer-key", tls + "/peer.key"});
+  ASSERT_TRUE(source.WaitUntilServing()) << source.Log();
+  auto stub = ZfsService::NewStub(
+      grpc::CreateChannel(source.endpoint(), grpc::InsecureChannelCredentials()));
+  CreateVolumeRequest create;
+  create.set_name("tls-vol");
+  create.set_size_bytes(16 * kMiB);
+  Volume v;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub->CreateVolume(&ctx, create, &v), GrpcIsOk());
+  }
+  WriteDevice(v.path(), 0, Pattern('t', 64 * 1024));
+  {
+    CreateSnapshotRequest snap;
+    snap.set_volume_name("tls-vol");
+    snap.set_snapshot_name("s1");
+    ::mvirt::zfs::Snapshot out;
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub->CreateSnapshot(&ctx, snap, &out), GrpcIsOk());
+  }
+
+  ReplicationJob job = Replicate(*stub, "tls-vol", "127.0.0.1:50931");
+  ASSERT_EQ(job.state(), REPLICATION_JOB_STATE_COMPLETED) << job.error() << source.Log();
+  EXPECT_EQ(ReadDevice("/dev/zvol/mvrecvtls/tls-vol", 0, 64 * 1024), Pattern('t', 64 * 1024));
+  EXPECT_THAT(target.WaitForLog("audit: ReceiveVolume volume 'tls-vol' by TLS client '"),
+              HasSubstr("CN=node-2"));
+
+  // A certificate of another CA is refused by the target: nothing arrives.
+  MustRun("cd " + tls + " && cp rogue.pem peer.pem && cp rogue.key peer.key");
+  {
+    CreateSnapshotRequest snap;
+    snap.set_volume_name("tls-vol");
+    snap.set_snapshot_name("s2");
+    ::mvirt::zfs::Snapshot out;
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub->CreateSnapshot(&ctx, snap, &out), GrpcIsOk());
+  }
+  const std::string before = PoolState("mvrecvtls");
+  ReplicationJob refused = Replicate(*stub, "tls-vol", "127.0.0.1:50931");
+  EXPECT_EQ(refused.state(), REPLICATION_JOB_STATE_FAILED);
+  EXPECT_THAT(refused.error(), HasSubstr("the target says"));
+  EXPECT_EQ(PoolState("mvrecvtls"), before);
 }
 
 }  // namespace

@@ -227,6 +227,49 @@ std::vector<CrashCase> CrashCases() {
   auto create = [](Torture& t, const std::string& tag) {
     return CreateVol(t.stub(), "new-" + tag, UuidFor(tag));
   };
+  // The volume's snapshot `snapshot` (from `from`) sent and received back
+  // into the same pool as volume recv-TAG, with an id of its own.
+  auto send_receive = [](Torture& t, const std::string& tag, const std::string& snapshot,
+                         const std::string& from) {
+    SendVolumeRequest send;
+    send.set_volume_name("src-" + tag);
+    send.set_snapshot_name(snapshot);
+    send.set_from_snapshot(from);
+    std::string stream;
+    {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+      auto reader = t.stub().SendVolume(&ctx, send);
+      SendVolumeResponse message;
+      while (reader->Read(&message)) stream += message.data();
+      if (grpc::Status s = reader->Finish(); !s.ok()) return s;
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+    ReceiveVolumeResponse response;
+    auto writer = t.stub().ReceiveVolume(&ctx, &response);
+    ReceiveVolumeRequest first;
+    first.mutable_target()->set_volume_name("recv-" + tag);
+    first.mutable_target()->set_volume_id(UuidFor(tag));
+    first.mutable_target()->set_snapshot_id(
+        UuidFor(std::stoi(tag) + (snapshot == "s1" ? 1000 : 2000)));
+    bool open = writer->Write(first);
+    ReceiveVolumeRequest data;
+    data.set_data(stream);
+    open = open && writer->Write(data);
+    if (open) writer->WritesDone();
+    return writer->Finish();
+  };
+  auto receive_full = [send_receive](Torture& t, const std::string& tag) {
+    return send_receive(t, tag, "s1", "");
+  };
+  auto received_once = [two_snapshots, send_receive](Torture& t, const std::string& tag) {
+    two_snapshots(t, tag);
+    ASSERT_TRUE(send_receive(t, tag, "s1", "").ok());
+  };
+  auto receive_increment = [send_receive](Torture& t, const std::string& tag) {
+    return send_receive(t, tag, "s2", "s1");
+  };
   using C = grpc::StatusCode;
   return {
       {"creating/made", none, create, {}},
@@ -244,6 +287,8 @@ std::vector<CrashCase> CrashCases() {
       {"promote/renamed", source, promote, {C::ALREADY_EXISTS}},
       {"template-delete/destroyed", with_template, delete_template, {C::NOT_FOUND}},
       {"template-delete/parked", with_cloned_template, delete_template, {C::NOT_FOUND}},
+      {"receive/received", source, receive_full, {}},
+      {"receive/received", received_once, receive_increment, {}},
   };
 }
 

@@ -1,0 +1,79 @@
+#!/bin/bash
+# replication-throughput.sh: how fast mvirt-zfs replicates a volume to
+# another daemon, compared in one run with what an operator would type
+# instead, `zfs send | zfs receive` of the same snapshot between the same
+# two pools. Prints each time and mvirt-zfs's rate as a share of the
+# pipe's (the issue's target: >= 90%). Two pools on files, two daemons on
+# unix sockets (the stream crosses gRPC as between two hosts, without a
+# network). Needs a built tree (build/) and real ZFS: on a machine without
+# the zfs module run it in the guest:
+#
+#   scripts/zfs-vm-run --mem 4096 -- bench/replication-throughput.sh [MiB] [ROUNDS]
+#
+# The volume (default 1024 MiB) is filled with random data (lz4 cannot
+# shrink it, so the stream is as large). Each round sends it once each way,
+# alternating who goes first; the receiving side is destroyed in between.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size_mib=${1:-1024}
+rounds=${2:-3}
+work=/var/tmp/mvirt-zfs-bench-repl
+build=$PWD/build
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  zpool destroy -f mvbsrc 2>/dev/null || true
+  zpool destroy -f mvbdst 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+rm -rf "$work" && mkdir -p "$work"
+for pool in mvbsrc mvbdst; do
+  truncate -s "$((size_mib * 3 + 1024))M" "$work/$pool.img"
+  zpool create -f -o ashift=12 -o autotrim=on -o cachefile=none -O compression=lz4 \
+    -O xattr=sa -O atime=off -m none "$pool" "$work/$pool.img"
+  "$build/src/daemon/mvirt-zfs" --pool "$pool" --listen "unix:$work/$pool.sock" \
+    --config /dev/null --state-dir "$work/state-$pool" --log-level warning &
+  pids+=($!)
+done
+ctl() { local pool=$1; shift; "$build/src/cli/mvirt-zfsctl" --endpoint "unix:$work/$pool.sock" "$@"; }
+for pool in mvbsrc mvbdst; do
+  for _ in $(seq 100); do ctl "$pool" version > /dev/null 2>&1 && break; sleep 0.1; done
+done
+
+ctl mvbsrc volume create vol "${size_mib}M" > /dev/null
+dd if=/dev/urandom of=/dev/zvol/mvbsrc/vol bs=4M count=$((size_mib / 4)) oflag=direct \
+  status=none
+ctl mvbsrc snapshot create vol s1 > /dev/null
+stream_bytes=$(zfs send -nP -Lec mvbsrc/vol@s1 | awk '/^size/ {print $2}')
+
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); awk "BEGIN{print $t1 - $t0}"; }
+destroy() {  # udev may still probe a zvol just received
+  for _ in $(seq 50); do zfs destroy -r "$1" 2> /dev/null && return; sleep 0.2; done
+  zfs destroy -r "$1"
+}
+pipe() { zfs send -Lec mvbsrc/vol@s1 | zfs receive mvbdst/plain; }
+daemon() { ctl mvbsrc volume replicate vol --to "unix:$work/mvbdst.sock"; }
+pipe_times=() daemon_times=()
+for ((r = 1; r <= rounds; r++)); do
+  if ((r % 2)); then
+    pipe_times+=("$(seconds pipe)"); destroy mvbdst/plain
+    daemon_times+=("$(seconds daemon)"); destroy mvbdst/vol
+  else
+    daemon_times+=("$(seconds daemon)"); destroy mvbdst/vol
+    pipe_times+=("$(seconds pipe)"); destroy mvbdst/plain
+  fi
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+p=$(median "${pipe_times[@]}")
+d=$(median "${daemon_times[@]}")
+echo "replication of a ${size_mib} MiB volume of random data (stream: $stream_bytes bytes), median of $rounds"
+printf '%-44s %8s %10s\n' "way" "seconds" "MiB/s"
+awk -v p="$p" -v d="$d" -v b="$stream_bytes" 'BEGIN {
+  printf "%-44s %8.2f %10.1f\n", "zfs send -Lec | zfs receive", p, b / 1048576 / p
+  printf "%-44s %8.2f %10.1f\n", "mvirt-zfsctl volume replicate (two daemons)", d, b / 1048576 / d
+  printf "mvirt-zfs rate / pipe rate: %.0f%% (target: >= 90%%)\n", 100 * p / d
+}'
+echo "times: pipe ${pipe_times[*]}; daemon ${daemon_times[*]}"

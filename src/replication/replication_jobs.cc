@@ -1,0 +1,244 @@
+#include "replication/replication_jobs.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/names.h"
+
+namespace mvirt::zfs {
+namespace {
+
+int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
+
+// A snapshot name for a migration's step that `existing` does not have yet.
+std::string MigrationSnapshotName(const std::string& prefix,
+                                  const std::vector<SnapshotInfo>& existing) {
+  const std::string base = absl::StrCat(prefix, NowSeconds());
+  std::string name = base;
+  for (int k = 2;; ++k) {
+    bool taken = false;
+    for (const SnapshotInfo& s : existing) taken = taken || s.name == name;
+    if (!taken) return name;
+    name = absl::StrCat(base, "-", k);
+  }
+}
+
+}  // namespace
+
+ReplicationJobs::ReplicationJobs(VolumeManager& volumes, PeerOptions peer_options)
+    : volumes_(volumes), peer_options_(std::move(peer_options)) {}
+
+ReplicationJobs::~ReplicationJobs() {
+  std::vector<Job*> all;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [id, job] : jobs_) all.push_back(job.get());
+  }
+  for (Job* job : all) job->cancel.Cancel();
+  for (Job* job : all) {
+    if (job->thread.joinable()) job->thread.join();
+  }
+}
+
+ReplicationJobs::Job* ReplicationJobs::RunningJobOf(const std::string& volume) {
+  for (auto& [id, job] : jobs_) {
+    if (job->info.volume_name == volume && job->info.state == ReplicationState::kRunning) {
+      return job.get();
+    }
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Prepare(const std::string& op,
+                                                                        const std::string& volume,
+                                                                        const std::string& target) {
+  absl::StatusOr<VolumeInfo> source = volumes_.Get(volume);
+  if (!source.ok()) return source.status();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectPeer(target, peer_options_);
+  if (!channel.ok()) {
+    return absl::Status(channel.status().code(),
+                        absl::StrCat(op, " '", volume, "': ", channel.status().message()));
+  }
+  return channel;
+}
+
+ReplicationObserver ReplicationJobs::ObserverFor(Job& job) {
+  ReplicationObserver observer;
+  observer.more_to_send = [this, &job](uint64_t n) {
+    MutexLock lock(&mu_);
+    job.info.total_bytes += n;
+  };
+  observer.sent = [this, &job](uint64_t n) {
+    MutexLock lock(&mu_);
+    job.info.bytes_sent += n;
+  };
+  observer.step = [this, &job](const std::string& step) {
+    MutexLock lock(&mu_);
+    job.info.step = step;
+  };
+  observer.snapshot_sent = [this, &job](const std::string& snapshot) {
+    MutexLock lock(&mu_);
+    job.info.snapshots_sent.push_back(snapshot);
+  };
+  return observer;
+}
+
+ReplicationJobInfo ReplicationJobs::Launch(const std::string& kind, const std::string& volume,
+                                           const std::string& target,
+                                           std::function<absl::Status(Job&)> body) {
+  auto owned = std::make_unique<Job>();
+  Job& job = *owned;
+  job.info.id = NewUuid();
+  job.info.kind = kind;
+  job.info.volume_name = volume;
+  job.info.target = target;
+  job.info.created_at = NowSeconds();
+  ReplicationJobInfo started;
+  {
+    MutexLock lock(&mu_);
+    started = job.info;
+    order_.push_back(job.info.id);
+    jobs_[job.info.id] = std::move(owned);
+  }
+  LogInfo(kind, " job ", started.id, ": volume ", volume, " to ", target, " started");
+  job.thread = std::thread([this, &job, body = std::move(body)] {
+    absl::Status result = body(job);
+    MutexLock lock(&mu_);
+    job.info.completed_at = NowSeconds();
+    if (result.ok()) {
+      job.info.state = ReplicationState::kCompleted;
+      job.info.step = "done";
+    } else {
+      job.info.state =
+          job.cancel.cancelled() ? ReplicationState::kCancelled : ReplicationState::kFailed;
+      job.info.error = std::string(result.message());
+    }
+    LogInfo(job.info.kind, " job ", job.info.id, ": volume ", job.info.volume_name, " to ",
+            job.info.target, result.ok() ? " completed" : absl::StrCat(": ", result.message()));
+  });
+  return started;
+}
+
+absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartReplication(
+    const ReplicateParams& params) {
+  const std::string op = "replicate volume";
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      Prepare(op, params.volume, params.target);
+  if (!channel.ok()) return channel.status();
+  {
+    MutexLock lock(&mu_);
+    if (Job* running = RunningJobOf(params.volume)) {
+      if (running->info.target == params.target) return running->info;
+      return absl::AlreadyExistsError(
+          absl::StrCat(op, " '", params.volume, "': job ", running->info.id, " sends it to ",
+                       running->info.target, " now; cancel it or wait for it to end"));
+    }
+  }
+  return Launch("replicate", params.volume, params.target,
+                [this, params, channel = *channel](Job& job) {
+                  Replicator replicator(volumes_, channel);
+                  return replicator.Replicate(params.volume, params.upto, params.bandwidth_limit,
+                                              job.cancel, ObserverFor(job));
+                });
+}
+
+absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartMigration(const MigrateParams& params) {
+  const std::string op = params.final_step ? "finish the migration of volume" : "migrate volume";
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      Prepare(op, params.volume, params.target);
+  if (!channel.ok()) return channel.status();
+  if (params.final_step) {
+    // The VM must be stopped: what it writes after the last snapshot
+    // would not reach the target.
+    if (absl::Status s = volumes_.RequireDeviceClosed(op, params.volume); !s.ok()) return s;
+  }
+  {
+    MutexLock lock(&mu_);
+    if (Job* running = RunningJobOf(params.volume)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          op, " '", params.volume, "': job ", running->info.id, " (", running->info.kind, " to ",
+          running->info.target, ") is running; wait for it or cancel it"));
+    }
+  }
+  return Launch(
+      "migrate", params.volume, params.target,
+      [this, params, channel = *channel](Job& job) { return RunMigration(job, params, channel); });
+}
+
+absl::Status ReplicationJobs::RunMigration(Job& job, const MigrateParams& params,
+                                           std::shared_ptr<grpc::Channel> channel) {
+  Replicator replicator(volumes_, std::move(channel));
+  const ReplicationObserver observer = ObserverFor(job);
+  const uint32_t rounds = params.final_step ? 1 : std::max<uint32_t>(params.max_rounds, 1);
+  for (uint32_t round = 1; round <= rounds; ++round) {
+    if (job.cancel.cancelled()) return absl::CancelledError("migration cancelled");
+    if (params.final_step) {
+      // Checked again: the VM may have been started since the call.
+      if (absl::Status s =
+              volumes_.RequireDeviceClosed("finish the migration of volume", params.volume);
+          !s.ok()) {
+        return s;
+      }
+    }
+    absl::StatusOr<std::vector<SnapshotInfo>> existing = volumes_.ListSnapshots(params.volume);
+    if (!existing.ok()) return existing.status();
+    const std::string snapshot =
+        MigrationSnapshotName(params.final_step ? "migrate-final-" : "migrate-", *existing);
+    if (absl::StatusOr<SnapshotInfo> taken = volumes_.CreateSnapshot(params.volume, snapshot);
+        !taken.ok()) {
+      return taken.status();
+    }
+    uint64_t sent = 0;
+    if (absl::Status s = replicator.Replicate(params.volume, snapshot, params.bandwidth_limit,
+                                              job.cancel, observer, &sent);
+        !s.ok()) {
+      return s;
+    }
+    if (!params.final_step && sent <= params.small_delta_bytes) break;
+  }
+  if (params.final_step) {
+    MutexLock lock(&mu_);
+    job.info.ready = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Get(const std::string& id) {
+  MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) {
+    return absl::NotFoundError(absl::StrCat("replication job '", id, "' is not known (jobs are ",
+                                            "kept until the daemon restarts)"));
+  }
+  return it->second->info;
+}
+
+std::vector<ReplicationJobInfo> ReplicationJobs::List() {
+  MutexLock lock(&mu_);
+  std::vector<ReplicationJobInfo> out;
+  for (const std::string& id : order_) out.push_back(jobs_.at(id)->info);
+  return out;
+}
+
+absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Cancel(const std::string& id) {
+  Job* job = nullptr;
+  {
+    MutexLock lock(&mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return Get(id).status();
+    job = it->second.get();
+  }
+  job->cancel.Cancel();
+  // Waits for the job's thread to record its end (it always does).
+  while (true) {
+    {
+      MutexLock lock(&mu_);
+      if (job->info.state != ReplicationState::kRunning) return job->info;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+}  // namespace mvirt::zfs

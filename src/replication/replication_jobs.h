@@ -1,0 +1,119 @@
+// ReplicationJobs: replications and migrations to other mvirt-zfs daemons,
+// each a job on a thread of its own that outlives the call that started
+// it. Jobs live in memory: after a restart of this daemon a job is gone,
+// and starting it again continues where the target stopped (an interrupted
+// receive there is resumed, received snapshots are not sent again).
+#ifndef MVIRT_ZFS_REPLICATION_REPLICATION_JOBS_H_
+#define MVIRT_ZFS_REPLICATION_REPLICATION_JOBS_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/cancel_token.h"
+#include "common/mutex.h"
+#include "replication/peer_channel.h"
+#include "replication/replicator.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+
+enum class ReplicationState { kRunning, kCompleted, kFailed, kCancelled };
+
+struct ReplicationJobInfo {
+  std::string id;
+  std::string kind;  // "replicate" or "migrate"
+  std::string volume_name;
+  std::string target;
+  ReplicationState state = ReplicationState::kRunning;
+  uint64_t bytes_sent = 0;
+  uint64_t total_bytes = 0;
+  std::optional<std::string> error;
+  std::vector<std::string> snapshots_sent;
+  int64_t created_at = 0;  // Unix seconds
+  std::optional<int64_t> completed_at;
+  std::string step;
+  bool ready = false;  // a migration's final step completed
+};
+
+struct ReplicateParams {
+  std::string volume;
+  std::string target;
+  std::string upto;  // "": the newest snapshot
+  uint64_t bandwidth_limit = 0;
+};
+
+struct MigrateParams {
+  std::string volume;
+  std::string target;
+  bool final_step = false;
+  uint64_t bandwidth_limit = 0;
+  uint64_t small_delta_bytes = 64ull << 20;
+  uint32_t max_rounds = 5;
+};
+
+class ReplicationJobs {
+ public:
+  // `volumes` must outlive this object.
+  ReplicationJobs(VolumeManager& volumes, PeerOptions peer_options);
+  // Cancels the running jobs and waits for them.
+  ~ReplicationJobs();
+
+  // Starts replicating params.volume to params.target. Checked before the
+  // job starts: the volume exists (NOT_FOUND), the target is well-formed
+  // and reachable with this daemon's TLS settings (INVALID_ARGUMENT,
+  // FAILED_PRECONDITION). The same replication (or migration) of a volume
+  // still running is returned as it is; another one to a different target
+  // is refused with ALREADY_EXISTS.
+  absl::StatusOr<ReplicationJobInfo> StartReplication(const ReplicateParams& params);
+
+  // Starts a migration round (see MigrateVolume in the proto), checked as
+  // StartReplication; the final step is refused with FAILED_PRECONDITION,
+  // naming who, while the source device is open.
+  absl::StatusOr<ReplicationJobInfo> StartMigration(const MigrateParams& params);
+
+  // NOT_FOUND for an unknown id.
+  absl::StatusOr<ReplicationJobInfo> Get(const std::string& id);
+  // Every job of this daemon's life, oldest first.
+  std::vector<ReplicationJobInfo> List();
+  // Cancels a running job and waits until it has stopped; a job that has
+  // ended is returned as it is.
+  absl::StatusOr<ReplicationJobInfo> Cancel(const std::string& id);
+
+ private:
+  struct Job {
+    ReplicationJobInfo info;
+    CancelToken cancel;
+    std::thread thread;
+  };
+  // The checks both starts share; the running job of the volume, if any.
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> Prepare(const std::string& op,
+                                                         const std::string& volume,
+                                                         const std::string& target);
+  // Registers a new job and runs `body` on its thread; the job ends with
+  // the status `body` returns.
+  ReplicationJobInfo Launch(const std::string& kind, const std::string& volume,
+                            const std::string& target, std::function<absl::Status(Job&)> body);
+  // The running job of `volume`, if any.
+  Job* RunningJobOf(const std::string& volume) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An observer that records a job's progress in its info.
+  ReplicationObserver ObserverFor(Job& job);
+  // One migration round or the final step.
+  absl::Status RunMigration(Job& job, const MigrateParams& params,
+                            std::shared_ptr<grpc::Channel> channel);
+
+  VolumeManager& volumes_;
+  const PeerOptions peer_options_;
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_REPLICATION_REPLICATION_JOBS_H_

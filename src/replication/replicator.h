@@ -1,0 +1,66 @@
+// Replicator: sends a volume's snapshots from this daemon's VolumeManager to
+// the daemon at the other end of a channel (its ReceiveVolume), as planned
+// by PlanReplication from both sides' snapshots.
+#ifndef MVIRT_ZFS_REPLICATION_REPLICATOR_H_
+#define MVIRT_ZFS_REPLICATION_REPLICATOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/cancel_token.h"
+#include "mvirt_zfs.grpc.pb.h"
+#include "volume/volume_manager.h"
+
+namespace mvirt::zfs {
+
+// Told of a replication's progress, from its thread. Each may be empty.
+struct ReplicationObserver {
+  std::function<void(uint64_t)> more_to_send;  // bytes added to the total
+  std::function<void(uint64_t)> sent;          // bytes just sent
+  std::function<void(const std::string&)> step;
+  std::function<void(const std::string&)> snapshot_sent;
+};
+
+class Replicator {
+ public:
+  // `volumes` must outlive the replicator.
+  Replicator(VolumeManager& volumes, std::shared_ptr<grpc::Channel> peer);
+
+  // Brings the target's volume of the same name up to snapshot `upto`
+  // ("": the newest): first the rest of an interrupted receive there, if
+  // any, then every stream PlanReplication names, each with the sender's
+  // volume and snapshot ids. At most `bandwidth_limit` bytes per second
+  // (0: no limit). Returns once the target has `upto`; CANCELLED once
+  // `cancel` fires (the target keeps what arrived, and the next call
+  // resumes it); else the first failure of either side, saying which.
+  // `sent_bytes`, if given, counts the stream bytes this call sent.
+  absl::Status Replicate(const std::string& volume, const std::string& upto,
+                         uint64_t bandwidth_limit, CancelToken& cancel,
+                         const ReplicationObserver& observer, uint64_t* sent_bytes = nullptr);
+
+ private:
+  // One attempt of Replicate.
+  absl::Status ReplicateOnce(const std::string& volume, const std::string& upto,
+                             uint64_t bandwidth_limit, CancelToken& cancel,
+                             const ReplicationObserver& observer, uint64_t* sent_bytes);
+  // The target's snapshots of volume `name`, or nullopt if it has no such
+  // volume.
+  absl::StatusOr<std::optional<std::vector<SnapshotInfo>>> TargetSnapshots(const std::string& name);
+  // The token of an interrupted receive into `name` on the target, or "".
+  absl::StatusOr<std::string> TargetResumeToken(const std::string& name);
+  // Sends the stream of `plan` into the target's ReceiveVolume.
+  absl::Status SendStream(const SendPlan& plan, uint64_t bandwidth_limit, CancelToken& cancel,
+                          const ReplicationObserver& observer, uint64_t* sent_bytes);
+
+  VolumeManager& volumes_;
+  std::unique_ptr<ZfsService::Stub> peer_;
+};
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_REPLICATION_REPLICATOR_H_
