@@ -28,11 +28,14 @@ void AddVolumeStreamCommands(CLI::App& volume, CommandContext& context);
 // volume replicate|migrate and replication list|get|cancel
 // (replication_commands.cc).
 void AddReplicationCommands(CLI::App& app, CLI::App& volume, CommandContext& context);
+// template replicate (replication_commands.cc): added to the `template`
+// group by AddTemplateCommands.
+void AddTemplateReplicateCommand(CLI::App& template_group, CommandContext& context);
 
 // snapshot create|list|delete|rollback.
 void AddSnapshotCommands(CLI::App& app, CommandContext& context);
 
-// template list|import|promote|clone|delete.
+// template list|import|promote|clone|delete|replicate.
 void AddTemplateCommands(CLI::App& app, CommandContext& context);
 
 // job list|get|cancel: image import jobs.

@@ -119,8 +119,8 @@ int StartAndFollow(const GlobalOptions& options, const JobArgs& args,
   return FollowJob(options, job);
 }
 
-void AddJobOptions(CLI::App& command, JobArgs& args) {
-  command.add_option("NAME", args.volume, "Volume name")->required();
+void AddJobOptions(CLI::App& command, JobArgs& args, const char* what = "Volume name") {
+  command.add_option("NAME", args.volume, what)->required();
   command.add_option("--to", args.target, "The receiving daemon: HOST:PORT or unix:/path")
       ->required();
   command.add_option("--bwlimit", args.bandwidth, "At most this many bytes per second, e.g. 100M")
@@ -191,6 +191,22 @@ void AddReplicationCommands(CLI::App& app, CLI::App& volume, CommandContext& con
     request.set_id(*cancel_id);
     return CallAndPrint(options, &ZfsService::Stub::CancelReplicationJob, request,
                         PrintReplicationJob);
+  });
+}
+
+void AddTemplateReplicateCommand(CLI::App& template_group, CommandContext& context) {
+  auto args = std::make_shared<JobArgs>();
+  CLI::App* command = template_group.add_subcommand(
+      "replicate", "Send a template to another mvirt-zfs daemon (a job)");
+  AddJobOptions(*command, *args, "Template name");
+  command->footer(
+      "The template arrives with its name and id; clones there are thin clones of it. A\n"
+      "target that has it already gets nothing. Follows the job unless --detach.");
+  SetAction(command, context, [&options = context.options, args] {
+    ReplicateTemplateRequest request;
+    request.set_template_name(args->volume);
+    request.set_target(args->target);
+    return StartAndFollow(options, *args, &ZfsService::Stub::ReplicateTemplate, request);
   });
 }
 

@@ -150,6 +150,7 @@ void AddTemplateCommands(CLI::App& app, CommandContext& context) {
   AddPromoteCommand(*template_group, context);
   AddCloneCommand(*template_group, context);
   AddDeleteCommand(*template_group, context);
+  AddTemplateReplicateCommand(*template_group, context);
 }
 
 }  // namespace mvirt::zfs::cli

@@ -12,6 +12,8 @@ namespace {
 
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
+constexpr char kTemplateKind[] = "replicate-template";
+
 // A snapshot name for a migration's step that `existing` does not have yet.
 std::string MigrationSnapshotName(const std::string& prefix,
                                   const std::vector<SnapshotInfo>& existing) {
@@ -42,26 +44,59 @@ ReplicationJobs::~ReplicationJobs() {
   }
 }
 
-ReplicationJobs::Job* ReplicationJobs::RunningJobOf(const std::string& volume) {
+ReplicationJobs::Job* ReplicationJobs::RunningJobOf(const std::string& volume, bool template_job) {
   for (auto& [id, job] : jobs_) {
-    if (job->info.volume_name == volume && job->info.state == ReplicationState::kRunning) {
+    if (job->info.volume_name == volume && (job->info.kind == kTemplateKind) == template_job &&
+        job->info.state == ReplicationState::kRunning) {
       return job.get();
     }
   }
   return nullptr;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Prepare(const std::string& op,
-                                                                        const std::string& volume,
-                                                                        const std::string& target) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Prepare(
+    const std::string& op, const std::string& volume, const std::string& target) {
   absl::StatusOr<VolumeInfo> source = volumes_.Get(volume);
   if (!source.ok()) return source.status();
+  return Connect(op, volume, target);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Connect(
+    const std::string& op, const std::string& object, const std::string& target) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectPeer(target, peer_options_);
   if (!channel.ok()) {
     return absl::Status(channel.status().code(),
-                        absl::StrCat(op, " '", volume, "': ", channel.status().message()));
+                        absl::StrCat(op, " '", object, "': ", channel.status().message()));
   }
   return channel;
+}
+
+absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartTemplateReplication(
+    const ReplicateTemplateParams& params) {
+  const std::string op = "replicate template";
+  if (absl::StatusOr<TemplateInfo> t = volumes_.GetTemplate(params.template_name); !t.ok()) {
+    return t.status();
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      Connect(op, params.template_name, params.target);
+  if (!channel.ok()) return channel.status();
+  {
+    MutexLock lock(&mu_);
+    if (Job* running = RunningJobOf(params.template_name, /*template_job=*/true)) {
+      if (running->info.target == params.target) return running->info;
+      return absl::AlreadyExistsError(absl::StrCat(op, " '", params.template_name, "': job ",
+                                                   running->info.id, " sends it to ",
+                                                   running->info.target, " now"));
+    }
+  }
+  return Launch(kTemplateKind, params.template_name, params.target,
+                [this, params, channel = *channel](Job& job) {
+                  Replicator replicator(volumes_, channel);
+                  ReplicationObserver observer = ObserverFor(job);
+                  return replicator.ReplicateTemplate(params.template_name,
+                                                      params.bandwidth_limit, job.cancel,
+                                                      observer);
+                });
 }
 
 ReplicationObserver ReplicationJobs::ObserverFor(Job& job) {

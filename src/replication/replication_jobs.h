@@ -48,6 +48,12 @@ struct ReplicateParams {
   uint64_t bandwidth_limit = 0;
 };
 
+struct ReplicateTemplateParams {
+  std::string template_name;
+  std::string target;
+  uint64_t bandwidth_limit = 0;
+};
+
 struct MigrateParams {
   std::string volume;
   std::string target;
@@ -72,6 +78,11 @@ class ReplicationJobs {
   // is refused with ALREADY_EXISTS.
   absl::StatusOr<ReplicationJobInfo> StartReplication(const ReplicateParams& params);
 
+  // Starts sending template params.template_name to params.target,
+  // checked as StartReplication (NOT_FOUND for an unknown template).
+  absl::StatusOr<ReplicationJobInfo> StartTemplateReplication(
+      const ReplicateTemplateParams& params);
+
   // Starts a migration round (see MigrateVolume in the proto), checked as
   // StartReplication; the final step is refused with FAILED_PRECONDITION,
   // naming who, while the source device is open.
@@ -95,12 +106,18 @@ class ReplicationJobs {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> Prepare(const std::string& op,
                                                          const std::string& volume,
                                                          const std::string& target);
+  // The channel to `target`, or why not (`op` and `object` first).
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& op,
+                                                         const std::string& object,
+                                                         const std::string& target);
   // Registers a new job and runs `body` on its thread; the job ends with
   // the status `body` returns.
   ReplicationJobInfo Launch(const std::string& kind, const std::string& volume,
                             const std::string& target, std::function<absl::Status(Job&)> body);
-  // The running job of `volume`, if any.
-  Job* RunningJobOf(const std::string& volume) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The running job of volume `volume` (of template `volume` if
+  // `template_job`), if any.
+  Job* RunningJobOf(const std::string& volume, bool template_job = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An observer that records a job's progress in its info.
   ReplicationObserver ObserverFor(Job& job);
   // One migration round or the final step.

@@ -126,11 +126,35 @@ absl::Status Replicator::ReplicateOnce(const std::string& volume, const std::str
   return absl::OkStatus();
 }
 
+absl::Status Replicator::ReplicateTemplate(const std::string& name, uint64_t bandwidth_limit,
+                                           CancelToken& cancel,
+                                           const ReplicationObserver& observer) {
+  absl::StatusOr<SendPlan> plan = volumes_.PlanSendTemplate(name);
+  if (!plan.ok()) return plan.status();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  ListTemplatesResponse templates;
+  grpc::Status listed = peer_->ListTemplates(&ctx, ListTemplatesRequest(), &templates);
+  if (!listed.ok()) return FromTarget(listed, "list templates");
+  for (const Template& t : templates.templates()) {
+    if (t.name() != name) continue;
+    if (t.id() == plan->volume_id) return absl::OkStatus();  // there already
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replicate template '", name, "': the target has another template of that name (id ",
+        t.id(), ", here ", plan->volume_id, "); delete it there first"));
+  }
+  if (observer.more_to_send) observer.more_to_send(plan->estimated_bytes);
+  if (observer.step) observer.step(absl::StrCat("sending template ", name));
+  return SendStream(*plan, bandwidth_limit, cancel, observer, nullptr);
+}
+
 absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_limit,
                                     CancelToken& cancel, const ReplicationObserver& observer,
                                     uint64_t* sent_bytes) {
   const std::string what =
-      absl::StrCat("replicate '", plan.volume_name, "@", plan.snapshot.name, "'");
+      plan.template_name.empty()
+          ? absl::StrCat("replicate '", plan.volume_name, "@", plan.snapshot.name, "'")
+          : absl::StrCat("replicate template '", plan.template_name, "'");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat(what, ": cannot make a pipe: errno ", errno));
@@ -142,9 +166,13 @@ absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_lim
   std::unique_ptr<grpc::ClientWriter<ReceiveVolumeRequest>> writer =
       peer_->ReceiveVolume(&ctx, &response);
   ReceiveVolumeRequest first;
-  first.mutable_target()->set_volume_name(plan.volume_name);
+  if (plan.template_name.empty()) {
+    first.mutable_target()->set_volume_name(plan.volume_name);
+    first.mutable_target()->set_snapshot_id(plan.snapshot.id);
+  } else {
+    first.mutable_target()->set_template_name(plan.template_name);
+  }
   first.mutable_target()->set_volume_id(plan.volume_id);
-  first.mutable_target()->set_snapshot_id(plan.snapshot.id);
   bool open = writer->Write(first);
 
   absl::Status sent;
@@ -194,7 +222,7 @@ absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_lim
   if (!received.ok()) return FromTarget(received, what);
   if (!read_failure.ok()) return read_failure;
   if (!sent.ok()) return sent;
-  LogInfo("replicated ", plan.volume_name, "@", plan.snapshot.name, " (", total, " bytes)");
+  LogInfo(what, ": done (", total, " bytes)");
   if (observer.snapshot_sent) observer.snapshot_sent(plan.snapshot.name);
   return absl::OkStatus();
 }

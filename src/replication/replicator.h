@@ -44,6 +44,14 @@ class Replicator {
                          const ReplicationObserver& observer, uint64_t* sent_bytes = nullptr);
 
  private:
+  // Sends template `name` to the target, in full, unless the target has it
+  // (same id) already; a template of that name with another id there:
+  // FAILED_PRECONDITION. Not resumable: a cut stream is sent again.
+ public:
+  absl::Status ReplicateTemplate(const std::string& name, uint64_t bandwidth_limit,
+                                 CancelToken& cancel, const ReplicationObserver& observer);
+
+ private:
   // One attempt of Replicate.
   absl::Status ReplicateOnce(const std::string& volume, const std::string& upto,
                              uint64_t bandwidth_limit, CancelToken& cancel,

@@ -114,7 +114,7 @@ void ToProto(const TemplateEventInfo& in, TemplateEvent* out) {
 
 void ToProto(const SendPlan& in, SendStreamInfo* out) {
   out->set_volume_id(in.volume_id);
-  out->set_volume_name(in.volume_name);
+  out->set_volume_name(in.volume_name);  // empty for a template
   ToProto(in.snapshot, out->mutable_snapshot());
   out->set_snapshot_guid(in.snapshot_guid);
   out->set_from_snapshot(in.from_snapshot);
@@ -123,6 +123,7 @@ void ToProto(const SendPlan& in, SendStreamInfo* out) {
   out->set_resuming(in.resuming);
   out->set_volsize_bytes(in.volsize_bytes);
   out->set_volblocksize(in.volblocksize);
+  out->set_template_name(in.template_name);
 }
 
 void ToProto(const ReceiveStateInfo& in, ReceiveState* out) {

@@ -62,18 +62,30 @@ grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolu
                                         grpc::ServerWriter<SendVolumeResponse>* writer) {
   // Audited: the volume's data leaves the daemon.
   CallGuard guard(ctx, authorizer_, audit_, "SendVolume",
-                  absl::StrCat("volume '", req->volume_name(), "'",
-                               req->resume_token().empty()
-                                   ? absl::StrCat(" snapshot '", req->snapshot_name(), "'")
-                                   : " (resumed)"));
+                  !req->template_name().empty()
+                      ? absl::StrCat("template '", req->template_name(), "'")
+                      : absl::StrCat("volume '", req->volume_name(), "'",
+                                     req->resume_token().empty()
+                                         ? absl::StrCat(" snapshot '", req->snapshot_name(), "'")
+                                         : " (resumed)"));
   if (!guard.allowed()) return guard.status();
-  SendVolumeParams params;
-  params.volume = req->volume_name();
-  params.snapshot = req->snapshot_name();
-  params.from_snapshot = req->from_snapshot();
-  params.from_guid = req->from_guid();
-  params.resume_token = req->resume_token();
-  absl::StatusOr<SendPlan> plan = volumes_.PlanSend(params);
+  absl::StatusOr<SendPlan> plan;
+  if (!req->template_name().empty()) {
+    if (!req->volume_name().empty() || !req->snapshot_name().empty() ||
+        !req->from_snapshot().empty() || req->from_guid() != 0 || !req->resume_token().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "send template: a template is sent whole; give only template_name");
+    }
+    plan = volumes_.PlanSendTemplate(req->template_name());
+  } else {
+    SendVolumeParams params;
+    params.volume = req->volume_name();
+    params.snapshot = req->snapshot_name();
+    params.from_snapshot = req->from_snapshot();
+    params.from_guid = req->from_guid();
+    params.resume_token = req->resume_token();
+    plan = volumes_.PlanSend(params);
+  }
   if (!plan.ok()) return ToGrpcStatus(plan.status());
   guard.NoteObjectId(plan->volume_id);
 
@@ -81,7 +93,9 @@ grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolu
   ToProto(*plan, first.mutable_info());
   if (!writer->Write(first)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
 
-  const std::string op = absl::StrCat("send volume '", req->volume_name(), "'");
+  const std::string op = plan->template_name.empty()
+                             ? absl::StrCat("send volume '", req->volume_name(), "'")
+                             : absl::StrCat("send template '", req->template_name(), "'");
   UniqueFd read_end, write_end;
   if (absl::Status s = MakePipe(op, &read_end, &write_end); !s.ok()) return ToGrpcStatus(s);
   absl::Status sent;
@@ -127,25 +141,41 @@ grpc::Status ZfsServiceImpl::ReceiveVolume(grpc::ServerContext* ctx,
   if (!authorized.allowed()) return authorized.status();
   ReceiveVolumeRequest first;
   const bool got_first = reader->Read(&first);
+  const bool is_template = !first.target().template_name().empty();
   CallGuard guard(ctx, authorizer_, audit_, "ReceiveVolume",
-                  absl::StrCat("volume '", first.target().volume_name(), "'"));
+                  is_template ? absl::StrCat("template '", first.target().template_name(), "'")
+                              : absl::StrCat("volume '", first.target().volume_name(), "'"));
   if (!guard.allowed()) return guard.status();
   if (!got_first || !first.has_target()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "receive volume: the first message must name the target (target)");
   }
+  if (is_template &&
+      (!first.target().volume_name().empty() || !first.target().snapshot_id().empty())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "receive template: give template_name and volume_id (the template's id) "
+                        "only");
+  }
   ReceiveVolumeParams params;
   params.volume_name = first.target().volume_name();
   params.volume_id = first.target().volume_id();
   params.snapshot_id = first.target().snapshot_id();
-  const std::string op = absl::StrCat("receive volume '", params.volume_name, "'");
+  const std::string op =
+      is_template ? absl::StrCat("receive template '", first.target().template_name(), "'")
+                  : absl::StrCat("receive volume '", params.volume_name, "'");
+  absl::StatusOr<TemplateInfo> received_template = absl::UnknownError("not run");
 
   UniqueFd read_end, write_end;
   if (absl::Status s = MakePipe(op, &read_end, &write_end); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<ReceiveResult> received = absl::UnknownError("not run");
   std::thread receiver([&, context = InheritedCallContext()] {
     ScopedCallContext scope(context);
-    received = volumes_.Receive(params, read_end.get());
+    if (is_template) {
+      received_template = volumes_.ReceiveTemplate(
+          {first.target().template_name(), first.target().volume_id()}, read_end.get());
+    } else {
+      received = volumes_.Receive(params, read_end.get());
+    }
     read_end.Reset();  // a writer below fails with EPIPE and stops
   });
   uint64_t fed = 0;
@@ -168,13 +198,20 @@ grpc::Status ZfsServiceImpl::ReceiveVolume(grpc::ServerContext* ctx,
   // a stream cut short, which ZFS keeps for a resume).
   write_end.Reset();
   receiver.join();
+  const absl::Status outcome = is_template ? received_template.status() : received.status();
   if (second_target) {
-    return grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat(op,
-                     ": only the first message may name the target; the stream was ended "
-                     "there (",
-                     received.ok() ? "it was complete" : received.status().message(), ")"));
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat(op,
+                                     ": only the first message may name the target; the stream "
+                                     "was ended there (",
+                                     outcome.ok() ? "it was complete" : outcome.message(), ")"));
+  }
+  if (is_template) {
+    if (!received_template.ok()) return ToGrpcStatus(received_template.status());
+    guard.NoteObjectId(received_template->id);
+    ToProto(*received_template, out->mutable_template_());
+    out->set_received_bytes(fed);
+    return grpc::Status::OK;
   }
   if (!received.ok()) return ToGrpcStatus(received.status());
   guard.NoteObjectId(received->volume.id);
@@ -217,6 +254,19 @@ grpc::Status ZfsServiceImpl::ReplicateVolume(grpc::ServerContext* ctx,
   params.upto = req->snapshot_name();
   params.bandwidth_limit = req->bandwidth_limit();
   return ReplyJob(guard, replications_.StartReplication(params), out);
+}
+
+grpc::Status ZfsServiceImpl::ReplicateTemplate(grpc::ServerContext* ctx,
+                                               const ReplicateTemplateRequest* req,
+                                               ReplicationJob* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "ReplicateTemplate",
+                  absl::StrCat("template '", req->template_name(), "' to ", req->target()));
+  if (!guard.allowed()) return guard.status();
+  ReplicateTemplateParams params;
+  params.template_name = req->template_name();
+  params.target = req->target();
+  params.bandwidth_limit = req->bandwidth_limit();
+  return ReplyJob(guard, replications_.StartTemplateReplication(params), out);
 }
 
 grpc::Status ZfsServiceImpl::MigrateVolume(grpc::ServerContext* ctx,

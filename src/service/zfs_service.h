@@ -107,6 +107,8 @@ class ZfsServiceImpl final : public ZfsServiceBase {
                                ReplicationJob*) override;
   grpc::Status MigrateVolume(grpc::ServerContext*, const MigrateVolumeRequest*,
                              ReplicationJob*) override;
+  grpc::Status ReplicateTemplate(grpc::ServerContext*, const ReplicateTemplateRequest*,
+                                 ReplicationJob*) override;
   grpc::Status GetReplicationJob(grpc::ServerContext*, const GetReplicationJobRequest*,
                                  ReplicationJob*) override;
   grpc::Status ListReplicationJobs(grpc::ServerContext*, const ListReplicationJobsRequest*,

@@ -248,6 +248,19 @@ class VolumeManager {
   // such volume.
   absl::Status RequireDeviceClosed(absl::string_view op, const std::string& name);
 
+  // What SendVolume sends of template `name`: its one snapshot, in full.
+  // NOT_FOUND if there is no such template.
+  absl::StatusOr<SendPlan> PlanSendTemplate(const std::string& name);
+
+  // Makes template params.template_name from the full stream of a
+  // template's snapshot read from `fd`: received under .mvirt/incoming
+  // with the template's id, then renamed into place complete (listed only
+  // then). ALREADY_EXISTS if a template of that name exists with another
+  // id (the same id: returned as it is, a retry); INVALID_ARGUMENT for
+  // anything but a full stream of a snapshot named "template". Not
+  // resumable: a cut stream leaves nothing.
+  absl::StatusOr<TemplateInfo> ReceiveTemplate(const ReceiveTemplateParams& params, int fd);
+
   // The interrupted receive into volume name `name`, if any (an empty
   // token if there is none).
   absl::StatusOr<ReceiveStateInfo> GetReceiveState(const std::string& name);

@@ -130,6 +130,87 @@ absl::StatusOr<SendPlan> VolumeManager::PlanSend(const SendVolumeParams& params)
   return plan;
 }
 
+absl::StatusOr<SendPlan> VolumeManager::PlanSendTemplate(const std::string& name) {
+  const std::string op = absl::StrCat("send template '", name, "'");
+  if (absl::Status s = ValidateName("template name", name); !s.ok()) return s;
+  absl::StatusOr<VolumeProps> props = GetManagedTemplate(name);
+  if (!props.ok()) return props.status();
+  absl::StatusOr<SnapshotProps> snapshot =
+      zfs_.GetSnapshot(DatasetNames::TemplateSnapshotOf(props->name));
+  if (!snapshot.ok()) return Annotate(snapshot.status(), op);
+  SendPlan plan;
+  plan.template_name = name;
+  plan.volume_id = props->user_props.at(kIdProperty);
+  plan.dataset = props->name;
+  plan.volsize_bytes = props->volsize;
+  plan.volblocksize = props->volblocksize;
+  plan.snapshot = ToSnapshotInfo(*snapshot);
+  plan.snapshot_guid = snapshot->guid;
+  absl::StatusOr<uint64_t> size = zfs_.SendSize(snapshot->name, "");
+  if (!size.ok()) return Annotate(size.status(), op);
+  plan.estimated_bytes = *size;
+  return plan;
+}
+
+absl::StatusOr<TemplateInfo> VolumeManager::ReceiveTemplate(const ReceiveTemplateParams& params,
+                                                            int fd) {
+  const std::string& name = params.template_name;
+  const std::string op = absl::StrCat("receive template '", name, "'");
+  if (absl::Status s = ValidateName("template name", name); !s.ok()) return s;
+  if (!params.template_id.empty()) {
+    if (absl::Status s = ValidateId(params.template_id); !s.ok()) return Annotate(s, op);
+  }
+  int read_error = 0;
+  const std::string record = ReadUpTo(fd, kSendStreamBeginBytes, &read_error);
+  if (read_error != 0 || record.size() < kSendStreamBeginBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": the stream ended before its first ",
+                                                   kSendStreamBeginBytes,
+                                                   "-byte record; nothing was changed"));
+  }
+  absl::StatusOr<SendStreamBegin> begin = ParseSendStreamBegin(record);
+  if (!begin.ok()) return Annotate(begin.status(), op);
+  if (begin->incremental() || begin->resuming ||
+      begin->toname.substr(begin->toname.find('@') + 1) != DatasetNames::kTemplateSnapshot) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": '", begin->toname, "' is not the full stream of a template (",
+                     "SendVolume of a template); nothing was changed"));
+  }
+  absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(TemplateLockKey(name));
+  if (!lock.ok()) return Annotate(lock.status(), op);
+  if (absl::StatusOr<TemplateInfo> existing = GetTemplate(name); existing.ok()) {
+    if (!params.template_id.empty() && existing->id == params.template_id) return existing;
+    return absl::AlreadyExistsError(
+        absl::StrCat(op, ": a template of that name exists (id ", existing->id, ")"));
+  }
+  if (absl::Status s = CheckTemplateNameFree(op, name); !s.ok()) return s;
+  if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
+  const std::string id = params.template_id.empty() ? NewUuid() : params.template_id;
+  const std::string incoming = names_.IncomingTemplate(name, id);
+  auto fail = [&](const absl::Status& failure) {
+    if (zfs_.Exists(incoming)) {
+      if (absl::Status d = zfs_.DestroyWithSnapshots(incoming); !d.ok()) {
+        LogError(op, ": could not remove the partial template (removed at the next start): ",
+                 d.message());
+      }
+    }
+    return Annotate(failure, op);
+  };
+  if (zfs_.Exists(incoming)) {  // left by an attempt a crash cut off
+    if (absl::Status s = zfs_.DestroyWithSnapshots(incoming); !s.ok()) return Annotate(s, op);
+  }
+  const UserProps props = {{kIdProperty, id}, {kKindProperty, kKindTemplate}};
+  absl::Status received =
+      zfs_.ReceiveSnapshot(fd, *begin, DatasetNames::TemplateSnapshotOf(incoming), props);
+  if (!received.ok()) return fail(received);
+  // Templates have no device (clones do).
+  if (absl::Status s = zfs_.SetProperty(incoming, "volmode", "none"); !s.ok()) return fail(s);
+  if (absl::Status s = zfs_.Rename(incoming, names_.Template(name)); !s.ok()) return fail(s);
+  LogInfo("received template ", names_.Template(name), " (id ", id, ") from ", begin->toname);
+  absl::StatusOr<TemplateInfo> info = GetTemplate(name);
+  if (info.ok()) PublishTemplate(*info);
+  return info;
+}
+
 absl::Status VolumeManager::Send(const SendPlan& plan, int fd) {
   absl::Status sent =
       plan.resuming

@@ -123,6 +123,15 @@ struct SendPlan {
   uint64_t volblocksize = 0;
   std::string dataset;  // pool/<volume>
   std::string resume_token;
+  // A template's stream: its name (volume_name is empty, volume_id is the
+  // template's id).
+  std::string template_name;
+};
+
+// A template made from a template's stream (ReceiveTemplate).
+struct ReceiveTemplateParams {
+  std::string template_name;
+  std::string template_id;  // "" = generated
 };
 
 // Where a received stream goes (ReceiveVolume).

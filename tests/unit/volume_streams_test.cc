@@ -239,5 +239,50 @@ TEST_F(VolumeStreamsTest, AReceiveLeftCompleteByACrashIsSweptAtStartAndReceivedA
   EXPECT_EQ(target_.fake.ReadData(World::Dataset("a")).value_or(""), "first data");
 }
 
+// The stream of template `name` of `world`.
+std::string TemplateStream(World& world, const std::string& name) {
+  absl::StatusOr<SendPlan> plan = world.vm().PlanSendTemplate(name);
+  EXPECT_OK(plan);
+  return plan.ok() ? SendToString(world, *plan) : std::string();
+}
+
+absl::StatusOr<TemplateInfo> ReceiveTemplateString(World& world,
+                                                   const ReceiveTemplateParams& params,
+                                                   const std::string& stream) {
+  int fds[2];
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread writer([&] {
+    BlockSigpipeInThisThread();
+    (void)!::write(fds[1], stream.data(), stream.size());
+    ::close(fds[1]);
+  });
+  absl::StatusOr<TemplateInfo> result = world.vm().ReceiveTemplate(params, fds[0]);
+  ::close(fds[0]);
+  writer.join();
+  return result;
+}
+
+TEST_F(VolumeStreamsTest, ATemplateArrivesWithItsIdAndOnlyOnce) {
+  absl::StatusOr<TemplateInfo> made = source_.vm().PromoteToTemplate("a", "s1", "gold");
+  ASSERT_OK(made);
+  const std::string stream = TemplateStream(source_, "gold");
+  absl::StatusOr<TemplateInfo> received =
+      ReceiveTemplateString(target_, {"gold", made->id}, stream);
+  ASSERT_OK(received);
+  EXPECT_EQ(received->id, made->id);
+  EXPECT_EQ(received->name, "gold");
+  EXPECT_EQ(target_.fake.ReadData("vmpool/.mvirt/templates/gold").value_or(""), "first data");
+  EXPECT_THAT(InvariantViolations(target_.fake), IsEmpty());
+  const std::string before = target_.fake.Dump();
+  EXPECT_OK(ReceiveTemplateString(target_, {"gold", made->id}, stream)) << "a retry";
+  EXPECT_THAT(ReceiveTemplateString(target_, {"gold", kId3}, stream),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(target_.fake.Dump(), before);
+  // A volume's stream is not a template's.
+  EXPECT_THAT(ReceiveTemplateString(target_, {"other", ""}, SendToString(source_, Plan("s1"))),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not the full stream")));
+  EXPECT_EQ(target_.fake.Dump(), before);
+}
+
 }  // namespace
 }  // namespace mvirt::zfs::testing

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -533,19 +534,28 @@ ReplicationJob WaitForJob(ZfsService::Stub& stub, const ReplicationJob& started)
   return job;
 }
 
-// Starts ReplicateVolume of `volume` to `target` on `stub` and waits for
-// the job's end.
+// Starts a job with `start` (ReplicateVolume, MigrateVolume, ...) and
+// waits for its end; the job as it ended.
+template <typename Request>
+ReplicationJob RunJob(ZfsService::Stub& stub,
+                      grpc::Status (ZfsService::Stub::*start)(grpc::ClientContext*, const Request&,
+                                                              ReplicationJob*),
+                      const Request& request) {
+  ReplicationJob job;
+  grpc::ClientContext ctx;
+  grpc::Status started = (stub.*start)(&ctx, request, &job);
+  EXPECT_THAT(started, GrpcIsOk());
+  if (!started.ok()) return job;
+  return WaitForJob(stub, job);
+}
+
+// ReplicateVolume of `volume` to `target` on `stub`, to its end.
 ReplicationJob Replicate(ZfsService::Stub& stub, const std::string& volume,
                          const std::string& target) {
   ReplicateVolumeRequest request;
   request.set_volume_name(volume);
   request.set_target(target);
-  ReplicationJob job;
-  grpc::ClientContext ctx;
-  grpc::Status started = stub.ReplicateVolume(&ctx, request, &job);
-  EXPECT_THAT(started, GrpcIsOk());
-  if (!started.ok()) return job;
-  return WaitForJob(stub, job);
+  return RunJob(stub, &ZfsService::Stub::ReplicateVolume, request);
 }
 
 // The names, ids and guids of a volume's snapshots, one line each.
@@ -626,12 +636,7 @@ TEST_F(Replication, TheFinalMigrationStepWaitsForTheSourceDeviceToClose) {
   MigrateVolumeRequest request;
   request.set_volume_name("rep-mig");
   request.set_target(target);
-  ReplicationJob rounds;
-  {
-    grpc::ClientContext ctx;
-    ASSERT_THAT(stub_->MigrateVolume(&ctx, request, &rounds), GrpcIsOk());
-  }
-  rounds = WaitForJob(*stub_, rounds);
+  ReplicationJob rounds = RunJob(*stub_, &ZfsService::Stub::MigrateVolume, request);
   ASSERT_EQ(rounds.state(), REPLICATION_JOB_STATE_COMPLETED) << rounds.error();
   EXPECT_FALSE(rounds.ready());
   ASSERT_GE(rounds.snapshots_sent_size(), 2);
@@ -652,12 +657,7 @@ TEST_F(Replication, TheFinalMigrationStepWaitsForTheSourceDeviceToClose) {
   EXPECT_EQ(PoolState(kPool), before) << "the refused final step changed the source";
   ::close(vm);
 
-  ReplicationJob final_step;
-  {
-    grpc::ClientContext ctx;
-    ASSERT_THAT(stub_->MigrateVolume(&ctx, request, &final_step), GrpcIsOk());
-  }
-  final_step = WaitForJob(*stub_, final_step);
+  ReplicationJob final_step = RunJob(*stub_, &ZfsService::Stub::MigrateVolume, request);
   ASSERT_EQ(final_step.state(), REPLICATION_JOB_STATE_COMPLETED) << final_step.error();
   EXPECT_TRUE(final_step.ready());
   EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-mig", 4 * kMiB, late.size()), late);
@@ -731,6 +731,70 @@ TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
   EXPECT_LT(rest.bytes_sent(), data.size() + 64 * 1024 - sent_before / 2)
       << "the rest of the stream, not all of it";
   EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-slow", 0, data.size()), data);
+}
+
+TEST_F(Replication, ATemplateArrivesWithItsIdentityAndClonesThereAreThin) {
+  const std::string data = Pattern('m', 1 * kMiB);
+  SourceWith("rep-gold", 0, data, "s1");
+  {
+    PromoteSnapshotRequest promote;
+    promote.set_volume_name("rep-gold");
+    promote.set_snapshot_name("s1");
+    promote.set_template_name("rep-tmpl");
+    Template made;
+    grpc::ClientContext ctx;
+    ASSERT_THAT(stub_->PromoteSnapshotToTemplate(&ctx, promote, &made), GrpcIsOk());
+  }
+  struct Cleanup {
+    ~Cleanup() {
+      DestroyDataset("mvrecv/rep-tclone");
+      DestroyDataset("mvrecv/.mvirt/templates/rep-tmpl");
+      DestroyDataset(kPool + "/.mvirt/templates/rep-tmpl");
+    }
+  } cleanup;
+  const std::string target = std::string("unix:") + kTargetSocket;
+  ReplicateTemplateRequest request;
+  request.set_template_name("rep-tmpl");
+  request.set_target(target);
+  ReplicationJob job = RunJob(*stub_, &ZfsService::Stub::ReplicateTemplate, request);
+  ASSERT_EQ(job.state(), REPLICATION_JOB_STATE_COMPLETED) << job.error();
+  EXPECT_EQ(job.kind(), "replicate-template");
+  EXPECT_GT(job.bytes_sent(), 0u);
+
+  auto templates_of = [](ZfsService::Stub& stub) {
+    ListTemplatesResponse list;
+    grpc::ClientContext ctx;
+    EXPECT_THAT(stub.ListTemplates(&ctx, ListTemplatesRequest(), &list), GrpcIsOk());
+    std::map<std::string, Template> out;
+    for (const Template& t : list.templates()) out[t.name()] = t;
+    return out;
+  };
+  auto here = templates_of(*stub_);
+  auto there = templates_of(*target_stub_);
+  ASSERT_EQ(there.count("rep-tmpl"), 1u);
+  EXPECT_EQ(there["rep-tmpl"].id(), here["rep-tmpl"].id());
+  EXPECT_EQ(there["rep-tmpl"].size_bytes(), here["rep-tmpl"].size_bytes());
+  EXPECT_EQ(ZfsGet("mvrecv/.mvirt/templates/rep-tmpl", "volmode"), "none") << "no device";
+  EXPECT_EQ(ZfsGet("mvrecv/.mvirt/templates/rep-tmpl@template", "guid"),
+            ZfsGet(kPool + "/.mvirt/templates/rep-tmpl@template", "guid"));
+
+  // A clone on the target is a thin clone of the received template.
+  CloneFromTemplateRequest clone;
+  clone.set_template_name("rep-tmpl");
+  clone.set_new_volume_name("rep-tclone");
+  Volume cloned;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_THAT(target_stub_->CloneFromTemplate(&ctx, clone, &cloned), GrpcIsOk());
+  }
+  EXPECT_EQ(ZfsGet("mvrecv/rep-tclone", "origin"), "mvrecv/.mvirt/templates/rep-tmpl@template");
+  EXPECT_LT(std::stoull(ZfsGet("mvrecv/rep-tclone", "used")), 512 * 1024u) << "thin";
+  EXPECT_EQ(ReadDevice(cloned.path(), 0, data.size()), data);
+
+  // Once there, it is not sent again.
+  ReplicationJob again = RunJob(*stub_, &ZfsService::Stub::ReplicateTemplate, request);
+  EXPECT_EQ(again.state(), REPLICATION_JOB_STATE_COMPLETED) << again.error();
+  EXPECT_EQ(again.bytes_sent(), 0u);
 }
 
 // Daemons on two pools of their own, the target on TCP with mutual TLS.
