@@ -9,13 +9,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/stream_pipe.h"
 #include "common/unique_fd.h"
 #include "replication/replication_plan.h"
 
 namespace mvirt::zfs {
 namespace {
 
-constexpr size_t kChunkBytes = 256 * 1024;
+constexpr size_t kChunkBytes = 1024 * 1024;
 
 // The absl::Status of a failed call to the target, saying so.
 absl::Status FromTarget(const grpc::Status& status, absl::string_view what) {
@@ -155,11 +156,10 @@ absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_lim
       plan.template_name.empty()
           ? absl::StrCat("replicate '", plan.volume_name, "@", plan.snapshot.name, "'")
           : absl::StrCat("replicate template '", plan.template_name, "'");
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat(what, ": cannot make a pipe: errno ", errno));
+  UniqueFd read_end, write_end;
+  if (absl::Status s = MakeStreamPipe(&read_end, &write_end); !s.ok()) {
+    return absl::InternalError(absl::StrCat(what, ": ", s.message()));
   }
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
   grpc::ClientContext ctx;  // no deadline: as long as the stream takes
   CancelToken::Registration on_cancel(cancel, [&ctx] { ctx.TryCancel(); });
   ReceiveVolumeResponse response;
@@ -185,8 +185,7 @@ absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_lim
   absl::Status read_failure;
   std::string chunk(kChunkBytes, '\0');
   while (open) {
-    ssize_t n = ::read(read_end.get(), chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = ReadFull(read_end.get(), chunk.data(), chunk.size());
     if (n < 0) {
       read_failure = absl::InternalError(absl::StrCat(what, ": reading the stream: errno ", errno));
       break;

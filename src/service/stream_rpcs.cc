@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/call_context.h"
+#include "common/stream_pipe.h"
 #include "common/unique_fd.h"
 #include "service/call_guard.h"
 #include "service/convert.h"
@@ -29,14 +30,11 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
-// A pipe, or INTERNAL naming `op`.
+// A stream pipe, or INTERNAL naming `op`.
 absl::Status MakePipe(const std::string& op, UniqueFd* read_end, UniqueFd* write_end) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat(op, ": cannot make a pipe: errno ", errno));
+  if (absl::Status s = MakeStreamPipe(read_end, write_end); !s.ok()) {
+    return absl::InternalError(absl::StrCat(op, ": ", s.message()));
   }
-  read_end->Reset(fds[0]);
-  write_end->Reset(fds[1]);
   return absl::OkStatus();
 }
 
@@ -108,8 +106,7 @@ grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolu
   std::string chunk(kStreamChunkBytes, '\0');
   absl::Status read_failure;
   while (true) {
-    ssize_t n = ::read(read_end.get(), chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = ReadFull(read_end.get(), chunk.data(), chunk.size());
     if (n < 0) {
       read_failure = absl::InternalError(absl::StrCat(op, ": reading the stream: errno ", errno));
       break;

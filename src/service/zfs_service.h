@@ -100,7 +100,7 @@ class ZfsServiceImpl final : public ZfsServiceBase {
                                ReceiveState*) override;
   grpc::Status AbortReceive(grpc::ServerContext*, const AbortReceiveRequest*,
                             AbortReceiveResponse*) override;
-  static constexpr size_t kStreamChunkBytes = 256 * 1024;
+  static constexpr size_t kStreamChunkBytes = 1024 * 1024;
 
   // Replication and migration jobs (stream_rpcs.cc).
   grpc::Status ReplicateVolume(grpc::ServerContext*, const ReplicateVolumeRequest*,

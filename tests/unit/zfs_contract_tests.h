@@ -612,6 +612,16 @@ TEST_P(ZfsContractTest, SendAndReceiveMakeTheSameVolumeFullThenIncremental) {
   Snap(v + "@b");
   absl::StatusOr<std::string> delta = Capture(v + "@b", v + "@a");
   ASSERT_OK(delta);
+  // ZFS's estimate is of the order of the stream (not exact on real ZFS).
+  for (const auto& [size, stream] : {std::pair{zfs().SendSize(v + "@a", ""), *full},
+                                     std::pair{zfs().SendSize(v + "@b", v + "@a"), *delta}}) {
+    ASSERT_OK(size);
+    EXPECT_GT(*size, 0u);
+    EXPECT_LE(*size, 4 * stream.size());
+    EXPECT_LE(stream.size(), 4 * *size);
+  }
+  EXPECT_THAT(zfs().SendSize(v + "@nope", ""), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(zfs().SendSize(v + "@a", v + "@b"), StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK(Feed(*delta, copy + "@b"));
   EXPECT_EQ(env().ReadData(copy), "second");
   EXPECT_THAT(SnapshotNames(copy), ElementsAre("a", "b"));
@@ -739,6 +749,10 @@ TEST_P(ZfsContractTest, AnInterruptedReceiveResumesFromItsToken) {
 
   ASSERT_THAT(Feed(cut(full), part + "@a", {{"mvirt:id", "p"}}),
               StatusIs(absl::StatusCode::kAborted));
+  absl::StatusOr<ResumePoint> point = zfs().DescribeResumeToken(v, token_of(part));
+  ASSERT_OK(point);
+  EXPECT_EQ(point->snapshot, v + "@a");
+  EXPECT_EQ(point->from, "") << "a full send";
   absl::StatusOr<std::string> rest = CaptureResumed(v, token_of(part));
   ASSERT_OK(rest);
   absl::StatusOr<SendStreamBegin> begin =
@@ -760,6 +774,12 @@ TEST_P(ZfsContractTest, AnInterruptedReceiveResumesFromItsToken) {
   // An incremental, and what a token cannot resume.
   ASSERT_THAT(Feed(cut(delta), part + "@b"), StatusIs(absl::StatusCode::kAborted));
   const std::string token = token_of(part);
+  point = zfs().DescribeResumeToken(v, token);
+  ASSERT_OK(point);
+  EXPECT_EQ(point->snapshot, v + "@b");
+  EXPECT_EQ(point->from, v + "@a");
+  EXPECT_THAT(zfs().DescribeResumeToken(v, "1-bogus"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a resume token")));
   EXPECT_THAT(CaptureResumed(v, "1-bogus"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a resume token")));
   MakeVolume(Ds("w"));

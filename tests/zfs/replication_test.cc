@@ -696,7 +696,8 @@ TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
     EXPECT_THAT(stub_->MigrateVolume(&ctx2, migrate, &refused),
                 GrpcStatusIs(grpc::StatusCode::ALREADY_EXISTS, HasSubstr(job.id())));
   }
-  // Never ahead of the limit: at most limit x time, plus the chunk in flight.
+  // Never ahead of the limit: at most limit x time, plus the 1 MiB message
+  // in flight.
   for (int i = 0; i < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     GetReplicationJobRequest get;
@@ -705,7 +706,7 @@ TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
     ASSERT_THAT(stub_->GetReplicationJob(&ctx, get, &job), GrpcIsOk());
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    EXPECT_LE(job.bytes_sent(), static_cast<uint64_t>(elapsed * kLimit) + 256 * 1024)
+    EXPECT_LE(job.bytes_sent(), static_cast<uint64_t>(elapsed * kLimit) + kMiB)
         << "after " << elapsed << " s";
   }
   ASSERT_EQ(job.state(), REPLICATION_JOB_STATE_RUNNING) << "6 MiB at 1 MiB/s takes 6 s";

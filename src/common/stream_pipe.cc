@@ -1,0 +1,34 @@
+#include "common/stream_pipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace mvirt::zfs {
+
+absl::Status MakeStreamPipe(UniqueFd* read_end, UniqueFd* write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("cannot make a pipe: errno ", errno));
+  }
+  read_end->Reset(fds[0]);
+  write_end->Reset(fds[1]);
+  (void)::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);  // best effort
+  return absl::OkStatus();
+}
+
+ssize_t ReadFull(int fd, char* buf, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::read(fd, buf + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(got);
+}
+
+}  // namespace mvirt::zfs

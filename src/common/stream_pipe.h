@@ -1,0 +1,28 @@
+// A pipe between the thread that runs a ZFS send or receive and the thread
+// that moves the stream over gRPC, and the read that fills a message.
+#ifndef MVIRT_ZFS_COMMON_STREAM_PIPE_H_
+#define MVIRT_ZFS_COMMON_STREAM_PIPE_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "common/unique_fd.h"
+
+namespace mvirt::zfs {
+
+// A pipe (close-on-exec) enlarged to 1 MiB where the system allows it
+// (/proc/sys/fs/pipe-max-size; else it keeps its size): with the default
+// 64 KiB a read seldom returns more, and every piece costs a message.
+// INTERNAL if no pipe can be made.
+absl::Status MakeStreamPipe(UniqueFd* read_end, UniqueFd* write_end);
+
+// Reads from `fd` until `size` bytes are in `buf` or the stream ends,
+// retrying interrupted reads. The bytes read (fewer than `size` only at
+// the end), or -1 with errno set.
+ssize_t ReadFull(int fd, char* buf, size_t size);
+
+}  // namespace mvirt::zfs
+
+#endif  // MVIRT_ZFS_COMMON_STREAM_PIPE_H_
