@@ -14,8 +14,9 @@
 #      seconds (scripts/fuzz.sh, through ctest: label "fuzz")
 #   5. the real-ZFS suites inside a throwaway QEMU guest that has the zfs
 #      module (scripts/zfs-vm-run, tests/guest-suites.sh, through ctest:
-#      labels "zfs", "torture", "race"): the API suite (ASan+UBSan), crash
-#      torture, and concurrency (TSan), against file-backed
+#      labels "zfs", "replication", "torture", "race"): the API suite
+#      (ASan+UBSan), replication between two daemons, crash torture, and
+#      concurrency (TSan), against file-backed
 #      pools with the seed's settings. MVIRT_TEST_ON_HOST=1 runs them on this
 #      host instead (it needs the zfs module and root; it creates and
 #      destroys pools named mv* on files under /var/tmp).
@@ -49,7 +50,7 @@ build build -- mvirt-zfs mvirt-zfsctl unit_tests bench_create_cost
 echo "== build (clang, ASan+UBSan, fuzzing instrumentation, crash points)"
 scripts/fuzz.sh --configure-only
 cmake --build build-asan -j"$jobs" --target mvirt-zfs mvirt-zfsctl unit_tests zfs_tests \
-  torture_tests fuzz_targets
+  replication_tests torture_tests fuzz_targets
 echo "== build (clang, ThreadSanitizer)"
 build build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMVIRT_SANITIZE=thread -- mvirt-zfs mvirt-zfsctl race_tests
 echo "== build (the Debian package, scripts/package.sh, from build/)"
@@ -97,7 +98,7 @@ tests/package/package_test.sh "$deb" "$results/package.txt" || status=1
 echo "== fuzzing (${MVIRT_FUZZ_SECONDS:-20} s per target)"
 scripts/fuzz.sh "${MVIRT_FUZZ_SECONDS:-20}" | tee "$results/fuzz.txt" || status=1
 
-echo "== real-ZFS suites (ctest -L zfs|torture|race, tests/guest-suites.sh)"
+echo "== real-ZFS suites (ctest -L zfs|replication|torture|race, tests/guest-suites.sh)"
 if [ "${MVIRT_TEST_ON_HOST:-0}" = 1 ]; then
   tests/guest-suites.sh "$results" || status=1
 else
@@ -106,7 +107,7 @@ else
   kills=${MVIRT_TORTURE_KILLS:-12}
   race_seconds=${MVIRT_RACE_SECONDS:-45}
   guest_env="MVIRT_TORTURE_KILLS=$kills MVIRT_RACE_SECONDS=$race_seconds"
-  scripts/zfs-vm-run --mem 2048 --timeout $((4000 + 30 * kills + 2 * race_seconds)) -- \
+  scripts/zfs-vm-run --mem 2048 --timeout $((4900 + 30 * kills + 2 * race_seconds)) -- \
     env $guest_env tests/guest-suites.sh "$results" || status=1
 fi
 
@@ -129,7 +130,7 @@ for suite in ("unit", "unit-asan"):  # ctest's JUnit reports
             passed += 1
         else:
             failed += 1  # failed, not run, or disabled
-for suite in ("zfs", "torture", "race"):  # gtest's JSON reports
+for suite in ("zfs", "replication", "torture", "race"):  # gtest's JSON reports
     path = os.path.join(d, suite + ".json")
     if not os.path.exists(path):
         missing.append(suite)

@@ -6,6 +6,7 @@
 #
 #   zfs      ctest -L zfs in build-asan/      (API suite: ASan+UBSan daemon
 #                                             and tests)
+#   replication  ctest -L replication in build-asan/  (two daemons, two pools)
 #   torture  ctest -L torture in build-asan/  (crash points compiled in)
 #   race     ctest -L race in build-tsan/     (the concurrency suite against
 #                                             a ThreadSanitizer daemon)
@@ -13,7 +14,8 @@
 # suite (the sanitizers abort, and the tests look for reports in the
 # daemons' logs). MVIRT_TORTURE_KILLS and MVIRT_RACE_SECONDS size the
 # torture and concurrency runs (the long variants set them high);
-# MVIRT_GUEST_SUITES picks suites by name (default "zfs torture race"), e.g.
+# MVIRT_GUEST_SUITES picks suites by name (default "zfs replication torture
+# race"), e.g.
 #   scripts/zfs-vm-run --timeout 0 -- env MVIRT_GUEST_SUITES=torture \
 #     MVIRT_TORTURE_KILLS=300 tests/guest-suites.sh build/long-results
 set -uo pipefail
@@ -38,7 +40,7 @@ export TSAN_OPTIONS="suppressions=$here/tests/sanitizers/tsan.supp:halt_on_error
 # others their turn and the whole run inside CI's budget; a suite killed at
 # its limit writes no result file and so counts as failed.
 status=0
-suites=" ${MVIRT_GUEST_SUITES:-zfs torture race} "
+suites=" ${MVIRT_GUEST_SUITES:-zfs replication torture race} "
 run() {  # NAME LIMIT_SECONDS BUILD_DIR (the ctest label is NAME)
   local name=$1 limit=$2 dir=$3
   [[ $suites == *" $name "* ]] || return 0
@@ -76,6 +78,7 @@ cleanup() {
 kills=${MVIRT_TORTURE_KILLS:-12}
 race_seconds=${MVIRT_RACE_SECONDS:-45}
 run zfs 3000 build-asan
+run replication 900 build-asan
 run torture $((450 + 30 * kills)) build-asan
 run race $((360 + 2 * race_seconds)) build-tsan
 exit $status

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/call_context.h"
 #include "common/log.h"
 #include "common/names.h"
 
@@ -25,6 +26,11 @@ std::string MigrationSnapshotName(const std::string& prefix,
     if (!taken) return name;
     name = absl::StrCat(base, "-", k);
   }
+}
+
+absl::Status UnknownJob(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat(
+      "replication job '", id, "' is not known (jobs are kept until the daemon restarts)"));
 }
 
 }  // namespace
@@ -54,15 +60,27 @@ ReplicationJobs::Job* ReplicationJobs::RunningJobOf(const std::string& volume, b
   return nullptr;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Prepare(
-    const std::string& op, const std::string& volume, const std::string& target) {
+void ReplicationJobs::ReapFinishedJobs() {
+  // A thread whose job has ended has only its return left (the state is set
+  // in its last critical section), so these joins are short.
+  for (auto& [id, job] : jobs_) {
+    if (job->info.state != ReplicationState::kRunning && job->thread.joinable()) {
+      job->thread.join();
+    }
+  }
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Prepare(const std::string& op,
+                                                                        const std::string& volume,
+                                                                        const std::string& target) {
   absl::StatusOr<VolumeInfo> source = volumes_.Get(volume);
   if (!source.ok()) return source.status();
   return Connect(op, volume, target);
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Connect(
-    const std::string& op, const std::string& object, const std::string& target) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ReplicationJobs::Connect(const std::string& op,
+                                                                        const std::string& object,
+                                                                        const std::string& target) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectPeer(target, peer_options_);
   if (!channel.ok()) {
     return absl::Status(channel.status().code(),
@@ -80,22 +98,17 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartTemplateReplication(
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       Connect(op, params.template_name, params.target);
   if (!channel.ok()) return channel.status();
-  {
-    MutexLock lock(&mu_);
-    if (Job* running = RunningJobOf(params.template_name, /*template_job=*/true)) {
-      if (running->info.target == params.target) return running->info;
-      return absl::AlreadyExistsError(absl::StrCat(op, " '", params.template_name, "': job ",
-                                                   running->info.id, " sends it to ",
-                                                   running->info.target, " now"));
-    }
-  }
-  return Launch(kTemplateKind, params.template_name, params.target,
-                [this, params, channel = *channel](Job& job) {
+  auto on_running = [&](const Job& running) -> absl::StatusOr<ReplicationJobInfo> {
+    if (running.info.target == params.target) return running.info;
+    return absl::AlreadyExistsError(absl::StrCat(op, " '", params.template_name, "': job ",
+                                                 running.info.id, " sends it to ",
+                                                 running.info.target, " now"));
+  };
+  return Launch(kTemplateKind, params.template_name, params.target, /*template_job=*/true,
+                on_running, [this, params, channel = *channel](Job& job) {
                   Replicator replicator(volumes_, channel);
-                  ReplicationObserver observer = ObserverFor(job);
-                  return replicator.ReplicateTemplate(params.template_name,
-                                                      params.bandwidth_limit, job.cancel,
-                                                      observer);
+                  return replicator.ReplicateTemplate(params.template_name, params.bandwidth_limit,
+                                                      job.cancel, ObserverFor(job));
                 });
 }
 
@@ -120,9 +133,14 @@ ReplicationObserver ReplicationJobs::ObserverFor(Job& job) {
   return observer;
 }
 
-ReplicationJobInfo ReplicationJobs::Launch(const std::string& kind, const std::string& volume,
-                                           const std::string& target,
-                                           std::function<absl::Status(Job&)> body) {
+absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Launch(
+    const std::string& kind, const std::string& volume, const std::string& target,
+    bool template_job, const OnRunning& on_running, std::function<absl::Status(Job&)> body) {
+  MutexLock lock(&mu_);
+  // The check and the start under one lock: of two calls at once, one
+  // starts the job.
+  if (Job* running = RunningJobOf(volume, template_job)) return on_running(*running);
+  ReapFinishedJobs();
   auto owned = std::make_unique<Job>();
   Job& job = *owned;
   job.info.id = NewUuid();
@@ -130,30 +148,33 @@ ReplicationJobInfo ReplicationJobs::Launch(const std::string& kind, const std::s
   job.info.volume_name = volume;
   job.info.target = target;
   job.info.created_at = NowSeconds();
-  ReplicationJobInfo started;
-  {
-    MutexLock lock(&mu_);
-    started = job.info;
-    order_.push_back(job.info.id);
-    jobs_[job.info.id] = std::move(owned);
-  }
-  LogInfo(kind, " job ", started.id, ": volume ", volume, " to ", target, " started");
+  order_.push_back(job.info.id);
+  jobs_[job.info.id] = std::move(owned);
+  LogInfo(kind, " job ", job.info.id, ": volume ", volume, " to ", target, " started");
   job.thread = std::thread([this, &job, body = std::move(body)] {
-    absl::Status result = body(job);
+    absl::Status result;
+    {
+      // Waits inside the job (a volume's lock) end once it is cancelled.
+      CallContext context;
+      context.cancelled = [&job] { return job.cancel.cancelled(); };
+      ScopedCallContext scope(std::move(context));
+      result = body(job);
+    }
     MutexLock lock(&mu_);
     job.info.completed_at = NowSeconds();
     if (result.ok()) {
       job.info.state = ReplicationState::kCompleted;
       job.info.step = "done";
     } else {
-      job.info.state =
-          job.cancel.cancelled() ? ReplicationState::kCancelled : ReplicationState::kFailed;
+      job.info.state = job.cancel.cancelled() && absl::IsCancelled(result)
+                           ? ReplicationState::kCancelled
+                           : ReplicationState::kFailed;
       job.info.error = std::string(result.message());
     }
     LogInfo(job.info.kind, " job ", job.info.id, ": volume ", job.info.volume_name, " to ",
             job.info.target, result.ok() ? " completed" : absl::StrCat(": ", result.message()));
   });
-  return started;
+  return job.info;
 }
 
 absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartReplication(
@@ -162,16 +183,15 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartReplication(
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       Prepare(op, params.volume, params.target);
   if (!channel.ok()) return channel.status();
-  {
-    MutexLock lock(&mu_);
-    if (Job* running = RunningJobOf(params.volume)) {
-      if (running->info.target == params.target) return running->info;
-      return absl::AlreadyExistsError(
-          absl::StrCat(op, " '", params.volume, "': job ", running->info.id, " sends it to ",
-                       running->info.target, " now; cancel it or wait for it to end"));
+  auto on_running = [&](const Job& running) -> absl::StatusOr<ReplicationJobInfo> {
+    if (running.info.kind == "replicate" && running.info.target == params.target) {
+      return running.info;  // the same replication, as it is
     }
-  }
-  return Launch("replicate", params.volume, params.target,
+    return absl::AlreadyExistsError(
+        absl::StrCat(op, " '", params.volume, "': job ", running.info.id, " (", running.info.kind,
+                     " to ", running.info.target, ") is running; wait for it or cancel it"));
+  };
+  return Launch("replicate", params.volume, params.target, /*template_job=*/false, on_running,
                 [this, params, channel = *channel](Job& job) {
                   Replicator replicator(volumes_, channel);
                   return replicator.Replicate(params.volume, params.upto, params.bandwidth_limit,
@@ -189,16 +209,13 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartMigration(const Migrate
     // would not reach the target.
     if (absl::Status s = volumes_.RequireDeviceClosed(op, params.volume); !s.ok()) return s;
   }
-  {
-    MutexLock lock(&mu_);
-    if (Job* running = RunningJobOf(params.volume)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          op, " '", params.volume, "': job ", running->info.id, " (", running->info.kind, " to ",
-          running->info.target, ") is running; wait for it or cancel it"));
-    }
-  }
+  auto on_running = [&](const Job& running) -> absl::StatusOr<ReplicationJobInfo> {
+    return absl::AlreadyExistsError(
+        absl::StrCat(op, " '", params.volume, "': job ", running.info.id, " (", running.info.kind,
+                     " to ", running.info.target, ") is running; wait for it or cancel it"));
+  };
   return Launch(
-      "migrate", params.volume, params.target,
+      "migrate", params.volume, params.target, /*template_job=*/false, on_running,
       [this, params, channel = *channel](Job& job) { return RunMigration(job, params, channel); });
 }
 
@@ -234,6 +251,13 @@ absl::Status ReplicationJobs::RunMigration(Job& job, const MigrateParams& params
     if (!params.final_step && sent <= params.small_delta_bytes) break;
   }
   if (params.final_step) {
+    // Opened again meanwhile (a VM started during the last increment):
+    // what it wrote may be missing on the target, so not ready.
+    if (absl::Status s =
+            volumes_.RequireDeviceClosed("finish the migration of volume", params.volume);
+        !s.ok()) {
+      return s;
+    }
     MutexLock lock(&mu_);
     job.info.ready = true;
   }
@@ -243,10 +267,7 @@ absl::Status ReplicationJobs::RunMigration(Job& job, const MigrateParams& params
 absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Get(const std::string& id) {
   MutexLock lock(&mu_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) {
-    return absl::NotFoundError(absl::StrCat("replication job '", id, "' is not known (jobs are ",
-                                            "kept until the daemon restarts)"));
-  }
+  if (it == jobs_.end()) return UnknownJob(id);
   return it->second->info;
 }
 
@@ -262,11 +283,12 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Cancel(const std::string& id
   {
     MutexLock lock(&mu_);
     auto it = jobs_.find(id);
-    if (it == jobs_.end()) return Get(id).status();
+    if (it == jobs_.end()) return UnknownJob(id);
     job = it->second.get();
   }
   job->cancel.Cancel();
-  // Waits for the job's thread to record its end (it always does).
+  // Waits for the job's thread to record its end (it always does: every
+  // wait in a job ends with its cancellation).
   while (true) {
     {
       MutexLock lock(&mu_);

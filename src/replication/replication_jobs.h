@@ -72,10 +72,11 @@ class ReplicationJobs {
 
   // Starts replicating params.volume to params.target. Checked before the
   // job starts: the volume exists (NOT_FOUND), the target is well-formed
-  // and reachable with this daemon's TLS settings (INVALID_ARGUMENT,
-  // FAILED_PRECONDITION). The same replication (or migration) of a volume
-  // still running is returned as it is; another one to a different target
-  // is refused with ALREADY_EXISTS.
+  // and this daemon's TLS settings allow it (INVALID_ARGUMENT,
+  // FAILED_PRECONDITION); whether it answers shows in the job. The same
+  // replication still running is returned as it is; any other running job
+  // of the volume (to another target, a migration) is refused with
+  // ALREADY_EXISTS.
   absl::StatusOr<ReplicationJobInfo> StartReplication(const ReplicateParams& params);
 
   // Starts sending template params.template_name to params.target,
@@ -84,17 +85,19 @@ class ReplicationJobs {
       const ReplicateTemplateParams& params);
 
   // Starts a migration round (see MigrateVolume in the proto), checked as
-  // StartReplication; the final step is refused with FAILED_PRECONDITION,
-  // naming who, while the source device is open.
+  // StartReplication except that any running job of the volume is refused
+  // (ALREADY_EXISTS); the final step is refused with FAILED_PRECONDITION,
+  // naming who, while the source device is open, and the job fails if it
+  // is open again after the last increment.
   absl::StatusOr<ReplicationJobInfo> StartMigration(const MigrateParams& params);
 
   // NOT_FOUND for an unknown id.
-  absl::StatusOr<ReplicationJobInfo> Get(const std::string& id);
+  absl::StatusOr<ReplicationJobInfo> Get(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
   // Every job of this daemon's life, oldest first.
-  std::vector<ReplicationJobInfo> List();
+  std::vector<ReplicationJobInfo> List() ABSL_LOCKS_EXCLUDED(mu_);
   // Cancels a running job and waits until it has stopped; a job that has
   // ended is returned as it is.
-  absl::StatusOr<ReplicationJobInfo> Cancel(const std::string& id);
+  absl::StatusOr<ReplicationJobInfo> Cancel(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Job {
@@ -110,10 +113,19 @@ class ReplicationJobs {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& op,
                                                          const std::string& object,
                                                          const std::string& target);
-  // Registers a new job and runs `body` on its thread; the job ends with
-  // the status `body` returns.
-  ReplicationJobInfo Launch(const std::string& kind, const std::string& volume,
-                            const std::string& target, std::function<absl::Status(Job&)> body);
+  // What to answer when a job of the volume runs already.
+  using OnRunning = std::function<absl::StatusOr<ReplicationJobInfo>(const Job& running)>;
+  // Registers a new job and runs `body` on its thread (the job ends with
+  // the status `body` returns), unless a job of `volume` (of the template
+  // if `template_job`) runs: then what `on_running` says. Checked and
+  // started under one lock.
+  absl::StatusOr<ReplicationJobInfo> Launch(const std::string& kind, const std::string& volume,
+                                            const std::string& target, bool template_job,
+                                            const OnRunning& on_running,
+                                            std::function<absl::Status(Job&)> body)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Joins the threads of jobs that have ended.
+  void ReapFinishedJobs() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The running job of volume `volume` (of template `volume` if
   // `template_job`), if any.
   Job* RunningJobOf(const std::string& volume, bool template_job = false)

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status_util.h"
 #include "common/stream_pipe.h"
 #include "common/unique_fd.h"
 #include "replication/replication_plan.h"
@@ -211,16 +212,28 @@ absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_lim
   }
   read_end.Reset();  // a send still writing stops with EPIPE
   sender.join();
-  if (open) writer->WritesDone();
-  grpc::Status received = writer->Finish();
-  if (cancel.cancelled()) {
-    return absl::CancelledError(
-        absl::StrCat(what, ": cancelled; the target keeps what arrived for the next attempt"));
+  // A send that failed here (not because the target stopped reading) must
+  // not look like the stream's end to the target: the call is cancelled,
+  // and the send's failure is the one reported.
+  const bool send_failed = !sent.ok() && !absl::IsCancelled(sent);
+  if (send_failed || !read_failure.ok()) {
+    ctx.TryCancel();
+  } else if (open) {
+    writer->WritesDone();
   }
-  // The target's word first: a refusal there ends the send with EPIPE here.
-  if (!received.ok()) return FromTarget(received, what);
+  grpc::Status received = writer->Finish();
+  if (send_failed) return Annotate(sent, what);
   if (!read_failure.ok()) return read_failure;
-  if (!sent.ok()) return sent;
+  // The target's word next: it may have what this stream makes already
+  // (a retry) and answer OK without reading it, or refuse it, which ends
+  // the send here with EPIPE.
+  if (!received.ok()) {
+    if (cancel.cancelled()) {
+      return absl::CancelledError(
+          absl::StrCat(what, ": cancelled; the target keeps what arrived for the next attempt"));
+    }
+    return FromTarget(received, what);
+  }
   LogInfo(what, ": done (", total, " bytes)");
   if (observer.snapshot_sent) observer.snapshot_sent(plan.snapshot.name);
   return absl::OkStatus();

@@ -101,15 +101,16 @@ absl::StatusOr<SendPlan> VolumeManager::PlanSend(const SendVolumeParams& params)
   }
   if (params.from_guid != 0) from = WithGuid(*snapshots, params.from_guid);
   if (snapshot == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat(op, ": volume has no snapshot '", params.snapshot, "'"));
+    return absl::NotFoundError(absl::StrCat(
+        op, ": volume has no snapshot '", snapshot_full.substr(snapshot_full.find('@') + 1), "'"));
   }
   if (from == nullptr && (!from_full.empty() || params.from_guid != 0)) {
     return absl::NotFoundError(
         params.from_guid != 0
             ? absl::StrCat(op, ": no snapshot of the volume has guid ", params.from_guid,
                            " (the receiving side's newest snapshot is not here: send in full)")
-            : absl::StrCat(op, ": volume has no snapshot '", params.from_snapshot, "'"));
+            : absl::StrCat(op, ": volume has no snapshot '",
+                           from_full.substr(from_full.find('@') + 1), "'"));
   }
   if (from != nullptr && from->createtxg >= snapshot->createtxg) {
     return absl::InvalidArgumentError(absl::StrCat(op, ": base snapshot '", from->name,
@@ -350,7 +351,7 @@ absl::StatusOr<ReceiveResult> VolumeManager::Receive(const ReceiveVolumeParams& 
         // Left complete by a crash before its rename: received again.
         if (absl::Status s = zfs_.DestroyWithSnapshots(staging); !s.ok()) return Annotate(s, op);
       }
-      if (staged_id != staged->user_props.end()) id = staged_id->second;
+      if (begin->resuming && staged_id != staged->user_props.end()) id = staged_id->second;
     } else if (begin->resuming) {
       return absl::FailedPreconditionError(
           absl::StrCat(op, ": the stream resumes a receive, but no receive into '", name,
@@ -497,6 +498,8 @@ absl::StatusOr<ReceiveStateInfo> VolumeManager::GetReceiveState(const std::strin
   for (const std::string& at : {names_.Receiving(name), names_.Volume(name)}) {
     if (!zfs_.Exists(at)) continue;
     absl::StatusOr<std::string> token = zfs_.ReceiveResumeToken(at);
+    // Gone meanwhile (a receive that completed was renamed): no token there.
+    if (absl::IsNotFound(token.status())) continue;
     if (!token.ok()) return Annotate(token.status(), op);
     if (token->empty()) continue;
     state.resume_token = *token;
