@@ -612,12 +612,13 @@ TEST_P(ZfsContractTest, SendAndReceiveMakeTheSameVolumeFullThenIncremental) {
   Snap(v + "@b");
   absl::StatusOr<std::string> delta = Capture(v + "@b", v + "@a");
   ASSERT_OK(delta);
-  // ZFS's estimate is of the order of the stream (not exact on real ZFS).
+  // ZFS's estimate is of the order of the stream, not exact on real ZFS: it
+  // counts whole records, so for these few KiB it was 30 KiB for 13 KiB.
   for (const auto& [size, stream] : {std::pair{zfs().SendSize(v + "@a", ""), *full},
                                      std::pair{zfs().SendSize(v + "@b", v + "@a"), *delta}}) {
     ASSERT_OK(size);
     EXPECT_GT(*size, 0u);
-    EXPECT_LE(*size, 4 * stream.size());
+    EXPECT_LE(*size, stream.size() + 64 * 1024);
     EXPECT_LE(stream.size(), 4 * *size);
   }
   EXPECT_THAT(zfs().SendSize(v + "@nope", ""), StatusIs(absl::StatusCode::kNotFound));
