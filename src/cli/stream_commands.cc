@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/formatters.h"
 #include "cli/output.h"
+#include "common/stream_pipe.h"
 
 namespace mvirt::zfs::cli {
 namespace {
@@ -46,17 +47,6 @@ class Progress {
   std::chrono::steady_clock::time_point shown_at_;
 };
 
-bool WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 struct SendArgs {
   std::string volume;
   std::string snapshot;
@@ -85,7 +75,7 @@ int RunSend(const GlobalOptions& options, const SendArgs& args) {
   uint64_t total = 0, sent = 0;
   while (reader->Read(&message)) {
     if (message.has_info()) total = message.info().estimated_bytes();
-    if (!WriteAll(STDOUT_FILENO, message.data())) {
+    if (!WriteFull(STDOUT_FILENO, message.data())) {
       context.TryCancel();
       reader->Finish();
       PrintError(absl::StrCat("volume send: writing to stdout failed (errno ", errno, ")"));
@@ -154,8 +144,7 @@ int RunReceive(const GlobalOptions& options, const ReceiveArgs& args) {
   std::string chunk(kChunkBytes, '\0');
   uint64_t read_total = 0;
   while (open) {
-    ssize_t n = ::read(STDIN_FILENO, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = ReadFull(STDIN_FILENO, chunk.data(), chunk.size());
     if (n < 0) {
       // The daemon keeps what arrived for a resume; say so by its status.
       context.TryCancel();

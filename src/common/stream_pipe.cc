@@ -31,4 +31,15 @@ ssize_t ReadFull(int fd, char* buf, size_t size) {
   return static_cast<ssize_t>(got);
 }
 
+bool WriteFull(int fd, absl::string_view data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace mvirt::zfs

@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "common/unique_fd.h"
 
 namespace mvirt::zfs {
@@ -22,6 +23,11 @@ absl::Status MakeStreamPipe(UniqueFd* read_end, UniqueFd* write_end);
 // retrying interrupted reads. The bytes read (fewer than `size` only at
 // the end), or -1 with errno set.
 ssize_t ReadFull(int fd, char* buf, size_t size);
+
+// Writes all of `data` into `fd`, retrying interrupted and short writes.
+// False once a write fails (e.g. EPIPE: the reader closed its end), errno
+// set.
+bool WriteFull(int fd, absl::string_view data);
 
 }  // namespace mvirt::zfs
 

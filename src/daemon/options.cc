@@ -1,7 +1,10 @@
 #include "daemon/options.h"
 
 #include <CLI/CLI.hpp>
+#include <initializer_list>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -136,6 +139,31 @@ absl::Status ValidateLogForwarding(const DaemonOptions& o) {
   return absl::OkStatus();
 }
 
+// Each of `flags` (flag, value) that is given must be an absolute path.
+absl::Status ValidateGivenPaths(
+    std::initializer_list<std::pair<const char*, const std::string*>> flags) {
+  for (const auto& [flag, path] : flags) {
+    if (!path->empty()) {
+      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The flags of replication to other daemons: the CA of their
+// certificates, and this node's certificate and key as a pair that needs
+// the CA; every file an absolute path.
+absl::Status ValidatePeerTls(const DaemonOptions& o) {
+  if (o.peer_cert.empty() != o.peer_key.empty()) {
+    return absl::InvalidArgumentError("--peer-cert and --peer-key go together");
+  }
+  if (!o.peer_cert.empty() && o.peer_ca.empty()) {
+    return absl::InvalidArgumentError("--peer-cert needs --peer-ca (the CA of the targets)");
+  }
+  return ValidateGivenPaths(
+      {{"--peer-ca", &o.peer_ca}, {"--peer-cert", &o.peer_cert}, {"--peer-key", &o.peer_key}});
+}
+
 // The TLS flags: a pair of cert and key, for TCP only; and a non-local
 // address only with TLS or an explicit --insecure-listen.
 absl::Status ValidateTls(const DaemonOptions& o) {
@@ -143,25 +171,11 @@ absl::Status ValidateTls(const DaemonOptions& o) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
-  for (const auto& [flag, path] : {std::pair{"--tls-cert", &o.tls_cert},
-                                   {"--tls-key", &o.tls_key},
-                                   {"--tls-client-ca", &o.tls_client_ca}}) {
-    if (!path->empty()) {
-      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
-    }
-  }
-  if (o.peer_cert.empty() != o.peer_key.empty()) {
-    return absl::InvalidArgumentError("--peer-cert and --peer-key go together");
-  }
-  if (!o.peer_cert.empty() && o.peer_ca.empty()) {
-    return absl::InvalidArgumentError("--peer-cert needs --peer-ca (the CA of the targets)");
-  }
-  for (const auto& [flag, path] : {std::pair{"--peer-ca", &o.peer_ca},
-                                   {"--peer-cert", &o.peer_cert},
-                                   {"--peer-key", &o.peer_key}}) {
-    if (!path->empty()) {
-      if (absl::Status s = ValidateAbsolutePath(flag, *path); !s.ok()) return s;
-    }
+  if (absl::Status s = ValidateGivenPaths({{"--tls-cert", &o.tls_cert},
+                                           {"--tls-key", &o.tls_key},
+                                           {"--tls-client-ca", &o.tls_client_ca}});
+      !s.ok()) {
+    return s;
   }
   if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
     return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
@@ -303,6 +317,7 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   if (status.ok()) status = ValidateListenAddress(o.listen);
   if (status.ok()) status = ValidateImportOptions(im, max_size);
   if (status.ok()) status = ValidateTls(o);
+  if (status.ok()) status = ValidatePeerTls(o);
   if (status.ok()) status = ValidateLogForwarding(o);
   if (status.ok()) status = ParseSocketMode(socket_mode, o.socket_mode);
   if (status.ok() && !o.metrics_listen.empty()) {

@@ -17,19 +17,6 @@
 namespace mvirt::zfs {
 namespace {
 
-// Writes all of `data` into `fd`; false if the reader closed its end (or
-// another error ended the write).
-bool WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // A stream pipe, or INTERNAL naming `op`.
 absl::Status MakePipe(const std::string& op, UniqueFd* read_end, UniqueFd* write_end) {
   if (absl::Status s = MakeStreamPipe(read_end, write_end); !s.ok()) {
@@ -177,7 +164,7 @@ grpc::Status ZfsServiceImpl::ReceiveVolume(grpc::ServerContext* ctx,
   });
   uint64_t fed = 0;
   bool second_target = false;
-  bool receiver_stopped = !WriteAll(write_end.get(), first.data());
+  bool receiver_stopped = !WriteFull(write_end.get(), first.data());
   if (!receiver_stopped) fed += first.data().size();
   ReceiveVolumeRequest message;
   while (!receiver_stopped && reader->Read(&message)) {
@@ -185,7 +172,7 @@ grpc::Status ZfsServiceImpl::ReceiveVolume(grpc::ServerContext* ctx,
       second_target = true;
       break;
     }
-    if (!WriteAll(write_end.get(), message.data())) {
+    if (!WriteFull(write_end.get(), message.data())) {
       receiver_stopped = true;
       break;
     }

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/status_util.h"
+#include "common/stream_pipe.h"
 #include "device/zvol_device.h"
 #include "volume/volume_manager.h"
 #include "zfs/send_stream.h"
@@ -19,23 +20,23 @@
 namespace mvirt::zfs {
 namespace {
 
-// Reads up to `size` bytes from `fd` (fewer only at the end of the stream).
-std::string ReadUpTo(int fd, size_t size, int* error) {
-  std::string out(size, '\0');
-  size_t got = 0;
-  *error = 0;
-  while (got < size) {
-    ssize_t n = ::read(fd, out.data() + got, size - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = errno;
-      break;
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
+// The stream's first record, read from `fd` and parsed: INVALID_ARGUMENT
+// (the message begins with `op`) for a stream that ends before it or is not
+// one zvol's stream this ZFS knows; INTERNAL if the read fails.
+absl::StatusOr<SendStreamBegin> ReadStreamBegin(const std::string& op, int fd) {
+  std::string record(kSendStreamBeginBytes, '\0');
+  const ssize_t got = ReadFull(fd, record.data(), record.size());
+  if (got < 0) {
+    return absl::InternalError(absl::StrCat(op, ": reading the stream failed: errno ", errno));
   }
-  out.resize(got);
-  return out;
+  if (static_cast<size_t>(got) < kSendStreamBeginBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": the stream ended after ", got, " bytes, before its first ",
+                     kSendStreamBeginBytes, "-byte record; nothing was changed"));
+  }
+  absl::StatusOr<SendStreamBegin> begin = ParseSendStreamBegin(record);
+  if (!begin.ok()) return Annotate(begin.status(), op);
+  return begin;
 }
 
 // The snapshot of `snapshots` with guid `guid`, if any.
@@ -161,15 +162,8 @@ absl::StatusOr<TemplateInfo> VolumeManager::ReceiveTemplate(const ReceiveTemplat
   if (!params.template_id.empty()) {
     if (absl::Status s = ValidateId(params.template_id); !s.ok()) return Annotate(s, op);
   }
-  int read_error = 0;
-  const std::string record = ReadUpTo(fd, kSendStreamBeginBytes, &read_error);
-  if (read_error != 0 || record.size() < kSendStreamBeginBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": the stream ended before its first ",
-                                                   kSendStreamBeginBytes,
-                                                   "-byte record; nothing was changed"));
-  }
-  absl::StatusOr<SendStreamBegin> begin = ParseSendStreamBegin(record);
-  if (!begin.ok()) return Annotate(begin.status(), op);
+  absl::StatusOr<SendStreamBegin> begin = ReadStreamBegin(op, fd);
+  if (!begin.ok()) return begin.status();
   if (begin->incremental() || begin->resuming ||
       begin->toname.substr(begin->toname.find('@') + 1) != DatasetNames::kTemplateSnapshot) {
     return absl::InvalidArgumentError(
@@ -238,18 +232,8 @@ absl::StatusOr<ReceiveResult> VolumeManager::Receive(const ReceiveVolumeParams& 
   if (!params.snapshot_id.empty()) {
     if (absl::Status s = ValidateId(params.snapshot_id); !s.ok()) return Annotate(s, op);
   }
-  int read_error = 0;
-  const std::string record = ReadUpTo(fd, kSendStreamBeginBytes, &read_error);
-  if (read_error != 0) {
-    return absl::InternalError(absl::StrCat(op, ": reading the stream failed: errno ", read_error));
-  }
-  if (record.size() < kSendStreamBeginBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": the stream ended after ", record.size(), " bytes, before its first ",
-                     kSendStreamBeginBytes, "-byte record; nothing was changed"));
-  }
-  absl::StatusOr<SendStreamBegin> begin = ParseSendStreamBegin(record);
-  if (!begin.ok()) return Annotate(begin.status(), op);
+  absl::StatusOr<SendStreamBegin> begin = ReadStreamBegin(op, fd);
+  if (!begin.ok()) return begin.status();
   const std::string snapshot = begin->toname.substr(begin->toname.find('@') + 1);
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) {
     return Annotate(s, absl::StrCat(op, ": the stream's snapshot '", begin->toname, "'"));

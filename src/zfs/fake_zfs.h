@@ -161,6 +161,9 @@ class FakeZfs final : public Zfs {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The snapshots of `dataset` ("dataset@short"), oldest first.
   static std::vector<std::string> SnapsByTxg(const Dataset& dataset, const std::string& name);
+  // The whole stream SendSnapshot(snapshot, from) writes, or its refusal.
+  absl::StatusOr<std::string> StreamOf(const std::string& snapshot, const std::string& from)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What a resume token of a send of `toname` (guid `toguid`, base guid
   // `fromguid`) continues, checked against `dataset`'s snapshots.
   absl::StatusOr<ResumePoint> ResumePointOf(const std::string& dataset, uint64_t toguid,

@@ -100,23 +100,29 @@ std::string FakeZfs::StreamBody(const Snap& snap, const Dataset& of) {
                       kEnd);
 }
 
-absl::Status FakeZfs::SendSnapshot(int fd, const std::string& snapshot, const std::string& from) {
+absl::StatusOr<std::string> FakeZfs::StreamOf(const std::string& snapshot,
+                                              const std::string& from) {
   if (absl::Status s = CheckSendBase(snapshot, from); !s.ok()) return s;
-  std::string stream;
+  const Snap* s = FindSnap(snapshot);
+  const Snap* base = from.empty() ? nullptr : FindSnap(from);
+  if (s == nullptr || (!from.empty() && base == nullptr)) {
+    return SendFailure(ENOENT, snapshot, from, base != nullptr);
+  }
+  if (base != nullptr && base->createtxg >= s->createtxg) {
+    return SendFailure(EXDEV, snapshot, from, true);
+  }
+  return MakeSendStreamBegin(s->guid, base == nullptr ? 0 : base->guid, snapshot, 0) +
+         StreamBody(*s, *FindDataset(HeadOf(snapshot)));
+}
+
+absl::Status FakeZfs::SendSnapshot(int fd, const std::string& snapshot, const std::string& from) {
+  absl::StatusOr<std::string> stream;
   {
     absl::MutexLock lock(&mu_);
-    const Snap* s = FindSnap(snapshot);
-    const Snap* base = from.empty() ? nullptr : FindSnap(from);
-    if (s == nullptr || (!from.empty() && base == nullptr)) {
-      return SendFailure(ENOENT, snapshot, from, base != nullptr);
-    }
-    if (base != nullptr && base->createtxg >= s->createtxg) {
-      return SendFailure(EXDEV, snapshot, from, true);
-    }
-    stream = MakeSendStreamBegin(s->guid, base == nullptr ? 0 : base->guid, snapshot, 0) +
-             StreamBody(*s, *FindDataset(HeadOf(snapshot)));
+    stream = StreamOf(snapshot, from);
   }
-  if (int err = WriteAll(fd, stream); err != 0) {
+  if (!stream.ok()) return stream.status();
+  if (int err = WriteAll(fd, *stream); err != 0) {
     return ZfsErrnoStatus(ZfsOp::kSend, err, "send snapshot", snapshot);
   }
   return absl::OkStatus();
@@ -170,17 +176,10 @@ absl::StatusOr<ResumePoint> FakeZfs::DescribeResumeToken(const std::string& data
 }
 
 absl::StatusOr<uint64_t> FakeZfs::SendSize(const std::string& snapshot, const std::string& from) {
-  if (absl::Status s = CheckSendBase(snapshot, from); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  const Snap* s = FindSnap(snapshot);
-  const Snap* base = from.empty() ? nullptr : FindSnap(from);
-  if (s == nullptr || (!from.empty() && base == nullptr)) {
-    return SendFailure(ENOENT, snapshot, from, base != nullptr);
-  }
-  if (base != nullptr && base->createtxg >= s->createtxg) {
-    return SendFailure(EXDEV, snapshot, from, true);
-  }
-  return kSendStreamBeginBytes + StreamBody(*s, *FindDataset(HeadOf(snapshot))).size();
+  absl::StatusOr<std::string> stream = StreamOf(snapshot, from);
+  if (!stream.ok()) return stream.status();
+  return stream->size();
 }
 
 absl::Status FakeZfs::ResumeSend(int fd, const std::string& dataset, const std::string& token) {

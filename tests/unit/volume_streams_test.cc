@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "common/stream_pipe.h"
 #include "status_matchers.h"
 #include "volume/volume_manager.h"
 #include "volume_test_world.h"
@@ -50,25 +51,27 @@ void BlockSigpipeInThisThread() {
 
 // Receives the first `length` bytes of `stream` in `world`, as if the
 // connection ended there.
-absl::StatusOr<ReceiveResult> ReceiveString(World& world, const ReceiveVolumeParams& params,
-                                            const std::string& stream,
-                                            size_t length = std::string::npos) {
+// What `receive(fd)` returns while a thread writes the first `length` bytes
+// of `stream` into the pipe `fd` reads, as if the connection ended there.
+template <typename Receive>
+auto FeedPipe(const std::string& stream, size_t length, Receive receive) {
   int fds[2];
   EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
   std::thread writer([&, end = std::min(length, stream.size())] {
     BlockSigpipeInThisThread();
-    size_t done = 0;
-    while (done < end) {
-      ssize_t n = ::write(fds[1], stream.data() + done, end - done);
-      if (n <= 0) break;  // the receiver stopped reading
-      done += static_cast<size_t>(n);
-    }
+    (void)WriteFull(fds[1], absl::string_view(stream).substr(0, end));  // false: receiver stopped
     ::close(fds[1]);
   });
-  absl::StatusOr<ReceiveResult> result = world.vm().Receive(params, fds[0]);
+  auto result = receive(fds[0]);
   ::close(fds[0]);
   writer.join();
   return result;
+}
+
+absl::StatusOr<ReceiveResult> ReceiveString(World& world, const ReceiveVolumeParams& params,
+                                            const std::string& stream,
+                                            size_t length = std::string::npos) {
+  return FeedPipe(stream, length, [&](int fd) { return world.vm().Receive(params, fd); });
 }
 
 ReceiveVolumeParams TargetFor(const std::string& name, const SendPlan& plan) {
@@ -218,21 +221,15 @@ TEST_F(VolumeStreamsTest, AReceiveLeftCompleteByACrashIsSweptAtStartAndReceivedA
   const std::string stream = SendToString(source_, full);
   // What a crash between the receive and the rename leaves.
   ASSERT_OK(target_.zfs.EnsureHiddenFilesystem("vmpool/.mvirt/receiving", true));
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  std::thread writer([&] {
-    (void)!::write(fds[1], stream.data(), stream.size());
-    ::close(fds[1]);
-  });
-  char record[kSendStreamBeginBytes];
-  ASSERT_EQ(::read(fds[0], record, sizeof record), static_cast<ssize_t>(sizeof record));
-  absl::StatusOr<SendStreamBegin> begin =
-      ParseSendStreamBegin(absl::string_view(record, sizeof record));
-  ASSERT_OK(begin);
-  ASSERT_OK(target_.fake.ReceiveSnapshot(fds[0], *begin, "vmpool/.mvirt/receiving/a@s1",
-                                         {{kIdProperty, kId1}}));
-  ::close(fds[0]);
-  writer.join();
+  ASSERT_OK(FeedPipe(stream, std::string::npos, [&](int fd) {
+    char record[kSendStreamBeginBytes];
+    EXPECT_EQ(ReadFull(fd, record, sizeof record), static_cast<ssize_t>(sizeof record));
+    absl::StatusOr<SendStreamBegin> begin =
+        ParseSendStreamBegin(absl::string_view(record, sizeof record));
+    if (!begin.ok()) return begin.status();
+    return target_.fake.ReceiveSnapshot(fd, *begin, "vmpool/.mvirt/receiving/a@s1",
+                                        {{kIdProperty, kId1}});
+  }));
   target_.Restart();
   EXPECT_FALSE(target_.fake.Exists("vmpool/.mvirt/receiving/a"));
   ASSERT_OK(ReceiveString(target_, TargetFor("a", full), stream));
@@ -249,17 +246,8 @@ std::string TemplateStream(World& world, const std::string& name) {
 absl::StatusOr<TemplateInfo> ReceiveTemplateString(World& world,
                                                    const ReceiveTemplateParams& params,
                                                    const std::string& stream) {
-  int fds[2];
-  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  std::thread writer([&] {
-    BlockSigpipeInThisThread();
-    (void)!::write(fds[1], stream.data(), stream.size());
-    ::close(fds[1]);
-  });
-  absl::StatusOr<TemplateInfo> result = world.vm().ReceiveTemplate(params, fds[0]);
-  ::close(fds[0]);
-  writer.join();
-  return result;
+  return FeedPipe(stream, std::string::npos,
+                  [&](int fd) { return world.vm().ReceiveTemplate(params, fd); });
 }
 
 TEST_F(VolumeStreamsTest, ATemplateArrivesWithItsIdAndOnlyOnce) {
