@@ -266,6 +266,13 @@ TEST_F(VolumeStreamsTest, ATemplateArrivesWithItsIdAndOnlyOnce) {
   EXPECT_THAT(ReceiveTemplateString(target_, {"gold", kId3}, stream),
               StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(target_.fake.Dump(), before);
+  // A cut template stream leaves nothing (templates are not resumable).
+  EXPECT_THAT(FeedPipe(stream, stream.size() - 3,
+                       [&](int fd) {
+                         return target_.vm().ReceiveTemplate({"silver", ""}, fd);
+                       }),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_EQ(target_.fake.Dump(), before);
   // A volume's stream is not a template's.
   EXPECT_THAT(ReceiveTemplateString(target_, {"other", ""}, SendToString(source_, Plan("s1"))),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not the full stream")));

@@ -667,7 +667,7 @@ TEST_F(Replication, TheFinalMigrationStepWaitsForTheSourceDeviceToClose) {
 }
 
 TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
-  const std::string data = RandomBytes(6 * kMiB, 21);
+  const std::string data = RandomBytes(12 * kMiB, 21);
   SourceWith("rep-slow", 0, data, "s1");
   target_cleanup_.push_back("rep-slow");
   const std::string target = std::string("unix:") + kTargetSocket;
@@ -709,7 +709,7 @@ TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
     EXPECT_LE(job.bytes_sent(), static_cast<uint64_t>(elapsed * kLimit) + kMiB)
         << "after " << elapsed << " s";
   }
-  ASSERT_EQ(job.state(), REPLICATION_JOB_STATE_RUNNING) << "6 MiB at 1 MiB/s takes 6 s";
+  ASSERT_EQ(job.state(), REPLICATION_JOB_STATE_RUNNING) << "12 MiB at 1 MiB/s takes 12 s";
   {
     CancelReplicationJobRequest cancel;
     cancel.set_id(job.id());
