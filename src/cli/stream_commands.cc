@@ -53,6 +53,7 @@ struct SendArgs {
   std::string from;
   uint64_t from_guid = 0;
   std::string resume_token;
+  bool raw = false;
 };
 
 int RunSend(const GlobalOptions& options, const SendArgs& args) {
@@ -66,6 +67,7 @@ int RunSend(const GlobalOptions& options, const SendArgs& args) {
   request.set_from_snapshot(args.from);
   request.set_from_guid(args.from_guid);
   request.set_resume_token(args.resume_token);
+  if (args.raw) request.set_raw(true);
   ZfsClient client(options.connection);
   grpc::ClientContext context;  // no deadline: as long as the stream takes
   std::unique_ptr<grpc::ClientReader<SendVolumeResponse>> reader =
@@ -105,10 +107,14 @@ void AddSendCommand(CLI::App& volume, CommandContext& context) {
       ->add_option("--resume-token", args->resume_token,
                    "Send the rest of an interrupted receive (its token: volume receive-state)")
       ->type_name("TOKEN");
+  command->add_flag("--raw", args->raw,
+                    "Send the blocks as they are on disk (zfs send -w) even for a volume that "
+                    "is not encrypted (an encrypted one is always sent raw)");
   command->footer(
-      "The stream is what `zfs send -Lec` writes for the snapshot: `volume receive` (or\n"
-      "`zfs receive`) makes it a volume again. Progress is shown on stderr when it is a\n"
-      "terminal. No --timeout applies.");
+      "The stream is what `zfs send -Lec` writes for the snapshot (`-Lecw` for an encrypted\n"
+      "volume: it arrives encrypted, and its key is needed to read it there): `volume\n"
+      "receive` (or `zfs receive`) makes it a volume again. Progress is shown on stderr\n"
+      "when it is a terminal. No --timeout applies.");
   SetAction(command, context,
             [&options = context.options, args] { return RunSend(options, *args); });
 }
@@ -117,6 +123,7 @@ struct ReceiveArgs {
   std::string volume;
   std::string id;
   std::string snapshot_id;
+  bool last_stream = false;
 };
 
 void PrintReceived(const ReceiveVolumeResponse& response, std::ostream& out) {
@@ -139,6 +146,7 @@ int RunReceive(const GlobalOptions& options, const ReceiveArgs& args) {
   first.mutable_target()->set_volume_name(args.volume);
   first.mutable_target()->set_volume_id(args.id);
   first.mutable_target()->set_snapshot_id(args.snapshot_id);
+  first.mutable_target()->set_last_stream(args.last_stream);
   bool open = writer->Write(first);
   Progress progress(absl::StrCat("receiving ", args.volume));
   std::string chunk(kChunkBytes, '\0');
@@ -175,11 +183,15 @@ void AddReceiveCommand(CLI::App& volume, CommandContext& context) {
   command
       ->add_option("--snapshot-id", args->snapshot_id, "Id of the received snapshot (default: new)")
       ->type_name("UUID");
+  command->add_flag("--last", args->last_stream,
+                    "The volume stops being a replica: hold none of its snapshots as a base");
   command->footer(
       "A full stream makes the new volume NAME; an incremental one adds its snapshot to\n"
       "the existing volume NAME, whose device must not be open. A stream cut short is\n"
       "kept: `volume receive-state NAME` shows the token that `volume send\n"
-      "--resume-token` continues from, `volume abort-receive NAME` drops it.");
+      "--resume-token` continues from, `volume abort-receive NAME` drops it.\n"
+      "The received snapshot is held (zfs hold mvirt-zfs:replication-base) as the base\n"
+      "of the next increment, and the volume's older snapshots are released.");
   SetAction(command, context,
             [&options = context.options, args] { return RunReceive(options, *args); });
 }

@@ -100,11 +100,16 @@ void AddResizeCommand(CLI::App& volume, CommandContext& context) {
 
 void AddDeleteCommand(CLI::App& volume, CommandContext& context) {
   auto name = std::make_shared<std::string>();
+  auto release_holds = std::make_shared<bool>(false);
   CLI::App* command = volume.add_subcommand("delete", "Delete a volume");
   command->add_option("NAME", *name, "Volume name")->required();
-  SetAction(command, context, [&options = context.options, name] {
+  command->add_flag("--release-holds", *release_holds,
+                    "Release this daemon's replication-base hold (mvirt-zfs:replication-base) "
+                    "on its snapshots first; other holds still refuse the delete");
+  SetAction(command, context, [&options = context.options, name, release_holds] {
     DeleteVolumeRequest request;
     request.set_name(*name);
+    request.set_release_holds(*release_holds);
     return CallAndPrint(options, &ZfsService::Stub::DeleteVolume, request,
                         DeletionPrinter("volume " + *name));
   });

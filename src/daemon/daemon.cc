@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -32,6 +33,7 @@
 #include "audit/log_service_client.h"
 #include "common/log.h"
 #include "common/net_address.h"
+#include "common/periodic_thread.h"
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
 #include "daemon/instance_lock.h"
@@ -283,7 +285,16 @@ int RunDaemon(int argc, char** argv) {
   peer_options.ca_file = options.peer_ca;
   peer_options.cert_file = options.peer_cert;
   peer_options.key_file = options.peer_key;
-  ReplicationJobs replications(volumes, peer_options);
+  ReplicationJobs replications(volumes, imports.template_events(), peer_options);
+  // Interrupted receives whose sender never came back.
+  std::optional<PeriodicThread> receive_sweeper;
+  if (options.abandon_receive_after_seconds > 0) {
+    const absl::Duration idle = absl::Seconds(options.abandon_receive_after_seconds);
+    receive_sweeper.emplace(
+        std::clamp(idle / 4, absl::Seconds(1), absl::Minutes(10)),
+        [&volumes, idle] { volumes.SweepAbandonedReceives(idle); },
+        PeriodicThread::FirstTick::kAfterInterval);
+  }
   ZfsServiceImpl service(volumes, imports, replications, authorizer, service_options);
   if (!options.log_endpoint.empty()) {
     LogServiceOptions log_options;

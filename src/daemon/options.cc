@@ -264,6 +264,11 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
                  "Client certificate (PEM) for the log service: mutual TLS with the node's "
                  "certificates");
   app.add_option("--log-key", o.log_key, "Private key (PEM) of --log-cert");
+  app.add_option("--abandon-receive-after", o.abandon_receive_after_seconds,
+                 "Seconds an interrupted receive may wait untouched (no ReceiveVolume or "
+                 "GetReceiveState of its name) before its partial data is dropped; 0: never")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{10} * 365 * 86400));
   app.add_option("--watch-stall-timeout", o.watch_stall_timeout_seconds,
                  "Seconds a Watch* subscriber may leave an event unread before it is "
                  "disconnected")

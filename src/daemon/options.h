@@ -30,6 +30,10 @@ struct DaemonOptions {
   // Seconds a watch subscriber may leave an event unread before it is
   // disconnected.
   int watch_stall_timeout_seconds = 60;
+  // Seconds an interrupted receive may wait untouched (no ReceiveVolume or
+  // GetReceiveState of its name) before its partial data is dropped; 0:
+  // kept until AbortReceive.
+  int64_t abandon_receive_after_seconds = 7 * 24 * 3600;
   // Watch streams open at once; more are refused with RESOURCE_EXHAUSTED.
   int max_watchers = 256;
   // Who may call (see README, "Who may call"): the unix socket's mode and

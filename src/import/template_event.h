@@ -20,6 +20,9 @@ struct TemplateEventInfo {
   int64_t timestamp = 0;
   std::optional<TemplateInfo> template_info;
   std::optional<ImportJobInfo> import_job;
+  // A replication job of the template moved on (`template_info` is its
+  // state then).
+  std::optional<ReplicationJobInfo> replication_job;
 };
 
 }  // namespace mvirt::zfs

@@ -13,8 +13,6 @@ namespace {
 
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
-constexpr char kTemplateKind[] = "replicate-template";
-
 // A snapshot name for a migration's step that `existing` does not have yet.
 std::string MigrationSnapshotName(const std::string& prefix,
                                   const std::vector<SnapshotInfo>& existing) {
@@ -35,8 +33,47 @@ absl::Status UnknownJob(const std::string& id) {
 
 }  // namespace
 
-ReplicationJobs::ReplicationJobs(VolumeManager& volumes, PeerOptions peer_options)
-    : volumes_(volumes), peer_options_(std::move(peer_options)) {}
+ReplicationJobs::ReplicationJobs(VolumeManager& volumes,
+                                 Broadcaster<TemplateEventInfo>& template_events,
+                                 PeerOptions peer_options)
+    : volumes_(volumes),
+      template_events_(template_events),
+      peer_options_(std::move(peer_options)) {}
+
+void ReplicationJobs::PublishJob(const ReplicationJobInfo& info) {
+  if (info.kind == kReplicateTemplateKind) {
+    absl::StatusOr<TemplateInfo> current = volumes_.GetTemplate(info.volume_name);
+    if (!current.ok()) return;
+    TemplateEventInfo event;
+    event.template_id = current->id;
+    event.timestamp = NowSeconds();
+    event.template_info = std::move(*current);
+    event.replication_job = info;
+    template_events_.Publish(event);
+    return;
+  }
+  absl::StatusOr<VolumeInfo> current = volumes_.Get(info.volume_name);
+  if (!current.ok()) return;
+  VolumeEventInfo event;
+  event.volume_id = current->id;
+  event.timestamp = NowSeconds();
+  event.volume = std::move(*current);
+  event.replication_job = info;
+  volumes_.volume_events().Publish(event);
+}
+
+void ReplicationJobs::UpdateJob(Job& job, const std::function<void(ReplicationJobInfo&)>& change,
+                                bool progress) {
+  ReplicationJobInfo now;
+  {
+    MutexLock lock(&mu_);
+    change(job.info);
+    if (progress && absl::Now() - job.last_published < absl::Seconds(1)) return;
+    job.last_published = absl::Now();
+    now = job.info;
+  }
+  PublishJob(now);
+}
 
 ReplicationJobs::~ReplicationJobs() {
   std::vector<Job*> all;
@@ -52,7 +89,8 @@ ReplicationJobs::~ReplicationJobs() {
 
 ReplicationJobs::Job* ReplicationJobs::RunningJobOf(const std::string& volume, bool template_job) {
   for (auto& [id, job] : jobs_) {
-    if (job->info.volume_name == volume && (job->info.kind == kTemplateKind) == template_job &&
+    if (job->info.volume_name == volume &&
+        (job->info.kind == kReplicateTemplateKind) == template_job &&
         job->info.state == ReplicationState::kRunning) {
       return job.get();
     }
@@ -61,8 +99,9 @@ ReplicationJobs::Job* ReplicationJobs::RunningJobOf(const std::string& volume, b
 }
 
 void ReplicationJobs::ReapFinishedJobs() {
-  // A thread whose job has ended has only its return left (the state is set
-  // in its last critical section), so these joins are short.
+  // A thread whose job has ended has only its last event left to publish
+  // (a read of one volume; the state is set in its last critical section),
+  // so these joins are short.
   for (auto& [id, job] : jobs_) {
     if (job->info.state != ReplicationState::kRunning && job->thread.joinable()) {
       job->thread.join();
@@ -104,7 +143,7 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartTemplateReplication(
                                                  running.info.id, " sends it to ",
                                                  running.info.target, " now"));
   };
-  return Launch(kTemplateKind, params.template_name, params.target, /*template_job=*/true,
+  return Launch(kReplicateTemplateKind, params.template_name, params.target, /*template_job=*/true,
                 on_running, [this, params, channel = *channel](Job& job) {
                   Replicator replicator(volumes_, channel);
                   return replicator.ReplicateTemplate(params.template_name, params.bandwidth_limit,
@@ -115,20 +154,19 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartTemplateReplication(
 ReplicationObserver ReplicationJobs::ObserverFor(Job& job) {
   ReplicationObserver observer;
   observer.more_to_send = [this, &job](uint64_t n) {
-    MutexLock lock(&mu_);
-    job.info.total_bytes += n;
+    UpdateJob(
+        job, [n](ReplicationJobInfo& info) { info.total_bytes += n; }, /*progress=*/true);
   };
   observer.sent = [this, &job](uint64_t n) {
-    MutexLock lock(&mu_);
-    job.info.bytes_sent += n;
+    UpdateJob(
+        job, [n](ReplicationJobInfo& info) { info.bytes_sent += n; }, /*progress=*/true);
   };
   observer.step = [this, &job](const std::string& step) {
-    MutexLock lock(&mu_);
-    job.info.step = step;
+    UpdateJob(job, [&step](ReplicationJobInfo& info) { info.step = step; });
   };
   observer.snapshot_sent = [this, &job](const std::string& snapshot) {
-    MutexLock lock(&mu_);
-    job.info.snapshots_sent.push_back(snapshot);
+    UpdateJob(job,
+              [&snapshot](ReplicationJobInfo& info) { info.snapshots_sent.push_back(snapshot); });
   };
   return observer;
 }
@@ -152,6 +190,7 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Launch(
   jobs_[job.info.id] = std::move(owned);
   LogInfo(kind, " job ", job.info.id, ": volume ", volume, " to ", target, " started");
   job.thread = std::thread([this, &job, body = std::move(body)] {
+    UpdateJob(job, [](ReplicationJobInfo&) {});  // started
     absl::Status result;
     {
       // Waits inside the job (a volume's lock) end once it is cancelled.
@@ -160,19 +199,25 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Launch(
       ScopedCallContext scope(std::move(context));
       result = body(job);
     }
-    MutexLock lock(&mu_);
-    job.info.completed_at = NowSeconds();
-    if (result.ok()) {
-      job.info.state = ReplicationState::kCompleted;
-      job.info.step = "done";
-    } else {
-      job.info.state = job.cancel.cancelled() && absl::IsCancelled(result)
-                           ? ReplicationState::kCancelled
-                           : ReplicationState::kFailed;
-      job.info.error = std::string(result.message());
+    ReplicationJobInfo ended;
+    {
+      MutexLock lock(&mu_);
+      job.info.completed_at = NowSeconds();
+      if (result.ok()) {
+        job.info.state = ReplicationState::kCompleted;
+        job.info.step = "done";
+      } else {
+        job.info.state = job.cancel.cancelled() && absl::IsCancelled(result)
+                             ? ReplicationState::kCancelled
+                             : ReplicationState::kFailed;
+        job.info.error = std::string(result.message());
+      }
+      ended = job.info;
     }
-    LogInfo(job.info.kind, " job ", job.info.id, ": volume ", job.info.volume_name, " to ",
-            job.info.target, result.ok() ? " completed" : absl::StrCat(": ", result.message()));
+    LogInfo(ended.kind, " job ", ended.id, ": volume ", ended.volume_name, " to ", ended.target,
+            result.ok() ? " completed" : absl::StrCat(": ", result.message()));
+    // After the state is set (a joining thread waits for this call only).
+    PublishJob(ended);
   });
   return job.info;
 }
@@ -221,7 +266,7 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartMigration(const Migrate
 
 absl::Status ReplicationJobs::RunMigration(Job& job, const MigrateParams& params,
                                            std::shared_ptr<grpc::Channel> channel) {
-  Replicator replicator(volumes_, std::move(channel));
+  Replicator replicator(volumes_, std::move(channel), /*last_streams=*/params.final_step);
   const ReplicationObserver observer = ObserverFor(job);
   const uint32_t rounds = params.final_step ? 1 : std::max<uint32_t>(params.max_rounds, 1);
   for (uint32_t round = 1; round <= rounds; ++round) {
@@ -259,7 +304,7 @@ absl::Status ReplicationJobs::RunMigration(Job& job, const MigrateParams& params
       return s;
     }
     MutexLock lock(&mu_);
-    job.info.ready = true;
+    job.info.ready = true;  // published with the job's end
   }
   return absl::OkStatus();
 }

@@ -15,31 +15,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/broadcaster.h"
 #include "common/cancel_token.h"
 #include "common/mutex.h"
+#include "import/template_event.h"
 #include "replication/peer_channel.h"
+#include "replication/replication_job_info.h"
 #include "replication/replicator.h"
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
-
-enum class ReplicationState { kRunning, kCompleted, kFailed, kCancelled };
-
-struct ReplicationJobInfo {
-  std::string id;
-  std::string kind;  // "replicate" or "migrate"
-  std::string volume_name;
-  std::string target;
-  ReplicationState state = ReplicationState::kRunning;
-  uint64_t bytes_sent = 0;
-  uint64_t total_bytes = 0;
-  std::optional<std::string> error;
-  std::vector<std::string> snapshots_sent;
-  int64_t created_at = 0;  // Unix seconds
-  std::optional<int64_t> completed_at;
-  std::string step;
-  bool ready = false;  // a migration's final step completed
-};
 
 struct ReplicateParams {
   std::string volume;
@@ -65,8 +50,12 @@ struct MigrateParams {
 
 class ReplicationJobs {
  public:
-  // `volumes` must outlive this object.
-  ReplicationJobs(VolumeManager& volumes, PeerOptions peer_options);
+  // `volumes` and `template_events` must outlive this object. A job's
+  // start, steps, snapshots sent, end and (about once a second) its bytes
+  // are published on the volume's events (volumes.volume_events()) or, for
+  // a template, on `template_events`, with the object's current state.
+  ReplicationJobs(VolumeManager& volumes, Broadcaster<TemplateEventInfo>& template_events,
+                  PeerOptions peer_options);
   // Cancels the running jobs and waits for them.
   ~ReplicationJobs();
 
@@ -104,7 +93,15 @@ class ReplicationJobs {
     ReplicationJobInfo info;
     CancelToken cancel;
     std::thread thread;
+    absl::Time last_published;  // of a progress event (guarded by mu_)
   };
+  // Publishes `info` with the current state of its volume or template
+  // (nothing if that is gone). Call without mu_ held.
+  void PublishJob(const ReplicationJobInfo& info) ABSL_LOCKS_EXCLUDED(mu_);
+  // Updates job.info with `change` and publishes it; a `progress` change at
+  // most once a second.
+  void UpdateJob(Job& job, const std::function<void(ReplicationJobInfo&)>& change,
+                 bool progress = false) ABSL_LOCKS_EXCLUDED(mu_);
   // The checks both starts share; the running job of the volume, if any.
   absl::StatusOr<std::shared_ptr<grpc::Channel>> Prepare(const std::string& op,
                                                          const std::string& volume,
@@ -137,6 +134,7 @@ class ReplicationJobs {
                             std::shared_ptr<grpc::Channel> channel);
 
   VolumeManager& volumes_;
+  Broadcaster<TemplateEventInfo>& template_events_;
   const PeerOptions peer_options_;
   Mutex mu_;
   std::map<std::string, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);

@@ -35,8 +35,9 @@ SnapshotInfo FromProto(const Snapshot& s) {
 
 }  // namespace
 
-Replicator::Replicator(VolumeManager& volumes, std::shared_ptr<grpc::Channel> peer)
-    : volumes_(volumes), peer_(ZfsService::NewStub(std::move(peer))) {}
+Replicator::Replicator(VolumeManager& volumes, std::shared_ptr<grpc::Channel> peer,
+                       bool last_streams)
+    : volumes_(volumes), peer_(ZfsService::NewStub(std::move(peer))), last_streams_(last_streams) {}
 
 absl::StatusOr<std::optional<std::vector<SnapshotInfo>>> Replicator::TargetSnapshots(
     const std::string& name) {
@@ -170,6 +171,7 @@ absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_lim
   if (plan.template_name.empty()) {
     first.mutable_target()->set_volume_name(plan.volume_name);
     first.mutable_target()->set_snapshot_id(plan.snapshot.id);
+    first.mutable_target()->set_last_stream(last_streams_);
   } else {
     first.mutable_target()->set_template_name(plan.template_name);
   }

@@ -28,8 +28,12 @@ struct ReplicationObserver {
 
 class Replicator {
  public:
-  // `volumes` must outlive the replicator.
-  Replicator(VolumeManager& volumes, std::shared_ptr<grpc::Channel> peer);
+  // `volumes` must outlive the replicator. With `last_streams` (a
+  // migration's final step) the target keeps no replication-base hold on
+  // the volume (see ReceiveTarget.last_stream); otherwise the newest
+  // snapshot it received is held there.
+  Replicator(VolumeManager& volumes, std::shared_ptr<grpc::Channel> peer,
+             bool last_streams = false);
 
   // Brings the target's volume of the same name up to snapshot `upto`
   // ("": the newest): first the rest of an interrupted receive there, if
@@ -67,6 +71,7 @@ class Replicator {
 
   VolumeManager& volumes_;
   std::unique_ptr<ZfsService::Stub> peer_;
+  const bool last_streams_;
 };
 
 }  // namespace mvirt::zfs

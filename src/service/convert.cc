@@ -29,6 +29,8 @@ void ToProto(const VolumeInfo& in, Volume* out) {
   out->set_compression_ratio(in.compression_ratio);
   out->set_created_at(FormatRfc3339(in.created_at));
   for (const SnapshotInfo& s : in.snapshots) ToProto(s, out->add_snapshots());
+  out->set_encrypted(in.encrypted);
+  out->set_key_loaded(in.key_loaded);
 }
 
 void ToProto(const StandardsFinding& in, PoolFinding* out) {
@@ -103,6 +105,7 @@ void ToProto(const VolumeEventInfo& in, VolumeEvent* out) {
   out->set_volume_id(in.volume_id);
   out->set_timestamp(in.timestamp);
   if (in.volume) ToProto(*in.volume, out->mutable_volume());
+  if (in.replication_job) ToProto(*in.replication_job, out->mutable_replication_job());
 }
 
 void ToProto(const TemplateEventInfo& in, TemplateEvent* out) {
@@ -110,6 +113,7 @@ void ToProto(const TemplateEventInfo& in, TemplateEvent* out) {
   out->set_timestamp(in.timestamp);
   if (in.template_info) ToProto(*in.template_info, out->mutable_template_());
   if (in.import_job) ToProto(*in.import_job, out->mutable_import_job());
+  if (in.replication_job) ToProto(*in.replication_job, out->mutable_replication_job());
 }
 
 void ToProto(const SendPlan& in, SendStreamInfo* out) {
@@ -123,6 +127,7 @@ void ToProto(const SendPlan& in, SendStreamInfo* out) {
   out->set_resuming(in.resuming);
   out->set_volsize_bytes(in.volsize_bytes);
   out->set_volblocksize(in.volblocksize);
+  out->set_raw(in.raw);
   out->set_template_name(in.template_name);
 }
 

@@ -57,9 +57,11 @@ grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolu
   absl::StatusOr<SendPlan> plan;
   if (!req->template_name().empty()) {
     if (!req->volume_name().empty() || !req->snapshot_name().empty() ||
-        !req->from_snapshot().empty() || req->from_guid() != 0 || !req->resume_token().empty()) {
+        !req->from_snapshot().empty() || req->from_guid() != 0 || !req->resume_token().empty() ||
+        req->has_raw()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "send template: a template is sent whole; give only template_name");
+                          "send template: a template is sent whole (raw if it is encrypted); give "
+                          "only template_name");
     }
     plan = volumes_.PlanSendTemplate(req->template_name());
   } else {
@@ -69,6 +71,7 @@ grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolu
     params.from_snapshot = req->from_snapshot();
     params.from_guid = req->from_guid();
     params.resume_token = req->resume_token();
+    if (req->has_raw()) params.raw = req->raw();
     plan = volumes_.PlanSend(params);
   }
   if (!plan.ok()) return ToGrpcStatus(plan.status());
@@ -144,6 +147,7 @@ grpc::Status ZfsServiceImpl::ReceiveVolume(grpc::ServerContext* ctx,
   params.volume_name = first.target().volume_name();
   params.volume_id = first.target().volume_id();
   params.snapshot_id = first.target().snapshot_id();
+  params.last_stream = first.target().last_stream();
   const std::string op =
       is_template ? absl::StrCat("receive template '", first.target().template_name(), "'")
                   : absl::StrCat("receive volume '", params.volume_name, "'");

@@ -1,6 +1,7 @@
 #include "service/zfs_service.h"
 
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -110,7 +111,7 @@ grpc::Status ZfsServiceImpl::DeleteVolume(grpc::ServerContext* ctx, const Delete
   CallGuard guard(ctx, authorizer_, audit_, "DeleteVolume",
                   absl::StrCat("volume '", req->name(), "'"));
   if (!guard.allowed()) return guard.status();
-  return ReplyDeleted(volumes_.Delete(req->name()), out);
+  return ReplyDeleted(volumes_.Delete(req->name(), req->release_holds()), out);
 }
 
 grpc::Status ZfsServiceImpl::ResizeVolume(grpc::ServerContext* ctx, const ResizeVolumeRequest* req,
@@ -290,8 +291,21 @@ absl::StatusOr<WatchStream<VolumeEventInfo, VolumeEvent>::SharedState>
 ZfsServiceImpl::ReadVolumeState() {
   absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
   if (!current.ok()) return current.status();
+  // A volume with a running replication job comes with it.
+  std::map<std::string, ReplicationJobInfo> running;
+  for (ReplicationJobInfo& job : replications_.List()) {
+    if (job.state == ReplicationState::kRunning && job.kind != kReplicateTemplateKind) {
+      running[job.volume_name] = std::move(job);
+    }
+  }
   auto state = std::make_shared<std::vector<VolumeEventInfo>>();
-  for (VolumeInfo& v : *current) state->push_back({v.id, NowSeconds(), std::move(v)});
+  for (VolumeInfo& v : *current) {
+    VolumeEventInfo event{v.id, NowSeconds(), std::move(v), std::nullopt};
+    if (auto job = running.find(event.volume->name); job != running.end()) {
+      event.replication_job = job->second;
+    }
+    state->push_back(std::move(event));
+  }
   return state;
 }
 
@@ -300,10 +314,19 @@ ZfsServiceImpl::ReadTemplateState() {
   absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
   if (!current.ok()) return current.status();
   auto state = std::make_shared<std::vector<TemplateEventInfo>>();
+  std::map<std::string, ReplicationJobInfo> running;
+  for (ReplicationJobInfo& job : replications_.List()) {
+    if (job.state == ReplicationState::kRunning && job.kind == kReplicateTemplateKind) {
+      running[job.volume_name] = std::move(job);
+    }
+  }
   for (TemplateInfo& t : *current) {
     TemplateEventInfo event;
     event.template_id = t.id;
     event.timestamp = NowSeconds();
+    if (auto job = running.find(t.name); job != running.end()) {
+      event.replication_job = job->second;
+    }
     event.template_info = std::move(t);
     state->push_back(std::move(event));
   }

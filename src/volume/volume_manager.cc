@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/crash_point.h"
 #include "common/log.h"
@@ -204,10 +205,18 @@ absl::StatusOr<VolumeInfo> VolumeManager::FinishNewVolume(absl::string_view op,
                                                           const std::string& dataset) {
   // The volume exists: its event is published whether or not its device
   // becomes ready in time (a retry with the same id then returns it).
-  absl::Status ready =
-      devices_.WaitReady(ZvolDevicePath(dataset), dataset, options_.device_timeout);
   absl::StatusOr<VolumeProps> created = zfs_.GetVolume(dataset);
   if (!created.ok()) return Annotate(created.status(), op);
+  absl::Status ready = absl::OkStatus();
+  if (created->key_loaded) {
+    ready = devices_.WaitReady(ZvolDevicePath(dataset), dataset, options_.device_timeout);
+    if (absl::StatusOr<VolumeProps> now = zfs_.GetVolume(dataset); now.ok()) created = now;
+  } else {
+    // An encrypted volume that arrived raw: no device until its key is
+    // loaded (zfs load-key), which is the operator's to do.
+    LogInfo(op, ": ", dataset, " is encrypted and its key is not loaded: no device until ",
+            "`zfs load-key ", dataset, "`");
+  }
   absl::StatusOr<VolumeInfo> info = ToVolumeInfo(*created);
   if (!info.ok()) return Annotate(info.status(), op);
   PublishVolume(*info);
@@ -258,6 +267,8 @@ VolumeInfo VolumeManager::ToVolumeInfoWith(const VolumeProps& props,
   v.compression_ratio = props.compressratio;
   v.created_at = props.creation;
   for (const SnapshotProps& s : snapshots) v.snapshots.push_back(ToSnapshotInfo(s));
+  v.encrypted = props.encrypted;
+  v.key_loaded = props.key_loaded;
   return v;
 }
 
@@ -339,7 +350,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name, uint64
   return info;
 }
 
-absl::Status VolumeManager::Delete(const std::string& name) {
+absl::Status VolumeManager::Delete(const std::string& name, bool release_replication_holds) {
   if (absl::Status s = ValidateName("volume name", name); !s.ok()) return s;
   const std::string op = absl::StrCat("delete volume '", name, "'");
   std::string origin;
@@ -354,15 +365,37 @@ absl::Status VolumeManager::Delete(const std::string& name) {
     // itself is the arbiter below.
     absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
     if (!snaps.ok()) return snaps.status();
-    if (std::string deps = DescribeDependents(*snaps); !deps.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(op, ": its snapshots are depended on by ", deps,
-                       "; delete the clones or release the holds first. Nothing was changed"));
+    if (std::string deps = DescribeDependents(*snaps, release_replication_holds); !deps.empty()) {
+      const bool ours = deps.find(kReplicationBaseHold) != std::string::npos;
+      return absl::FailedPreconditionError(absl::StrCat(
+          op, ": its snapshots are depended on by ", deps,
+          "; delete the clones or release the holds first",
+          ours ? " (release_holds, `mvirt-zfsctl volume delete --release-holds`, releases "
+                 "this daemon's replication hold)"
+               : "",
+          ". Nothing was changed"));
+    }
+    std::vector<std::string> released;
+    if (release_replication_holds) {
+      for (const SnapshotProps& s : *snaps) {
+        if (s.userrefs > 0 && zfs_.Release(s.name, kReplicationBaseHold).ok()) {
+          released.push_back(s.name);
+        }
+      }
     }
     // The snapshots and the volume go in one transaction, and not at all
     // while anything has the device open.
     if (absl::Status s = zfs_.DestroyWithSnapshots(dataset); !s.ok()) {
+      for (const std::string& snapshot : released) {
+        if (absl::Status h = zfs_.Hold(snapshot, kReplicationBaseHold); !h.ok()) {
+          LogWarning(op, ": could not put the replication hold of ", snapshot,
+                     " back: ", h.message());
+        }
+      }
       return DescribeFailure(op, dataset, s);
+    }
+    if (!released.empty()) {
+      LogInfo(op, ": released the replication hold of ", absl::StrJoin(released, ", "));
     }
     CrashPoint("delete/destroyed");
     LogInfo("deleted volume ", dataset, " and ", snaps->size(), " snapshots");
@@ -383,11 +416,11 @@ absl::Status VolumeManager::Delete(const std::string& name) {
 }
 
 void VolumeManager::PublishVolume(const VolumeInfo& volume) {
-  volume_events_.Publish({volume.id, absl::ToUnixSeconds(absl::Now()), volume});
+  volume_events_.Publish({volume.id, absl::ToUnixSeconds(absl::Now()), volume, std::nullopt});
 }
 
 void VolumeManager::PublishVolumeDeleted(const std::string& id) {
-  volume_events_.Publish({id, absl::ToUnixSeconds(absl::Now()), std::nullopt});
+  volume_events_.Publish({id, absl::ToUnixSeconds(absl::Now()), std::nullopt, std::nullopt});
 }
 
 void VolumeManager::PublishVolumeByName(const std::string& name) {

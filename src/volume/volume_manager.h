@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -48,6 +49,10 @@ inline constexpr char kImportSourceProperty[] = "mvirt:import-source";
 // Shared by the snapshots that one CreateSnapshots call took together.
 inline constexpr char kSnapshotGroupProperty[] = "mvirt:snapshot-group";
 inline constexpr char kImportJobProperty[] = "mvirt:import-job";
+// The user hold (`zfs holds`) on the newest snapshot a volume received from
+// a replication source: the base of the next incremental, kept from
+// DeleteSnapshot, rollback and `zfs destroy` until a newer one arrives.
+inline constexpr char kReplicationBaseHold[] = "mvirt-zfs:replication-base";
 
 struct VolumeManagerOptions {
   std::string pool = "vmpool";
@@ -101,8 +106,10 @@ class VolumeManager {
   // its device link to vanish. FAILED_PRECONDITION, changing nothing, when
   // clones depend on one of its snapshots, a snapshot is held, or anything
   // has the device open (the kernel says so; the refusal names the clones,
-  // holds, processes, mounts, loop or dm devices it can see).
-  absl::Status Delete(const std::string& name);
+  // holds with their tags, processes, mounts, loop or dm devices it can
+  // see). With `release_replication_holds`, the kReplicationBaseHold holds
+  // are released first (and put back if the destroy fails).
+  absl::Status Delete(const std::string& name, bool release_replication_holds = false);
 
   // --- Snapshots, rollback, clones (volume_snapshots.cc) ---
 
@@ -234,7 +241,10 @@ class VolumeManager {
   //   must carry params.volume_id if given and have the stream's base
   //   unchanged since (FAILED_PRECONDITION otherwise); refused with
   //   FAILED_PRECONDITION, naming who, while its device is open.
-  // The new snapshot carries params.snapshot_id. A stream that ends early
+  // The new snapshot carries params.snapshot_id and, unless
+  // params.last_stream, the kReplicationBaseHold hold, which the volume's
+  // older snapshots lose (with params.last_stream, all of them lose it).
+  // A stream that ends early
   // fails with ABORTED and keeps what arrived (GetReceiveState's token
   // resumes it, AbortReceive drops it); another receive into that name is
   // refused until then, except the stream that resumes it. A retry of a
@@ -269,6 +279,14 @@ class VolumeManager {
   // new volume, or the partial snapshot of an existing one, which stays as
   // it was). NOT_FOUND if there is none.
   absl::Status AbortReceive(const std::string& name);
+
+  // Drops, as AbortReceive does, every interrupted receive that nothing has
+  // touched (Receive or GetReceiveState of its name) for `idle`: a sender
+  // that never comes back must not pin the partial data (and the name)
+  // forever. This daemon's start counts as a touch of those it finds then
+  // (CollectGarbage at start-up), so a restart never drops one early. Logs
+  // what it drops.
+  void SweepAbandonedReceives(absl::Duration idle);
 
   // --- Change streams ---
 
@@ -341,7 +359,13 @@ class VolumeManager {
   std::vector<DeviceHolder> LastingHolders(const std::string& path);
   // Destroys what .mvirt/receiving holds complete (a crash between a
   // receive and its rename); interrupted receives stay for their resume.
+  // Notes every interrupted receive (of a new volume or into one) as
+  // touched now (see SweepAbandonedReceives).
   void SweepFinishedReceives();
+  // Records a touch of the receive into volume name `name`.
+  void TouchReceive(const std::string& name);
+  // AbortReceive with the name's lock held.
+  absl::Status AbortReceiveLocked(const std::string& op, const std::string& name);
   // The new volume `dataset` once its device is ready; publishes its event
   // first, ready or not (DEADLINE_EXCEEDED leaves it for a retry).
   absl::StatusOr<VolumeInfo> FinishNewVolume(absl::string_view op, const std::string& dataset);
@@ -371,9 +395,16 @@ class VolumeManager {
   // The snapshot `snapshot` of managed volume `volume`, or NOT_FOUND.
   absl::StatusOr<SnapshotProps> GetSnapshotOf(absl::string_view op, const VolumeProps& volume,
                                               const std::string& snapshot);
-  // "pool/c (clone of pool/v@s), pool/v@t (2 holds)": what depends on
-  // `snapshots`, or "" if nothing does.
-  static std::string DescribeDependents(const std::vector<SnapshotProps>& snapshots);
+  // "pool/c (clone of pool/v@s), pool/v@t (held: 'keep')": what depends on
+  // `snapshots`, or "" if nothing does; the kReplicationBaseHold hold not
+  // counted if `except_replication_hold`.
+  std::string DescribeDependents(const std::vector<SnapshotProps>& snapshots,
+                                 bool except_replication_hold = false);
+  // Holds `snapshot` (full name) of volume dataset `dataset` as its
+  // replication base and releases that hold from its other snapshots; with
+  // `last`, releases it from all of them.
+  absl::Status MarkReplicationBase(const std::string& dataset, const std::string& snapshot,
+                                   bool last);
   // `status` of a failed `op` on `dataset`; when ZFS refused because the
   // device is open (IsBusy), names who holds it as far as can be seen.
   absl::Status DescribeFailure(absl::string_view op, const std::string& dataset,
@@ -395,6 +426,9 @@ class VolumeManager {
   // publisher or by the next call that locks the volume, whichever is first.
   Mutex owed_mu_;
   std::set<std::string> owed_events_ ABSL_GUARDED_BY(owed_mu_);
+  // When each receive's name was last touched (SweepAbandonedReceives).
+  Mutex receive_touch_mu_;
+  std::map<std::string, absl::Time> receive_touched_ ABSL_GUARDED_BY(receive_touch_mu_);
   // Last: its destructor runs the queued publications while all the above
   // still exists. Null unless publish_snapshot_events_after_return.
   std::unique_ptr<SerialExecutor> publisher_;

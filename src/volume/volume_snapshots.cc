@@ -16,14 +16,65 @@
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
-std::string VolumeManager::DescribeDependents(const std::vector<SnapshotProps>& snaps) {
+std::string VolumeManager::DescribeDependents(const std::vector<SnapshotProps>& snaps,
+                                              bool except_replication_hold) {
   std::vector<std::string> out;
   for (const SnapshotProps& s : snaps) {
     for (const std::string& c : s.clones)
       out.push_back(absl::StrCat(c, " (clone of ", s.name, ")"));
-    if (s.userrefs > 0) out.push_back(absl::StrCat(s.name, " (", s.userrefs, " holds)"));
+    if (s.userrefs == 0) continue;
+    absl::StatusOr<std::vector<std::string>> tags = zfs_.Holds(s.name);
+    if (!tags.ok()) {  // gone meanwhile, or unreadable: ZFS decides below
+      out.push_back(absl::StrCat(s.name, " (", s.userrefs, " holds)"));
+      continue;
+    }
+    std::vector<std::string> named;
+    for (const std::string& tag : *tags) {
+      if (tag == kReplicationBaseHold) {
+        if (except_replication_hold) continue;
+        named.push_back(absl::StrCat("'", tag,
+                                     "': the base of the next incremental replication into "
+                                     "this volume, released when a newer snapshot arrives"));
+      } else {
+        named.push_back(absl::StrCat("'", tag, "'"));
+      }
+    }
+    if (!named.empty()) {
+      out.push_back(absl::StrCat(s.name, " (held: ", absl::StrJoin(named, ", "), ")"));
+    }
   }
   return absl::StrJoin(out, ", ");
+}
+
+absl::Status VolumeManager::MarkReplicationBase(const std::string& dataset,
+                                                const std::string& snapshot, bool last) {
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(dataset);
+  if (!snaps.ok()) return snaps.status();
+  if (!last) {
+    // A retry of an older stream's receive moves nothing: the newest
+    // snapshot is the base.
+    for (const SnapshotProps& s : *snaps) {
+      if (s.name != snapshot && s.createtxg > 0 &&
+          std::any_of(snaps->begin(), snaps->end(), [&](const SnapshotProps& t) {
+            return t.name == snapshot && t.createtxg < s.createtxg;
+          })) {
+        return absl::OkStatus();
+      }
+    }
+    absl::Status held = zfs_.Hold(snapshot, kReplicationBaseHold);
+    if (!held.ok() && !absl::IsAlreadyExists(held)) return held;
+  }
+  for (const SnapshotProps& s : *snaps) {
+    if (s.userrefs == 0 || (!last && s.name == snapshot)) continue;
+    absl::Status released = zfs_.Release(s.name, kReplicationBaseHold);
+    if (!released.ok() && !absl::IsNotFound(released)) {
+      // One more held snapshot than needed; the next receive tries again.
+      LogWarning("release the replication hold of ", s.name, ": ", released.message());
+    } else if (released.ok()) {
+      LogInfo("released the replication hold of ", s.name);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SnapshotProps> VolumeManager::GetSnapshotOf(absl::string_view op,

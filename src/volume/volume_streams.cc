@@ -52,10 +52,12 @@ const SnapshotProps* WithGuid(const std::vector<SnapshotProps>& snapshots, uint6
 absl::StatusOr<SendPlan> VolumeManager::PlanSend(const SendVolumeParams& params) {
   const std::string op = absl::StrCat("send volume '", params.volume, "'");
   const bool resuming = !params.resume_token.empty();
-  if (resuming &&
-      (!params.snapshot.empty() || !params.from_snapshot.empty() || params.from_guid != 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": a resume token says what to send; give no snapshot or base with it"));
+  if (resuming && (!params.snapshot.empty() || !params.from_snapshot.empty() ||
+                   params.from_guid != 0 || params.raw.has_value())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op,
+        ": a resume token says what to send (and whether raw); give no snapshot, base or raw "
+        "with it"));
   }
   if (!resuming) {
     if (absl::Status s = ValidateName("snapshot name", params.snapshot); !s.ok()) return s;
@@ -86,12 +88,19 @@ absl::StatusOr<SendPlan> VolumeManager::PlanSend(const SendVolumeParams& params)
     if (!point.ok()) return Annotate(point.status(), op);
     snapshot_full = point->snapshot;
     from_full = point->from;
+    plan.raw = point->raw;
     plan.resuming = true;
     plan.resume_token = params.resume_token;
   } else {
     snapshot_full = DatasetNames::Snapshot(volume->name, params.snapshot);
     if (!params.from_snapshot.empty()) {
       from_full = DatasetNames::Snapshot(volume->name, params.from_snapshot);
+    }
+    plan.raw = params.raw.value_or(volume->encrypted);
+    if (volume->encrypted && !plan.raw && !volume->key_loaded) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(op, ": it is encrypted and its key is not loaded; send it raw (its blocks ",
+                       "as they are, still encrypted) or load the key (zfs load-key)"));
     }
   }
   const SnapshotProps* snapshot = nullptr;
@@ -125,7 +134,7 @@ absl::StatusOr<SendPlan> VolumeManager::PlanSend(const SendVolumeParams& params)
   }
   if (!resuming) {
     absl::StatusOr<uint64_t> size =
-        zfs_.SendSize(snapshot->name, from == nullptr ? std::string() : from->name);
+        zfs_.SendSize(snapshot->name, from == nullptr ? std::string() : from->name, plan.raw);
     if (!size.ok()) return Annotate(size.status(), op);
     plan.estimated_bytes = *size;
   }
@@ -148,7 +157,8 @@ absl::StatusOr<SendPlan> VolumeManager::PlanSendTemplate(const std::string& name
   plan.volblocksize = props->volblocksize;
   plan.snapshot = ToSnapshotInfo(*snapshot);
   plan.snapshot_guid = snapshot->guid;
-  absl::StatusOr<uint64_t> size = zfs_.SendSize(snapshot->name, "");
+  plan.raw = props->encrypted;
+  absl::StatusOr<uint64_t> size = zfs_.SendSize(snapshot->name, "", plan.raw);
   if (!size.ok()) return Annotate(size.status(), op);
   plan.estimated_bytes = *size;
   return plan;
@@ -213,11 +223,12 @@ absl::Status VolumeManager::Send(const SendPlan& plan, int fd) {
           : zfs_.SendSnapshot(fd, DatasetNames::Snapshot(plan.dataset, plan.snapshot.name),
                               plan.from_snapshot.empty()
                                   ? std::string()
-                                  : DatasetNames::Snapshot(plan.dataset, plan.from_snapshot));
+                                  : DatasetNames::Snapshot(plan.dataset, plan.from_snapshot),
+                              plan.raw);
   if (sent.ok()) {
     LogInfo("sent ", plan.dataset, "@", plan.snapshot.name,
             plan.from_snapshot.empty() ? "" : absl::StrCat(" from @", plan.from_snapshot),
-            plan.resuming ? " (resumed)" : "");
+            plan.resuming ? " (resumed)" : "", plan.raw ? " (raw)" : "");
   }
   return sent;
 }
@@ -243,6 +254,13 @@ absl::StatusOr<ReceiveResult> VolumeManager::Receive(const ReceiveVolumeParams& 
   if (!lock.ok()) return Annotate(lock.status(), op);
   const std::string dataset = names_.Volume(name);
   const std::string staging = names_.Receiving(name);
+  // Touched when it starts and when it ends (however it ends).
+  TouchReceive(name);
+  struct TouchAtEnd {
+    VolumeManager* self;
+    const std::string& name;
+    ~TouchAtEnd() { self->TouchReceive(name); }
+  } touch_at_end{this, name};
 
   // The volume that ends up holding the snapshot, and the snapshot's id.
   auto finish = [&](const std::string& volume_dataset) -> absl::StatusOr<ReceiveResult> {
@@ -255,6 +273,11 @@ absl::StatusOr<ReceiveResult> VolumeManager::Receive(const ReceiveVolumeParams& 
         return Annotate(s, op);
       }
       snap->user_props[kIdProperty] = id;
+    }
+    if (absl::Status s = MarkReplicationBase(volume_dataset, full, params.last_stream); !s.ok()) {
+      return Annotate(s, absl::StrCat(op,
+                                      ": received, but the base hold failed (a retry of the "
+                                      "receive holds it)"));
     }
     ReceiveResult result;
     result.snapshot = ToSnapshotInfo(*snap);
@@ -453,6 +476,16 @@ absl::Status VolumeManager::RequireDeviceClosed(absl::string_view op, const std:
 }
 
 void VolumeManager::SweepFinishedReceives() {
+  // Interrupted increments of volumes: their clock starts now.
+  if (absl::StatusOr<std::vector<VolumeDigest>> volumes =
+          zfs_.ScanVolumes(options_.pool, kIdProperty);
+      volumes.ok()) {
+    for (const VolumeDigest& v : *volumes) {
+      if (v.id.empty()) continue;
+      absl::StatusOr<std::string> token = zfs_.ReceiveResumeToken(v.name);
+      if (token.ok() && !token->empty()) TouchReceive(names_.VolumeNameOf(v.name));
+    }
+  }
   const std::string dir = names_.Area(ReservedArea::kReceiving);
   if (!zfs_.Exists(dir)) return;
   absl::StatusOr<std::vector<VolumeProps>> zvols = zfs_.ListVolumes(dir);
@@ -465,11 +498,51 @@ void VolumeManager::SweepFinishedReceives() {
     // that completed but was not renamed into place (a crash) is received
     // again by the sender's retry.
     absl::StatusOr<std::string> token = zfs_.ReceiveResumeToken(v.name);
-    if (!token.ok() || !token->empty()) continue;
+    if (!token.ok()) continue;
+    if (!token->empty()) {
+      TouchReceive(v.name.substr(v.name.rfind('/') + 1));
+      continue;
+    }
     if (absl::Status s = zfs_.DestroyWithSnapshots(v.name); !s.ok()) {
       LogWarning("clean-up of ", v.name, ": ", s.message());
     } else {
       LogInfo("cleaned up ", v.name, " (received, never moved into place)");
+    }
+  }
+}
+
+void VolumeManager::TouchReceive(const std::string& name) {
+  MutexLock lock(&receive_touch_mu_);
+  receive_touched_[name] = absl::Now();
+}
+
+void VolumeManager::SweepAbandonedReceives(absl::Duration idle) {
+  std::vector<std::string> expired;
+  {
+    MutexLock lock(&receive_touch_mu_);
+    const absl::Time now = absl::Now();
+    for (const auto& [name, touched] : receive_touched_) {
+      if (now - touched >= idle) expired.push_back(name);
+    }
+  }
+  for (const std::string& name : expired) {
+    const std::string op = absl::StrCat("drop the abandoned receive into '", name, "'");
+    absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(name);
+    if (!lock.ok()) continue;
+    {
+      // Touched while this waited for the lock (a receive ran): not yet.
+      MutexLock touch_lock(&receive_touch_mu_);
+      auto it = receive_touched_.find(name);
+      if (it == receive_touched_.end() || absl::Now() - it->second < idle) continue;
+      receive_touched_.erase(it);
+    }
+    absl::Status dropped = AbortReceiveLocked(op, name);
+    if (dropped.ok()) {
+      LogWarning("dropped the interrupted receive into '", name, "': untouched for ",
+                 absl::FormatDuration(idle), " (--abandon-receive-after)");
+    } else if (!absl::IsNotFound(dropped)) {  // NOT_FOUND: completed or dropped since
+      LogWarning(dropped.message());
+      TouchReceive(name);  // tried again after another `idle`
     }
   }
 }
@@ -488,6 +561,7 @@ absl::StatusOr<ReceiveStateInfo> VolumeManager::GetReceiveState(const std::strin
     if (token->empty()) continue;
     state.resume_token = *token;
     state.creating = at == names_.Receiving(name);
+    TouchReceive(name);  // someone means to resume it
     break;
   }
   return state;
@@ -498,6 +572,10 @@ absl::Status VolumeManager::AbortReceive(const std::string& name) {
   const std::string op = absl::StrCat("abort the receive into '", name, "'");
   absl::StatusOr<KeyedMutex::Lock> lock = LockVolume(name);
   if (!lock.ok()) return Annotate(lock.status(), op);
+  return AbortReceiveLocked(op, name);
+}
+
+absl::Status VolumeManager::AbortReceiveLocked(const std::string& op, const std::string& name) {
   const std::string staging = names_.Receiving(name);
   if (zfs_.Exists(staging)) {
     // Interrupted, or complete and not renamed (a crash): neither is a

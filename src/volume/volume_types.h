@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "replication/replication_job_info.h"
 
 namespace mvirt::zfs {
 
@@ -33,6 +34,8 @@ struct VolumeInfo {
   double compression_ratio = 1.0;
   int64_t created_at = 0;               // Unix seconds
   std::vector<SnapshotInfo> snapshots;  // ordered by createtxg
+  bool encrypted = false;
+  bool key_loaded = true;  // no device until it is
 };
 
 struct TemplateInfo {
@@ -51,6 +54,8 @@ struct VolumeEventInfo {
   std::string volume_id;
   int64_t timestamp = 0;  // Unix seconds
   std::optional<VolumeInfo> volume;
+  // A replication job of the volume moved on (`volume` is its state then).
+  std::optional<ReplicationJobInfo> replication_job;
 };
 
 // What CreateStagingVolume needs to know of the template being imported.
@@ -106,6 +111,7 @@ struct SendVolumeParams {
   std::string from_snapshot;
   uint64_t from_guid = 0;
   std::string resume_token;
+  std::optional<bool> raw;  // unset: raw exactly when the volume is encrypted
 };
 
 // A send, resolved and checked: what VolumeManager::Send writes, and what
@@ -126,6 +132,7 @@ struct SendPlan {
   // A template's stream: its name (volume_name is empty, volume_id is the
   // template's id).
   std::string template_name;
+  bool raw = false;  // encrypted blocks sent encrypted (zfs send -w)
 };
 
 // A template made from a template's stream (ReceiveTemplate).
@@ -137,8 +144,9 @@ struct ReceiveTemplateParams {
 // Where a received stream goes (ReceiveVolume).
 struct ReceiveVolumeParams {
   std::string volume_name;
-  std::string volume_id;    // a new volume's id ("" = generated); an existing one's must match
-  std::string snapshot_id;  // the received snapshot's id ("" = generated)
+  std::string volume_id;     // a new volume's id ("" = generated); an existing one's must match
+  std::string snapshot_id;   // the received snapshot's id ("" = generated)
+  bool last_stream = false;  // the volume stops being a replica: no base hold stays
 };
 
 struct ReceiveResult {

@@ -194,6 +194,16 @@ absl::Status FakeZfs::Release(const std::string& snapshot, const std::string& ta
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> FakeZfs::Holds(const std::string& snapshot) {
+  absl::MutexLock lock(&mu_);
+  const Snap* s = FindSnap(snapshot);
+  if (s == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("read the holds of '", snapshot, "': no such snapshot"));
+  }
+  return std::vector<std::string>(s->holds.begin(), s->holds.end());
+}
+
 absl::Status FakeZfs::Bookmark(const std::string& snapshot, const std::string& bookmark) {
   absl::MutexLock lock(&mu_);
   Snap* s = FindSnap(snapshot);

@@ -115,7 +115,8 @@ absl::StatusOr<std::string> FakeZfs::StreamOf(const std::string& snapshot,
          StreamBody(*s, *FindDataset(HeadOf(snapshot)));
 }
 
-absl::Status FakeZfs::SendSnapshot(int fd, const std::string& snapshot, const std::string& from) {
+absl::Status FakeZfs::SendSnapshot(int fd, const std::string& snapshot, const std::string& from,
+                                   bool /*raw: the fake has no encryption*/) {
   absl::StatusOr<std::string> stream;
   {
     absl::MutexLock lock(&mu_);
@@ -175,7 +176,8 @@ absl::StatusOr<ResumePoint> FakeZfs::DescribeResumeToken(const std::string& data
   return ResumePointOf(dataset, parsed->toguid, parsed->fromguid, parsed->toname);
 }
 
-absl::StatusOr<uint64_t> FakeZfs::SendSize(const std::string& snapshot, const std::string& from) {
+absl::StatusOr<uint64_t> FakeZfs::SendSize(const std::string& snapshot, const std::string& from,
+                                           bool /*raw*/) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<std::string> stream = StreamOf(snapshot, from);
   if (!stream.ok()) return stream.status();

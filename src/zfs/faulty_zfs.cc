@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 29> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 30> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -36,7 +36,8 @@ constexpr std::array<absl::string_view, 29> kNames = {"GetPool",
                                                       "Hold",
                                                       "Release",
                                                       "DescribeResumeToken",
-                                                      "SendSize"};
+                                                      "SendSize",
+                                                      "Holds"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -61,6 +62,7 @@ bool IsMutation(ZfsCall call) {
     case ZfsCall::kResumeSend:
     case ZfsCall::kDescribeResumeToken:
     case ZfsCall::kSendSize:
+    case ZfsCall::kHolds:
       return false;
     default:
       return true;
@@ -243,9 +245,10 @@ absl::Status FaultyZfs::CopySnapshot(const std::string& source, const std::strin
                             [&] { return base_.CopySnapshot(source, target); });
 }
 
-absl::Status FaultyZfs::SendSnapshot(int fd, const std::string& snapshot, const std::string& from) {
+absl::Status FaultyZfs::SendSnapshot(int fd, const std::string& snapshot, const std::string& from,
+                                     bool raw) {
   return Call<absl::Status>(ZfsCall::kSendSnapshot, snapshot,
-                            [&] { return base_.SendSnapshot(fd, snapshot, from); });
+                            [&] { return base_.SendSnapshot(fd, snapshot, from, raw); });
 }
 
 absl::Status FaultyZfs::ReceiveSnapshot(int fd, const SendStreamBegin& begin,
@@ -275,13 +278,19 @@ absl::StatusOr<ResumePoint> FaultyZfs::DescribeResumeToken(const std::string& da
   });
 }
 
-absl::StatusOr<uint64_t> FaultyZfs::SendSize(const std::string& snapshot, const std::string& from) {
+absl::StatusOr<uint64_t> FaultyZfs::SendSize(const std::string& snapshot, const std::string& from,
+                                             bool raw) {
   return Call<absl::StatusOr<uint64_t>>(ZfsCall::kSendSize, snapshot,
-                                        [&] { return base_.SendSize(snapshot, from); });
+                                        [&] { return base_.SendSize(snapshot, from, raw); });
 }
 
 absl::Status FaultyZfs::Hold(const std::string& snapshot, const std::string& tag) {
   return Call<absl::Status>(ZfsCall::kHold, snapshot, [&] { return base_.Hold(snapshot, tag); });
+}
+
+absl::StatusOr<std::vector<std::string>> FaultyZfs::Holds(const std::string& snapshot) {
+  return Call<absl::StatusOr<std::vector<std::string>>>(ZfsCall::kHolds, snapshot,
+                                                        [&] { return base_.Holds(snapshot); });
 }
 
 absl::Status FaultyZfs::Release(const std::string& snapshot, const std::string& tag) {

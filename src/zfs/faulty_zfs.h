@@ -66,6 +66,7 @@ enum class ZfsCall {
   kRelease,
   kDescribeResumeToken,
   kSendSize,
+  kHolds,
 };
 
 // "CreateVolume", ...
@@ -131,7 +132,8 @@ class FaultyZfs final : public Zfs {
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status EnsureHiddenFilesystem(const std::string& name, bool zvol_devices) override;
   absl::Status CopySnapshot(const std::string& source, const std::string& target) override;
-  absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from) override;
+  absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from,
+                            bool raw) override;
   absl::Status ReceiveSnapshot(int fd, const SendStreamBegin& begin, const std::string& target,
                                const UserProps& local_props) override;
   absl::StatusOr<std::string> ReceiveResumeToken(const std::string& name) override;
@@ -139,9 +141,11 @@ class FaultyZfs final : public Zfs {
   absl::Status ResumeSend(int fd, const std::string& dataset, const std::string& token) override;
   absl::StatusOr<ResumePoint> DescribeResumeToken(const std::string& dataset,
                                                   const std::string& token) override;
-  absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from) override;
+  absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from,
+                                    bool raw) override;
   absl::Status Hold(const std::string& snapshot, const std::string& tag) override;
   absl::Status Release(const std::string& snapshot, const std::string& tag) override;
+  absl::StatusOr<std::vector<std::string>> Holds(const std::string& snapshot) override;
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override;
   absl::Status DestroyWithSnapshots(const std::string& name) override;
 

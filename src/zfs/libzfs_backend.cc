@@ -139,6 +139,9 @@ VolumeProps ReadVolumeProps(zfs_handle_t* zhp) {
   v.createtxg = zfs_prop_get_int(zhp, ZFS_PROP_CREATETXG);
   v.guid = zfs_prop_get_int(zhp, ZFS_PROP_GUID);
   v.origin = StringProp(zhp, ZFS_PROP_ORIGIN);
+  v.encrypted = zfs_prop_get_int(zhp, ZFS_PROP_ENCRYPTION) != ZIO_CRYPT_OFF;
+  v.key_loaded =
+      !v.encrypted || zfs_prop_get_int(zhp, ZFS_PROP_KEYSTATUS) == ZFS_KEYSTATUS_AVAILABLE;
   v.user_props = LocalUserProps(zhp);
   return v;
 }
@@ -431,9 +434,14 @@ class LibZfs final : public Zfs {
     return absl::OkStatus();
   }
 
-  absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from) override {
+  static lzc_send_flags SendFlags(bool raw) {
+    return raw ? static_cast<lzc_send_flags>(kSendFlags | LZC_SEND_FLAG_RAW) : kSendFlags;
+  }
+
+  absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from,
+                            bool raw) override {
     if (absl::Status s = CheckSendBase(snapshot, from); !s.ok()) return s;
-    int err = lzc_send(snapshot.c_str(), from.empty() ? nullptr : from.c_str(), fd, kSendFlags);
+    int err = lzc_send(snapshot.c_str(), from.empty() ? nullptr : from.c_str(), fd, SendFlags(raw));
     if (err == 0) return absl::OkStatus();
     return SendFailure(err, snapshot, from, !from.empty() && lzc_exists(from.c_str()));
   }
@@ -455,11 +463,12 @@ class LibZfs final : public Zfs {
     return decoded->point;
   }
 
-  absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from) override {
+  absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from,
+                                    bool raw) override {
     if (absl::Status s = CheckSendBase(snapshot, from); !s.ok()) return s;
     uint64_t bytes = 0;
-    int err =
-        lzc_send_space(snapshot.c_str(), from.empty() ? nullptr : from.c_str(), kSendFlags, &bytes);
+    int err = lzc_send_space(snapshot.c_str(), from.empty() ? nullptr : from.c_str(),
+                             SendFlags(raw), &bytes);
     if (err == 0) return bytes;
     return SendFailure(err, snapshot, from, !from.empty() && lzc_exists(from.c_str()));
   }
@@ -566,6 +575,25 @@ class LibZfs final : public Zfs {
     return err == 0 ? absl::OkStatus() : ZfsErrnoStatus(ZfsOp::kSnapshot, err, "release", snapshot);
   }
 
+  absl::StatusOr<std::vector<std::string>> Holds(const std::string& snapshot) override {
+    nvlist_t* raw = nullptr;
+    if (int err = lzc_get_holds(snapshot.c_str(), &raw); err != 0) {
+      if (err == ENOENT) {
+        return absl::NotFoundError(
+            absl::StrCat("read the holds of '", snapshot, "': no such snapshot"));
+      }
+      return ZfsErrnoStatus(ZfsOp::kRead, err, "read the holds of", snapshot);
+    }
+    Nvlist holds(raw);
+    std::vector<std::string> tags;
+    for (nvpair_t* p = nvlist_next_nvpair(holds.get(), nullptr); p != nullptr;
+         p = nvlist_next_nvpair(holds.get(), p)) {
+      tags.emplace_back(nvpair_name(p));
+    }
+    std::sort(tags.begin(), tags.end());
+    return tags;
+  }
+
   absl::Status DeferDestroySnapshots(const std::vector<std::string>& snapshots) override {
     return DestroySnaps(snapshots, /*defer=*/true);
   }
@@ -634,7 +662,7 @@ class LibZfs final : public Zfs {
     for (const SnapshotProps& snap : *snaps) guids.emplace_back(snap.name, snap.guid);
     absl::StatusOr<std::string> from = ResumeBase(dataset, guids, toname, toguid, fromguid);
     if (!from.ok()) return from.status();
-    out.point = {toname, *from};
+    out.point = {toname, *from, (out.flags & LZC_SEND_FLAG_RAW) != 0};
     return out;
   }
 

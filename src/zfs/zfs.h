@@ -42,7 +42,9 @@ struct VolumeProps {
   int64_t creation = 0;  // Unix seconds
   uint64_t createtxg = 0;
   uint64_t guid = 0;
-  std::string origin;  // "pool/vol@snap" for a clone, empty otherwise
+  std::string origin;      // "pool/vol@snap" for a clone, empty otherwise
+  bool encrypted = false;  // ZFS native encryption is on
+  bool key_loaded = true;  // its data is readable (always, when not encrypted)
   UserProps user_props;
 };
 
@@ -80,6 +82,7 @@ struct VolumeDigest {
 struct ResumePoint {
   std::string snapshot;
   std::string from;
+  bool raw = false;  // the interrupted stream was raw (zfs send -w)
 };
 
 // A pool's health and the settings the seed document prescribes, plus the
@@ -219,8 +222,12 @@ class Zfs {
   // the stream is written: another thread must read the other end. NOT_FOUND
   // if a snapshot is missing, INVALID_ARGUMENT if `from` is not an earlier
   // snapshot of the same dataset, CANCELLED if the reader closed its end.
-  virtual absl::Status SendSnapshot(int fd, const std::string& snapshot,
-                                    const std::string& from) = 0;
+  // `raw` (`zfs send -w`): encrypted blocks stay encrypted (the receiver
+  // gets the dataset encrypted with the sender's key, which it needs to
+  // read it; the sender needs no key loaded); the same for every stream of
+  // a chain. Without it an encrypted dataset's key must be loaded.
+  virtual absl::Status SendSnapshot(int fd, const std::string& snapshot, const std::string& from,
+                                    bool raw) = 0;
 
   // Receives the send stream read from `fd`, whose first record `begin`
   // (ParseSendStreamBegin) the caller has already read from it, as snapshot
@@ -256,10 +263,10 @@ class Zfs {
   virtual absl::StatusOr<ResumePoint> DescribeResumeToken(const std::string& dataset,
                                                           const std::string& token) = 0;
 
-  // ZFS's estimate of the bytes SendSnapshot(fd, snapshot, from) writes
-  // (`zfs send -nP`), with the same argument checks and statuses.
-  virtual absl::StatusOr<uint64_t> SendSize(const std::string& snapshot,
-                                            const std::string& from) = 0;
+  // ZFS's estimate of the bytes SendSnapshot(fd, snapshot, from, raw)
+  // writes (`zfs send -nP`), with the same argument checks and statuses.
+  virtual absl::StatusOr<uint64_t> SendSize(const std::string& snapshot, const std::string& from,
+                                            bool raw) = 0;
 
   // The token of the interrupted receive into dataset `name` (what the
   // sender needs to resume it), or "" if there is none. NOT_FOUND if `name`
@@ -283,6 +290,10 @@ class Zfs {
   // destruction goes with its last hold if it has no clones. NOT_FOUND if
   // it has no such hold (or does not exist).
   virtual absl::Status Release(const std::string& snapshot, const std::string& tag) = 0;
+
+  // The tags of the user holds on `snapshot`, sorted. NOT_FOUND if it does
+  // not exist.
+  virtual absl::StatusOr<std::vector<std::string>> Holds(const std::string& snapshot) = 0;
 
   // Marks snapshots for deferred destruction: each vanishes as soon as its
   // last clone is destroyed (at once if it has none).

@@ -151,7 +151,8 @@ struct World {
     import_options.max_concurrent = 2;
     imports = std::make_unique<ImportManager>(*volumes, import_options);
     if (absl::Status s = imports->Recover(); !s.ok()) Fail("Recover: " + s.ToString());
-    replications = std::make_unique<ReplicationJobs>(*volumes, PeerOptions{});
+    replications =
+        std::make_unique<ReplicationJobs>(*volumes, imports->template_events(), PeerOptions{});
     service = std::make_unique<ZfsServiceImpl>(*volumes, *imports, *replications, authorizer,
                                                ServiceOptions{});
     Populate();

@@ -50,12 +50,14 @@ TEST(DaemonOptions, Defaults) {
   EXPECT_EQ(p.options.listen, "[::1]:50053");
   EXPECT_EQ(p.options.log_level, LogLevel::kInfo);
   EXPECT_EQ(p.options.shutdown_timeout_seconds, 30);
+  EXPECT_EQ(p.options.abandon_receive_after_seconds, 7 * 24 * 3600);
 }
 
 TEST(DaemonOptions, Flags) {
-  ParsedCommandLine p =
-      Parse({"--pool", "tank", "--listen", "unix:/run/z.sock", "--log-level", "debug"});
+  ParsedCommandLine p = Parse({"--pool", "tank", "--listen", "unix:/run/z.sock", "--log-level",
+                               "debug", "--abandon-receive-after", "0"});
   ASSERT_TRUE(p.run) << p.message;
+  EXPECT_EQ(p.options.abandon_receive_after_seconds, 0) << "never";
   EXPECT_EQ(p.options.pool, "tank");
   EXPECT_EQ(p.options.listen, "unix:/run/z.sock");
   EXPECT_EQ(p.options.log_level, LogLevel::kDebug);
@@ -109,6 +111,10 @@ TEST(DaemonOptions, BadValuesFailWithAMessage) {
     EXPECT_EQ(p.exit_code, c.args[0] == "--bogus" ? 109 : 2) << p.message;
     EXPECT_THAT(p.message, HasSubstr(c.says)) << p.message;
   }
+  ParsedCommandLine negative = Parse({"--abandon-receive-after", "-1"});
+  EXPECT_FALSE(negative.run);
+  EXPECT_NE(negative.exit_code, 0);
+  EXPECT_THAT(negative.message, HasSubstr("--abandon-receive-after: Value -1 not in range"));
 }
 
 TEST(DaemonOptions, ImportDefaults) {

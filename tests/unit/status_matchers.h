@@ -43,6 +43,15 @@ MATCHER(IsOk, "is OK") {
   return status.ok();
 }
 
+// Matches an OK StatusOr whose value matches `value`.
+MATCHER_P(IsOkAndHolds, value, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "whose status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value, *arg, result_listener);
+}
+
 }  // namespace mvirt::zfs::testing
 
 #define ASSERT_OK(expr) ASSERT_THAT(expr, ::mvirt::zfs::testing::IsOk())

@@ -197,7 +197,7 @@ TEST_F(VolumeManagerTest, DeleteNamesTheClonesAndHoldsThatDependOnIt) {
   const std::string before = w_.fake.Dump();
   EXPECT_THAT(w_.vm().Delete("v"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("vmpool/c (clone of vmpool/v@s), vmpool/v@s (1 holds)")));
+                       HasSubstr("vmpool/c (clone of vmpool/v@s), vmpool/v@s (held: 'backup')")));
   EXPECT_EQ(w_.fake.Dump(), before);
 }
 

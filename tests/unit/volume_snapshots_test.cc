@@ -129,7 +129,7 @@ TEST_F(VolumeSnapshotsTest, DeleteSnapshotNamesWhatDependsOnIt) {
   EXPECT_THAT(w_.vm().DeleteSnapshot("a", "s1"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("vmpool/c (clone of")));
   EXPECT_THAT(w_.vm().DeleteSnapshot("a", "s2"),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("(1 holds)")));
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("(held: 'backup')")));
   EXPECT_THAT(w_.vm().DeleteSnapshot("a", "nope"), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK(w_.fake.Release("vmpool/a@s2", "backup"));
   EXPECT_OK(w_.vm().DeleteSnapshot("a", "s2"));

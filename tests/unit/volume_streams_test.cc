@@ -18,6 +18,7 @@
 namespace mvirt::zfs::testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -186,6 +187,82 @@ TEST_F(VolumeStreamsTest, ACutFullReceiveWaitsForItsResumeOrItsAbort) {
   ASSERT_OK(ReceiveString(target_, TargetFor("a", *rest), SendToString(source_, *rest)));
   EXPECT_EQ(target_.fake.ReadData(World::Dataset("a")).value_or(""), "first data");
   EXPECT_THAT(target_.vm().AbortReceive("a"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(VolumeStreamsTest, TheNewestReceivedSnapshotIsHeldAsTheBaseUntilANewerArrives) {
+  const std::string s1 = World::Dataset("a") + "@s1", s2 = World::Dataset("a") + "@s2";
+  SendPlan full = Plan("s1");
+  const std::string full_stream = SendToString(source_, full);
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", full), full_stream));
+  EXPECT_THAT(target_.fake.Holds(s1), IsOkAndHolds(ElementsAre(kReplicationBaseHold)));
+  SendPlan increment = Plan("s2", "s1");
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", increment), SendToString(source_, increment)));
+  EXPECT_THAT(target_.fake.Holds(s2), IsOkAndHolds(ElementsAre(kReplicationBaseHold)));
+  EXPECT_THAT(target_.fake.Holds(s1), IsOkAndHolds(IsEmpty()));
+  // A retry of the older stream moves nothing.
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", full), full_stream));
+  EXPECT_THAT(target_.fake.Holds(s2), IsOkAndHolds(ElementsAre(kReplicationBaseHold)));
+  EXPECT_THAT(target_.fake.Holds(s1), IsOkAndHolds(IsEmpty()));
+
+  const std::string before = target_.fake.Dump();
+  EXPECT_THAT(target_.vm().DeleteSnapshot("a", "s2"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(kReplicationBaseHold)));
+  EXPECT_THAT(target_.vm().Delete("a"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("release_holds")));
+  // Someone else's hold is never released for them.
+  ASSERT_OK(target_.fake.Hold(s1, "keep"));
+  EXPECT_THAT(target_.vm().Delete("a", /*release_replication_holds=*/true),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("'keep'")));
+  ASSERT_OK(target_.fake.Release(s1, "keep"));
+  // A delete the kernel refuses (the device is open) puts the hold back.
+  target_.fake.SetOpen(World::Dataset("a"), true);
+  EXPECT_THAT(target_.vm().Delete("a", /*release_replication_holds=*/true),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  target_.fake.SetOpen(World::Dataset("a"), false);
+  EXPECT_EQ(target_.fake.Dump(), before);
+  EXPECT_OK(target_.vm().Delete("a", /*release_replication_holds=*/true));
+  EXPECT_FALSE(target_.fake.Exists(World::Dataset("a")));
+}
+
+TEST_F(VolumeStreamsTest, TheLastStreamLeavesNoSnapshotHeld) {
+  SendPlan full = Plan("s1");
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", full), SendToString(source_, full)));
+  SendPlan increment = Plan("s2", "s1");
+  ReceiveVolumeParams last = TargetFor("a", increment);
+  last.last_stream = true;
+  ASSERT_OK(ReceiveString(target_, last, SendToString(source_, increment)));
+  for (const char* snapshot : {"@s1", "@s2"}) {
+    EXPECT_THAT(target_.fake.Holds(World::Dataset("a") + snapshot), IsOkAndHolds(IsEmpty()))
+        << snapshot;
+  }
+  EXPECT_OK(target_.vm().Delete("a"));
+}
+
+TEST_F(VolumeStreamsTest, AnInterruptedReceiveIdleTooLongIsDropped) {
+  SendPlan full = Plan("s1");
+  const std::string stream = SendToString(source_, full);
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", full), stream));
+  SendPlan increment = Plan("s2", "s1");
+  const std::string increment_stream = SendToString(source_, increment);
+  ASSERT_THAT(ReceiveString(target_, TargetFor("a", increment), increment_stream,
+                            increment_stream.size() - 3),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_THAT(ReceiveString(target_, {"b", kId2, ""}, stream, stream.size() - 3),
+              StatusIs(absl::StatusCode::kAborted));
+  target_.vm().SweepAbandonedReceives(absl::Hours(1));
+  EXPECT_NE(target_.vm().GetReceiveState("a")->resume_token, "") << "touched just now";
+  EXPECT_TRUE(target_.fake.Exists("vmpool/.mvirt/receiving/b"));
+
+  // A restart counts as a touch.
+  target_.Restart();
+  target_.vm().SweepAbandonedReceives(absl::Hours(1));
+  EXPECT_TRUE(target_.fake.Exists("vmpool/.mvirt/receiving/b"));
+  target_.vm().SweepAbandonedReceives(absl::ZeroDuration());
+  EXPECT_FALSE(target_.fake.Exists("vmpool/.mvirt/receiving/b"));
+  EXPECT_EQ(target_.vm().GetReceiveState("a")->resume_token, "");
+  EXPECT_EQ(target_.fake.ReadData(World::Dataset("a")).value_or(""), "first data");
+  EXPECT_THAT(InvariantViolations(target_.fake), IsEmpty());
+  ASSERT_OK(ReceiveString(target_, TargetFor("a", increment), increment_stream));
 }
 
 TEST_F(VolumeStreamsTest, AbortReceiveDropsACutFullReceive) {

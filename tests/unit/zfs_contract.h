@@ -152,7 +152,7 @@ class ZfsContractTest : public ::testing::TestWithParam<ZfsContractTarget> {
   }
   // The send stream of `snapshot` (from `from`).
   absl::StatusOr<std::string> Capture(const std::string& snapshot, const std::string& from = "") {
-    return Capture([&](int fd) { return zfs().SendSnapshot(fd, snapshot, from); });
+    return Capture([&](int fd) { return zfs().SendSnapshot(fd, snapshot, from, /*raw=*/false); });
   }
   // The rest of the stream an interrupted receive's `token` describes.
   absl::StatusOr<std::string> CaptureResumed(const std::string& dataset, const std::string& token) {

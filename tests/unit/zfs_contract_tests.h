@@ -614,15 +614,17 @@ TEST_P(ZfsContractTest, SendAndReceiveMakeTheSameVolumeFullThenIncremental) {
   ASSERT_OK(delta);
   // ZFS's estimate is of the order of the stream, not exact on real ZFS: it
   // counts whole records, so for these few KiB it was 30 KiB for 13 KiB.
-  for (const auto& [size, stream] : {std::pair{zfs().SendSize(v + "@a", ""), *full},
-                                     std::pair{zfs().SendSize(v + "@b", v + "@a"), *delta}}) {
+  for (const auto& [size, stream] :
+       {std::pair{zfs().SendSize(v + "@a", "", false), *full},
+        std::pair{zfs().SendSize(v + "@b", v + "@a", false), *delta}}) {
     ASSERT_OK(size);
     EXPECT_GT(*size, 0u);
     EXPECT_LE(*size, stream.size() + 64 * 1024);
     EXPECT_LE(stream.size(), 4 * *size);
   }
-  EXPECT_THAT(zfs().SendSize(v + "@nope", ""), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(zfs().SendSize(v + "@a", v + "@b"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(zfs().SendSize(v + "@nope", "", false), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(zfs().SendSize(v + "@a", v + "@b", false),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK(Feed(*delta, copy + "@b"));
   EXPECT_EQ(env().ReadData(copy), "second");
   EXPECT_THAT(SnapshotNames(copy), ElementsAre("a", "b"));
@@ -806,7 +808,15 @@ TEST_P(ZfsContractTest, AHoldKeepsASnapshotUntilItIsReleased) {
   const std::string v = Ds("v"), a = Ds("v@a");
   MakeVolume(v);
   Snap(a);
+  absl::StatusOr<std::vector<std::string>> none = zfs().Holds(a);
+  ASSERT_OK(none);
+  EXPECT_THAT(*none, ::testing::IsEmpty());
   ASSERT_OK(zfs().Hold(a, "mvirt-base"));
+  ASSERT_OK(zfs().Hold(a, "a-tag:of-someone"));
+  EXPECT_THAT(zfs().Holds(a), IsOkAndHolds(ElementsAre("a-tag:of-someone", "mvirt-base")));
+  ASSERT_OK(zfs().Release(a, "a-tag:of-someone"));
+  EXPECT_THAT(zfs().Holds(v + "@missing"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no such snapshot")));
   EXPECT_THAT(zfs().Hold(a, "mvirt-base"),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("'mvirt-base'")));
   EXPECT_THAT(zfs().Hold(v + "@missing", "t"),

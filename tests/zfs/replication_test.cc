@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "api_fixture.h"
 #include "grpc_status_matchers.h"
 #include "zfs_test_env.h"
@@ -24,6 +25,7 @@
 namespace mvirt::zfs::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -370,6 +372,65 @@ TEST_F(Replication, AnAbortedReceiveLeavesNothingBehind) {
   EXPECT_EQ(TargetReceiveState("rep-abort").resume_token(), "");
 }
 
+// A sender that never comes back: once nothing has touched an interrupted
+// receive for --abandon-receive-after, its partial data goes (the volume an
+// increment was for stays as it was). A restart counts as a touch.
+TEST_F(Replication, AnAbandonedReceiveIsDroppedOnceIdleLongEnough) {
+  const std::string first = RandomBytes(4 * kMiB, 31);
+  Volume source = SourceWith("rep-idle", 0, first, "s1");
+  Sent full = Send(*stub_, "rep-idle", "s1");
+  ASSERT_THAT(full.status, GrpcIsOk());
+  WriteDevice(source.path(), 0, RandomBytes(4 * kMiB, 32));
+  ASSERT_THAT(Snapshot("rep-idle", "s2"), GrpcIsOk());
+  Sent increment = Send(*stub_, "rep-idle", "s2", "s1");
+  ASSERT_THAT(increment.status, GrpcIsOk());
+  ASSERT_THAT(ReceiveOnTarget(TargetFor("rep-idle", full.info), full.stream).status, GrpcIsOk());
+  ASSERT_THAT(ReceiveOnTarget(TargetFor("rep-idle", increment.info), increment.stream,
+                              increment.stream.size() / 2)
+                  .status,
+              GrpcStatusIs(grpc::StatusCode::ABORTED));
+  ReceiveTarget fresh;  // a new volume (an id of its own) cut short
+  fresh.set_volume_name("rep-idle-new");
+  ASSERT_THAT(ReceiveOnTarget(fresh, full.stream, full.stream.size() / 2).status,
+              GrpcStatusIs(grpc::StatusCode::ABORTED));
+  const std::string staging = std::string(kTargetPool) + "/.mvirt/receiving/rep-idle-new";
+  ASSERT_TRUE(DatasetExists(staging));
+
+  // Watched through ZFS: a GetReceiveState would touch them.
+  auto token_of = [](const std::string& dataset) {
+    return Shell("zfs get -H -o value receive_resume_token " + dataset).output;
+  };
+  ASSERT_NE(token_of(TargetDataset("rep-idle")), "-\n");
+
+  struct RestoreTarget {
+    ~RestoreTarget() {
+      delete target_;
+      StartTarget();
+    }
+  } restore;
+  delete target_;
+  // The restart touches both (the daemon starts after this instant).
+  const auto restarted = std::chrono::steady_clock::now();
+  target_ = new DaemonProcess(kTargetPool, kTargetSocket, {"--abandon-receive-after", "5"});
+  ASSERT_TRUE(target_->WaitUntilServing()) << target_->Log();
+  target_stub_ = ZfsService::NewStub(
+      grpc::CreateChannel(target_->endpoint(), grpc::InsecureChannelCredentials()));
+  for (int i = 0;
+       i < 240 && (DatasetExists(staging) || token_of(TargetDataset("rep-idle")) != "-\n"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_FALSE(DatasetExists(staging));
+  EXPECT_EQ(token_of(TargetDataset("rep-idle")), "-\n");
+  EXPECT_GE(std::chrono::steady_clock::now() - restarted, std::chrono::seconds(5))
+      << "dropped before it was idle for 5 s since the restart";
+  EXPECT_THAT(target_->WaitForLog("dropped the interrupted receive into 'rep-idle'"),
+              HasSubstr("untouched for 5s"));
+  // The volume the increment was for is as it was, and takes it again.
+  EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-idle", 0, 4096), first.substr(0, 4096));
+  EXPECT_THAT(ReceiveOnTarget(TargetFor("rep-idle", increment.info), increment.stream).status,
+              GrpcIsOk());
+}
+
 TEST_F(Replication, ReceivingDaemonKilledMidStreamRestartsWithNothingHalfMadeAndResumes) {
   const std::string data = RandomBytes(8 * kMiB, 11);
   SourceWith("rep-kill", 0, data, "s1");
@@ -558,6 +619,15 @@ ReplicationJob Replicate(ZfsService::Stub& stub, const std::string& volume,
   return RunJob(stub, &ZfsService::Stub::ReplicateVolume, request);
 }
 
+// The tags of the user holds on `snapshot`, space-separated ("" if none).
+std::string HoldsOf(const std::string& snapshot) {
+  CommandResult r = Shell("zfs holds -H " + snapshot + " | cut -f2 | sort | tr '\\n' ' '");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return std::string(absl::StripTrailingAsciiWhitespace(r.output));
+}
+
+constexpr char kBaseHold[] = "mvirt-zfs:replication-base";
+
 // The names, ids and guids of a volume's snapshots, one line each.
 std::string SnapshotIdentities(const Volume& volume) {
   std::string out;
@@ -591,6 +661,9 @@ TEST_F(Replication, ReplicateVolumeSendsEverySnapshotOnceThenOnlyWhatIsNew) {
   EXPECT_EQ(SnapshotIdentities(there), SnapshotIdentities(here))
       << "every snapshot keeps its name, id and guid";
   EXPECT_EQ(ReadDevice(there.path(), 8 * kMiB, 256 * 1024), Pattern('g', 256 * 1024));
+  // The newest snapshot received is held there as the next base.
+  EXPECT_EQ(HoldsOf(TargetDataset("rep-job@s2")), kBaseHold);
+  EXPECT_EQ(HoldsOf(TargetDataset("rep-job@s1")), "");
 
   // Later: only the new snapshot travels.
   WriteDevice(source.path(), 16 * kMiB, Pattern('h', 256 * 1024));
@@ -603,6 +676,30 @@ TEST_F(Replication, ReplicateVolumeSendsEverySnapshotOnceThenOnlyWhatIsNew) {
   ReplicationJob nothing = Replicate(*stub_, "rep-job", target);
   ASSERT_EQ(nothing.state(), REPLICATION_JOB_STATE_COMPLETED) << nothing.error();
   EXPECT_THAT(nothing.snapshots_sent(), IsEmpty());
+  // The hold moved to the new base; nobody deletes it by accident, neither
+  // through the daemon (which names it) nor by hand.
+  EXPECT_EQ(HoldsOf(TargetDataset("rep-job@s3")), kBaseHold);
+  EXPECT_EQ(HoldsOf(TargetDataset("rep-job@s2")), "");
+  {
+    const std::string unchanged = PoolState(kTargetPool);
+    DeleteSnapshotRequest request;
+    request.set_volume_name("rep-job");
+    request.set_snapshot_name("s3");
+    DeleteSnapshotResponse response;
+    grpc::ClientContext ctx;
+    EXPECT_THAT(target_stub_->DeleteSnapshot(&ctx, request, &response),
+                GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                             AllOf(HasSubstr(kBaseHold), HasSubstr("newer snapshot arrives"))));
+    EXPECT_NE(Shell("zfs destroy " + TargetDataset("rep-job@s3")).exit_code, 0);
+    DeleteVolumeRequest delete_volume;
+    delete_volume.set_name("rep-job");
+    DeleteVolumeResponse deleted;
+    grpc::ClientContext ctx2;
+    EXPECT_THAT(target_stub_->DeleteVolume(&ctx2, delete_volume, &deleted),
+                GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION,
+                             AllOf(HasSubstr("rep-job@s3"), HasSubstr("release_holds"))));
+    EXPECT_EQ(PoolState(kTargetPool), unchanged);
+  }
 
   // A daemon without --peer-ca never reaches another host in plaintext.
   {
@@ -624,6 +721,27 @@ TEST_F(Replication, ReplicateVolumeSendsEverySnapshotOnceThenOnlyWhatIsNew) {
   EXPECT_EQ(diverged.state(), REPLICATION_JOB_STATE_FAILED);
   EXPECT_THAT(diverged.error(), HasSubstr("newer than 's3'"));
   EXPECT_EQ(PoolState(kTargetPool), before);
+
+  // Deleting the replica on purpose releases the daemon's hold; another
+  // hold still refuses, naming its tag.
+  ASSERT_EQ(Shell("zfs hold backup-tool " + TargetDataset("rep-job@s1")).exit_code, 0);
+  const std::string held = PoolState(kTargetPool);
+  DeleteVolumeRequest delete_volume;
+  delete_volume.set_name("rep-job");
+  delete_volume.set_release_holds(true);
+  DeleteVolumeResponse deleted;
+  {
+    grpc::ClientContext ctx;
+    EXPECT_THAT(target_stub_->DeleteVolume(&ctx, delete_volume, &deleted),
+                GrpcStatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("'backup-tool'")));
+  }
+  EXPECT_EQ(PoolState(kTargetPool), held) << "the refused delete kept the daemon's hold too";
+  ASSERT_EQ(Shell("zfs release backup-tool " + TargetDataset("rep-job@s1")).exit_code, 0);
+  {
+    grpc::ClientContext ctx;
+    EXPECT_THAT(target_stub_->DeleteVolume(&ctx, delete_volume, &deleted), GrpcIsOk());
+  }
+  EXPECT_FALSE(DatasetExists(TargetDataset("rep-job")));
 }
 
 TEST_F(Replication, TheFinalMigrationStepWaitsForTheSourceDeviceToClose) {
@@ -641,6 +759,10 @@ TEST_F(Replication, TheFinalMigrationStepWaitsForTheSourceDeviceToClose) {
   EXPECT_FALSE(rounds.ready());
   ASSERT_GE(rounds.snapshots_sent_size(), 2);
   EXPECT_EQ(rounds.snapshots_sent(0), "base");
+  EXPECT_EQ(
+      HoldsOf(TargetDataset("rep-mig@" + rounds.snapshots_sent(rounds.snapshots_sent_size() - 1))),
+      kBaseHold)
+      << "the base of the next round";
 
   // Written after the rounds: must arrive with the final step.
   const std::string late = Pattern('k', 64 * 1024);
@@ -664,6 +786,12 @@ TEST_F(Replication, TheFinalMigrationStepWaitsForTheSourceDeviceToClose) {
   EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-mig", 0, 512 * 1024), Pattern('j', 512 * 1024));
   Volume kept;
   EXPECT_THAT(Get("rep-mig", &kept), GrpcIsOk()) << "the source stays until the caller deletes it";
+  // Migrated, the target's volume is nobody's replica: no hold is left,
+  // and a plain DeleteVolume (as mvirt sends) would succeed there.
+  EXPECT_EQ(Shell("zfs get -H -o value -r userrefs -t snapshot " + TargetDataset("rep-mig") +
+                  " | sort -u")
+                .output,
+            "0\n");
 }
 
 TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
@@ -676,6 +804,11 @@ TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
   request.set_volume_name("rep-slow");
   request.set_target(target);
   request.set_bandwidth_limit(kLimit);
+  // A watcher of the source's volumes sees the job as it goes.
+  grpc::ClientContext watch_ctx;
+  watch_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  std::unique_ptr<grpc::ClientReader<VolumeEvent>> watch =
+      stub_->WatchVolumes(&watch_ctx, WatchVolumesRequest());
   const auto started = std::chrono::steady_clock::now();
   ReplicationJob job;
   {
@@ -718,6 +851,31 @@ TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
   }
   EXPECT_EQ(job.state(), REPLICATION_JOB_STATE_CANCELLED);
   const uint64_t sent_before = job.bytes_sent();
+  {
+    // From its start to its cancellation, its bytes counted up about once a
+    // second, each event with the volume's state.
+    std::vector<ReplicationJob> seen;
+    VolumeEvent event;
+    while ((seen.empty() || seen.back().state() == REPLICATION_JOB_STATE_RUNNING) &&
+           watch->Read(&event)) {
+      if (!event.has_replication_job()) continue;
+      EXPECT_TRUE(event.has_volume()) << "a job event is not a deletion";
+      EXPECT_EQ(event.volume().name(), "rep-slow");
+      seen.push_back(event.replication_job());
+    }
+    watch_ctx.TryCancel();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.front().id(), job.id());
+    EXPECT_EQ(seen.back().state(), REPLICATION_JOB_STATE_CANCELLED);
+    EXPECT_EQ(seen.back().bytes_sent(), sent_before);
+    int progress = 0;
+    for (size_t i = 1; i < seen.size(); ++i) {
+      EXPECT_GE(seen[i].bytes_sent(), seen[i - 1].bytes_sent());
+      progress += seen[i].bytes_sent() > seen[i - 1].bytes_sent() ? 1 : 0;
+    }
+    EXPECT_GE(progress, 2) << "bytes moved on in at least two events over >3 s";
+    EXPECT_GT(seen.back().total_bytes(), 0u);
+  }
   // The target notices the cut a moment after the job ended.
   std::string token;
   for (int i = 0; i < 100 && token.empty(); ++i) {
@@ -732,6 +890,71 @@ TEST_F(Replication, AJobKeepsItsBandwidthLimitAndACancelledOneResumes) {
   EXPECT_LT(rest.bytes_sent(), data.size() + 64 * 1024 - sent_before / 2)
       << "the rest of the stream, not all of it";
   EXPECT_EQ(ReadDevice("/dev/zvol/mvrecv/rep-slow", 0, data.size()), data);
+}
+
+// An encrypted volume travels raw: its blocks stay encrypted on the wire and
+// on the target, which needs the source's key to read them; increments
+// follow the same way.
+TEST_F(Replication, AnEncryptedVolumeTravelsRawAndNeedsItsKeyThere) {
+  const std::string key = "/run/mvirt-zfs-test-raw.key";
+  ASSERT_EQ(Shell("head -c 32 /dev/urandom > " + key).exit_code, 0);
+  const std::string id = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+  cleanup_.push_back("rep-enc");
+  target_cleanup_.push_back("rep-enc");
+  // Made by hand as the daemon would have made it, encrypted.
+  CommandResult made = Shell(
+      "zfs create -s -V 64M -o volmode=dev -o encryption=aes-256-gcm "
+      "-o keyformat=raw -o keylocation=file://" +
+      key + " -o mvirt:id=" + id + " -o mvirt:kind=volume " + kPool + "/rep-enc");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string device = "/dev/zvol/" + kPool + "/rep-enc";
+  ASSERT_TRUE(WaitForPath(device));
+  const std::string first = Pattern('r', 256 * 1024);
+  WriteDevice(device, 0, first);
+  ASSERT_THAT(Snapshot("rep-enc", "s1"), GrpcIsOk());
+  Volume here;
+  ASSERT_THAT(Get("rep-enc", &here), GrpcIsOk());
+  EXPECT_TRUE(here.encrypted());
+  EXPECT_TRUE(here.key_loaded());
+
+  Sent stream = Send(*stub_, "rep-enc", "s1");
+  ASSERT_THAT(stream.status, GrpcIsOk());
+  EXPECT_TRUE(stream.info.raw());
+  EXPECT_EQ(stream.stream.find(first.substr(0, 4096)), std::string::npos)
+      << "the data is on the wire in the clear";
+
+  const std::string target = std::string("unix:") + kTargetSocket;
+  ReplicationJob job = Replicate(*stub_, "rep-enc", target);
+  ASSERT_EQ(job.state(), REPLICATION_JOB_STATE_COMPLETED) << job.error();
+  const std::string there = TargetDataset("rep-enc");
+  EXPECT_EQ(ZfsGet(there, "encryptionroot"), there);
+  EXPECT_EQ(ZfsGet(there, "keystatus"), "unavailable");
+  EXPECT_EQ(ZfsGet(there, "mvirt:id"), id);
+  Volume received;
+  {
+    GetVolumeRequest request;
+    request.set_name("rep-enc");
+    grpc::ClientContext ctx;
+    ASSERT_THAT(target_stub_->GetVolume(&ctx, request, &received), GrpcIsOk());
+  }
+  EXPECT_TRUE(received.encrypted());
+  EXPECT_FALSE(received.key_loaded()) << "no device until the key is loaded";
+
+  // The next increment travels raw too, without the key on the target.
+  const std::string second = Pattern('s', 256 * 1024);
+  WriteDevice(device, 8 * kMiB, second);
+  ASSERT_THAT(Snapshot("rep-enc", "s2"), GrpcIsOk());
+  ReplicationJob next = Replicate(*stub_, "rep-enc", target);
+  ASSERT_EQ(next.state(), REPLICATION_JOB_STATE_COMPLETED) << next.error();
+  EXPECT_THAT(next.snapshots_sent(), ::testing::ElementsAre("s2"));
+
+  // With the source's key, the target reads what was written.
+  CommandResult loaded = Shell("zfs load-key -L file://" + key + " " + there);
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.output;
+  const std::string there_device = "/dev/zvol/" + there;
+  ASSERT_TRUE(WaitForPath(there_device));
+  EXPECT_EQ(ReadDevice(there_device, 0, first.size()), first);
+  EXPECT_EQ(ReadDevice(there_device, 8 * kMiB, second.size()), second);
 }
 
 TEST_F(Replication, ATemplateArrivesWithItsIdentityAndClonesThereAreThin) {

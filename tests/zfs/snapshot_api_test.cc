@@ -201,7 +201,7 @@ TEST_F(SnapshotApiTest, RollbackIsRefusedOverAHeldSnapshot) {
   Volume after;
   grpc::Status s = Rollback("rb-held", "s1", &after);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(s.error_message(), HasSubstr(held + " (1 holds)")) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(held + " (held: 'backup')")) << s.error_message();
   EXPECT_TRUE(DatasetExists(held));
   s = DeleteSnapshot("rb-held", "s2");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();

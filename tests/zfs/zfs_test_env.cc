@@ -118,6 +118,10 @@ bool DatasetExists(const std::string& name) {
 void DestroyDataset(const std::string& name) {
   for (int attempt = 0; attempt < 20 && DatasetExists(name); ++attempt) {
     if (Shell("zfs destroy -r " + name).exit_code == 0) return;
+    // Held snapshots (a replication base) would refuse it every time.
+    Shell("for s in $(zfs list -H -o name -t snapshot -r " + name +
+          "); do zfs holds -H \"$s\" | cut -f2 | while read -r t; do zfs release \"$t\" \"$s\"; "
+          "done; done");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   EXPECT_FALSE(DatasetExists(name)) << "clean-up could not destroy " << name;
