@@ -115,6 +115,29 @@ void AddRollbackCommand(CLI::App& snapshot, CommandContext& context) {
             [&options = context.options, args] { return RunRollback(options, *args); });
 }
 
+struct RenameArgs {
+  SnapshotArgs snapshot;
+  std::string new_name;
+  std::string id;
+};
+
+void AddRenameCommand(CLI::App& snapshot, CommandContext& context) {
+  auto args = std::make_shared<RenameArgs>();
+  CLI::App* command = snapshot.add_subcommand("rename", "Rename a snapshot");
+  AddSnapshotArgs(*command, args->snapshot);
+  command->add_option("NEW_NAME", args->new_name, "New snapshot name")->required();
+  command->add_option("--id", args->id, "Only if the snapshot has this id (a retry is then OK)")
+      ->type_name("UUID");
+  SetAction(command, context, [&options = context.options, args] {
+    RenameSnapshotRequest request;
+    request.set_volume_name(args->snapshot.volume);
+    request.set_snapshot_name(args->snapshot.snapshot);
+    request.set_new_name(args->new_name);
+    request.set_id(args->id);
+    return CallAndPrint(options, &ZfsService::Stub::RenameSnapshot, request, PrintSnapshot);
+  });
+}
+
 }  // namespace
 
 void AddSnapshotCommands(CLI::App& app, CommandContext& context) {
@@ -123,6 +146,7 @@ void AddSnapshotCommands(CLI::App& app, CommandContext& context) {
   AddListCommand(*snapshot, context);
   AddDeleteCommand(*snapshot, context);
   AddRollbackCommand(*snapshot, context);
+  AddRenameCommand(*snapshot, context);
 }
 
 }  // namespace mvirt::zfs::cli

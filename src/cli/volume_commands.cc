@@ -145,6 +145,32 @@ void AddCloneCommand(CLI::App& volume, CommandContext& context) {
             [&options = context.options, args] { return RunClone(options, *args); });
 }
 
+struct RenameArgs {
+  std::string name;
+  std::string new_name;
+  std::string id;
+};
+
+void AddRenameCommand(CLI::App& volume, CommandContext& context) {
+  auto args = std::make_shared<RenameArgs>();
+  CLI::App* command =
+      volume.add_subcommand("rename", "Rename a volume (its device must be closed)");
+  command->add_option("NAME", args->name, "Volume name")->required();
+  command->add_option("NEW_NAME", args->new_name, "New name")->required();
+  command->add_option("--id", args->id, "Only if the volume has this id (a retry is then OK)")
+      ->type_name("UUID");
+  command->footer(
+      "The id, data, snapshots and clones stay; the device becomes /dev/zvol/POOL/NEW_NAME.\n"
+      "Refused while anything has the device open.");
+  SetAction(command, context, [&options = context.options, args] {
+    RenameVolumeRequest request;
+    request.set_name(args->name);
+    request.set_new_name(args->new_name);
+    request.set_id(args->id);
+    return CallAndPrint(options, &ZfsService::Stub::RenameVolume, request, PrintVolume);
+  });
+}
+
 }  // namespace
 
 void AddVolumeCommands(CLI::App& app, CommandContext& context) {
@@ -155,6 +181,7 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context) {
   AddResizeCommand(*volume, context);
   AddDeleteCommand(*volume, context);
   AddCloneCommand(*volume, context);
+  AddRenameCommand(*volume, context);
   AddVolumeStreamCommands(*volume, context);
   AddReplicationCommands(app, *volume, context);
 }

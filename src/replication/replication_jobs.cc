@@ -1,5 +1,6 @@
 #include "replication/replication_jobs.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -153,9 +154,16 @@ absl::StatusOr<ReplicationJobInfo> ReplicationJobs::StartTemplateReplication(
 
 ReplicationObserver ReplicationJobs::ObserverFor(Job& job) {
   ReplicationObserver observer;
-  observer.more_to_send = [this, &job](uint64_t n) {
+  observer.more_to_send = [this, &job](int64_t n) {
     UpdateJob(
-        job, [n](ReplicationJobInfo& info) { info.total_bytes += n; }, /*progress=*/true);
+        job,
+        [n](ReplicationJobInfo& info) {
+          // Never below what was sent: ZFS's estimates are estimates.
+          const int64_t total = static_cast<int64_t>(info.total_bytes) + n;
+          info.total_bytes = std::max<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(total, 0)),
+                                                info.bytes_sent);
+        },
+        /*progress=*/true);
   };
   observer.sent = [this, &job](uint64_t n) {
     UpdateJob(

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -69,7 +70,9 @@ absl::StatusOr<std::string> Replicator::TargetResumeToken(const std::string& nam
 absl::Status Replicator::Replicate(const std::string& volume, const std::string& upto,
                                    uint64_t bandwidth_limit, CancelToken& cancel,
                                    const ReplicationObserver& observer, uint64_t* sent_bytes) {
-  absl::Status result = ReplicateOnce(volume, upto, bandwidth_limit, cancel, observer, sent_bytes);
+  int64_t unsent = 0;
+  absl::Status result =
+      ReplicateOnce(volume, upto, bandwidth_limit, cancel, observer, sent_bytes, &unsent);
   if (result.ok() || cancel.cancelled()) return result;
   // A receive of an earlier attempt (a cancelled job, a cut connection) may
   // have saved its partial state only after this attempt looked for it; the
@@ -77,15 +80,19 @@ absl::Status Replicator::Replicate(const std::string& volume, const std::string&
   absl::StatusOr<std::string> token = TargetResumeToken(volume);
   if (!token.ok() || token->empty()) return result;
   LogInfo("replicate ", volume, ": the target now holds an interrupted receive; resuming it");
-  return ReplicateOnce(volume, upto, bandwidth_limit, cancel, observer, sent_bytes);
+  // The retry announces what is left anew.
+  if (observer.more_to_send && unsent > 0) observer.more_to_send(-unsent);
+  return ReplicateOnce(volume, upto, bandwidth_limit, cancel, observer, sent_bytes, &unsent);
 }
 
 absl::Status Replicator::ReplicateOnce(const std::string& volume, const std::string& upto,
                                        uint64_t bandwidth_limit, CancelToken& cancel,
-                                       const ReplicationObserver& observer, uint64_t* sent_bytes) {
+                                       const ReplicationObserver& observer, uint64_t* sent_bytes,
+                                       int64_t* unsent) {
   auto step = [&](const std::string& text) {
     if (observer.step) observer.step(text);
   };
+  *unsent = 0;
   // An interrupted receive on the target goes first: it blocks any other.
   absl::StatusOr<std::string> token = TargetResumeToken(volume);
   if (!token.ok()) return token.status();
@@ -115,7 +122,8 @@ absl::Status Replicator::ReplicateOnce(const std::string& volume, const std::str
     params.from_snapshot = s.from;
     absl::StatusOr<SendPlan> plan = volumes_.PlanSend(params);
     if (!plan.ok()) return plan.status();
-    if (observer.more_to_send) observer.more_to_send(plan->estimated_bytes);
+    if (observer.more_to_send) observer.more_to_send(static_cast<int64_t>(plan->estimated_bytes));
+    *unsent += static_cast<int64_t>(plan->estimated_bytes);
     plans.push_back(std::move(*plan));
   }
   for (const SendPlan& plan : plans) {
@@ -123,8 +131,14 @@ absl::Status Replicator::ReplicateOnce(const std::string& volume, const std::str
     step(plan.from_snapshot.empty()
              ? absl::StrCat("sending ", plan.snapshot.name, " in full")
              : absl::StrCat("sending ", plan.snapshot.name, " from ", plan.from_snapshot));
-    if (absl::Status s = SendStream(plan, bandwidth_limit, cancel, observer, sent_bytes); !s.ok())
-      return s;
+    uint64_t sent = 0;
+    absl::Status s = SendStream(plan, bandwidth_limit, cancel, observer, &sent);
+    if (sent_bytes != nullptr) *sent_bytes += sent;
+    // A stream counts as sent in full once it is done, part of it if not.
+    *unsent -= s.ok() ? static_cast<int64_t>(plan.estimated_bytes)
+                      : std::min<int64_t>(static_cast<int64_t>(sent),
+                                          static_cast<int64_t>(plan.estimated_bytes));
+    if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -146,7 +160,7 @@ absl::Status Replicator::ReplicateTemplate(const std::string& name, uint64_t ban
         "replicate template '", name, "': the target has another template of that name (id ",
         t.id(), ", here ", plan->volume_id, "); delete it there first"));
   }
-  if (observer.more_to_send) observer.more_to_send(plan->estimated_bytes);
+  if (observer.more_to_send) observer.more_to_send(static_cast<int64_t>(plan->estimated_bytes));
   if (observer.step) observer.step(absl::StrCat("sending template ", name));
   return SendStream(*plan, bandwidth_limit, cancel, observer, nullptr);
 }

@@ -20,8 +20,10 @@ namespace mvirt::zfs {
 
 // Told of a replication's progress, from its thread. Each may be empty.
 struct ReplicationObserver {
-  std::function<void(uint64_t)> more_to_send;  // bytes added to the total
-  std::function<void(uint64_t)> sent;          // bytes just sent
+  // Bytes added to the total (ZFS's estimates), or taken back (negative)
+  // when an attempt ended before sending what it had announced.
+  std::function<void(int64_t)> more_to_send;
+  std::function<void(uint64_t)> sent;  // bytes just sent
   std::function<void(const std::string&)> step;
   std::function<void(const std::string&)> snapshot_sent;
 };
@@ -56,10 +58,12 @@ class Replicator {
                                  CancelToken& cancel, const ReplicationObserver& observer);
 
  private:
-  // One attempt of Replicate.
+  // One attempt of Replicate; `unsent` is what it announced (more_to_send)
+  // and did not send when it returns.
   absl::Status ReplicateOnce(const std::string& volume, const std::string& upto,
                              uint64_t bandwidth_limit, CancelToken& cancel,
-                             const ReplicationObserver& observer, uint64_t* sent_bytes);
+                             const ReplicationObserver& observer, uint64_t* sent_bytes,
+                             int64_t* unsent);
   // The target's snapshots of volume `name`, or nullopt if it has no such
   // volume.
   absl::StatusOr<std::optional<std::vector<SnapshotInfo>>> TargetSnapshots(const std::string& name);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/call_context.h"
+#include "common/log.h"
 #include "common/stream_pipe.h"
 #include "common/unique_fd.h"
 #include "service/call_guard.h"
@@ -187,12 +188,16 @@ grpc::Status ZfsServiceImpl::ReceiveVolume(grpc::ServerContext* ctx,
   write_end.Reset();
   receiver.join();
   const absl::Status outcome = is_template ? received_template.status() : received.status();
-  if (second_target) {
+  if (second_target && !outcome.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat(op,
                                      ": only the first message may name the target; the stream "
                                      "was ended there (",
-                                     outcome.ok() ? "it was complete" : outcome.message(), ")"));
+                                     outcome.message(), ")"));
+  }
+  if (second_target) {
+    // ZFS had the whole stream before it: the receive is done, and says so.
+    LogWarning(op, ": a second target message after the complete stream was ignored");
   }
   if (is_template) {
     if (!received_template.ok()) return ToGrpcStatus(received_template.status());

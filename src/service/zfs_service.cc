@@ -185,6 +185,27 @@ grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVo
       guard, volumes_.CloneVolume(req->source_volume(), req->snapshot_name(), params), out);
 }
 
+grpc::Status ZfsServiceImpl::RenameVolume(grpc::ServerContext* ctx, const RenameVolumeRequest* req,
+                                          Volume* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "RenameVolume",
+                  absl::StrCat("volume '", req->name(), "' to '", req->new_name(), "'"));
+  if (!guard.allowed()) return guard.status();
+  return ReplyNamingObject(guard, volumes_.RenameVolume(req->name(), req->new_name(), req->id()),
+                           out);
+}
+
+grpc::Status ZfsServiceImpl::RenameSnapshot(grpc::ServerContext* ctx,
+                                            const RenameSnapshotRequest* req, Snapshot* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "RenameSnapshot",
+                  absl::StrCat("snapshot '", req->volume_name(), "@", req->snapshot_name(),
+                               "' to '", req->new_name(), "'"));
+  if (!guard.allowed()) return guard.status();
+  return ReplyNamingObject(
+      guard,
+      volumes_.RenameSnapshot(req->volume_name(), req->snapshot_name(), req->new_name(), req->id()),
+      out);
+}
+
 grpc::Status ZfsServiceImpl::ListTemplates(grpc::ServerContext* ctx, const ListTemplatesRequest*,
                                            ListTemplatesResponse* out) {
   CallGuard guard(ctx, authorizer_, audit_, "ListTemplates");

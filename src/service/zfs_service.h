@@ -69,6 +69,9 @@ class ZfsServiceImpl final : public ZfsServiceBase {
   grpc::Status RollbackSnapshot(grpc::ServerContext*, const RollbackSnapshotRequest*,
                                 Volume*) override;
   grpc::Status CloneVolume(grpc::ServerContext*, const CloneVolumeRequest*, Volume*) override;
+  grpc::Status RenameVolume(grpc::ServerContext*, const RenameVolumeRequest*, Volume*) override;
+  grpc::Status RenameSnapshot(grpc::ServerContext*, const RenameSnapshotRequest*,
+                              Snapshot*) override;
   grpc::Status ListTemplates(grpc::ServerContext*, const ListTemplatesRequest*,
                              ListTemplatesResponse*) override;
   grpc::Status DeleteTemplate(grpc::ServerContext*, const DeleteTemplateRequest*,

@@ -111,6 +111,27 @@ class VolumeManager {
   // are released first (and put back if the destroy fails).
   absl::Status Delete(const std::string& name, bool release_replication_holds = false);
 
+  // --- Renames (volume_renames.cc) ---
+
+  // Renames volume `name` to `new_name`; its id, data, snapshots, holds and
+  // clones stay. Returns once the old device link is gone and the new one
+  // is the volume (BLKZNAME), its event published first. Refused, changing
+  // nothing: FAILED_PRECONDITION, naming who, while its device is open (a
+  // VM's configuration names the path), or if `id` is given and is not the
+  // volume's; ALREADY_EXISTS if `new_name` is taken. A retry of a rename
+  // that completed (no `name`, `new_name` carries `id`) returns the volume.
+  absl::StatusOr<VolumeInfo> RenameVolume(const std::string& name, const std::string& new_name,
+                                          const std::string& id);
+
+  // Renames snapshot `snapshot` of `volume` to `new_name`; its id, guid,
+  // holds and clones stay. ALREADY_EXISTS if the volume has a snapshot
+  // `new_name`; FAILED_PRECONDITION if `id` is given and is not the
+  // snapshot's; a retry of a rename that completed (no `snapshot`,
+  // `new_name` carries `id`) returns it.
+  absl::StatusOr<SnapshotInfo> RenameSnapshot(const std::string& volume,
+                                              const std::string& snapshot,
+                                              const std::string& new_name, const std::string& id);
+
   // --- Snapshots, rollback, clones (volume_snapshots.cc) ---
 
   // Takes snapshot `snapshot` of `volume`. ALREADY_EXISTS if it exists.

@@ -201,12 +201,28 @@ absl::Status FakeZfs::EnsureHiddenFilesystem(const std::string& name, bool zvol_
 
 absl::Status FakeZfs::Rename(const std::string& from, const std::string& to) {
   absl::MutexLock lock(&mu_);
-  if (HasMark(from) || HasMark(to)) {
-    return absl::UnimplementedError("FakeZfs renames datasets only, not snapshots or bookmarks");
-  }
   auto fail = [&](int err) {
     return ZfsErrnoStatus(ZfsOp::kRename, err, absl::StrCat("rename '", from, "' to"), to);
   };
+  const bool snapshots = from.find('@') != std::string::npos && to.find('@') != std::string::npos;
+  if (snapshots && from.find('#') == std::string::npos && to.find('#') == std::string::npos) {
+    // A snapshot keeps its dataset; its clones follow it.
+    if (HeadOf(from) != HeadOf(to)) return fail(EINVAL);
+    Dataset* d = FindDataset(HeadOf(from));
+    if (d == nullptr || d->snaps.count(TailOf(from)) == 0) return fail(ENOENT);
+    if (d->snaps.count(TailOf(to)) != 0) return fail(EEXIST);
+    auto node = d->snaps.extract(TailOf(from));
+    node.key() = TailOf(to);
+    d->snaps.insert(std::move(node));
+    for (auto& [name, other] : datasets_) {
+      if (other.origin == from) other.origin = to;
+    }
+    ++txg_;
+    return absl::OkStatus();
+  }
+  if (HasMark(from) || HasMark(to)) {
+    return absl::UnimplementedError("FakeZfs renames datasets and snapshots, not bookmarks");
+  }
   if (PoolOf(from) != PoolOf(to)) return fail(EXDEV);
   if (FindDataset(from) == nullptr) return fail(ENOENT);
   if (ParentOf(from).empty()) return fail(EINVAL);  // a pool's root

@@ -199,7 +199,9 @@ class Zfs {
   virtual absl::Status SetProperty(const std::string& name, const std::string& key,
                                    const std::string& value) = 0;
 
-  // Renames a dataset within its pool. ALREADY_EXISTS if `to` exists.
+  // Renames a dataset within its pool, or a snapshot within its dataset
+  // ("pool/v@a" to "pool/v@b"; clones keep it as their origin).
+  // ALREADY_EXISTS if `to` exists, NOT_FOUND if `from` does not.
   virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
 
   // Creates a filesystem for the daemon's own hierarchy: never mounted

@@ -437,6 +437,34 @@ TEST_P(ZfsContractTest, RenameRefusesATakenTargetAndAMissingParentOrSource) {
   EXPECT_TRUE(zfs().Exists(Ds("b")));
 }
 
+TEST_P(ZfsContractTest, ASnapshotRenamedKeepsItsGuidPropertiesHoldsAndClones) {
+  const std::string v = Ds("v");
+  MakeVolume(v);
+  Snap(v + "@a");
+  Snap(v + "@b");
+  ASSERT_OK(zfs().SetProperty(v + "@a", "mvirt:id", "snap-id"));
+  ASSERT_OK(zfs().Hold(v + "@a", "keep"));
+  ASSERT_OK(zfs().Clone(Ds("c"), v + "@a", {}));
+  absl::StatusOr<SnapshotProps> before = zfs().GetSnapshot(v + "@a");
+  ASSERT_OK(before);
+  EXPECT_THAT(zfs().Rename(v + "@a", v + "@b"),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(v + "@b")));
+  EXPECT_THAT(zfs().Rename(v + "@missing", v + "@x"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(zfs().Rename(v + "@a", v + "@renamed"));
+  EXPECT_FALSE(zfs().Exists(v + "@a"));
+  absl::StatusOr<SnapshotProps> after = zfs().GetSnapshot(v + "@renamed");
+  ASSERT_OK(after);
+  EXPECT_EQ(after->guid, before->guid);
+  EXPECT_EQ(after->createtxg, before->createtxg);
+  EXPECT_EQ(after->user_props.at("mvirt:id"), "snap-id");
+  EXPECT_THAT(zfs().Holds(v + "@renamed"), IsOkAndHolds(ElementsAre("keep")));
+  EXPECT_THAT(after->clones, ElementsAre(Ds("c")));
+  absl::StatusOr<VolumeProps> clone = zfs().GetVolume(Ds("c"));
+  ASSERT_OK(clone);
+  EXPECT_EQ(clone->origin, v + "@renamed");
+  ASSERT_OK(zfs().Release(v + "@renamed", "keep"));
+}
+
 TEST_P(ZfsContractTest, CloneStartsAsTheSnapshotWithItsOwnProperties) {
   const std::string v = Ds("v"), c = Ds("c");
   MakeVolume(v, kSize, {{"mvirt:id", "v"}});
