@@ -189,6 +189,10 @@ void PrintVolume(const Volume& volume, std::ostream& out) {
   fields.Add("volblocksize", FormatSize(volume.volblocksize()));
   fields.Add("compression_ratio", FormatRatio(volume.compression_ratio()));
   fields.Add("created_at", volume.created_at());
+  fields.Add("provisioning",
+             volume.thick()
+                 ? absl::StrCat("thick (", FormatSize(volume.refreservation_bytes()), " reserved)")
+                 : "thin");
   if (volume.encrypted()) {
     fields.Add("encryption", volume.key_loaded() ? "on, key loaded"
                                                  : "on, key not loaded (no device: zfs load-key)");

@@ -19,6 +19,7 @@ struct CreateArgs {
   std::string size;
   std::optional<std::string> volblocksize;
   std::string id;
+  bool thick = false;
 };
 
 int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
@@ -28,6 +29,7 @@ int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
   request.set_name(args.name);
   request.set_size_bytes(*size);
   request.set_id(args.id);
+  request.set_thick(args.thick);
   if (args.volblocksize.has_value()) {
     absl::StatusOr<uint64_t> volblocksize = ParseSize(*args.volblocksize);
     if (!volblocksize.ok()) return ReportUsageError(volblocksize.status());
@@ -51,6 +53,7 @@ void AddCreateCommand(CLI::App& volume, CommandContext& context) {
                    "Block size: a power of two from 4K to 128K (default 16K)")
       ->type_name("SIZE");
   AddVolumeIdOption(*command, args->id);
+  AddThickOption(*command, args->thick);
   SetAction(command, context,
             [&options = context.options, args] { return RunCreate(options, *args); });
 }

@@ -24,9 +24,14 @@ struct CloneOptions {
   std::optional<std::string> size;
   // --id; empty: generated.
   std::string id;
+  // --thick: all of its size reserved.
+  bool thick = false;
 };
 
-// Adds --size and --id to `command`, filled into `options`.
+// Adds --thick to `command`.
+void AddThickOption(CLI::App& command, bool& thick);
+
+// Adds --size, --id and --thick to `command`, filled into `options`.
 void AddCloneOptions(CLI::App& command, CloneOptions& options);
 
 // Copies `options` into a clone request (CloneVolumeRequest or
@@ -39,6 +44,7 @@ absl::Status SetCloneOptions(const CloneOptions& options, Request& request) {
     request.set_size_bytes(*size);
   }
   request.set_id(options.id);
+  request.set_thick(options.thick);
   return absl::OkStatus();
 }
 

@@ -31,6 +31,8 @@ void ToProto(const VolumeInfo& in, Volume* out) {
   for (const SnapshotInfo& s : in.snapshots) ToProto(s, out->add_snapshots());
   out->set_encrypted(in.encrypted);
   out->set_key_loaded(in.key_loaded);
+  out->set_refreservation_bytes(in.refreservation_bytes);
+  out->set_thick(in.thick);
 }
 
 void ToProto(const StandardsFinding& in, PoolFinding* out) {

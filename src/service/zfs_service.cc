@@ -89,6 +89,7 @@ grpc::Status ZfsServiceImpl::CreateVolume(grpc::ServerContext* ctx, const Create
   params.size_bytes = req->size_bytes();
   if (req->has_volblocksize()) params.volblocksize = req->volblocksize();
   params.id = req->id();
+  params.thick = req->thick();
   return ReplyNamingObject(guard, volumes_.Create(params), out);
 }
 
@@ -181,6 +182,7 @@ grpc::Status ZfsServiceImpl::CloneVolume(grpc::ServerContext* ctx, const CloneVo
   params.name = req->new_volume_name();
   if (req->has_size_bytes()) params.size_bytes = req->size_bytes();
   params.id = req->id();
+  params.thick = req->thick();
   return ReplyNamingObject(
       guard, volumes_.CloneVolume(req->source_volume(), req->snapshot_name(), params), out);
 }
@@ -232,6 +234,7 @@ grpc::Status ZfsServiceImpl::CloneFromTemplate(grpc::ServerContext* ctx,
   params.name = req->new_volume_name();
   if (req->has_size_bytes()) params.size_bytes = req->size_bytes();
   params.id = req->id();
+  params.thick = req->thick();
   return ReplyNamingObject(guard, volumes_.CloneFromTemplate(req->template_name(), params), out);
 }
 

@@ -135,13 +135,14 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
           op, ": dataset '", dataset, "' already exists and is not managed by mvirt-zfs"));
     }
     const std::string& existing_id = existing->user_props.at(kIdProperty);
+    const bool thick = existing->refreservation >= existing->volsize;
     bool same = !params.id.empty() && params.id == existing_id && existing->volsize == *volsize &&
-                existing->volblocksize == volblocksize;
+                existing->volblocksize == volblocksize && thick == params.thick;
     if (!same) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(op, ": a volume of that name already exists (id ", existing_id, ", ",
-                       existing->volsize, " bytes, volblocksize ", existing->volblocksize,
-                       "); a retry must send the same id, size and volblocksize"));
+      return absl::AlreadyExistsError(absl::StrCat(
+          op, ": a volume of that name already exists (id ", existing_id, ", ", existing->volsize,
+          " bytes, volblocksize ", existing->volblocksize, thick ? ", thick" : ", thin",
+          "); a retry must send the same id, size, volblocksize and provisioning"));
     }
     // An idempotent retry, perhaps of a call whose device wait timed out or
     // that a crash cut off.
@@ -161,12 +162,24 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
   // sets a new dataset's properties in a second step, and a crash between
   // the two must not leave an unmanaged zvol blocking the name.
   absl::Status made = MakeInCreating(op, params.name, id, dataset, [&](const std::string& staging) {
-    return zfs_.CreateVolume(staging, *volsize, volblocksize, props);
+    absl::Status s = zfs_.CreateVolume(staging, *volsize, volblocksize, props);
+    if (s.ok() && params.thick) s = ReserveAll(staging);
+    return s;
   });
   if (!made.ok()) return made;
   LogInfo("created volume ", dataset, " (id ", id, ", ", *volsize, " bytes, volblocksize ",
-          volblocksize, ")");
+          volblocksize, params.thick ? ", thick" : "", ")");
   return FinishNewVolume(op, dataset);
+}
+
+absl::Status VolumeManager::ReserveAll(const std::string& dataset) {
+  absl::Status s = zfs_.SetProperty(dataset, "refreservation", "auto");
+  if (!absl::IsResourceExhausted(s)) return s;
+  absl::StatusOr<VolumeProps> props = zfs_.GetVolume(dataset);
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the pool cannot reserve ",
+      props.ok() ? absl::StrCat(props->volsize, " bytes") : std::string("its size"),
+      " for a thick volume (", s.message(), "); nothing was created"));
 }
 
 absl::Status VolumeManager::MakeInCreating(
@@ -269,6 +282,8 @@ VolumeInfo VolumeManager::ToVolumeInfoWith(const VolumeProps& props,
   for (const SnapshotProps& s : snapshots) v.snapshots.push_back(ToSnapshotInfo(s));
   v.encrypted = props.encrypted;
   v.key_loaded = props.key_loaded;
+  v.refreservation_bytes = props.refreservation;
+  v.thick = props.refreservation >= props.volsize && props.volsize > 0;
   return v;
 }
 

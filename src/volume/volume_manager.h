@@ -366,6 +366,9 @@ class VolumeManager {
   // The zvol of managed template `name` (validated), or NOT_FOUND.
   absl::StatusOr<VolumeProps> GetManagedTemplate(const std::string& name);
   absl::StatusOr<TemplateInfo> ToTemplateInfo(const VolumeProps& props);
+  // Reserves all of volume `dataset`'s size (refreservation=auto): a thick
+  // volume. RESOURCE_EXHAUSTED, saying so, if the pool cannot.
+  absl::Status ReserveAll(const std::string& dataset);
   // Makes a new volume or clone `dataset` for volume `name` with `make`,
   // which creates it at the staging name it is given (under
   // .mvirt/creating, with its device) with every property; then renames it

@@ -278,11 +278,13 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     // An idempotent retry: the same id, origin and size.
     const bool same = existing.ok() && IsManaged(existing->user_props) && !params.id.empty() &&
                       existing->user_props.at(kIdProperty) == params.id &&
-                      existing->origin == origin.name && existing->volsize == volsize;
+                      existing->origin == origin.name && existing->volsize == volsize &&
+                      (existing->refreservation >= existing->volsize) == params.thick;
     if (!same) {
       return absl::AlreadyExistsError(
           absl::StrCat(op, ": dataset '", dataset,
-                       "' already exists; a retry must send the same id, origin ", "and size"));
+                       "' already exists; a retry must send the same id, origin, size and "
+                       "provisioning"));
     }
     return FinishNewVolume(op, dataset);
   }
@@ -300,6 +302,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
         zfs_.Clone(staging, origin.name, {{kIdProperty, id}, {kKindProperty, kKindVolume}});
     if (s.ok()) CrashPoint("clone/cloned");
     if (s.ok() && volsize > origin.volsize) s = zfs_.SetVolsize(staging, volsize);
+    if (s.ok() && params.thick) s = ReserveAll(staging);
     return s;
   });
   if (!made.ok()) return made;

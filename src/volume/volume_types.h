@@ -36,6 +36,10 @@ struct VolumeInfo {
   std::vector<SnapshotInfo> snapshots;  // ordered by createtxg
   bool encrypted = false;
   bool key_loaded = true;  // no device until it is
+  // Thick: writes never fail for lack of space (refreservation covers the
+  // volsize); 0 for a thin (sparse) volume.
+  uint64_t refreservation_bytes = 0;
+  bool thick = false;
 };
 
 struct TemplateInfo {
@@ -93,12 +97,14 @@ struct CreateVolumeParams {
   uint64_t size_bytes = 0;
   std::optional<uint64_t> volblocksize;  // default 16 KiB
   std::string id;                        // empty: a fresh UUID
+  bool thick = false;                    // all of its size reserved (refreservation), not sparse
 };
 
 struct CloneVolumeParams {
   std::string name;                    // the new volume
   std::optional<uint64_t> size_bytes;  // default: the snapshot's volsize
   std::string id;                      // empty: a fresh UUID
+  bool thick = false;                  // all of its size reserved, as CreateVolumeParams
 };
 
 // What to send of a volume (SendVolume): snapshot `snapshot`, whole or

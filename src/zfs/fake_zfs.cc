@@ -121,6 +121,7 @@ VolumeProps FakeZfs::ToVolumeProps(const std::string& name, const Dataset& d) co
   v.createtxg = d.createtxg;
   v.guid = d.guid;
   v.origin = d.origin;
+  v.refreservation = d.refreservation;
   v.user_props = d.user_props;
   return v;
 }

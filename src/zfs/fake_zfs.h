@@ -140,7 +140,8 @@ class FakeZfs final : public Zfs {
     uint64_t createtxg = 0;
     uint64_t guid = 0;
     int64_t creation = 0;
-    std::string origin;  // "pool/vol@snap" of a clone
+    std::string origin;           // "pool/vol@snap" of a clone
+    uint64_t refreservation = 0;  // "auto": the volsize (ZFS adds its metadata)
     std::string data;
     UserProps user_props;                        // local user properties
     std::map<std::string, std::string> natives;  // local native properties

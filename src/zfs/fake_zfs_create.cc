@@ -269,6 +269,9 @@ absl::Status FakeZfs::SetVolsize(const std::string& name, uint64_t volsize) {
     return LibzfsError(absl::StatusCode::kInvalidArgument, "resize volume", name,
                        "'volsize' must be a multiple of volume block size");
   }
+  // As libzfs does: a volume that is not sparse keeps its reservation at
+  // its size.
+  if (d->refreservation >= d->volsize && d->refreservation > 0) d->refreservation = volsize;
   d->volsize = volsize;
   ++txg_;
   return absl::OkStatus();
@@ -304,6 +307,12 @@ absl::Status FakeZfs::SetNative(const std::string& name, Dataset& d, const std::
       {"mountpoint", {}},  // none, legacy or a path
   };
   const std::string what = absl::StrCat("set ", key, " on");
+  if (key == "refreservation" && d.is_volume && (value == "auto" || value == "none")) {
+    // No space accounting here: a reservation never fails for lack of space.
+    d.refreservation = value == "auto" ? d.volsize : 0;
+    ++txg_;
+    return absl::OkStatus();
+  }
   auto allowed = kValues->find(key);
   if (allowed == kValues->end()) {
     return absl::UnimplementedError(absl::StrCat("FakeZfs does not model property '", key, "'"));

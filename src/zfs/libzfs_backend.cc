@@ -380,7 +380,14 @@ class LibZfs final : public Zfs {
     ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET | ZFS_TYPE_SNAPSHOT));
     if (!zhp) return LastError(h, ZfsOp::kRead, "set property on", name);
     if (zfs_prop_set(zhp.get(), key.c_str(), value.c_str()) != 0) {
-      return LastError(h, ZfsOp::kSetProperty, absl::StrCat("set ", key, " on"), name);
+      absl::Status failed =
+          LastError(h, ZfsOp::kSetProperty, absl::StrCat("set ", key, " on"), name);
+      // libzfs reports a reservation the pool has no room for (ENOSPC) as
+      // EZFS_PROPSPACE, which for quotas means a bad value instead.
+      if (libzfs_errno(h) == EZFS_PROPSPACE && (key == "refreservation" || key == "reservation")) {
+        return absl::ResourceExhaustedError(failed.message());
+      }
+      return failed;
     }
     return absl::OkStatus();
   }

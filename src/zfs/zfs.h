@@ -199,6 +199,11 @@ class Zfs {
   virtual absl::Status SetProperty(const std::string& name, const std::string& key,
                                    const std::string& value) = 0;
 
+  // (SetProperty also takes "refreservation" = "auto" on a volume: all of
+  // its volsize reserved, as `zfs create` without -s does, RESOURCE_EXHAUSTED
+  // if the pool cannot; SetVolsize keeps such a reservation at the new
+  // size.)
+
   // Renames a dataset within its pool, or a snapshot within its dataset
   // ("pool/v@a" to "pool/v@b"; clones keep it as their origin).
   // ALREADY_EXISTS if `to` exists, NOT_FOUND if `from` does not.

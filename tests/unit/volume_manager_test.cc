@@ -76,10 +76,45 @@ TEST_F(VolumeManagerTest, CreateIsIdempotentForTheSameIdSizeAndBlockSize) {
   EXPECT_THAT(Mutations(w_.zfs.calls()), IsEmpty());
   ASSERT_TRUE(events->Next().has_value());
   ASSERT_TRUE(events->Next().has_value());  // each call publishes the volume
-  EXPECT_THAT(Create("v", 2 * kMiB), StatusIs(absl::StatusCode::kAlreadyExists,
-                                              HasSubstr("same id, size and volblocksize")));
+  EXPECT_THAT(Create("v", 2 * kMiB),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("same id, size, volblocksize and provisioning")));
   EXPECT_THAT(Create("v", kMiB, kId2), StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(Create("v", kMiB, ""), StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+TEST_F(VolumeManagerTest, AThickVolumeReservesItsSizeAndKeepsItThroughAResize) {
+  CreateVolumeParams thick = VolumeParams("t", kMiB, kId1);
+  thick.thick = true;
+  absl::StatusOr<VolumeInfo> made = w_.vm().Create(thick);
+  ASSERT_OK(made);
+  EXPECT_TRUE(made->thick);
+  EXPECT_EQ(made->refreservation_bytes, kMiB);
+  EXPECT_THAT(Create("t", kMiB, kId1),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("thick")))
+      << "not a retry";
+  EXPECT_OK(w_.vm().Create(thick)) << "a retry";
+  absl::StatusOr<VolumeInfo> grown = w_.vm().Resize("t", 4 * kMiB);
+  ASSERT_OK(grown);
+  EXPECT_EQ(grown->refreservation_bytes, 4 * kMiB);
+  absl::StatusOr<VolumeInfo> thin = Create("thin", kMiB, kId2);
+  ASSERT_OK(thin);
+  EXPECT_FALSE(thin->thick);
+  EXPECT_EQ(thin->refreservation_bytes, 0u);
+  // A clone too, and a reservation the pool cannot make leaves nothing.
+  ASSERT_OK(w_.vm().CreateSnapshot("thin", "s"));
+  CloneVolumeParams clone = CloneParams("c", kId3);
+  clone.thick = true;
+  w_.zfs.Reset();
+  w_.zfs.FailCall(ZfsCall::kSetProperty, 1,
+                  absl::ResourceExhaustedError("set refreservation: out of space"));
+  const std::string before = w_.fake.Dump();
+  EXPECT_THAT(w_.vm().CloneVolume("thin", "s", clone),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("cannot reserve")));
+  EXPECT_EQ(w_.fake.Dump(), before);
+  absl::StatusOr<VolumeInfo> cloned = w_.vm().CloneVolume("thin", "s", clone);
+  ASSERT_OK(cloned);
+  EXPECT_TRUE(cloned->thick);
 }
 
 TEST_F(VolumeManagerTest, CreateRefusesANameThatIsNotItsOwn) {

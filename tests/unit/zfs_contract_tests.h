@@ -465,6 +465,24 @@ TEST_P(ZfsContractTest, ASnapshotRenamedKeepsItsGuidPropertiesHoldsAndClones) {
   ASSERT_OK(zfs().Release(v + "@renamed", "keep"));
 }
 
+TEST_P(ZfsContractTest, AFullReservationFollowsTheVolsizeAndAThinVolumeHasNone) {
+  const std::string thick = Ds("thick"), thin = Ds("thin");
+  MakeVolume(thick);
+  MakeVolume(thin);
+  ASSERT_OK(zfs().SetProperty(thick, "refreservation", "auto"));
+  absl::StatusOr<VolumeProps> reserved = zfs().GetVolume(thick);
+  ASSERT_OK(reserved);
+  EXPECT_GE(reserved->refreservation, reserved->volsize);
+  ASSERT_OK(zfs().SetVolsize(thick, 2 * kSize));
+  ASSERT_OK(zfs().SetVolsize(thin, 2 * kSize));
+  reserved = zfs().GetVolume(thick);
+  ASSERT_OK(reserved);
+  EXPECT_GE(reserved->refreservation, 2 * kSize) << "grown with the volume";
+  absl::StatusOr<VolumeProps> sparse = zfs().GetVolume(thin);
+  ASSERT_OK(sparse);
+  EXPECT_EQ(sparse->refreservation, 0u);
+}
+
 TEST_P(ZfsContractTest, CloneStartsAsTheSnapshotWithItsOwnProperties) {
   const std::string v = Ds("v"), c = Ds("c");
   MakeVolume(v, kSize, {{"mvirt:id", "v"}});

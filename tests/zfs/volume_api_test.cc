@@ -595,5 +595,48 @@ TEST_F(VolumeApiTest, EveryRpcTakingANameRefusesBadNamesAndChangesNothing) {
   EXPECT_EQ(PoolState(kPool), before);
 }
 
+// Thick provisioning: the whole size is reserved (refreservation), grows
+// with the volume, and a pool that cannot reserve it gets nothing made.
+TEST_F(VolumeApiTest, AThickVolumeReservesItsSizeAndIsRefusedWhenThePoolCannot) {
+  auto create = [&](const std::string& name, uint64_t size, Volume* out) {
+    cleanup_.push_back(name);
+    CreateVolumeRequest req;
+    req.set_name(name);
+    req.set_size_bytes(size);
+    req.set_thick(true);
+    grpc::ClientContext ctx;
+    return stub_->CreateVolume(&ctx, req, out);
+  };
+  Volume thick;
+  ASSERT_THAT(create("thick-a", 32 * kMiB, &thick), GrpcIsOk());
+  EXPECT_TRUE(thick.thick());
+  EXPECT_GE(std::stoull(ZfsGet(kPool + "/thick-a", "refreservation")), 32 * kMiB);
+  EXPECT_EQ(thick.refreservation_bytes(),
+            std::stoull(ZfsGet(kPool + "/thick-a", "refreservation")));
+  Volume grown;
+  ASSERT_THAT(Resize("thick-a", 64 * kMiB, &grown), GrpcIsOk());
+  EXPECT_GE(std::stoull(ZfsGet(kPool + "/thick-a", "refreservation")), 64 * kMiB);
+  EXPECT_TRUE(grown.thick());
+
+  // Two thirds of what is free, twice: the second cannot be reserved.
+  const uint64_t share = std::stoull(ZfsGet(kPool, "available")) / 3 * 2 / kMiB * kMiB;
+  Volume big;
+  ASSERT_THAT(create("thick-big", share, &big), GrpcIsOk());
+  const std::string before = PoolState(kPool);
+  Volume refused;
+  EXPECT_THAT(create("thick-more", share, &refused),
+              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("cannot reserve")));
+  EXPECT_EQ(PoolState(kPool), before) << "nothing made, nothing left under .mvirt/creating";
+  // Thin, the same size is fine: space is taken as it is written.
+  CreateVolumeRequest thin;
+  thin.set_name("thick-more");
+  thin.set_size_bytes(share);
+  Volume sparse;
+  grpc::ClientContext ctx;
+  EXPECT_THAT(stub_->CreateVolume(&ctx, thin, &sparse), GrpcIsOk());
+  EXPECT_FALSE(sparse.thick());
+  EXPECT_EQ(ZfsGet(kPool + "/thick-more", "refreservation"), "0");
+}
+
 }  // namespace
 }  // namespace mvirt::zfs::testing
