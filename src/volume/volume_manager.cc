@@ -176,10 +176,10 @@ absl::Status VolumeManager::ReserveAll(const std::string& dataset) {
   absl::Status s = zfs_.SetProperty(dataset, "refreservation", "auto");
   if (!absl::IsResourceExhausted(s)) return s;
   absl::StatusOr<VolumeProps> props = zfs_.GetVolume(dataset);
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "the pool cannot reserve ",
-      props.ok() ? absl::StrCat(props->volsize, " bytes") : std::string("its size"),
-      " for a thick volume (", s.message(), "); nothing was created"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the pool cannot reserve ",
+                   props.ok() ? absl::StrCat(props->volsize, " bytes") : std::string("its size"),
+                   " for a thick volume (", s.message(), "); nothing was created"));
 }
 
 absl::Status VolumeManager::MakeInCreating(
