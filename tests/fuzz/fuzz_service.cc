@@ -408,7 +408,7 @@ void Import(World& w, absl::string_view payload) {
 }
 
 void Run(World& w, uint8_t selector, absl::string_view p) {
-  switch (selector % 22) {
+  switch (selector % 26) {
     case 0:
       return Call<GetVersionRequest, VersionInfo>(w, "GetVersion", true, p,
                                                   &ZfsServiceImpl::GetVersion);
@@ -528,6 +528,26 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
     case 20:
       return Call<CancelImportJobRequest, CancelImportJobResponse>(
           w, "CancelImportJob", false, p, &ZfsServiceImpl::CancelImportJob);
+    case 22:
+      return Call<RenameVolumeRequest, Volume>(w, "RenameVolume", false, p,
+                                               &ZfsServiceImpl::RenameVolume,
+                                               [](const RenameVolumeRequest& req, const Volume& v) {
+                                                 CheckVolumeReply(v, "RenameVolume");
+                                                 if (v.name() != req.new_name())
+                                                   Fail("RenameVolume: another name");
+                                               });
+    case 23:
+      return Call<RenameSnapshotRequest, Snapshot>(
+          w, "RenameSnapshot", false, p, &ZfsServiceImpl::RenameSnapshot,
+          [](const RenameSnapshotRequest& req, const Snapshot& snap) {
+            if (snap.name() != req.new_name()) Fail("RenameSnapshot: another name");
+          });
+    case 24:
+      return Call<GetReceiveStateRequest, ReceiveState>(w, "GetReceiveState", true, p,
+                                                        &ZfsServiceImpl::GetReceiveState);
+    case 25:
+      return Call<AbortReceiveRequest, AbortReceiveResponse>(w, "AbortReceive", false, p,
+                                                             &ZfsServiceImpl::AbortReceive);
     case 21: {
       // The VM holding the volume's device opens or closes it.
       const std::string dataset = Dataset(std::string(p));
