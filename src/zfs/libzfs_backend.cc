@@ -584,14 +584,15 @@ class LibZfs final : public Zfs {
 
   absl::StatusOr<std::vector<std::string>> Holds(const std::string& snapshot) override {
     nvlist_t* raw = nullptr;
-    if (int err = lzc_get_holds(snapshot.c_str(), &raw); err != 0) {
+    const int err = lzc_get_holds(snapshot.c_str(), &raw);
+    Nvlist holds(raw);  // owned on failure too: libzfs_core may have unpacked one
+    if (err != 0) {
       if (err == ENOENT) {
         return absl::NotFoundError(
             absl::StrCat("read the holds of '", snapshot, "': no such snapshot"));
       }
       return ZfsErrnoStatus(ZfsOp::kRead, err, "read the holds of", snapshot);
     }
-    Nvlist holds(raw);
     std::vector<std::string> tags;
     for (nvpair_t* p = nvlist_next_nvpair(holds.get(), nullptr); p != nullptr;
          p = nvlist_next_nvpair(holds.get(), p)) {
