@@ -331,6 +331,18 @@ std::vector<ReplicationJobInfo> ReplicationJobs::List() {
   return out;
 }
 
+std::map<std::string, ReplicationJobInfo> ReplicationJobs::RunningByName(bool template_jobs) {
+  MutexLock lock(&mu_);
+  std::map<std::string, ReplicationJobInfo> out;
+  for (const auto& [id, job] : jobs_) {
+    if (job->info.state == ReplicationState::kRunning &&
+        (job->info.kind == kReplicateTemplateKind) == template_jobs) {
+      out[job->info.volume_name] = job->info;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<ReplicationJobInfo> ReplicationJobs::Cancel(const std::string& id) {
   Job* job = nullptr;
   {

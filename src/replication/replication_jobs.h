@@ -84,6 +84,10 @@ class ReplicationJobs {
   absl::StatusOr<ReplicationJobInfo> Get(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
   // Every job of this daemon's life, oldest first.
   std::vector<ReplicationJobInfo> List() ABSL_LOCKS_EXCLUDED(mu_);
+  // The running jobs of volumes (of templates if `template_jobs`), by the
+  // volume's (template's) name.
+  std::map<std::string, ReplicationJobInfo> RunningByName(bool template_jobs)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Cancels a running job and waits until it has stopped; a job that has
   // ended is returned as it is.
   absl::StatusOr<ReplicationJobInfo> Cancel(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);

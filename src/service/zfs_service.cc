@@ -316,12 +316,8 @@ ZfsServiceImpl::ReadVolumeState() {
   absl::StatusOr<std::vector<VolumeInfo>> current = volumes_.List();
   if (!current.ok()) return current.status();
   // A volume with a running replication job comes with it.
-  std::map<std::string, ReplicationJobInfo> running;
-  for (ReplicationJobInfo& job : replications_.List()) {
-    if (job.state == ReplicationState::kRunning && job.kind != kReplicateTemplateKind) {
-      running[job.volume_name] = std::move(job);
-    }
-  }
+  const std::map<std::string, ReplicationJobInfo> running =
+      replications_.RunningByName(/*template_jobs=*/false);
   auto state = std::make_shared<std::vector<VolumeEventInfo>>();
   for (VolumeInfo& v : *current) {
     VolumeEventInfo event{v.id, NowSeconds(), std::move(v), std::nullopt};
@@ -338,12 +334,8 @@ ZfsServiceImpl::ReadTemplateState() {
   absl::StatusOr<std::vector<TemplateInfo>> current = volumes_.ListTemplates();
   if (!current.ok()) return current.status();
   auto state = std::make_shared<std::vector<TemplateEventInfo>>();
-  std::map<std::string, ReplicationJobInfo> running;
-  for (ReplicationJobInfo& job : replications_.List()) {
-    if (job.state == ReplicationState::kRunning && job.kind == kReplicateTemplateKind) {
-      running[job.volume_name] = std::move(job);
-    }
-  }
+  const std::map<std::string, ReplicationJobInfo> running =
+      replications_.RunningByName(/*template_jobs=*/true);
   for (TemplateInfo& t : *current) {
     TemplateEventInfo event;
     event.template_id = t.id;

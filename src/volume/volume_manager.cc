@@ -18,6 +18,10 @@ namespace mvirt::zfs {
 
 bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
 
+bool IsThick(const VolumeProps& props) {
+  return props.volsize > 0 && props.refreservation >= props.volsize;
+}
+
 absl::StatusOr<VolumeProps> VolumeManager::LookUpNewName(const std::string& dataset) {
   // The name is usually free: a cheap existence check (no libzfs) first.
   if (!zfs_.Exists(dataset)) {
@@ -135,7 +139,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
           op, ": dataset '", dataset, "' already exists and is not managed by mvirt-zfs"));
     }
     const std::string& existing_id = existing->user_props.at(kIdProperty);
-    const bool thick = existing->refreservation >= existing->volsize;
+    const bool thick = IsThick(*existing);
     bool same = !params.id.empty() && params.id == existing_id && existing->volsize == *volsize &&
                 existing->volblocksize == volblocksize && thick == params.thick;
     if (!same) {
@@ -223,7 +227,6 @@ absl::StatusOr<VolumeInfo> VolumeManager::FinishNewVolume(absl::string_view op,
   absl::Status ready = absl::OkStatus();
   if (created->key_loaded) {
     ready = devices_.WaitReady(ZvolDevicePath(dataset), dataset, options_.device_timeout);
-    if (absl::StatusOr<VolumeProps> now = zfs_.GetVolume(dataset); now.ok()) created = now;
   } else {
     // An encrypted volume that arrived raw: no device until its key is
     // loaded (zfs load-key), which is the operator's to do.
@@ -283,7 +286,7 @@ VolumeInfo VolumeManager::ToVolumeInfoWith(const VolumeProps& props,
   v.encrypted = props.encrypted;
   v.key_loaded = props.key_loaded;
   v.refreservation_bytes = props.refreservation;
-  v.thick = props.refreservation >= props.volsize && props.volsize > 0;
+  v.thick = IsThick(props);
   return v;
 }
 

@@ -304,8 +304,9 @@ class VolumeManager {
   // Drops, as AbortReceive does, every interrupted receive that nothing has
   // touched (Receive or GetReceiveState of its name) for `idle`: a sender
   // that never comes back must not pin the partial data (and the name)
-  // forever. This daemon's start counts as a touch of those it finds then
-  // (CollectGarbage at start-up), so a restart never drops one early. Logs
+  // forever. Those left before this daemon started count as touched when
+  // first seen (new volumes' at start-up by CollectGarbage, increments'
+  // by the first call of this), so a restart never drops one early. Logs
   // what it drops.
   void SweepAbandonedReceives(absl::Duration idle);
 
@@ -383,8 +384,8 @@ class VolumeManager {
   std::vector<DeviceHolder> LastingHolders(const std::string& path);
   // Destroys what .mvirt/receiving holds complete (a crash between a
   // receive and its rename); interrupted receives stay for their resume.
-  // Notes every interrupted receive (of a new volume or into one) as
-  // touched now (see SweepAbandonedReceives).
+  // Notes every interrupted receive of a new volume as touched now (see
+  // SweepAbandonedReceives).
   void SweepFinishedReceives();
   // Records a touch of the receive into volume name `name`.
   void TouchReceive(const std::string& name);
@@ -453,6 +454,8 @@ class VolumeManager {
   // When each receive's name was last touched (SweepAbandonedReceives).
   Mutex receive_touch_mu_;
   std::map<std::string, absl::Time> receive_touched_ ABSL_GUARDED_BY(receive_touch_mu_);
+  // The volumes were read for interrupted increments (the first sweep).
+  bool volumes_scanned_for_receives_ ABSL_GUARDED_BY(receive_touch_mu_) = false;
   // Last: its destructor runs the queued publications while all the above
   // still exists. Null unless publish_snapshot_events_after_return.
   std::unique_ptr<SerialExecutor> publisher_;
@@ -460,6 +463,8 @@ class VolumeManager {
 
 // True if `props` carry a local mvirt:id, i.e. the daemon created them.
 bool IsManaged(const UserProps& props);
+// True if all of the volume's size is reserved (refreservation): thick.
+bool IsThick(const VolumeProps& props);
 
 // OK if `name` is a valid volume name and `id` is empty (one is generated)
 // or a UUID; INVALID_ARGUMENT otherwise.

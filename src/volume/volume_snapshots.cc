@@ -52,15 +52,8 @@ absl::Status VolumeManager::MarkReplicationBase(const std::string& dataset,
   if (!snaps.ok()) return snaps.status();
   if (!last) {
     // A retry of an older stream's receive moves nothing: the newest
-    // snapshot is the base.
-    for (const SnapshotProps& s : *snaps) {
-      if (s.name != snapshot && s.createtxg > 0 &&
-          std::any_of(snaps->begin(), snaps->end(), [&](const SnapshotProps& t) {
-            return t.name == snapshot && t.createtxg < s.createtxg;
-          })) {
-        return absl::OkStatus();
-      }
-    }
+    // snapshot (ListSnapshots: the last) is the base.
+    if (!snaps->empty() && snaps->back().name != snapshot) return absl::OkStatus();
     absl::Status held = zfs_.Hold(snapshot, kReplicationBaseHold);
     if (!held.ok() && !absl::IsAlreadyExists(held)) return held;
   }
@@ -279,7 +272,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     const bool same = existing.ok() && IsManaged(existing->user_props) && !params.id.empty() &&
                       existing->user_props.at(kIdProperty) == params.id &&
                       existing->origin == origin.name && existing->volsize == volsize &&
-                      (existing->refreservation >= existing->volsize) == params.thick;
+                      IsThick(*existing) == params.thick;
     if (!same) {
       return absl::AlreadyExistsError(
           absl::StrCat(op, ": dataset '", dataset,

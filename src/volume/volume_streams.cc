@@ -476,16 +476,6 @@ absl::Status VolumeManager::RequireDeviceClosed(absl::string_view op, const std:
 }
 
 void VolumeManager::SweepFinishedReceives() {
-  // Interrupted increments of volumes: their clock starts now.
-  if (absl::StatusOr<std::vector<VolumeDigest>> volumes =
-          zfs_.ScanVolumes(options_.pool, kIdProperty);
-      volumes.ok()) {
-    for (const VolumeDigest& v : *volumes) {
-      if (v.id.empty()) continue;
-      absl::StatusOr<std::string> token = zfs_.ReceiveResumeToken(v.name);
-      if (token.ok() && !token->empty()) TouchReceive(names_.VolumeNameOf(v.name));
-    }
-  }
   const std::string dir = names_.Area(ReservedArea::kReceiving);
   if (!zfs_.Exists(dir)) return;
   absl::StatusOr<std::vector<VolumeProps>> zvols = zfs_.ListVolumes(dir);
@@ -517,6 +507,26 @@ void VolumeManager::TouchReceive(const std::string& name) {
 }
 
 void VolumeManager::SweepAbandonedReceives(absl::Duration idle) {
+  bool first = false;
+  {
+    MutexLock lock(&receive_touch_mu_);
+    first = !volumes_scanned_for_receives_;
+    volumes_scanned_for_receives_ = true;
+  }
+  if (first) {
+    // Interrupted increments of volumes, left before this daemon started:
+    // their clock starts now (one read per volume, so not on the start-up
+    // path; nothing is dropped before `idle` from here).
+    if (absl::StatusOr<std::vector<VolumeDigest>> volumes =
+            zfs_.ScanVolumes(options_.pool, kIdProperty);
+        volumes.ok()) {
+      for (const VolumeDigest& v : *volumes) {
+        if (v.id.empty()) continue;
+        absl::StatusOr<std::string> token = zfs_.ReceiveResumeToken(v.name);
+        if (token.ok() && !token->empty()) TouchReceive(names_.VolumeNameOf(v.name));
+      }
+    }
+  }
   std::vector<std::string> expired;
   {
     MutexLock lock(&receive_touch_mu_);
