@@ -142,6 +142,10 @@ TEST_F(VolumeStreamsTest, PlanSendValidatesBeforeTouchingZfs) {
   params.resume_token = "1-x";
   EXPECT_THAT(source_.vm().PlanSend(params),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("resume token")));
+  params.snapshot.clear();
+  params.raw = false;  // the token says whether the stream is raw
+  EXPECT_THAT(source_.vm().PlanSend(params),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("whether raw")));
   EXPECT_THAT(source_.zfs.calls(), IsEmpty());
 }
 
