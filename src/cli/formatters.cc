@@ -186,6 +186,11 @@ void PrintVolume(const Volume& volume, std::ostream& out) {
   fields.Add("path", volume.path());
   fields.Add("size", FormatSizeWithBytes(volume.volsize_bytes()));
   fields.Add("used", FormatSize(volume.used_bytes()));
+  fields.Add("referenced", FormatSize(volume.referenced_bytes()));
+  fields.Add("written", absl::StrCat(FormatSize(volume.written_bytes()),
+                                     volume.snapshots().empty() ? "" : " since the last snapshot"));
+  fields.Add("used_by_snapshots", FormatSize(volume.used_by_snapshots_bytes()));
+  fields.Add("logical_used", FormatSize(volume.logical_used_bytes()));
   fields.Add("volblocksize", FormatSize(volume.volblocksize()));
   fields.Add("compression_ratio", FormatRatio(volume.compression_ratio()));
   fields.Add("created_at", volume.created_at());
@@ -240,7 +245,27 @@ void PrintPoolStats(const PoolStats& stats, std::ostream& out) {
   fields.Add("provisioned", FormatSizeWithBytes(stats.provisioned_bytes()));
   fields.Add("compression_ratio", FormatRatio(stats.compression_ratio()));
   fields.Add("volumes", std::to_string(stats.volume_count()));
+  fields.Add("overcommit", absl::StrFormat("%.2fx (limit: %s)", stats.overcommit_ratio(),
+                                           stats.max_overcommit() > 0
+                                               ? absl::StrFormat("%.2fx", stats.max_overcommit())
+                                               : std::string("none")));
+  fields.Add("reserve", stats.reserve_bytes() > 0
+                            ? absl::StrCat(FormatSize(stats.reserve_bytes()), " kept free")
+                            : std::string("none"));
+  fields.Add("health", OrDash(stats.health()));
+  fields.Add("pool_size", FormatSizeWithBytes(stats.pool_size_bytes()));
+  fields.Add("pool_allocated", FormatSizeWithBytes(stats.pool_allocated_bytes()));
+  fields.Add("pool_free", FormatSizeWithBytes(stats.pool_free_bytes()));
+  fields.Add("capacity", absl::StrCat(stats.capacity_percent(), "%"));
+  fields.Add("fragmentation", stats.has_fragmentation_percent()
+                                  ? absl::StrCat(stats.fragmentation_percent(), "%")
+                                  : std::string("-"));
   fields.Print(out);
+  if (stats.vdevs().empty()) return;
+  out << "vdevs:\n";
+  Table table({{"NAME"}, {"STATE"}});
+  for (const PoolVdev& vdev : stats.vdevs()) table.AddRow({vdev.name(), OrDash(vdev.state())});
+  table.Print(out, "  ");
 }
 
 void PrintPoolCheck(const PoolCheck& check, std::ostream& out) {

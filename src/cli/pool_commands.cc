@@ -22,7 +22,8 @@ int RunPoolCheck(const GlobalOptions& options) {
 void AddPoolCommands(CLI::App& app, CommandContext& context) {
   CLI::App* pool = AddCommandGroup(app, "pool", "Inspect the storage pool");
 
-  CLI::App* stats = pool->add_subcommand("stats", "Show pool capacity, usage and compression");
+  CLI::App* stats = pool->add_subcommand(
+      "stats", "Show pool capacity, usage, compression, health, vdevs and the space guard");
   SetAction(stats, context, [&options = context.options] {
     return CallAndPrint(options, &ZfsService::Stub::GetPoolStats, GetPoolStatsRequest(),
                         PrintPoolStats);

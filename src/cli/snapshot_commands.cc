@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
 #include "cli/formatters.h"
+#include "cli/output.h"
 
 namespace mvirt::zfs::cli {
 namespace {
@@ -138,6 +139,63 @@ void AddRenameCommand(CLI::App& snapshot, CommandContext& context) {
   });
 }
 
+// "hourly 24, daily 7 (group vm-1)" or "none".
+void PrintPolicy(const SnapshotPolicy& policy, std::ostream& out) {
+  KeyValueList fields;
+  fields.Add("volume", policy.volume_name());
+  std::string keep;
+  for (const auto& [name, count] :
+       {std::pair<const char*, uint32_t>{"hourly", policy.hourly_keep()},
+        {"daily", policy.daily_keep()},
+        {"weekly", policy.weekly_keep()}}) {
+    if (count > 0) absl::StrAppend(&keep, keep.empty() ? "" : ", ", name, " ", count);
+  }
+  fields.Add("keep", keep.empty() ? "none (no snapshots are scheduled)" : keep);
+  fields.Add("group", policy.group().empty() ? "-" : policy.group());
+  fields.Print(out);
+}
+
+void AddPolicyCommands(CLI::App& snapshot, CommandContext& context) {
+  CLI::App* policy = AddCommandGroup(
+      snapshot, "policy", "A volume's snapshot schedule with retention (hourly, daily, weekly)");
+  auto set = std::make_shared<SnapshotPolicy>();
+  CLI::App* set_command = policy->add_subcommand(
+      "set", "Schedule snapshots of a volume and how many of each class to keep");
+  set_command->add_option("VOLUME", *set->mutable_volume_name(), "Volume name")->required();
+  set_command->add_option_function<uint32_t>(
+      "--hourly", [set](uint32_t n) { set->set_hourly_keep(n); }, "Keep N hourly snapshots");
+  set_command->add_option_function<uint32_t>(
+      "--daily", [set](uint32_t n) { set->set_daily_keep(n); }, "Keep N daily snapshots");
+  set_command->add_option_function<uint32_t>(
+      "--weekly", [set](uint32_t n) { set->set_weekly_keep(n); }, "Keep N weekly snapshots");
+  set_command->add_option("--group", *set->mutable_group(),
+                          "Take them together with the other volumes of this group (one ZFS "
+                          "transaction: a VM's disks)");
+  set_command->footer(
+      "Snapshots are named auto-hourly-YYYYMMDD-HHMM (UTC), auto-daily-..., auto-weekly-...;\n"
+      "beyond keep the oldest are pruned, never one with clones or holds, never a manual one.");
+  SetAction(set_command, context, [&options = context.options, set] {
+    SetSnapshotPolicyRequest request;
+    *request.mutable_policy() = *set;
+    return CallAndPrint(options, &ZfsService::Stub::SetSnapshotPolicy, request, PrintPolicy);
+  });
+  auto get = std::make_shared<GetSnapshotPolicyRequest>();
+  CLI::App* get_command = policy->add_subcommand("get", "Show a volume's snapshot policy");
+  get_command->add_option("VOLUME", *get->mutable_volume_name(), "Volume name")->required();
+  SetAction(get_command, context, [&options = context.options, get] {
+    return CallAndPrint(options, &ZfsService::Stub::GetSnapshotPolicy, *get, PrintPolicy);
+  });
+  auto clear = std::make_shared<SetSnapshotPolicyRequest>();
+  CLI::App* clear_command =
+      policy->add_subcommand("clear", "Stop scheduling snapshots of a volume (those taken stay)");
+  clear_command
+      ->add_option("VOLUME", *clear->mutable_policy()->mutable_volume_name(), "Volume name")
+      ->required();
+  SetAction(clear_command, context, [&options = context.options, clear] {
+    return CallAndPrint(options, &ZfsService::Stub::SetSnapshotPolicy, *clear, PrintPolicy);
+  });
+}
+
 }  // namespace
 
 void AddSnapshotCommands(CLI::App& app, CommandContext& context) {
@@ -147,6 +205,7 @@ void AddSnapshotCommands(CLI::App& app, CommandContext& context) {
   AddDeleteCommand(*snapshot, context);
   AddRollbackCommand(*snapshot, context);
   AddRenameCommand(*snapshot, context);
+  AddPolicyCommands(*snapshot, context);
 }
 
 }  // namespace mvirt::zfs::cli

@@ -174,6 +174,47 @@ void AddRenameCommand(CLI::App& volume, CommandContext& context) {
   });
 }
 
+void AddAdoptCommand(CLI::App& volume, CommandContext& context) {
+  auto request = std::make_shared<AdoptVolumeRequest>();
+  CLI::App* command = volume.add_subcommand(
+      "adopt", "Take a zvol this daemon did not create (zfs create -V) under management");
+  command->add_option("DATASET", *request->mutable_dataset(), "The zvol: POOL/path/to/zvol")
+      ->required();
+  command->add_option("--name", *request->mutable_new_name(),
+                      "Rename it to the volume NAME (needed unless it is POOL/NAME already)");
+  command->add_option("--id", *request->mutable_id(), "Its id (default: a new UUID)")
+      ->type_name("UUID");
+  command->add_flag(
+      "--allow-unmanaged-origin", [request](int64_t) { request->set_allow_unmanaged_origin(true); },
+      "Also adopt a clone of a snapshot this daemon does not manage");
+  command->add_flag(
+      "--allow-open", [request](int64_t) { request->set_allow_open(true); },
+      "Also adopt it while its device is open (not with --name)");
+  command->footer(
+      "Its data, snapshots and properties stay; it gets mvirt:kind and mvirt:id.\n"
+      "Refused while its device is open (unless --allow-open) or for a clone of an\n"
+      "unmanaged snapshot (unless --allow-unmanaged-origin).");
+  SetAction(command, context, [&options = context.options, request] {
+    return CallAndPrint(options, &ZfsService::Stub::AdoptVolume, *request, PrintVolume);
+  });
+}
+
+void AddReleaseCommand(CLI::App& volume, CommandContext& context) {
+  auto request = std::make_shared<ReleaseVolumeRequest>();
+  CLI::App* command = volume.add_subcommand(
+      "release", "Stop managing a volume: its marks go, its data and device stay");
+  command->add_option("NAME", *request->mutable_name(), "Volume name")->required();
+  command->add_option("--id", *request->mutable_id(), "Only if the volume has this id")
+      ->type_name("UUID");
+  SetAction(command, context, [&options = context.options, request] {
+    return CallAndPrint(options, &ZfsService::Stub::ReleaseVolume, *request,
+                        [](const ReleaseVolumeResponse& response, std::ostream& out) {
+                          out << "released: zvol " << response.dataset() << " (device "
+                              << response.path() << ") is no longer managed\n";
+                        });
+  });
+}
+
 }  // namespace
 
 void AddVolumeCommands(CLI::App& app, CommandContext& context) {
@@ -185,6 +226,8 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context) {
   AddDeleteCommand(*volume, context);
   AddCloneCommand(*volume, context);
   AddRenameCommand(*volume, context);
+  AddAdoptCommand(*volume, context);
+  AddReleaseCommand(*volume, context);
   AddVolumeStreamCommands(*volume, context);
   AddReplicationCommands(app, *volume, context);
 }

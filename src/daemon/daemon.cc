@@ -264,6 +264,7 @@ int RunDaemon(int argc, char** argv) {
   volume_options.pool = options.pool;
   volume_options.device_timeout = absl::Seconds(options.device_timeout_seconds);
   volume_options.publish_snapshot_events_after_return = true;
+  volume_options.space = {options.max_overcommit, options.reserve_percent};
   VolumeManager volumes(**zfs, measured_devices, volume_options);
   volumes.CollectGarbage(/*at_startup=*/true);
   InitHttp();
@@ -295,6 +296,22 @@ int RunDaemon(int argc, char** argv) {
         [&volumes, idle] { volumes.SweepAbandonedReceives(idle); },
         PeriodicThread::FirstTick::kAfterInterval);
   }
+  // The volumes' snapshot schedules (SetSnapshotPolicy).
+  PeriodicThread snapshot_scheduler(
+      absl::Seconds(options.snapshot_policy_interval_seconds),
+      [&volumes, &metrics] {
+        const SnapshotPolicyRun run = volumes.RunSnapshotPolicies(absl::Now());
+        if (run.taken + run.pruned > 0) {
+          LogInfo("snapshot policies: ", run.taken, " taken, ", run.pruned, " pruned");
+        }
+        if (metrics == nullptr) return;
+        metrics->RecordSnapshotPolicy("taken", run.taken);
+        metrics->RecordSnapshotPolicy("pruned", run.pruned);
+        metrics->RecordSnapshotPolicy("kept_protected", run.kept_protected);
+        metrics->RecordSnapshotPolicy("refused", run.refused);
+        metrics->RecordSnapshotPolicy("failed", run.failed);
+      },
+      PeriodicThread::FirstTick::kAfterInterval);
   ZfsServiceImpl service(volumes, imports, replications, authorizer, service_options);
   if (!options.log_endpoint.empty()) {
     LogServiceOptions log_options;

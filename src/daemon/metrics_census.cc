@@ -15,6 +15,13 @@ MetricsCensus TakeMetricsCensus(VolumeManager& volumes, ImportManager& imports) 
     c.pool_available_bytes = pool->available_bytes;
     c.pool_provisioned_bytes = pool->provisioned_bytes;
     c.pool_compression_ratio = pool->compression_ratio;
+    c.pool_reserve_bytes = pool->reserve_bytes;
+    c.pool_overcommit_ratio = pool->overcommit_ratio;
+    c.pool_capacity_percent = pool->capacity_percent;
+    c.pool_fragmentation_percent = pool->fragmentation_percent;
+    for (const PoolStatsInfo::Vdev& vdev : pool->vdevs) {
+      c.pool_vdevs_online[vdev.name] = vdev.state == "ONLINE";
+    }
   }
   if (absl::StatusOr<std::vector<VolumeInfo>> list = volumes.List(); list.ok()) {
     c.volumes = list->size();

@@ -269,6 +269,22 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
                  "GetReceiveState of its name) before its partial data is dropped; 0: never")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{10} * 365 * 86400));
+  app.add_option("--max-overcommit", o.max_overcommit,
+                 "Refuse creates, clones, imports and resizes that would provision more volume "
+                 "size than this multiple of the pool's size, e.g. 3.0; 0: no limit")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0));
+  app.add_option("--reserve-percent", o.reserve_percent,
+                 "Percent of the pool's size that creates, clones, snapshots, imports and "
+                 "resizes may not take from its free space (deletes and rollbacks are never "
+                 "refused); 0: none")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 90.0));
+  app.add_option("--snapshot-policy-interval", o.snapshot_policy_interval_seconds,
+                 "Seconds between two looks at the volumes' snapshot policies (what is due is "
+                 "taken, what is beyond keep pruned)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   app.add_option("--watch-stall-timeout", o.watch_stall_timeout_seconds,
                  "Seconds a Watch* subscriber may leave an event unread before it is "
                  "disconnected")

@@ -34,6 +34,15 @@ struct DaemonOptions {
   // GetReceiveState of its name) before its partial data is dropped; 0:
   // kept until AbortReceive.
   int64_t abandon_receive_after_seconds = 7 * 24 * 3600;
+  // The space guard (volume/space_guard.h): the most volsize that creates,
+  // clones, imports and resizes may provision, as a multiple of the pool's
+  // size (0: no limit); the share of the pool's size in percent that they
+  // and snapshots may not take from its free space (0: none).
+  double max_overcommit = 0;
+  double reserve_percent = 10;
+  // Seconds between two looks of the snapshot scheduler at the volumes'
+  // snapshot policies.
+  int snapshot_policy_interval_seconds = 60;
   // Watch streams open at once; more are refused with RESOURCE_EXHAUSTED.
   int max_watchers = 256;
   // Who may call (see README, "Who may call"): the unix socket's mode and

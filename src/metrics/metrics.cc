@@ -70,13 +70,29 @@ Metrics::Metrics()
                         .Register(*registry_)),
       pool_bytes_(prometheus::BuildGauge()
                       .Name("mvirt_zfs_pool_bytes")
-                      .Help("The pool's space: size (used + available), used, available, and "
-                            "provisioned (the managed volumes' volsize summed)")
+                      .Help("The pool's space: size (used + available), used, available, "
+                            "provisioned (the managed volumes' volsize summed), and reserve (the "
+                            "free space the space guard keeps)")
                       .Register(*registry_)),
       compression_ratio_(prometheus::BuildGauge()
                              .Name("mvirt_zfs_pool_compression_ratio")
                              .Help("compressratio of the pool's root dataset")
                              .Register(*registry_)),
+      overcommit_ratio_(prometheus::BuildGauge()
+                            .Name("mvirt_zfs_pool_overcommit_ratio")
+                            .Help("Provisioned volume size over the pool's size (the space "
+                                  "guard's --max-overcommit compares this)")
+                            .Register(*registry_)),
+      pool_percent_(prometheus::BuildGauge()
+                        .Name("mvirt_zfs_pool_percent")
+                        .Help("The pool's own figures (zpool list): capacity (allocated) and "
+                              "fragmentation (of free space), in percent")
+                        .Register(*registry_)),
+      vdev_online_(prometheus::BuildGauge()
+                       .Name("mvirt_zfs_pool_vdev_online")
+                       .Help("1 while a top-level vdev is ONLINE, else 0 (DEGRADED, FAULTED, "
+                             "OFFLINE, UNAVAIL, REMOVED)")
+                       .Register(*registry_)),
       pool_serving_(prometheus::BuildGauge()
                         .Name("mvirt_zfs_pool_serving")
                         .Help("1 while the pool is imported and ONLINE or DEGRADED (health "
@@ -112,7 +128,17 @@ Metrics::Metrics()
                        .Name("mvirt_zfs_audit_forward_queue")
                        .Help("Audit events waiting to be sent to mvirt-log")
                        .Register(*registry_)),
-      collector_(std::make_shared<Collector>(this)) {}
+      snapshot_policy_(prometheus::BuildCounter()
+                           .Name("mvirt_zfs_snapshot_policy_snapshots_total")
+                           .Help("Snapshots the snapshot scheduler took, pruned, kept beyond "
+                                 "keep (clones or holds depend on them), could not take "
+                                 "(refused: the space guard; failed: another reason)")
+                           .Register(*registry_)),
+      collector_(std::make_shared<Collector>(this)) {
+  for (const char* result : {"taken", "pruned", "kept_protected", "refused", "failed"}) {
+    snapshot_policy_.Add({{"result", result}});
+  }
+}
 
 Metrics::~Metrics() { StopServing(); }
 
@@ -149,6 +175,10 @@ void Metrics::RecordDeviceWait(absl::string_view op, absl::Duration duration) {
   // Family::Add returns the existing series for labels it has seen.
   device_waits_.Add({{"op", std::string(op)}}, kDeviceWaitBuckets)
       .Observe(absl::ToDoubleSeconds(duration));
+}
+
+void Metrics::RecordSnapshotPolicy(absl::string_view result, uint64_t count) {
+  snapshot_policy_.Add({{"result", std::string(result)}}).Increment(static_cast<double>(count));
 }
 
 void Metrics::Refresh() {
@@ -189,7 +219,14 @@ void Metrics::Refresh() {
   set(pool_bytes_, {{"kind", "used"}}, c.pool_used_bytes);
   set(pool_bytes_, {{"kind", "available"}}, c.pool_available_bytes);
   set(pool_bytes_, {{"kind", "provisioned"}}, c.pool_provisioned_bytes);
+  set(pool_bytes_, {{"kind", "reserve"}}, c.pool_reserve_bytes);
   set(compression_ratio_, {}, c.pool_compression_ratio);
+  set(overcommit_ratio_, {}, c.pool_overcommit_ratio);
+  set(pool_percent_, {{"kind", "capacity"}}, c.pool_capacity_percent);
+  set(pool_percent_, {{"kind", "fragmentation"}}, c.pool_fragmentation_percent);
+  for (const auto& [vdev, online] : c.pool_vdevs_online) {
+    vdev_online_.Add({{"vdev", vdev}}).Set(online ? 1 : 0);
+  }
   set(objects_, {{"kind", "volume"}}, c.volumes);
   set(objects_, {{"kind", "snapshot"}}, c.snapshots);
   set(objects_, {{"kind", "template"}}, c.templates);

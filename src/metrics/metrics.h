@@ -51,6 +51,13 @@ struct MetricsCensus {
   std::optional<uint64_t> pool_size_bytes, pool_used_bytes, pool_available_bytes,
       pool_provisioned_bytes;
   std::optional<double> pool_compression_ratio;
+  // The space guard's reserve (bytes kept free) and provisioned / size.
+  std::optional<uint64_t> pool_reserve_bytes;
+  std::optional<double> pool_overcommit_ratio;
+  // The pool's own figures: percent allocated and free-space fragmentation
+  // (unset when the pool cannot tell), and each top-level vdev: ONLINE?
+  std::optional<uint64_t> pool_capacity_percent, pool_fragmentation_percent;
+  std::map<std::string, bool> pool_vdevs_online;
   std::optional<uint64_t> volumes, snapshots, templates;
   // Import jobs the daemon knows, by state name ("RUNNING", ...; give every
   // state, 0 included, so that no series vanishes), and the bytes they
@@ -93,6 +100,9 @@ class Metrics {
   void RecordCall(absl::string_view full_method, int grpc_code, absl::Duration duration);
   // One wait for a zvol device: `op` is "ready" or "gone".
   void RecordDeviceWait(absl::string_view op, absl::Duration duration);
+  // Snapshots a run of the snapshot scheduler handled, by `result`: "taken",
+  // "pruned", "kept_protected", "refused" (space guard) or "failed".
+  void RecordSnapshotPolicy(absl::string_view result, uint64_t count);
 
   // Where the scrape-time figures come from; until set, they are not
   // reported. The functions run on the scraping thread.
@@ -123,6 +133,9 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& device_waits_;
   prometheus::Family<prometheus::Gauge>& pool_bytes_;
   prometheus::Family<prometheus::Gauge>& compression_ratio_;
+  prometheus::Family<prometheus::Gauge>& overcommit_ratio_;
+  prometheus::Family<prometheus::Gauge>& pool_percent_;
+  prometheus::Family<prometheus::Gauge>& vdev_online_;
   prometheus::Family<prometheus::Gauge>& pool_serving_;
   prometheus::Family<prometheus::Gauge>& objects_;
   prometheus::Family<prometheus::Gauge>& import_jobs_;
@@ -131,6 +144,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& audit_dropped_;
   prometheus::Family<prometheus::Counter>& audit_forwarded_;
   prometheus::Family<prometheus::Gauge>& audit_queue_;
+  prometheus::Family<prometheus::Counter>& snapshot_policy_;
   // What the audit counters said at the last scrape (counters only grow
   // by the difference).
   AuditFigures audit_seen_ ABSL_GUARDED_BY(refresh_mu_);

@@ -33,6 +33,10 @@ void ToProto(const VolumeInfo& in, Volume* out) {
   out->set_key_loaded(in.key_loaded);
   out->set_refreservation_bytes(in.refreservation_bytes);
   out->set_thick(in.thick);
+  out->set_referenced_bytes(in.referenced_bytes);
+  out->set_written_bytes(in.written_bytes);
+  out->set_used_by_snapshots_bytes(in.used_by_snapshots_bytes);
+  out->set_logical_used_bytes(in.logical_used_bytes);
 }
 
 void ToProto(const StandardsFinding& in, PoolFinding* out) {
@@ -52,6 +56,22 @@ void ToProto(const PoolStatsInfo& in, PoolStats* out) {
   out->set_provisioned_bytes(in.provisioned_bytes);
   out->set_compression_ratio(in.compression_ratio);
   out->set_volume_count(in.volume_count);
+  out->set_health(in.health);
+  out->set_pool_size_bytes(in.pool_size_bytes);
+  out->set_pool_allocated_bytes(in.pool_allocated_bytes);
+  out->set_pool_free_bytes(in.pool_free_bytes);
+  out->set_capacity_percent(static_cast<uint32_t>(in.capacity_percent));
+  if (in.fragmentation_percent) {
+    out->set_fragmentation_percent(static_cast<uint32_t>(*in.fragmentation_percent));
+  }
+  for (const PoolStatsInfo::Vdev& vdev : in.vdevs) {
+    PoolVdev* v = out->add_vdevs();
+    v->set_name(vdev.name);
+    v->set_state(vdev.state);
+  }
+  out->set_overcommit_ratio(in.overcommit_ratio);
+  out->set_max_overcommit(in.max_overcommit);
+  out->set_reserve_bytes(in.reserve_bytes);
 }
 
 void ToProto(const TemplateInfo& in, Template* out) {

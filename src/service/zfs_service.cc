@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "device/zvol_device.h"
 #include "pool/pool_standards.h"
 #include "service/call_guard.h"
 #include "service/convert.h"
@@ -194,6 +195,75 @@ grpc::Status ZfsServiceImpl::RenameVolume(grpc::ServerContext* ctx, const Rename
   if (!guard.allowed()) return guard.status();
   return ReplyNamingObject(guard, volumes_.RenameVolume(req->name(), req->new_name(), req->id()),
                            out);
+}
+
+grpc::Status ZfsServiceImpl::AdoptVolume(grpc::ServerContext* ctx, const AdoptVolumeRequest* req,
+                                         Volume* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "AdoptVolume",
+                  absl::StrCat("zvol '", req->dataset(), "'",
+                               req->new_name().empty() ? "" : " as '" + req->new_name() + "'"));
+  if (!guard.allowed()) return guard.status();
+  AdoptVolumeParams params;
+  params.dataset = req->dataset();
+  params.new_name = req->new_name();
+  params.id = req->id();
+  params.allow_unmanaged_origin = req->allow_unmanaged_origin();
+  params.allow_open = req->allow_open();
+  return ReplyNamingObject(guard, volumes_.AdoptVolume(params), out);
+}
+
+namespace {
+
+// The volume layer's policy as the reply of its volume's policy calls.
+void PolicyReply(const std::string& volume, const SnapshotPolicyInfo& in, SnapshotPolicy* out) {
+  out->set_volume_name(volume);
+  out->set_hourly_keep(in.Keep(SnapshotClass::kHourly));
+  out->set_daily_keep(in.Keep(SnapshotClass::kDaily));
+  out->set_weekly_keep(in.Keep(SnapshotClass::kWeekly));
+  out->set_group(in.group);
+}
+
+}  // namespace
+
+grpc::Status ZfsServiceImpl::SetSnapshotPolicy(grpc::ServerContext* ctx,
+                                               const SetSnapshotPolicyRequest* req,
+                                               SnapshotPolicy* out) {
+  const SnapshotPolicy& wanted = req->policy();
+  SnapshotPolicyInfo policy;
+  policy.keep = {wanted.hourly_keep(), wanted.daily_keep(), wanted.weekly_keep()};
+  policy.group = wanted.group();
+  CallGuard guard(ctx, authorizer_, audit_, "SetSnapshotPolicy",
+                  absl::StrCat("volume '", wanted.volume_name(), "' to '",
+                               policy.empty() ? "none" : FormatSnapshotPolicy(policy), "'"));
+  if (!guard.allowed()) return guard.status();
+  absl::StatusOr<SnapshotPolicyInfo> set = volumes_.SetSnapshotPolicy(wanted.volume_name(), policy);
+  if (!set.ok()) return ToGrpcStatus(set.status());
+  PolicyReply(wanted.volume_name(), *set, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::GetSnapshotPolicy(grpc::ServerContext* ctx,
+                                               const GetSnapshotPolicyRequest* req,
+                                               SnapshotPolicy* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "GetSnapshotPolicy");
+  if (!guard.allowed()) return guard.status();
+  absl::StatusOr<SnapshotPolicyInfo> policy = volumes_.GetSnapshotPolicy(req->volume_name());
+  if (!policy.ok()) return ToGrpcStatus(policy.status());
+  PolicyReply(req->volume_name(), *policy, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status ZfsServiceImpl::ReleaseVolume(grpc::ServerContext* ctx,
+                                           const ReleaseVolumeRequest* req,
+                                           ReleaseVolumeResponse* out) {
+  CallGuard guard(ctx, authorizer_, audit_, "ReleaseVolume",
+                  absl::StrCat("volume '", req->name(), "'"));
+  if (!guard.allowed()) return guard.status();
+  absl::StatusOr<std::string> dataset = volumes_.ReleaseVolume(req->name(), req->id());
+  if (!dataset.ok()) return ToGrpcStatus(dataset.status());
+  out->set_dataset(*dataset);
+  out->set_path(ZvolDevicePath(*dataset));
+  return grpc::Status::OK;
 }
 
 grpc::Status ZfsServiceImpl::RenameSnapshot(grpc::ServerContext* ctx,

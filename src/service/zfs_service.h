@@ -70,6 +70,13 @@ class ZfsServiceImpl final : public ZfsServiceBase {
                                 Volume*) override;
   grpc::Status CloneVolume(grpc::ServerContext*, const CloneVolumeRequest*, Volume*) override;
   grpc::Status RenameVolume(grpc::ServerContext*, const RenameVolumeRequest*, Volume*) override;
+  grpc::Status AdoptVolume(grpc::ServerContext*, const AdoptVolumeRequest*, Volume*) override;
+  grpc::Status SetSnapshotPolicy(grpc::ServerContext*, const SetSnapshotPolicyRequest*,
+                                 SnapshotPolicy*) override;
+  grpc::Status GetSnapshotPolicy(grpc::ServerContext*, const GetSnapshotPolicyRequest*,
+                                 SnapshotPolicy*) override;
+  grpc::Status ReleaseVolume(grpc::ServerContext*, const ReleaseVolumeRequest*,
+                             ReleaseVolumeResponse*) override;
   grpc::Status RenameSnapshot(grpc::ServerContext*, const RenameSnapshotRequest*,
                               Snapshot*) override;
   grpc::Status ListTemplates(grpc::ServerContext*, const ListTemplatesRequest*,

@@ -59,6 +59,10 @@ absl::StatusOr<StagingVolume> VolumeManager::CreateStagingVolume(
   if (absl::Status s = CheckCapacity("import template", params.template_name, *volsize); !s.ok()) {
     return s;
   }
+  // Admitted with the free space of now: the image's data is written later
+  // (its size is not known before), so the reserve cannot be claimed up front.
+  absl::StatusOr<SpaceGuard::Ticket> space = AdmitSpace(op, {*volsize, 0});
+  if (!space.ok()) return space.status();
   if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
   StagingVolume staging;
   staging.template_name = params.template_name;

@@ -41,6 +41,7 @@ VolumeManager::VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOption
       devices_(devices),
       options_(std::move(options)),
       names_(options_.pool),
+      space_guard_(options_.space),
       publisher_(options_.publish_snapshot_events_after_return ? std::make_unique<SerialExecutor>()
                                                                : nullptr) {}
 
@@ -54,20 +55,61 @@ absl::Status VolumeManager::UnlessPoolGone(const absl::Status& status) {
 absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
   absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
   if (!pool.ok()) return UnlessPoolGone(pool.status());
-  absl::StatusOr<std::vector<VolumeDigest>> volumes = zfs_.ScanVolumes(options_.pool, kIdProperty);
-  if (!volumes.ok()) return UnlessPoolGone(volumes.status());
   PoolStatsInfo stats;
+  if (absl::Status s = SumProvisioned(&stats.provisioned_bytes, &stats.volume_count); !s.ok()) {
+    return s;
+  }
   stats.name = pool->name;
   stats.used_bytes = pool->used;
   stats.available_bytes = pool->available;
   stats.total_bytes = pool->used + pool->available;
   stats.compression_ratio = pool->compressratio;
+  stats.health = pool->health;
+  stats.pool_size_bytes = pool->size;
+  stats.pool_allocated_bytes = pool->allocated;
+  stats.pool_free_bytes = pool->free;
+  stats.capacity_percent = pool->capacity;
+  stats.fragmentation_percent = pool->fragmentation;
+  for (const TopLevelVdev& vdev : pool->top_level_vdevs) {
+    stats.vdevs.push_back({vdev.name, vdev.state});
+  }
+  if (stats.total_bytes > 0) {
+    stats.overcommit_ratio =
+        static_cast<double>(stats.provisioned_bytes) / static_cast<double>(stats.total_bytes);
+  }
+  stats.max_overcommit = space_guard_.limits().max_overcommit;
+  stats.reserve_bytes = space_guard_.ReserveBytes(stats.total_bytes);
+  return stats;
+}
+
+absl::Status VolumeManager::SumProvisioned(uint64_t* bytes, uint64_t* count) {
+  absl::StatusOr<std::vector<VolumeDigest>> volumes = zfs_.ScanVolumes(options_.pool, kIdProperty);
+  if (!volumes.ok()) return UnlessPoolGone(volumes.status());
+  *bytes = *count = 0;
   for (const VolumeDigest& v : *volumes) {
     if (v.id.empty()) continue;  // not managed
-    stats.provisioned_bytes += v.volsize;
-    ++stats.volume_count;
+    *bytes += v.volsize;
+    ++*count;
   }
-  return stats;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SpaceNow> VolumeManager::ReadSpace(bool with_provisioned) {
+  absl::StatusOr<DatasetSpace> root = zfs_.GetSpace(options_.pool);
+  if (!root.ok()) return UnlessPoolGone(root.status());
+  SpaceNow now;
+  now.pool_bytes = root->used + root->available;
+  now.available_bytes = root->available;
+  if (!with_provisioned) return now;
+  uint64_t count = 0;
+  if (absl::Status s = SumProvisioned(&now.provisioned_bytes, &count); !s.ok()) return s;
+  return now;
+}
+
+absl::StatusOr<SpaceGuard::Ticket> VolumeManager::AdmitSpace(absl::string_view op,
+                                                             const SpaceClaim& claim) {
+  return space_guard_.Admit(op, options_.pool, claim,
+                            [&] { return ReadSpace(space_guard_.NeedsProvisioned()); });
 }
 
 absl::StatusOr<PoolProps> VolumeManager::ReadPool() {
@@ -112,6 +154,15 @@ absl::Status VolumeManager::CheckIdUnused(absl::string_view op, const std::strin
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<KeyedMutex::Lock>> VolumeManager::LockUnusedId(
+    absl::string_view op, const std::string& id, const std::string& dataset) {
+  if (id.empty()) return std::nullopt;
+  absl::StatusOr<KeyedMutex::Lock> locked = name_locks_.Acquire(IdLockKey(id));
+  if (!locked.ok()) return Annotate(locked.status(), op);
+  if (absl::Status s = CheckIdUnused(op, id, dataset); !s.ok()) return s;
+  return std::optional<KeyedMutex::Lock>(std::move(*locked));
+}
+
 absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& params) {
   // Validate everything before touching ZFS.
   if (absl::Status s = ValidateNewVolume(params.name, params.id); !s.ok()) return s;
@@ -153,13 +204,12 @@ absl::StatusOr<VolumeInfo> VolumeManager::Create(const CreateVolumeParams& param
     return FinishNewVolume(op, dataset);
   }
 
-  std::optional<KeyedMutex::Lock> id_lock;
-  if (!params.id.empty()) {
-    absl::StatusOr<KeyedMutex::Lock> locked = name_locks_.Acquire(IdLockKey(params.id));
-    if (!locked.ok()) return Annotate(locked.status(), op);
-    id_lock.emplace(std::move(*locked));
-    if (absl::Status s = CheckIdUnused("create volume", params.id, dataset); !s.ok()) return s;
-  }
+  absl::StatusOr<std::optional<KeyedMutex::Lock>> id_lock =
+      LockUnusedId("create volume", params.id, dataset);
+  if (!id_lock.ok()) return id_lock.status();
+  absl::StatusOr<SpaceGuard::Ticket> space =
+      AdmitSpace(op, {*volsize, params.thick ? *volsize : 0});
+  if (!space.ok()) return space.status();
   const std::string id = params.id.empty() ? NewUuid() : params.id;
   const UserProps props = {{kIdProperty, id}, {kKindProperty, kKindVolume}};
   // Born under .mvirt/creating and renamed into place once complete: ZFS
@@ -287,6 +337,10 @@ VolumeInfo VolumeManager::ToVolumeInfoWith(const VolumeProps& props,
   v.key_loaded = props.key_loaded;
   v.refreservation_bytes = props.refreservation;
   v.thick = IsThick(props);
+  v.referenced_bytes = props.referenced;
+  v.written_bytes = props.written;
+  v.used_by_snapshots_bytes = props.usedbysnapshots;
+  v.logical_used_bytes = props.logicalused;
   return v;
 }
 
@@ -358,6 +412,10 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name, uint64
   }
   if (*volsize == props->volsize) return ToVolumeInfo(*props);
   if (absl::Status s = CheckCapacity("resize volume", name, *volsize); !s.ok()) return s;
+  const uint64_t growth = *volsize - props->volsize;
+  absl::StatusOr<SpaceGuard::Ticket> space = AdmitSpace(absl::StrCat("resize volume '", name, "'"),
+                                                        {growth, IsThick(*props) ? growth : 0});
+  if (!space.ok()) return space.status();
   if (absl::Status s = zfs_.SetVolsize(props->name, *volsize); !s.ok()) return s;
   CrashPoint("resize/set");
   LogInfo("resized volume ", props->name, " from ", props->volsize, " to ", *volsize, " bytes");

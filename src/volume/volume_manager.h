@@ -34,6 +34,8 @@
 #include "common/serial_executor.h"
 #include "device/zvol_devices.h"
 #include "volume/dataset_names.h"
+#include "volume/snapshot_policy.h"
+#include "volume/space_guard.h"
 #include "volume/volume_types.h"
 #include "zfs/zfs.h"
 
@@ -64,6 +66,9 @@ struct VolumeManagerOptions {
   // events right after a call). Either way it comes before the event of
   // the next call on that volume.
   bool publish_snapshot_events_after_return = false;
+  // The space guard's limits (volume/space_guard.h); none by default here,
+  // the daemon's flags set them.
+  SpaceLimits space;
 };
 
 class VolumeManager {
@@ -132,6 +137,33 @@ class VolumeManager {
                                               const std::string& snapshot,
                                               const std::string& new_name, const std::string& id);
 
+  // --- Adoption (volume_adoption.cc) ---
+
+  // Takes the zvol params.dataset, which this daemon did not create, under
+  // management: renamed to the volume params.new_name if given (it must
+  // otherwise already be <pool>/<valid name>), then marked (mvirt:kind,
+  // then mvirt:id: managed from that instant), its device ready on return
+  // and its event published. Its data, snapshots (ids: their guids) and
+  // properties stay. Refused, changing nothing: INVALID_ARGUMENT for a bad
+  // name or id, a dataset outside the pool or under .mvirt, a dataset that
+  // is not a zvol, no new_name for a zvol outside the volume namespace;
+  // NOT_FOUND if it does not exist; ALREADY_EXISTS if it is managed already
+  // (with another id, or another name asked), new_name is taken or the id
+  // is another volume's; FAILED_PRECONDITION, naming why, for a clone of an
+  // unmanaged origin (unless allow_unmanaged_origin) or an open device
+  // (unless allow_open, and never with a rename). A retry after it
+  // completed (same id) returns the volume.
+  absl::StatusOr<VolumeInfo> AdoptVolume(const AdoptVolumeParams& params);
+
+  // Lets volume `name` go: this daemon's replication-base holds on its
+  // snapshots are released, its mvirt:id removed (unmanaged from that
+  // instant: gone from listings, a deletion event), then every other mvirt:
+  // mark of it and its snapshots. Data, snapshots, device and other holds
+  // stay. Returns the dataset left. FAILED_PRECONDITION if `id` is given and
+  // is not the volume's; NOT_FOUND if it is not a managed volume, unless
+  // marks a failed release left behind remain (then they are removed).
+  absl::StatusOr<std::string> ReleaseVolume(const std::string& name, const std::string& id);
+
   // --- Snapshots, rollback, clones (volume_snapshots.cc) ---
 
   // Takes snapshot `snapshot` of `volume`. ALREADY_EXISTS if it exists.
@@ -141,8 +173,27 @@ class VolumeManager {
   // Takes snapshot `snapshot` of every volume in `volumes` in one atomic
   // ZFS call: all or none (for VMs with several disks). ALREADY_EXISTS,
   // creating nothing, if any of them has it already.
+  // Each snapshot also gets `extra_props` (the policy's marks).
   absl::StatusOr<std::vector<SnapshotInfo>> CreateSnapshots(const std::vector<std::string>& volumes,
-                                                            const std::string& snapshot);
+                                                            const std::string& snapshot,
+                                                            const UserProps& extra_props = {});
+
+  // --- Snapshot policies (volume_snapshot_policies.cc, snapshot_policy.h) ---
+
+  // Sets the policy of volume `name` (an empty one clears it), kept in its
+  // mvirt:snapshot-policy property. INVALID_ARGUMENT for a bad policy;
+  // NOT_FOUND for a volume that is not managed.
+  absl::StatusOr<SnapshotPolicyInfo> SetSnapshotPolicy(const std::string& volume,
+                                                       const SnapshotPolicyInfo& policy);
+  // The policy of volume `name` (empty if none); FAILED_PRECONDITION if its
+  // property was set by hand to something unreadable.
+  absl::StatusOr<SnapshotPolicyInfo> GetSnapshotPolicy(const std::string& volume);
+  // One run of the scheduler at time `now` (injected, so tests need no
+  // clock): takes every due snapshot (a group's volumes in one
+  // CreateSnapshots; refused by the space guard: logged with what the
+  // volumes' snapshots hold), then prunes each class beyond its keep,
+  // oldest first, skipping what clones or holds depend on.
+  SnapshotPolicyRun RunSnapshotPolicies(absl::Time now);
 
   // The volume's snapshots, oldest first (by createtxg).
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& volume);
@@ -414,8 +465,22 @@ class VolumeManager {
   // (ids identify volumes in events). Call with IdLockKey(id) held.
   absl::Status CheckIdUnused(absl::string_view op, const std::string& id,
                              const std::string& dataset);
+  // With `id` given: IdLockKey(id) locked (held by the result) and then
+  // CheckIdUnused. Without: nothing is locked or checked.
+  absl::StatusOr<std::optional<KeyedMutex::Lock>> LockUnusedId(absl::string_view op,
+                                                               const std::string& id,
+                                                               const std::string& dataset);
   // INVALID_ARGUMENT if `size` exceeds the pool's capacity.
   absl::Status CheckCapacity(absl::string_view op, const std::string& name, uint64_t size);
+  // The space guard's admission of `claim` for `op`, with the pool's
+  // figures read now; keep the ticket until the change is made (or failed).
+  absl::StatusOr<SpaceGuard::Ticket> AdmitSpace(absl::string_view op, const SpaceClaim& claim);
+  // The pool's figures for the space guard; the provisioned total only
+  // `with_provisioned` (it reads every zvol).
+  absl::StatusOr<SpaceNow> ReadSpace(bool with_provisioned);
+  // The volsize of every managed zvol (volumes and templates) summed, and
+  // how many there are.
+  absl::Status SumProvisioned(uint64_t* bytes, uint64_t* count);
 
   // The snapshot `snapshot` of managed volume `volume`, or NOT_FOUND.
   absl::StatusOr<SnapshotProps> GetSnapshotOf(absl::string_view op, const VolumeProps& volume,
@@ -441,6 +506,7 @@ class VolumeManager {
   const VolumeManagerOptions options_;
   const DatasetNames names_;
   KeyedMutex name_locks_;
+  SpaceGuard space_guard_;
   Mutex garbage_mu_;  // one CollectGarbage at a time
   Mutex reserved_mu_;
   std::set<std::string> reserved_templates_ ABSL_GUARDED_BY(reserved_mu_);

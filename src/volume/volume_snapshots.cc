@@ -90,7 +90,8 @@ absl::StatusOr<SnapshotInfo> VolumeManager::CreateSnapshot(const std::string& vo
 }
 
 absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
-    const std::vector<std::string>& volumes, const std::string& snapshot) {
+    const std::vector<std::string>& volumes, const std::string& snapshot,
+    const UserProps& extra_props) {
   if (volumes.empty()) {
     return absl::InvalidArgumentError("create snapshots: no volume names given");
   }
@@ -111,14 +112,21 @@ absl::StatusOr<std::vector<SnapshotInfo>> VolumeManager::CreateSnapshots(
     if (!lock.ok()) return Annotate(lock.status(), absl::StrCat("create snapshot of '", v, "'"));
     locks.push_back(std::move(*lock));
   }
+  // Snapshots take no space at once, but none is taken in the reserve.
+  absl::StatusOr<SpaceGuard::Ticket> space = AdmitSpace(
+      absl::StrCat("create snapshot '", snapshot, "' of '", absl::StrJoin(volumes, "', '"), "'"),
+      {});
+  if (!space.ok()) return space.status();
   // One channel program checks that every volume is ours and takes every
   // snapshot with its own id and the call's group id: one transaction
   // group, all or none.
   const std::string group = NewUuid();
   std::vector<NewSnapshot> wanted;
   for (const std::string& v : volumes) {
-    wanted.push_back({DatasetNames::Snapshot(names_.Volume(v), snapshot),
-                      {{kIdProperty, NewUuid()}, {kSnapshotGroupProperty, group}}});
+    UserProps props = extra_props;
+    props[kIdProperty] = NewUuid();
+    props[kSnapshotGroupProperty] = group;
+    wanted.push_back({DatasetNames::Snapshot(names_.Volume(v), snapshot), std::move(props)});
   }
   absl::StatusOr<std::vector<SnapshotProps>> taken = zfs_.TakeSnapshots(wanted, kIdProperty);
   if (!taken.ok()) {
@@ -281,13 +289,11 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     }
     return FinishNewVolume(op, dataset);
   }
-  std::optional<KeyedMutex::Lock> id_lock;
-  if (!params.id.empty()) {
-    absl::StatusOr<KeyedMutex::Lock> locked = name_locks_.Acquire(IdLockKey(params.id));
-    if (!locked.ok()) return Annotate(locked.status(), op);
-    id_lock.emplace(std::move(*locked));
-    if (absl::Status s = CheckIdUnused(op, params.id, dataset); !s.ok()) return s;
-  }
+  absl::StatusOr<std::optional<KeyedMutex::Lock>> id_lock =
+      LockUnusedId(op, params.id, dataset);
+  if (!id_lock.ok()) return id_lock.status();
+  absl::StatusOr<SpaceGuard::Ticket> space = AdmitSpace(op, {volsize, params.thick ? volsize : 0});
+  if (!space.ok()) return space.status();
   const std::string id = params.id.empty() ? NewUuid() : params.id;
   // Cloned (and grown) under .mvirt/creating, renamed into place complete.
   absl::Status made = MakeInCreating(op, params.name, id, dataset, [&](const std::string& staging) {

@@ -109,6 +109,9 @@ absl::StatusOr<TemplateInfo> VolumeManager::PromoteToTemplate(const std::string&
   if (!snap.ok()) return snap.status();
   const std::string target = names_.Template(template_name);
   if (absl::Status s = CheckTemplateNameFree(op, template_name); !s.ok()) return s;
+  // The template is a full copy of the snapshot's data.
+  absl::StatusOr<SpaceGuard::Ticket> space = AdmitSpace(op, {snap->volsize, snap->referenced});
+  if (!space.ok()) return space.status();
   if (absl::Status s = EnsureReservedDatasets(); !s.ok()) return Annotate(s, op);
 
   // Build under incoming/, complete it, then rename it into place.

@@ -40,6 +40,11 @@ struct VolumeInfo {
   // volsize); 0 for a thin (sparse) volume.
   uint64_t refreservation_bytes = 0;
   bool thick = false;
+  // ZFS's space figures (see Volume in the proto).
+  uint64_t referenced_bytes = 0;
+  uint64_t written_bytes = 0;
+  uint64_t used_by_snapshots_bytes = 0;
+  uint64_t logical_used_bytes = 0;
 };
 
 struct TemplateInfo {
@@ -90,6 +95,24 @@ struct PoolStatsInfo {
   uint64_t provisioned_bytes = 0;  // sum of managed volumes' volsize
   double compression_ratio = 1.0;
   uint64_t volume_count = 0;  // managed volumes
+  // The pool itself (zpool list): health, raw vdev space, its state per
+  // top-level vdev.
+  std::string health;
+  uint64_t pool_size_bytes = 0;
+  uint64_t pool_allocated_bytes = 0;
+  uint64_t pool_free_bytes = 0;
+  uint64_t capacity_percent = 0;
+  std::optional<uint64_t> fragmentation_percent;  // unset when the pool cannot tell
+  struct Vdev {
+    std::string name;
+    std::string state;
+  };
+  std::vector<Vdev> vdevs;
+  // The space guard: provisioned / total, its limit (0: none), and the free
+  // space it keeps.
+  double overcommit_ratio = 0;
+  double max_overcommit = 0;
+  uint64_t reserve_bytes = 0;
 };
 
 struct CreateVolumeParams {
@@ -98,6 +121,24 @@ struct CreateVolumeParams {
   std::optional<uint64_t> volblocksize;  // default 16 KiB
   std::string id;                        // empty: a fresh UUID
   bool thick = false;                    // all of its size reserved (refreservation), not sparse
+};
+
+// What one run of the snapshot scheduler did (counts of snapshots).
+struct SnapshotPolicyRun {
+  uint64_t taken = 0;
+  uint64_t pruned = 0;
+  uint64_t kept_protected = 0;  // beyond keep, but clones or holds depend on them
+  uint64_t refused = 0;         // not taken: refused by the space guard
+  uint64_t failed = 0;          // not taken or not pruned for another reason
+};
+
+// A zvol for AdoptVolume to take under management.
+struct AdoptVolumeParams {
+  std::string dataset;   // "<pool>/path/to/zvol"
+  std::string new_name;  // empty: it keeps its name (<pool>/<name>)
+  std::string id;        // empty: a fresh UUID
+  bool allow_unmanaged_origin = false;
+  bool allow_open = false;  // never with new_name
 };
 
 struct CloneVolumeParams {

@@ -116,7 +116,8 @@ VolumeProps FakeZfs::ToVolumeProps(const std::string& name, const Dataset& d) co
   v.name = name;
   v.volsize = d.volsize;
   v.volblocksize = d.volblocksize;
-  v.used = v.referenced = v.logicalreferenced = d.data.size();
+  v.used = v.referenced = v.logicalreferenced = v.logicalused = d.data.size();
+  v.written = d.data.size();  // the fake does not track what snapshots share
   v.creation = d.creation;
   v.createtxg = d.createtxg;
   v.guid = d.guid;
@@ -154,7 +155,9 @@ void FakeZfs::AddPool(const std::string& name) {
   p.xattr = "sa";
   p.atime = "off";
   p.available = uint64_t{100} << 30;
-  p.top_level_vdevs = {{"/fake/" + name + ".img", 12}};
+  p.size = p.free = p.available;
+  p.fragmentation = 0;
+  p.top_level_vdevs = {{"/fake/" + name + ".img", 12, "ONLINE"}};
   pools_[name] = p;
   datasets_[name] = NewDataset(/*is_volume=*/false);
 }
@@ -266,6 +269,18 @@ absl::StatusOr<PoolProps> FakeZfs::GetPool(const std::string& pool) {
     return absl::NotFoundError(absl::StrCat("pool '", pool, "' is not imported"));
   }
   return it->second;
+}
+
+absl::StatusOr<DatasetSpace> FakeZfs::GetSpace(const std::string& dataset) {
+  absl::MutexLock lock(&mu_);
+  const std::string pool_name = dataset.substr(0, dataset.find('/'));
+  auto pool = pools_.find(pool_name);
+  const Dataset* d = FindDataset(dataset);
+  if (pool == pools_.end() || d == nullptr) {
+    return LibzfsError(absl::StatusCode::kNotFound, "read the space of", dataset, kNoDataset);
+  }
+  if (dataset == pool_name) return DatasetSpace{pool->second.used, pool->second.available};
+  return DatasetSpace{d->data.size(), pool->second.available};
 }
 
 bool FakeZfs::Exists(const std::string& name) {

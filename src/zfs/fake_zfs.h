@@ -82,6 +82,10 @@ class FakeZfs final : public Zfs {
 
   // --- Zfs ---
   absl::StatusOr<PoolProps> GetPool(const std::string& pool) override;
+  // A pool's root: what SetPool set; any other dataset: its data as used,
+  // the pool's available.
+  absl::StatusOr<DatasetSpace> GetSpace(const std::string& dataset) override;
+  absl::Status ClearUserProperty(const std::string& name, const std::string& key) override;
   bool Exists(const std::string& name) override;
   absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override;
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override;

@@ -298,6 +298,22 @@ absl::Status FakeZfs::SetProperty(const std::string& name, const std::string& ke
   return SetNative(name, *d, key, value);
 }
 
+absl::Status FakeZfs::ClearUserProperty(const std::string& name, const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  if (!IsUserProperty(key)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("clear ", key, " on '", name, "': not a user property"));
+  }
+  Dataset* d = FindDataset(name);
+  Snap* s = FindSnap(name);
+  if (d == nullptr && s == nullptr) {
+    return LibzfsError(absl::StatusCode::kNotFound, "clear property on", name, kNoDataset);
+  }
+  (s != nullptr ? s->user_props : d->user_props).erase(key);
+  ++txg_;
+  return absl::OkStatus();
+}
+
 absl::Status FakeZfs::SetNative(const std::string& name, Dataset& d, const std::string& key,
                                 const std::string& value) {
   static const auto* const kValues = new std::map<std::string, std::vector<std::string>>{

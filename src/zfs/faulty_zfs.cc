@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 30> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 32> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -37,7 +37,9 @@ constexpr std::array<absl::string_view, 30> kNames = {"GetPool",
                                                       "Release",
                                                       "DescribeResumeToken",
                                                       "SendSize",
-                                                      "Holds"};
+                                                      "Holds",
+                                                      "GetSpace",
+                                                      "ClearUserProperty"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -63,6 +65,7 @@ bool IsMutation(ZfsCall call) {
     case ZfsCall::kDescribeResumeToken:
     case ZfsCall::kSendSize:
     case ZfsCall::kHolds:
+    case ZfsCall::kGetSpace:
       return false;
     default:
       return true;
@@ -151,6 +154,11 @@ absl::StatusOr<PoolProps> FaultyZfs::GetPool(const std::string& pool) {
                                          [&] { return base_.GetPool(pool); });
 }
 
+absl::StatusOr<DatasetSpace> FaultyZfs::GetSpace(const std::string& dataset) {
+  return Call<absl::StatusOr<DatasetSpace>>(ZfsCall::kGetSpace, dataset,
+                                            [&] { return base_.GetSpace(dataset); });
+}
+
 bool FaultyZfs::Exists(const std::string& name) {
   if (Enter(ZfsCall::kExists, name).has_value()) return false;
   const bool exists = base_.Exists(name);
@@ -223,6 +231,11 @@ absl::Status FaultyZfs::Clone(const std::string& name, const std::string& origin
                               const UserProps& user_props) {
   return Call<absl::Status>(ZfsCall::kClone, name,
                             [&] { return base_.Clone(name, origin, user_props); });
+}
+
+absl::Status FaultyZfs::ClearUserProperty(const std::string& name, const std::string& key) {
+  return Call<absl::Status>(ZfsCall::kClearUserProperty, name,
+                            [&] { return base_.ClearUserProperty(name, key); });
 }
 
 absl::Status FaultyZfs::SetProperty(const std::string& name, const std::string& key,

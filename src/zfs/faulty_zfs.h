@@ -67,6 +67,8 @@ enum class ZfsCall {
   kDescribeResumeToken,
   kSendSize,
   kHolds,
+  kGetSpace,
+  kClearUserProperty,
 };
 
 // "CreateVolume", ...
@@ -109,6 +111,8 @@ class FaultyZfs final : public Zfs {
   void Reset();
 
   absl::StatusOr<PoolProps> GetPool(const std::string& pool) override;
+  absl::StatusOr<DatasetSpace> GetSpace(const std::string& dataset) override;
+  absl::Status ClearUserProperty(const std::string& name, const std::string& key) override;
   bool Exists(const std::string& name) override;
   absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override;
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override;

@@ -133,6 +133,9 @@ VolumeProps ReadVolumeProps(zfs_handle_t* zhp) {
   v.used = zfs_prop_get_int(zhp, ZFS_PROP_USED);
   v.referenced = zfs_prop_get_int(zhp, ZFS_PROP_REFERENCED);
   v.logicalreferenced = zfs_prop_get_int(zhp, ZFS_PROP_LOGICALREFERENCED);
+  v.written = zfs_prop_get_int(zhp, ZFS_PROP_WRITTEN);
+  v.usedbysnapshots = zfs_prop_get_int(zhp, ZFS_PROP_USEDSNAP);
+  v.logicalused = zfs_prop_get_int(zhp, ZFS_PROP_LOGICALUSED);
   v.refreservation = zfs_prop_get_int(zhp, ZFS_PROP_REFRESERVATION);
   v.compressratio = zfs_prop_get_int(zhp, ZFS_PROP_COMPRESSRATIO) / 100.0;
   v.creation = static_cast<int64_t>(zfs_prop_get_int(zhp, ZFS_PROP_CREATION));
@@ -186,7 +189,14 @@ std::vector<TopLevelVdev> TopLevelVdevs(libzfs_handle_t* h, zpool_handle_t* zhp)
     if (is_log != 0) continue;
     TopLevelVdev vdev;
     nvlist_lookup_uint64(children[i], ZPOOL_CONFIG_ASHIFT, &vdev.ashift);
-    char* name = zpool_vdev_name(h, zhp, children[i], 0);
+    vdev_stat_t* stats = nullptr;
+    uint_t stat_count = 0;
+    if (nvlist_lookup_uint64_array(children[i], ZPOOL_CONFIG_VDEV_STATS,
+                                   reinterpret_cast<uint64_t**>(&stats), &stat_count) == 0) {
+      vdev.state = zpool_state_to_name(static_cast<vdev_state_t>(stats->vs_state),
+                                       static_cast<vdev_aux_t>(stats->vs_aux));
+    }
+    char* name = zpool_vdev_name(h, zhp, children[i], VDEV_NAME_TYPE_ID);  // "mirror-0"
     vdev.name = name != nullptr ? name : "vdev " + std::to_string(i);
     free(name);
     out.push_back(std::move(vdev));
@@ -221,6 +231,15 @@ class LibZfs final : public Zfs {
     p.top_level_vdevs = TopLevelVdevs(h, zp.get());
     p.ashift = SmallestAshift(p.top_level_vdevs);
     p.autotrim = zpool_get_prop_int(zp.get(), ZPOOL_PROP_AUTOTRIM, nullptr) != 0;
+    p.size = zpool_get_prop_int(zp.get(), ZPOOL_PROP_SIZE, nullptr);
+    p.allocated = zpool_get_prop_int(zp.get(), ZPOOL_PROP_ALLOCATED, nullptr);
+    p.free = zpool_get_prop_int(zp.get(), ZPOOL_PROP_FREE, nullptr);
+    p.capacity = zpool_get_prop_int(zp.get(), ZPOOL_PROP_CAPACITY, nullptr);
+    // UINT64_MAX: the pool keeps no free-space histogram to tell from.
+    if (uint64_t frag = zpool_get_prop_int(zp.get(), ZPOOL_PROP_FRAGMENTATION, nullptr);
+        frag != UINT64_MAX) {
+      p.fragmentation = frag;
+    }
     ZfsHandle root(zfs_open(h, pool.c_str(), ZFS_TYPE_FILESYSTEM));
     if (!root) return LastError(h, ZfsOp::kRead, "read pool root dataset", pool);
     p.compression = StringProp(root.get(), ZFS_PROP_COMPRESSION);
@@ -230,6 +249,14 @@ class LibZfs final : public Zfs {
     p.available = zfs_prop_get_int(root.get(), ZFS_PROP_AVAILABLE);
     p.compressratio = zfs_prop_get_int(root.get(), ZFS_PROP_COMPRESSRATIO) / 100.0;
     return p;
+  }
+
+  absl::StatusOr<DatasetSpace> GetSpace(const std::string& dataset) override {
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, dataset.c_str(), ZFS_TYPE_DATASET));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "read the space of", dataset);
+    return DatasetSpace{zfs_prop_get_int(zhp.get(), ZFS_PROP_USED),
+                        zfs_prop_get_int(zhp.get(), ZFS_PROP_AVAILABLE)};
   }
 
   bool Exists(const std::string& name) override { return lzc_exists(name.c_str()) == B_TRUE; }
@@ -371,6 +398,20 @@ class LibZfs final : public Zfs {
     int err = lzc_clone(name.c_str(), origin.c_str(), props.get());  // new name first
     if (err != 0)
       return ZfsErrnoStatus(ZfsOp::kClone, err, absl::StrCat("clone '", origin, "' as"), name);
+    return absl::OkStatus();
+  }
+
+  absl::Status ClearUserProperty(const std::string& name, const std::string& key) override {
+    if (!zfs_prop_user(key.c_str())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("clear ", key, " on '", name, "': not a user property"));
+    }
+    Lease h(handles_);
+    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET | ZFS_TYPE_SNAPSHOT));
+    if (!zhp) return LastError(h, ZfsOp::kRead, "clear property on", name);
+    if (zfs_prop_inherit(zhp.get(), key.c_str(), B_FALSE) != 0) {
+      return LastError(h, ZfsOp::kSetProperty, absl::StrCat("clear ", key, " on"), name);
+    }
     return absl::OkStatus();
   }
 

@@ -37,6 +37,9 @@ struct VolumeProps {
   uint64_t used = 0;
   uint64_t referenced = 0;
   uint64_t logicalreferenced = 0;
+  uint64_t written = 0;          // since the newest snapshot (all of referenced without one)
+  uint64_t usedbysnapshots = 0;  // freed if every snapshot were destroyed
+  uint64_t logicalused = 0;      // used before compression
   uint64_t refreservation = 0;
   double compressratio = 1.0;
   int64_t creation = 0;  // Unix seconds
@@ -85,12 +88,14 @@ struct ResumePoint {
   bool raw = false;  // the interrupted stream was raw (zfs send -w)
 };
 
-// A pool's health and the settings the seed document prescribes, plus the
-// space figures of its root dataset (not raw vdev numbers).
+// A pool's health and the settings the seed document prescribes, the space
+// figures of its root dataset (what volumes can use) and the pool's own raw
+// vdev figures.
 // A top-level vdev of a pool: a disk, a file, a mirror, a raidz group...
 struct TopLevelVdev {
   std::string name;  // as `zpool status` names it ("sdb", "/var/tmp/a.img", "mirror-0")
   uint64_t ashift = 0;
+  std::string state;  // "ONLINE", "DEGRADED", "FAULTED", "OFFLINE", "UNAVAIL", "REMOVED"
   bool operator==(const TopLevelVdev&) const = default;
 };
 
@@ -106,6 +111,18 @@ struct PoolProps {
   uint64_t used = 0;        // root dataset USED
   uint64_t available = 0;   // root dataset AVAILABLE
   double compressratio = 1.0;
+  // The pool's own figures (`zpool list`): raw vdev space before redundancy.
+  uint64_t size = 0;
+  uint64_t allocated = 0;
+  uint64_t free = 0;
+  uint64_t capacity = 0;                  // percent allocated
+  std::optional<uint64_t> fragmentation;  // percent; unset when the pool cannot tell
+};
+
+// A dataset's space as ZFS accounts it (`zfs get used,available`).
+struct DatasetSpace {
+  uint64_t used = 0;
+  uint64_t available = 0;
 };
 
 // A FAILED_PRECONDITION that says the dataset is in use: a zvol whose device
@@ -120,6 +137,10 @@ class Zfs {
 
   // The named pool. NOT_FOUND if no such pool is imported.
   virtual absl::StatusOr<PoolProps> GetPool(const std::string& pool) = 0;
+  // The used and available bytes of a dataset (the pool's root: what
+  // GetPool reports as used and available), in one cheap read. NOT_FOUND if
+  // it does not exist.
+  virtual absl::StatusOr<DatasetSpace> GetSpace(const std::string& dataset) = 0;
 
   // True if the dataset, volume or snapshot exists.
   virtual bool Exists(const std::string& name) = 0;
@@ -198,6 +219,10 @@ class Zfs {
   // ("volmode" = "none").
   virtual absl::Status SetProperty(const std::string& name, const std::string& key,
                                    const std::string& value) = 0;
+  // Removes the local value of user property `key` ("mvirt:id") from a
+  // dataset or snapshot (`zfs inherit`); OK if it had none. NOT_FOUND if
+  // `name` does not exist, INVALID_ARGUMENT for a native property.
+  virtual absl::Status ClearUserProperty(const std::string& name, const std::string& key) = 0;
 
   // (SetProperty also takes "refreservation" = "auto" on a volume: all of
   // its volsize reserved, as `zfs create` without -s does, RESOURCE_EXHAUSTED

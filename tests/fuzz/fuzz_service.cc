@@ -215,8 +215,9 @@ void CheckZfs(World& w, absl::string_view after) {
   absl::StatusOr<std::vector<VolumeProps>> vols = w.fake.ListVolumes(kPool);
   if (!vols.ok()) fail("ListVolumes of the pool failed: " + vols.status().ToString());
   for (const VolumeProps& v : *vols) {
-    if (v.user_props.count(kIdProperty) == 0 || v.user_props.count(kKindProperty) == 0) {
-      fail("a volume without its properties: " + v.name);
+    // Managed (both marks), or let go by ReleaseVolume (neither).
+    if (v.user_props.count(kIdProperty) != v.user_props.count(kKindProperty)) {
+      fail("a volume with one of its two marks: " + v.name);
     }
   }
   absl::StatusOr<std::vector<VolumeProps>> templates =
@@ -408,7 +409,7 @@ void Import(World& w, absl::string_view payload) {
 }
 
 void Run(World& w, uint8_t selector, absl::string_view p) {
-  switch (selector % 26) {
+  switch (selector % 28) {
     case 0:
       return Call<GetVersionRequest, VersionInfo>(w, "GetVersion", true, p,
                                                   &ZfsServiceImpl::GetVersion);
@@ -548,6 +549,13 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
     case 25:
       return Call<AbortReceiveRequest, AbortReceiveResponse>(w, "AbortReceive", false, p,
                                                              &ZfsServiceImpl::AbortReceive);
+    case 26:
+      return Call<AdoptVolumeRequest, Volume>(
+          w, "AdoptVolume", false, p, &ZfsServiceImpl::AdoptVolume,
+          [](const AdoptVolumeRequest&, const Volume& v) { CheckVolumeReply(v, "AdoptVolume"); });
+    case 27:
+      return Call<ReleaseVolumeRequest, ReleaseVolumeResponse>(w, "ReleaseVolume", false, p,
+                                                               &ZfsServiceImpl::ReleaseVolume);
     case 21: {
       // The VM holding the volume's device opens or closes it.
       const std::string dataset = Dataset(std::string(p));

@@ -17,7 +17,9 @@ RPC = {name: i for i, name in enumerate([
     "ListSnapshots", "DeleteSnapshot", "RollbackSnapshot", "CloneVolume",
     "ListTemplates", "DeleteTemplate", "CloneFromTemplate",
     "PromoteSnapshotToTemplate", "ImportTemplate", "GetImportJob",
-    "ListImportJobs", "CancelImportJob", "ToggleOpen"])}
+    "ListImportJobs", "CancelImportJob", "ToggleOpen", "RenameVolume",
+    "RenameSnapshot", "GetReceiveState", "AbortReceive", "AdoptVolume",
+    "ReleaseVolume"])}
 
 ID1 = "11111111-1111-4111-8111-111111111111"
 ID2 = "22222222-2222-4222-8222-222222222222"
@@ -130,6 +132,16 @@ SEEDS = {
         call("ListImportJobs", u(1, 1)),
         call("GetImportJob", s(1, ID1)),
         call("CancelImportJob", s(1, ID1)),
+    ],
+    "adoption": [
+        call("ReleaseVolume", s(1, "vm-1"), s(2, ID2)),  # another id
+        call("ReleaseVolume", s(1, "clone-1")),
+        call("AdoptVolume", s(1, "vmpool/clone-1"), s(2, "clone-2"), s(3, ID2)),
+        call("AdoptVolume", s(1, "vmpool/clone-2"), s(2, "clone-2"), s(3, ID2)),  # a retry
+        call("AdoptVolume", s(1, "vmpool/vm-1")),  # managed already
+        call("AdoptVolume", s(1, "vmpool/.mvirt/templates/tmpl-1"), s(2, "t")),
+        call("ReleaseVolume", s(1, "vm-1")),
+        call("AdoptVolume", s(1, "vmpool/vm-1"), u(5, 1)),
     ],
     "reads": [
         call("GetVersion"),

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "mvirt_zfs.pb.h"
 #include "status_matchers.h"
 
@@ -91,6 +92,21 @@ TEST_F(MetricsTest, DeviceWaitsAreAHistogramByOperation) {
   EXPECT_THAT(text, HasSubstr("mvirt_zfs_device_wait_duration_seconds_sum{op=\"gone\"} 0.002"));
 }
 
+TEST_F(MetricsTest, SnapshotPolicyResultsAreCountersThatExistFromTheStart) {
+  const std::string before = metrics_.Text();
+  for (const char* result : {"taken", "pruned", "kept_protected", "refused", "failed"}) {
+    EXPECT_THAT(before,
+                HasSubstr(absl::StrCat("mvirt_zfs_snapshot_policy_snapshots_total{result=\"",
+                                       result, "\"} 0\n")));
+  }
+  metrics_.RecordSnapshotPolicy("taken", 3);
+  metrics_.RecordSnapshotPolicy("taken", 2);
+  metrics_.RecordSnapshotPolicy("refused", 1);
+  const std::string text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_snapshot_policy_snapshots_total{result=\"taken\"} 5\n"));
+  EXPECT_THAT(text, HasSubstr("mvirt_zfs_snapshot_policy_snapshots_total{result=\"refused\"} 1\n"));
+}
+
 TEST_F(MetricsTest, ScrapeTimeFiguresComeFromTheSourcesAndTheCensusIsReusedWhileFresh) {
   EXPECT_THAT(metrics_.Text(), Not(HasSubstr("mvirt_zfs_pool_bytes{")));  // no sources yet
   std::atomic<int> censuses{0};
@@ -103,6 +119,11 @@ TEST_F(MetricsTest, ScrapeTimeFiguresComeFromTheSourcesAndTheCensusIsReusedWhile
     c.pool_available_bytes = 700;
     c.pool_provisioned_bytes = 5000;
     c.pool_compression_ratio = 1.5;
+    c.pool_reserve_bytes = 100;
+    c.pool_overcommit_ratio = 5.0;
+    c.pool_capacity_percent = 30;
+    c.pool_fragmentation_percent = 7;
+    c.pool_vdevs_online = {{"mirror-0", true}, {"sdc", false}};
     c.volumes = 4;
     c.snapshots = 9;
     c.templates = 2;
@@ -120,8 +141,13 @@ TEST_F(MetricsTest, ScrapeTimeFiguresComeFromTheSourcesAndTheCensusIsReusedWhile
         "mvirt_zfs_pool_bytes{kind=\"available\"} 700\n",
         "mvirt_zfs_pool_bytes{kind=\"provisioned\"} 5000\n",
         "mvirt_zfs_pool_compression_ratio 1.5\n", "mvirt_zfs_pool_serving 1\n",
-        "mvirt_zfs_objects{kind=\"volume\"} 4\n", "mvirt_zfs_objects{kind=\"snapshot\"} 9\n",
-        "mvirt_zfs_objects{kind=\"template\"} 2\n", "mvirt_zfs_import_jobs{state=\"RUNNING\"} 1\n",
+        "mvirt_zfs_pool_bytes{kind=\"reserve\"} 100\n", "mvirt_zfs_pool_overcommit_ratio 5\n",
+        "mvirt_zfs_pool_percent{kind=\"capacity\"} 30\n",
+        "mvirt_zfs_pool_percent{kind=\"fragmentation\"} 7\n",
+        "mvirt_zfs_pool_vdev_online{vdev=\"mirror-0\"} 1\n",
+        "mvirt_zfs_pool_vdev_online{vdev=\"sdc\"} 0\n", "mvirt_zfs_objects{kind=\"volume\"} 4\n",
+        "mvirt_zfs_objects{kind=\"snapshot\"} 9\n", "mvirt_zfs_objects{kind=\"template\"} 2\n",
+        "mvirt_zfs_import_jobs{state=\"RUNNING\"} 1\n",
         "mvirt_zfs_import_jobs{state=\"FAILED\"} 0\n", "mvirt_zfs_import_written_bytes 123\n",
         "mvirt_zfs_watch_subscribers 7\n"}) {
     EXPECT_THAT(text, HasSubstr(line));

@@ -37,7 +37,7 @@ TEST(CheckPoolStandards, EachDifferingSettingWithTheCommandThatFixesIt) {
 
 TEST(CheckPoolStandards, AshiftIsCheckedOnEveryTopLevelVdev) {
   PoolProps p = SeedPool();
-  p.top_level_vdevs = {{"sda", 9}, {"sdb", 12}, {"mirror-2", 13}};
+  p.top_level_vdevs = {{"sda", 9, "ONLINE"}, {"sdb", 12, "ONLINE"}, {"mirror-2", 13, "ONLINE"}};
   std::vector<StandardsFinding> f = CheckPoolStandards(p);
   EXPECT_THAT(f, ElementsAre(Field(&StandardsFinding::vdev, "sda"),
                              Field(&StandardsFinding::vdev, "mirror-2")));

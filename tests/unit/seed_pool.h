@@ -12,7 +12,7 @@ inline PoolProps SeedPool() {
   p.name = "vmpool";
   p.health = "ONLINE";
   p.ashift = 12;
-  p.top_level_vdevs = {{"nvme0n1p2", 12}, {"nvme1n1", 12}};
+  p.top_level_vdevs = {{"nvme0n1p2", 12, "ONLINE"}, {"nvme1n1", 12, "ONLINE"}};
   p.autotrim = true;
   p.compression = "lz4";
   p.xattr = "sa";

@@ -18,6 +18,7 @@ void World::Restart() {
   VolumeManagerOptions options;
   options.pool = kPool;
   options.device_timeout = device_timeout;
+  options.space = space;
   manager = std::make_unique<VolumeManager>(zfs, devices, options);
   manager->CollectGarbage(/*at_startup=*/true);
   zfs.Reset();

@@ -40,6 +40,7 @@ struct World {
 
   FakeZfs fake;
   FaultyZfs zfs{fake};
+  SpaceLimits space;  // the space guard's limits at the next Restart (none by default)
   FakeZvolDevices devices;
   absl::Duration device_timeout;
   std::unique_ptr<VolumeManager> manager;

@@ -437,6 +437,25 @@ TEST_P(ZfsContractTest, RenameRefusesATakenTargetAndAMissingParentOrSource) {
   EXPECT_TRUE(zfs().Exists(Ds("b")));
 }
 
+TEST_P(ZfsContractTest, AUserPropertyClearedIsGoneFromAVolumeAndASnapshot) {
+  const std::string v = Ds("v");
+  MakeVolume(v, kSize, {{"mvirt:id", "vol-id"}, {"mvirt:kind", "volume"}});
+  Snap(v + "@a");
+  ASSERT_OK(zfs().SetProperty(v + "@a", "mvirt:id", "snap-id"));
+  ASSERT_OK(zfs().ClearUserProperty(v, "mvirt:id"));
+  ASSERT_OK(zfs().ClearUserProperty(v + "@a", "mvirt:id"));
+  ASSERT_OK(zfs().ClearUserProperty(v, "mvirt:never-set"));  // nothing to clear: OK
+  absl::StatusOr<VolumeProps> volume = zfs().GetVolume(v);
+  ASSERT_OK(volume);
+  EXPECT_EQ(volume->user_props, (UserProps{{"mvirt:kind", "volume"}}));
+  absl::StatusOr<SnapshotProps> snap = zfs().GetSnapshot(v + "@a");
+  ASSERT_OK(snap);
+  EXPECT_TRUE(snap->user_props.empty());
+  EXPECT_THAT(zfs().ClearUserProperty(Ds("missing"), "mvirt:id"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(zfs().ClearUserProperty(v, "volsize"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST_P(ZfsContractTest, ASnapshotRenamedKeepsItsGuidPropertiesHoldsAndClones) {
   const std::string v = Ds("v");
   MakeVolume(v);
@@ -634,6 +653,14 @@ TEST_P(ZfsContractTest, PoolReportsHealthAndSpace) {
   EXPECT_EQ(props->health, "ONLINE");
   EXPECT_GT(props->available, 0u);
   EXPECT_THAT(zfs().GetPool("mvnopool"), StatusIs(absl::StatusCode::kNotFound));
+  // GetSpace of the root is GetPool's dataset view (nothing changes between
+  // the two reads here).
+  absl::StatusOr<DatasetSpace> space = zfs().GetSpace(pool);
+  ASSERT_OK(space);
+  EXPECT_EQ(space->used, props->used);
+  EXPECT_EQ(space->available, props->available);
+  EXPECT_THAT(zfs().GetSpace(pool + "/mvnothing"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(zfs().GetSpace("mvnopool"), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_P(ZfsContractTest, SendAndReceiveMakeTheSameVolumeFullThenIncremental) {

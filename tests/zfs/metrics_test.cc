@@ -106,6 +106,16 @@ TEST(Metrics, ScrapedValuesFollowTheCallsAndThePool) {
   ASSERT_TRUE(size.has_value());
   EXPECT_NEAR(*size, used + available, 0.01 * (used + available));
   EXPECT_GT(Value(s, "mvirt_zfs_pool_compression_ratio{}").value_or(0), 0.99);
+  // The pool's own figures and the space guard's (default 10% reserve).
+  EXPECT_NEAR(Value(s, "mvirt_zfs_pool_bytes{kind=\"reserve\"}").value_or(0), 0.1 * *size,
+              0.01 * *size);
+  EXPECT_NEAR(Value(s, "mvirt_zfs_pool_overcommit_ratio{}").value_or(0), (64 << 20) / *size, 0.01);
+  EXPECT_EQ(Value(s, "mvirt_zfs_pool_percent{kind=\"capacity\"}"),
+            std::stod(MustRun("zpool get -Hp -o value capacity " + pool.name())));
+  EXPECT_TRUE(Value(s, "mvirt_zfs_pool_percent{kind=\"fragmentation\"}").has_value());
+  EXPECT_EQ(Value(s, "mvirt_zfs_pool_vdev_online{vdev=\"/var/tmp/mvirt-zfs-test-" + pool.name() +
+                         ".img\"}"),
+            1);
 
   // A watch stream is a subscriber while it is open.
   grpc::ClientContext watch_ctx;

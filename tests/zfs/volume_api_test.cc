@@ -596,7 +596,9 @@ TEST_F(VolumeApiTest, EveryRpcTakingANameRefusesBadNamesAndChangesNothing) {
 }
 
 // Thick provisioning: the whole size is reserved (refreservation), grows
-// with the volume, and a pool that cannot reserve it gets nothing made.
+// with the volume, and a pool that cannot reserve it gets nothing made (here
+// the space guard's default 10% reserve refuses first; ZFS's own refusal
+// without the guard: Space.WithoutTheGuardZfsRefusesAThickVolumeItCannotReserve).
 TEST_F(VolumeApiTest, AThickVolumeReservesItsSizeAndIsRefusedWhenThePoolCannot) {
   auto create = [&](const std::string& name, uint64_t size, Volume* out) {
     cleanup_.push_back(name);
@@ -624,8 +626,9 @@ TEST_F(VolumeApiTest, AThickVolumeReservesItsSizeAndIsRefusedWhenThePoolCannot) 
   ASSERT_THAT(create("thick-big", share, &big), GrpcIsOk());
   const std::string before = PoolState(kPool);
   Volume refused;
-  EXPECT_THAT(create("thick-more", share, &refused),
-              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("cannot reserve")));
+  EXPECT_THAT(
+      create("thick-more", share, &refused),
+      GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("refused by the space guard")));
   EXPECT_EQ(PoolState(kPool), before) << "nothing made, nothing left under .mvirt/creating";
   // Thin, the same size is fine: space is taken as it is written.
   CreateVolumeRequest thin;
