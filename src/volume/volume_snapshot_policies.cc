@@ -71,7 +71,10 @@ absl::StatusOr<SnapshotPolicyInfo> VolumeManager::GetSnapshotPolicy(const std::s
 
 SnapshotPolicyRun VolumeManager::RunSnapshotPolicies(absl::Time now) {
   SnapshotPolicyRun run;
-  absl::StatusOr<std::vector<VolumeProps>> all = zfs_.ListVolumes(options_.pool);
+  // One read in the kernel finds the volumes with a policy (the digest's
+  // `id` is the policy's text here); only those are read in full.
+  absl::StatusOr<std::vector<VolumeDigest>> all =
+      zfs_.ScanVolumes(options_.pool, kSnapshotPolicyProperty);
   if (!all.ok()) {
     LogWarning("snapshot policies: cannot list volumes: ", all.status().message());
     ++run.failed;
@@ -83,16 +86,17 @@ SnapshotPolicyRun VolumeManager::RunSnapshotPolicies(absl::Time now) {
     uint64_t usedbysnapshots = 0;
   };
   std::vector<Scheduled> scheduled;
-  for (const VolumeProps& v : *all) {
-    auto text = v.user_props.find(kSnapshotPolicyProperty);
-    if (!IsManaged(v.user_props) || text == v.user_props.end()) continue;
-    absl::StatusOr<SnapshotPolicyInfo> policy = ParseSnapshotPolicy(text->second);
+  for (const VolumeDigest& digest : *all) {
+    if (digest.id.empty()) continue;
+    absl::StatusOr<VolumeProps> v = zfs_.GetVolume(digest.name);
+    if (!v.ok() || !IsManaged(v->user_props)) continue;  // deleted meanwhile, or not ours
+    absl::StatusOr<SnapshotPolicyInfo> policy = ParseSnapshotPolicy(digest.id);
     if (!policy.ok()) {
-      LogWarning("snapshot policy of ", v.name, " skipped: ", policy.status().message());
+      LogWarning("snapshot policy of ", v->name, " skipped: ", policy.status().message());
       ++run.failed;
       continue;
     }
-    scheduled.push_back({names_.VolumeNameOf(v.name), *policy, v.usedbysnapshots});
+    scheduled.push_back({names_.VolumeNameOf(v->name), *policy, v->usedbysnapshots});
   }
 
   // What is due: one snapshot per class and period, the volumes of a group

@@ -11,6 +11,8 @@
 // request that does not parse is skipped, as gRPC would refuse it. Selector
 // 21 is not an RPC: it opens or closes the device of volume <payload> (what
 // a running VM does), so that refusals of busy volumes are reached too.
+// Selector 30 is not one either: the snapshot scheduler runs at a time the
+// payload chooses (RunSnapshotPolicies).
 //
 // Every input starts from the same world: pool "fuzzpool" (not "vmpool": no
 // real device path of this host can be meant) with volume "vm-1" (1 GiB,
@@ -30,7 +32,7 @@
 //  - a failed call (and every read-only call) left FakeZfs::Dump()
 //    unchanged: all-or-nothing;
 //  - ZFS holds only complete objects: every zvol under the pool carries
-//    mvirt:id and mvirt:kind, every template its @template snapshot and
+//    both mvirt:id and mvirt:kind (or neither: released), every template its @template snapshot and
 //    properties, nothing is left under .mvirt/creating, incoming or imports;
 //  - successful replies are consistent with the request (names, ids,
 //    sizes rounded up to the volblocksize, a deleted volume is gone);
@@ -41,10 +43,12 @@
 #include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -409,7 +413,7 @@ void Import(World& w, absl::string_view payload) {
 }
 
 void Run(World& w, uint8_t selector, absl::string_view p) {
-  switch (selector % 28) {
+  switch (selector % 31) {
     case 0:
       return Call<GetVersionRequest, VersionInfo>(w, "GetVersion", true, p,
                                                   &ZfsServiceImpl::GetVersion);
@@ -556,6 +560,29 @@ void Run(World& w, uint8_t selector, absl::string_view p) {
     case 27:
       return Call<ReleaseVolumeRequest, ReleaseVolumeResponse>(w, "ReleaseVolume", false, p,
                                                                &ZfsServiceImpl::ReleaseVolume);
+    case 28:
+      return Call<SetSnapshotPolicyRequest, SnapshotPolicy>(w, "SetSnapshotPolicy", false, p,
+                                                            &ZfsServiceImpl::SetSnapshotPolicy);
+    case 29:
+      return Call<GetSnapshotPolicyRequest, SnapshotPolicy>(w, "GetSnapshotPolicy", true, p,
+                                                            &ZfsServiceImpl::GetSnapshotPolicy);
+    case 30: {
+      // The snapshot scheduler looks, at a time the input chooses (the
+      // first 4 bytes: seconds since 2026-01-01, about 136 years on).
+      uint32_t offset = 0;
+      std::memcpy(&offset, p.data(), std::min(p.size(), sizeof(offset)));
+      const absl::Time now = absl::FromUnixSeconds(1767225600 + int64_t{offset});
+      const SnapshotPolicyRun run = w.volumes->RunSnapshotPolicies(now);
+      const std::string call = absl::StrCat("RunSnapshotPolicies(", absl::FormatTime(now), ")");
+      if (Verbose()) {
+        std::fprintf(stderr, "%s: %llu taken, %llu pruned\n", call.c_str(),
+                     static_cast<unsigned long long>(run.taken),
+                     static_cast<unsigned long long>(run.pruned));
+      }
+      CheckZfs(w, call);
+      CheckEvents(w, call);
+      return;
+    }
     case 21: {
       // The VM holding the volume's device opens or closes it.
       const std::string dataset = Dataset(std::string(p));

@@ -19,7 +19,7 @@ RPC = {name: i for i, name in enumerate([
     "PromoteSnapshotToTemplate", "ImportTemplate", "GetImportJob",
     "ListImportJobs", "CancelImportJob", "ToggleOpen", "RenameVolume",
     "RenameSnapshot", "GetReceiveState", "AbortReceive", "AdoptVolume",
-    "ReleaseVolume"])}
+    "ReleaseVolume", "SetSnapshotPolicy", "GetSnapshotPolicy", "RunScheduler"])}
 
 ID1 = "11111111-1111-4111-8111-111111111111"
 ID2 = "22222222-2222-4222-8222-222222222222"
@@ -136,12 +136,22 @@ SEEDS = {
     "adoption": [
         call("ReleaseVolume", s(1, "vm-1"), s(2, ID2)),  # another id
         call("ReleaseVolume", s(1, "clone-1")),
-        call("AdoptVolume", s(1, "vmpool/clone-1"), s(2, "clone-2"), s(3, ID2)),
-        call("AdoptVolume", s(1, "vmpool/clone-2"), s(2, "clone-2"), s(3, ID2)),  # a retry
-        call("AdoptVolume", s(1, "vmpool/vm-1")),  # managed already
-        call("AdoptVolume", s(1, "vmpool/.mvirt/templates/tmpl-1"), s(2, "t")),
+        call("AdoptVolume", s(1, "fuzzpool/clone-1"), s(2, "clone-2"), s(3, ID2)),
+        call("AdoptVolume", s(1, "fuzzpool/clone-2"), s(2, "clone-2"), s(3, ID2)),  # a retry
+        call("AdoptVolume", s(1, "fuzzpool/vm-1")),  # managed already
+        call("AdoptVolume", s(1, "fuzzpool/.mvirt/templates/tmpl-1"), s(2, "t")),
         call("ReleaseVolume", s(1, "vm-1")),
-        call("AdoptVolume", s(1, "vmpool/vm-1"), u(5, 1)),
+        call("AdoptVolume", s(1, "fuzzpool/vm-1"), u(5, 1)),
+    ],
+    "schedules": [
+        call("SetSnapshotPolicy", s(1, s(1, "vm-1") + u(2, 2) + u(3, 1) + s(5, "g"))),
+        call("SetSnapshotPolicy", s(1, s(1, "clone-1") + u(2, 1) + s(5, "g"))),
+        call("GetSnapshotPolicy", s(1, "vm-1")),
+        bytes([RPC["RunScheduler"]]) + struct.pack("<H", 4) + struct.pack("<I", 3600),
+        bytes([RPC["RunScheduler"]]) + struct.pack("<H", 4) + struct.pack("<I", 7300),
+        bytes([RPC["RunScheduler"]]) + struct.pack("<H", 4) + struct.pack("<I", 90000),
+        call("SetSnapshotPolicy", s(1, s(1, "vm-1") + u(2, 1001))),  # too many
+        call("SetSnapshotPolicy", s(1, s(1, "vm-1"))),  # cleared
     ],
     "reads": [
         call("GetVersion"),
