@@ -34,6 +34,7 @@ build_deps=(
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libgtest-dev libgmock-dev libcli11-dev
   libsystemd-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev uuid-dev libblkid-dev
+  libsqlite3-dev
   prometheus-cpp-dev python3-prometheus-client help2man adduser systemd
   qemu-utils bubblewrap openssl python3 util-linux psmisc procps
   dmsetup e2fsprogs

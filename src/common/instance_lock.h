@@ -2,8 +2,8 @@
 // flock(2) on a file under /run/lock, held for the process's lifetime (the
 // kernel drops it when the process dies, however it dies), with the holder's
 // pid written in it so that a second instance can name the first.
-#ifndef MVIRT_ZFS_DAEMON_INSTANCE_LOCK_H_
-#define MVIRT_ZFS_DAEMON_INSTANCE_LOCK_H_
+#ifndef MVIRT_ZFS_COMMON_INSTANCE_LOCK_H_
+#define MVIRT_ZFS_COMMON_INSTANCE_LOCK_H_
 
 #include <string>
 
@@ -32,4 +32,4 @@ class InstanceLock {
 
 }  // namespace mvirt::zfs
 
-#endif  // MVIRT_ZFS_DAEMON_INSTANCE_LOCK_H_
+#endif  // MVIRT_ZFS_COMMON_INSTANCE_LOCK_H_

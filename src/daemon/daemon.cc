@@ -31,12 +31,12 @@
 #include "access/authorizer.h"
 #include "access/unix_listener.h"
 #include "audit/log_service_client.h"
+#include "common/instance_lock.h"
 #include "common/log.h"
 #include "common/net_address.h"
 #include "common/periodic_thread.h"
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
-#include "daemon/instance_lock.h"
 #include "daemon/metrics_census.h"
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
@@ -49,6 +49,7 @@
 #include "import/import_manager.h"
 #include "metrics/call_metrics_interceptor.h"
 #include "metrics/metrics.h"
+#include "migrate/migrate_command.h"
 #include "pool/pool_init_command.h"
 #include "pool/pool_standards.h"
 #include "replication/replication_jobs.h"
@@ -212,6 +213,9 @@ int RunDaemon(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "pool") {
     return RunPoolCommand(std::vector<std::string>(argv + 1, argv + argc), std::cin, std::cout,
                           std::cerr);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "migrate-from-rust") {
+    return RunMigrateCommand(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
   }
   ParsedCommandLine cmd = ParseDaemonCommandLine(std::vector<std::string>(argv, argv + argc));
   if (!cmd.run) {

@@ -206,7 +206,8 @@ ParsedCommandLine ParseDaemonCommandLine(const std::vector<std::string>& args) {
   app.set_version_flag("--version", MVIRT_ZFS_VERSION);
   app.footer(
       "Setting up a pool: mvirt-zfs pool init --pool NAME DEVICE... creates one with the seed "
-      "document's settings (see mvirt-zfs pool init --help).");
+      "document's settings (see mvirt-zfs pool init --help). Moving a pool over from the Rust "
+      "mvirt-zfs: mvirt-zfs migrate-from-rust --pool NAME [--apply] (see its --help).");
   app.set_config("--config", kDefaultConfigFile,
                  "Config file (TOML) with the same keys as the long flags, e.g. pool = \"vmpool\"; "
                  "read if present");

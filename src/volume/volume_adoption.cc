@@ -116,8 +116,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::AdoptVolume(const AdoptVolumeParams& p
     }
     if (!absl::IsNotFound(taken.status())) return Annotate(taken.status(), op);
   }
-  absl::StatusOr<std::optional<KeyedMutex::Lock>> id_lock =
-      LockUnusedId(op, params.id, target);
+  absl::StatusOr<std::optional<KeyedMutex::Lock>> id_lock = LockUnusedId(op, params.id, target);
   if (!id_lock.ok()) return id_lock.status();
   const std::string id = params.id.empty() ? NewUuid() : params.id;
 

@@ -532,6 +532,10 @@ bool IsManaged(const UserProps& props);
 // True if all of the volume's size is reserved (refreservation): thick.
 bool IsThick(const VolumeProps& props);
 
+// Makes <pool>/.mvirt and its areas (templates, incoming, ...) as the daemon
+// keeps them, those missing only.
+absl::Status EnsureReservedAreas(Zfs& zfs, const DatasetNames& names);
+
 // OK if `name` is a valid volume name and `id` is empty (one is generated)
 // or a UUID; INVALID_ARGUMENT otherwise.
 absl::Status ValidateNewVolume(const std::string& name, const std::string& id);

@@ -289,8 +289,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::CloneFrom(const std::string& op,
     }
     return FinishNewVolume(op, dataset);
   }
-  absl::StatusOr<std::optional<KeyedMutex::Lock>> id_lock =
-      LockUnusedId(op, params.id, dataset);
+  absl::StatusOr<std::optional<KeyedMutex::Lock>> id_lock = LockUnusedId(op, params.id, dataset);
   if (!id_lock.ok()) return id_lock.status();
   absl::StatusOr<SpaceGuard::Ticket> space = AdmitSpace(op, {volsize, params.thick ? volsize : 0});
   if (!space.ok()) return space.status();

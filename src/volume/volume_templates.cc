@@ -19,8 +19,8 @@ namespace mvirt::zfs {
 
 std::string VolumeManager::TemplateLockKey(const std::string& name) { return "template/" + name; }
 
-absl::Status VolumeManager::EnsureReservedDatasets() {
-  if (absl::Status s = zfs_.EnsureHiddenFilesystem(names_.ReservedRoot(), /*zvol_devices=*/false);
+absl::Status EnsureReservedAreas(Zfs& zfs, const DatasetNames& names) {
+  if (absl::Status s = zfs.EnsureHiddenFilesystem(names.ReservedRoot(), /*zvol_devices=*/false);
       !s.ok()) {
     return s;
   }
@@ -28,13 +28,15 @@ absl::Status VolumeManager::EnsureReservedDatasets() {
        {ReservedArea::kTemplates, ReservedArea::kIncoming, ReservedArea::kDeleted,
         ReservedArea::kImports, ReservedArea::kCreating, ReservedArea::kReceiving}) {
     if (absl::Status s =
-            zfs_.EnsureHiddenFilesystem(names_.Area(area), DatasetNames::AreaHasZvolDevices(area));
+            zfs.EnsureHiddenFilesystem(names.Area(area), DatasetNames::AreaHasZvolDevices(area));
         !s.ok()) {
       return s;
     }
   }
   return absl::OkStatus();
 }
+
+absl::Status VolumeManager::EnsureReservedDatasets() { return EnsureReservedAreas(zfs_, names_); }
 
 absl::StatusOr<TemplateInfo> VolumeManager::ToTemplateInfo(const VolumeProps& props) {
   const std::string snapshot = DatasetNames::TemplateSnapshotOf(props.name);

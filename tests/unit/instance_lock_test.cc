@@ -1,4 +1,4 @@
-#include "daemon/instance_lock.h"
+#include "common/instance_lock.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
