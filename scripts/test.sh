@@ -107,7 +107,7 @@ else
   kills=${MVIRT_TORTURE_KILLS:-12}
   race_seconds=${MVIRT_RACE_SECONDS:-45}
   guest_env="MVIRT_TORTURE_KILLS=$kills MVIRT_RACE_SECONDS=$race_seconds"
-  scripts/zfs-vm-run --mem 2048 --timeout $((4900 + 30 * kills + 2 * race_seconds)) -- \
+  scripts/zfs-vm-run --mem 2048 --timeout $((5500 + 30 * kills + 2 * race_seconds)) -- \
     env $guest_env tests/guest-suites.sh "$results" || status=1
 fi
 

@@ -77,7 +77,7 @@ cleanup() {
 # guest as long as their sum and a boot).
 kills=${MVIRT_TORTURE_KILLS:-12}
 race_seconds=${MVIRT_RACE_SECONDS:-45}
-run zfs 3000 build-asan
+run zfs 3600 build-asan
 run replication 900 build-asan
 run torture $((450 + 30 * kills)) build-asan
 run race $((360 + 2 * race_seconds)) build-tsan

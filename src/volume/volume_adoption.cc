@@ -83,12 +83,17 @@ absl::StatusOr<VolumeInfo> VolumeManager::AdoptVolume(const AdoptVolumeParams& p
     }
     return Annotate(props.status(), op);
   }
-  if (IsManaged(props->user_props)) {
+  // Marked already: adopted in place, or cut between its marks and its
+  // rename (the retry names the id and the rename goes on).
+  const bool marked = IsManaged(props->user_props);
+  if (marked) {
     const std::string& id = props->user_props.at(kIdProperty);
-    if (!rename && (params.id.empty() || params.id == id)) return ToVolumeInfo(*props);
-    return absl::AlreadyExistsError(absl::StrCat(op, ": it is managed by mvirt-zfs already (id ",
-                                                 id, ", volume '", names_.VolumeNameOf(dataset),
-                                                 "')"));
+    const bool same = params.id.empty() ? !rename : params.id == id;
+    if (!same) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(op, ": it is managed by mvirt-zfs already (id ", id, ")"));
+    }
+    if (!rename) return FinishNewVolume(op, dataset);
   }
   if (!props->origin.empty() && !params.allow_unmanaged_origin) {
     absl::StatusOr<VolumeProps> origin = zfs_.GetVolume(DatasetOf(props->origin));
@@ -120,31 +125,33 @@ absl::StatusOr<VolumeInfo> VolumeManager::AdoptVolume(const AdoptVolumeParams& p
   if (!id_lock.ok()) return id_lock.status();
   const std::string id = params.id.empty() ? NewUuid() : params.id;
 
-  // Renamed first (still unmanaged: a failure here leaves it as it was),
-  // then marked, the id last: managed from that instant. A failed mark is
-  // undone, the rename too.
+  // Marked where it is (mvirt:kind, then mvirt:id: managed from that
+  // instant), then renamed into place: a crash between the two leaves a
+  // marked zvol outside the volume namespace, which the retry renames. A
+  // failed mark or rename is undone (the id first).
+  auto undo = [&](const absl::Status& failure) {
+    for (const char* key : {kIdProperty, kKindProperty}) {
+      if (absl::Status s = zfs_.ClearUserProperty(dataset, key); !s.ok()) {
+        LogError(op, ": could not remove ", key, " again: ", s.message());
+      }
+    }
+    return failure;
+  };
+  if (!marked) {
+    if (absl::Status s = zfs_.SetProperty(dataset, kKindProperty, kKindVolume); !s.ok()) {
+      return undo(Annotate(s, op));
+    }
+    if (absl::Status s = zfs_.SetProperty(dataset, kIdProperty, id); !s.ok()) {
+      return undo(Annotate(s, op));
+    }
+    CrashPoint("adopt/marked");
+  }
   if (rename) {
     if (absl::Status s = zfs_.Rename(dataset, target); !s.ok()) {
-      return DescribeFailure(op, dataset, s);
+      return undo(DescribeFailure(op, dataset, s));
     }
     CrashPoint("adopt/renamed");
   }
-  auto undo = [&](const absl::Status& failure) {
-    if (absl::Status s = zfs_.ClearUserProperty(target, kKindProperty); !s.ok()) {
-      LogError(op, ": could not remove ", kKindProperty, " again: ", s.message());
-    }
-    if (rename) {
-      if (absl::Status s = zfs_.Rename(target, dataset); !s.ok()) {
-        LogError(op, ": could not rename ", target, " back to ", dataset, ": ", s.message());
-      }
-    }
-    return Annotate(failure, op);
-  };
-  if (absl::Status s = zfs_.SetProperty(target, kKindProperty, kKindVolume); !s.ok()) {
-    return undo(s);
-  }
-  if (absl::Status s = zfs_.SetProperty(target, kIdProperty, id); !s.ok()) return undo(s);
-  CrashPoint("adopt/marked");
   LogInfo("adopted zvol ", dataset, rename ? absl::StrCat(" as ", target) : std::string(), " (id ",
           id, ")");
   if (rename && props->key_loaded) {

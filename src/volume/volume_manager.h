@@ -140,10 +140,12 @@ class VolumeManager {
   // --- Adoption (volume_adoption.cc) ---
 
   // Takes the zvol params.dataset, which this daemon did not create, under
-  // management: renamed to the volume params.new_name if given (it must
-  // otherwise already be <pool>/<valid name>), then marked (mvirt:kind,
-  // then mvirt:id: managed from that instant), its device ready on return
-  // and its event published. Its data, snapshots (ids: their guids) and
+  // management: marked where it is (mvirt:kind, then mvirt:id: managed from
+  // that instant), then renamed to the volume params.new_name if given (it
+  // must otherwise already be <pool>/<valid name>), its device ready on
+  // return and its event published. A failed mark or rename is undone; a
+  // crash between them leaves it marked where it was, and the retry (same
+  // id) renames it. Its data, snapshots (ids: their guids) and
   // properties stay. Refused, changing nothing: INVALID_ARGUMENT for a bad
   // name or id, a dataset outside the pool or under .mvirt, a dataset that
   // is not a zvol, no new_name for a zvol outside the volume namespace;

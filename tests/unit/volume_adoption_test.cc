@@ -126,13 +126,34 @@ TEST_F(VolumeAdoptionTest, RefusalsChangeNothing) {
   EXPECT_OK(w_.vm().AdoptVolume(Adopt("vmpool/byhand-clone")));
 }
 
-TEST_F(VolumeAdoptionTest, AFailedMarkIsUndoneAndTheRenameToo) {
+TEST_F(VolumeAdoptionTest, AFailedMarkOrRenameIsUndone) {
   const std::string before = w_.fake.Dump();
   w_.zfs.Reset();
   w_.zfs.FailCall(ZfsCall::kSetProperty, 2, absl::InternalError("injected"));
   EXPECT_THAT(w_.vm().AdoptVolume(Adopt("vmpool/legacy/disk0", "vm1-root")),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("injected")));
   EXPECT_EQ(w_.fake.Dump(), before);
+  w_.zfs.Reset();
+  w_.zfs.FailCall(ZfsCall::kRename, 1, absl::InternalError("injected"));
+  EXPECT_THAT(w_.vm().AdoptVolume(Adopt("vmpool/legacy/disk0", "vm1-root")),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("injected")));
+  absl::StatusOr<VolumeProps> props = w_.fake.GetVolume("vmpool/legacy/disk0");
+  ASSERT_OK(props);
+  EXPECT_THAT(props->user_props, IsEmpty()) << "its marks removed again";
+}
+
+TEST_F(VolumeAdoptionTest, ARetryAfterACrashBetweenMarksAndRenameRenamesIt) {
+  // What a crash at "adopt/marked" leaves: the zvol marked where it was.
+  ASSERT_OK(w_.fake.SetProperty("vmpool/legacy/disk0", "mvirt:kind", "volume"));
+  ASSERT_OK(w_.fake.SetProperty("vmpool/legacy/disk0", "mvirt:id", kId2));
+  EXPECT_THAT(w_.vm().AdoptVolume(Adopt("vmpool/legacy/disk0", "vm1-root", kId3)),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(kId2)));
+  absl::StatusOr<VolumeInfo> adopted =
+      w_.vm().AdoptVolume(Adopt("vmpool/legacy/disk0", "vm1-root", kId2));
+  ASSERT_OK(adopted);
+  EXPECT_EQ(adopted->name, "vm1-root");
+  EXPECT_EQ(adopted->id, kId2);
+  EXPECT_FALSE(w_.fake.Exists("vmpool/legacy/disk0"));
 }
 
 TEST_F(VolumeAdoptionTest, ReleaseDropsEveryMarkAndOurHoldsAndKeepsTheRest) {

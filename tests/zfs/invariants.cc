@@ -41,8 +41,11 @@ std::vector<std::string> PoolViolations(const std::string& pool, ZfsService::Stu
     const bool top = name.find('/', pool.size() + 1) == std::string::npos;
     const bool theirs = std::find(unmanaged.begin(), unmanaged.end(),
                                   name.substr(pool.size() + 1)) != unmanaged.end();
-    if (volume && top && !theirs && (f[2] == "-" || f[3] != "volume")) {
-      found.push_back("zvol without its mvirt: marks: " + name);
+    // Managed (mvirt:id) means complete (mvirt:kind=volume too); a zvol
+    // without mvirt:id is not the daemon's (made by hand, or let go by
+    // ReleaseVolume, which removes the id first).
+    if (volume && top && !theirs && f[2] != "-" && f[3] != "volume") {
+      found.push_back("managed zvol without mvirt:kind=volume: " + name);
     }
     if (volume && name.rfind(pool + "/.mvirt/templates/", 0) == 0 &&
         (f[2] == "-" || listing.find(name + "@template\t") == std::string::npos)) {

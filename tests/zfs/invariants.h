@@ -14,8 +14,10 @@ namespace mvirt::zfs::testing {
 // Every violation, as text (empty if none):
 //  - nothing half-made under <pool>/.mvirt/creating, incoming or imports,
 //    and nothing complete left under receiving (only receives cut short);
-//  - every zvol directly in the pool carries mvirt:id and mvirt:kind=volume,
-//    except `unmanaged` ones (the test's own, e.g. a sentinel);
+//  - every zvol directly in the pool that carries mvirt:id also carries
+//    mvirt:kind=volume, except `unmanaged` ones (the test's own, e.g. a
+//    sentinel); one without mvirt:id is not the daemon's (made by hand, or
+//    released);
 //  - every template has its marks and its @template snapshot;
 //  - every volume ListVolumes reports has a device whose BLKZNAME names it;
 //  - no temporary files in the daemon's state dir.

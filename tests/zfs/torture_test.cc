@@ -270,6 +270,22 @@ std::vector<CrashCase> CrashCases() {
   auto receive_increment = [send_receive](Torture& t, const std::string& tag) {
     return send_receive(t, tag, "s2", "s1");
   };
+  // A zvol made by hand, nested: AdoptVolume marks it, then renames it.
+  auto by_hand = [](Torture& t, const std::string& tag) {
+    MustRun("zfs create -p -s -V 16M " + t.Pool() + "/legacy-" + tag + "/disk");
+  };
+  auto adopt = [](Torture& t, const std::string& tag) {
+    AdoptVolumeRequest req;
+    req.set_dataset(t.Pool() + "/legacy-" + tag + "/disk");
+    req.set_new_name("adopted-" + tag);
+    req.set_id(UuidFor(tag));
+    return CallWithin(kCallDeadline, &ZfsService::Stub::AdoptVolume, t.stub(), req);
+  };
+  auto release = [](Torture& t, const std::string& tag) {
+    ReleaseVolumeRequest req;
+    req.set_name("src-" + tag);
+    return CallWithin(kCallDeadline, &ZfsService::Stub::ReleaseVolume, t.stub(), req);
+  };
   using C = grpc::StatusCode;
   return {
       {"creating/made", none, create, {}},
@@ -289,6 +305,9 @@ std::vector<CrashCase> CrashCases() {
       {"template-delete/parked", with_cloned_template, delete_template, {C::NOT_FOUND}},
       {"receive/received", source, receive_full, {}},
       {"receive/received", received_once, receive_increment, {}},
+      {"adopt/marked", by_hand, adopt, {}},
+      {"adopt/renamed", by_hand, adopt, {}},
+      {"release/unmanaged", source, release, {}},
   };
 }
 
