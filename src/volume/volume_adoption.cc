@@ -128,8 +128,10 @@ absl::StatusOr<VolumeInfo> VolumeManager::AdoptVolume(const AdoptVolumeParams& p
   // Marked where it is (mvirt:kind, then mvirt:id: managed from that
   // instant), then renamed into place: a crash between the two leaves a
   // marked zvol outside the volume namespace, which the retry renames. A
-  // failed mark or rename is undone (the id first).
+  // failed mark or rename is undone (the id first), the marks only if this
+  // call set them.
   auto undo = [&](const absl::Status& failure) {
+    if (marked) return failure;
     for (const char* key : {kIdProperty, kKindProperty}) {
       if (absl::Status s = zfs_.ClearUserProperty(dataset, key); !s.ok()) {
         LogError(op, ": could not remove ", key, " again: ", s.message());

@@ -119,9 +119,9 @@ absl::StatusOr<PoolProps> VolumeManager::ReadPool() {
 }
 
 absl::StatusOr<uint64_t> VolumeManager::MaxVolumeSize() {
-  absl::StatusOr<PoolProps> pool = zfs_.GetPool(options_.pool);
-  if (!pool.ok()) return UnlessPoolGone(pool.status());
-  return pool->used + pool->available;
+  absl::StatusOr<DatasetSpace> root = zfs_.GetSpace(options_.pool);
+  if (!root.ok()) return UnlessPoolGone(root.status());
+  return root->used + root->available;
 }
 
 absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::string& name,

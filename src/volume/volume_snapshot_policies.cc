@@ -84,6 +84,8 @@ SnapshotPolicyRun VolumeManager::RunSnapshotPolicies(absl::Time now) {
     std::string name;  // volume name
     SnapshotPolicyInfo policy;
     uint64_t usedbysnapshots = 0;
+    std::vector<SnapshotProps> snapshots;  // as read before taking; stale once one is taken
+    bool stale = false;
   };
   std::vector<Scheduled> scheduled;
   for (const VolumeDigest& digest : *all) {
@@ -96,25 +98,28 @@ SnapshotPolicyRun VolumeManager::RunSnapshotPolicies(absl::Time now) {
       ++run.failed;
       continue;
     }
-    scheduled.push_back({names_.VolumeNameOf(v->name), *policy, v->usedbysnapshots});
+    scheduled.push_back({names_.VolumeNameOf(v->name), *policy, v->usedbysnapshots, {}, false});
   }
 
   // What is due: one snapshot per class and period, the volumes of a group
   // together (one transaction).
   std::map<std::tuple<std::string, SnapshotClass, int64_t>, std::vector<std::string>> due;
-  for (const Scheduled& s : scheduled) {
+  for (Scheduled& s : scheduled) {
     absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(names_.Volume(s.name));
     if (!snaps.ok()) {
       ++run.failed;
+      s.stale = true;
       continue;
     }
+    s.snapshots = std::move(*snaps);
     for (SnapshotClass c : kSnapshotClasses) {
       if (s.policy.Keep(c) == 0) continue;
       const int64_t period = absl::ToUnixSeconds(PeriodStart(c, now));
-      const bool taken = std::any_of(snaps->begin(), snaps->end(), [&](const SnapshotProps& p) {
-        std::optional<PolicyMark> mark = PolicyMarkOf(p);
-        return mark.has_value() && mark->klass == c && mark->period >= period;
-      });
+      const bool taken =
+          std::any_of(s.snapshots.begin(), s.snapshots.end(), [&](const SnapshotProps& p) {
+            std::optional<PolicyMark> mark = PolicyMarkOf(p);
+            return mark.has_value() && mark->klass == c && mark->period >= period;
+          });
       if (taken) continue;
       // A volume without a group is a group of its own ('/' is in no name).
       const std::string group = s.policy.group.empty() ? "/" + s.name : s.policy.group;
@@ -130,6 +135,9 @@ SnapshotPolicyRun VolumeManager::RunSnapshotPolicies(absl::Time now) {
                          {kPolicyPeriodProperty, absl::StrCat(period)}});
     if (taken.ok()) {
       run.taken += taken->size();
+      for (Scheduled& s : scheduled) {
+        if (std::find(volumes.begin(), volumes.end(), s.name) != volumes.end()) s.stale = true;
+      }
       continue;
     }
     if (absl::IsResourceExhausted(taken.status())) {
@@ -156,13 +164,17 @@ SnapshotPolicyRun VolumeManager::RunSnapshotPolicies(absl::Time now) {
 
   // Pruning: beyond `keep` of each class, the oldest first; never a
   // snapshot that clones or holds depend on, nor one the policy did not take.
-  for (const Scheduled& s : scheduled) {
-    absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(names_.Volume(s.name));
-    if (!snaps.ok()) continue;
+  // A volume's snapshots are read again only if one was taken meanwhile.
+  for (Scheduled& s : scheduled) {
+    if (s.stale) {
+      absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(names_.Volume(s.name));
+      if (!snaps.ok()) continue;
+      s.snapshots = std::move(*snaps);
+    }
     for (SnapshotClass c : kSnapshotClasses) {
       if (s.policy.Keep(c) == 0) continue;
       std::vector<std::pair<PolicyMark, const SnapshotProps*>> of_class;
-      for (const SnapshotProps& p : *snaps) {
+      for (const SnapshotProps& p : s.snapshots) {
         std::optional<PolicyMark> mark = PolicyMarkOf(p);
         if (mark.has_value() && mark->klass == c) of_class.push_back({*mark, &p});
       }

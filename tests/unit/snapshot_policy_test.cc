@@ -174,12 +174,14 @@ TEST_F(SnapshotSchedulerTest, ARunRefusedByTheSpaceGuardTakesNothingAndStillPrun
 }
 
 TEST_F(SnapshotSchedulerTest, PoliciesAreValidatedAndAPolicySetByHandBadlyIsSkipped) {
+  const std::string before = w_.fake.Dump();
   EXPECT_THAT(w_.vm().SetSnapshotPolicy("a", Policy(1001, 0, 0)),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(w_.vm().SetSnapshotPolicy("a", Policy(1, 0, 0, "bad/group")),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(w_.vm().SetSnapshotPolicy("missing", Policy(1, 0, 0)),
               StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(w_.fake.Dump(), before) << "refused policies change nothing";
   EXPECT_THAT(w_.vm().GetSnapshotPolicy("a"), IsOkAndHolds(Policy(0, 0, 0)));
   ASSERT_OK(w_.vm().SetSnapshotPolicy("a", Policy(24, 7, 4, "vm-1")));
   EXPECT_THAT(w_.vm().GetSnapshotPolicy("a"), IsOkAndHolds(Policy(24, 7, 4, "vm-1")));

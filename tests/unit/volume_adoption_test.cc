@@ -71,6 +71,14 @@ TEST_F(VolumeAdoptionTest, AZvolInPlaceGetsItsMarksAndKeepsDataAndSnapshots) {
 }
 
 TEST_F(VolumeAdoptionTest, ANestedZvolIsRenamedIntoTheVolumeNamespace) {
+  // A retry whose rename fails leaves the marks it found.
+  const std::string marked = w_.fake.Dump();
+  w_.zfs.Reset();
+  w_.zfs.FailCall(ZfsCall::kRename, 1, absl::InternalError("injected"));
+  EXPECT_THAT(w_.vm().AdoptVolume(Adopt("vmpool/legacy/disk0", "vm1-root", kId2)),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("injected")));
+  EXPECT_EQ(w_.fake.Dump(), marked);
+  w_.zfs.Reset();
   absl::StatusOr<VolumeInfo> adopted =
       w_.vm().AdoptVolume(Adopt("vmpool/legacy/disk0", "vm1-root", kId2));
   ASSERT_OK(adopted);

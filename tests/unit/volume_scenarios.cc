@@ -128,7 +128,7 @@ std::vector<Scenario> TemplateScenarios() {
        [](World& w) { return w.vm().PromoteToTemplate("src", "s", "golden").status(); }, C::kRename,
        "vmpool/.mvirt/incoming/golden-", Code::kAlreadyExists},
       {"Import", [](World&) {}, Import, C::kRename, "vmpool/.mvirt/imports/img-",
-       Code::kAlreadyExists, false, /*tolerated=*/{{C::kGetPool, 1}}},  // rounding only
+       Code::kAlreadyExists, false, /*tolerated=*/{{C::kGetSpace, 1}}},  // rounding only
       // A failed Exists makes Discard report OK and leave the zvol to the
       // start-up sweep (lzc_exists cannot tell an error from absence).
       {"DiscardStagingVolume", FailedImport, Discard, C::kDestroyWithSnapshots,
