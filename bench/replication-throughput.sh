@@ -12,13 +12,16 @@
 #
 # The volume (default 1024 MiB) is filled with random data (lz4 cannot
 # shrink it, so the stream is as large). Each round sends it once each way,
-# alternating who goes first; the receiving side is destroyed in between.
+# then once through each daemon alone (`volume send | zfs receive`, `zfs
+# send | volume receive`: where the daemons' time goes), reversing the
+# order every other round; the receiving side is destroyed in between.
+# MVIRT_BENCH_BUILD names another build tree (a baseline) to measure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib=${1:-1024}
 rounds=${2:-3}
 work=/var/tmp/mvirt-zfs-bench-repl
-build=$PWD/build
+build=${MVIRT_BENCH_BUILD:-$PWD/build}  # another tree's binaries, e.g. a baseline
 pids=()
 
 cleanup() {
@@ -55,12 +58,22 @@ destroy() {  # udev may still probe a zvol just received
 }
 pipe() { zfs send -Lec mvbsrc/vol@s1 | zfs receive mvbdst/plain; }
 daemon() { ctl mvbsrc volume replicate vol --to "unix:$work/mvbdst.sock"; }
-pipe_times=() daemon_times=()
+# Each half on its own, to tell where the daemon's time goes: the source
+# daemon's SendVolume stream into `zfs receive`, and `zfs send` into the
+# target daemon's ReceiveVolume (which waits for the device, as a replicate
+# does).
+send_half() { ctl mvbsrc volume send vol s1 | zfs receive mvbdst/sent; }
+receive_half() { zfs send -Lec mvbsrc/vol@s1 | ctl mvbdst volume receive received; }
+pipe_times=() daemon_times=() send_times=() receive_times=()
 for ((r = 1; r <= rounds; r++)); do
   if ((r % 2)); then
     pipe_times+=("$(seconds pipe)"); destroy mvbdst/plain
     daemon_times+=("$(seconds daemon)"); destroy mvbdst/vol
+    send_times+=("$(seconds send_half)"); destroy mvbdst/sent
+    receive_times+=("$(seconds receive_half)"); destroy mvbdst/received
   else
+    receive_times+=("$(seconds receive_half)"); destroy mvbdst/received
+    send_times+=("$(seconds send_half)"); destroy mvbdst/sent
     daemon_times+=("$(seconds daemon)"); destroy mvbdst/vol
     pipe_times+=("$(seconds pipe)"); destroy mvbdst/plain
   fi
@@ -69,11 +82,15 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 p=$(median "${pipe_times[@]}")
 d=$(median "${daemon_times[@]}")
+sh=$(median "${send_times[@]}")
+rh=$(median "${receive_times[@]}")
 echo "replication of a ${size_mib} MiB volume of random data (stream: $stream_bytes bytes), median of $rounds"
 printf '%-44s %8s %10s\n' "way" "seconds" "MiB/s"
-awk -v p="$p" -v d="$d" -v b="$stream_bytes" 'BEGIN {
+awk -v p="$p" -v d="$d" -v sh="$sh" -v rh="$rh" -v b="$stream_bytes" 'BEGIN {
   printf "%-44s %8.2f %10.1f\n", "zfs send -Lec | zfs receive", p, b / 1048576 / p
   printf "%-44s %8.2f %10.1f\n", "mvirt-zfsctl volume replicate (two daemons)", d, b / 1048576 / d
+  printf "%-44s %8.2f %10.1f\n", "volume send (daemon) | zfs receive", sh, b / 1048576 / sh
+  printf "%-44s %8.2f %10.1f\n", "zfs send | volume receive (daemon)", rh, b / 1048576 / rh
   printf "mvirt-zfs rate / pipe rate: %.0f%% (target: >= 90%%)\n", 100 * p / d
 }'
-echo "times: pipe ${pipe_times[*]}; daemon ${daemon_times[*]}"
+echo "times: pipe ${pipe_times[*]}; daemon ${daemon_times[*]}; send half ${send_times[*]}; receive half ${receive_times[*]}"

@@ -149,9 +149,11 @@ int RunReceive(const GlobalOptions& options, const ReceiveArgs& args) {
   first.mutable_target()->set_last_stream(args.last_stream);
   bool open = writer->Write(first);
   Progress progress(absl::StrCat("receiving ", args.volume));
-  std::string chunk(kChunkBytes, '\0');
   uint64_t read_total = 0;
+  ReceiveVolumeRequest message;  // reused: stdin is read straight into it
+  std::string& chunk = *message.mutable_data();
   while (open) {
+    chunk.resize(kChunkBytes);  // no-op after a full chunk
     ssize_t n = ReadFull(STDIN_FILENO, chunk.data(), chunk.size());
     if (n < 0) {
       // The daemon keeps what arrived for a resume; say so by its status.
@@ -161,8 +163,7 @@ int RunReceive(const GlobalOptions& options, const ReceiveArgs& args) {
       return kExitRpcError;
     }
     if (n == 0) break;
-    ReceiveVolumeRequest message;
-    message.set_data(chunk.data(), static_cast<size_t>(n));
+    chunk.resize(static_cast<size_t>(n));
     open = writer->Write(message);  // false: the daemon ended the call (its status says why)
     read_total += static_cast<uint64_t>(n);
     progress.Update(read_total, 0);

@@ -37,6 +37,7 @@
 #include "common/periodic_thread.h"
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
+#include "daemon/memory_release.h"
 #include "daemon/metrics_census.h"
 #include "daemon/options.h"
 #include "daemon/pool_check.h"
@@ -223,6 +224,7 @@ int RunDaemon(int argc, char** argv) {
     return cmd.exit_code;
   }
   const DaemonOptions& options = cmd.options;
+  TuneMallocForPeaks();  // before any thread starts
   SetLogLevel(options.log_level);
   SetLogToJournal(IsJournalStream(STDERR_FILENO, std::getenv("JOURNAL_STREAM")));
 
@@ -300,6 +302,9 @@ int RunDaemon(int argc, char** argv) {
         [&volumes, idle] { volumes.SweepAbandonedReceives(idle); },
         PeriodicThread::FirstTick::kAfterInterval);
   }
+  // What a large reply left free goes back to the kernel.
+  PeriodicThread memory_release(absl::Seconds(kReleaseIntervalSeconds), ReleaseFreeMemory,
+                                PeriodicThread::FirstTick::kAfterInterval);
   // The volumes' snapshot schedules (SetSnapshotPolicy).
   PeriodicThread snapshot_scheduler(
       absl::Seconds(options.snapshot_policy_interval_seconds),

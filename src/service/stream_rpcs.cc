@@ -94,17 +94,19 @@ grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolu
     write_end.Reset();  // EOF for the reader below
   });
   bool client_gone = false;
-  std::string chunk(kStreamChunkBytes, '\0');
   absl::Status read_failure;
+  // Read straight into the reused message: no copy between.
+  SendVolumeResponse message;
+  std::string& chunk = *message.mutable_data();
   while (true) {
+    chunk.resize(kStreamChunkBytes);  // no-op after a full chunk
     ssize_t n = ReadFull(read_end.get(), chunk.data(), chunk.size());
     if (n < 0) {
       read_failure = absl::InternalError(absl::StrCat(op, ": reading the stream: errno ", errno));
       break;
     }
     if (n == 0) break;
-    SendVolumeResponse message;
-    message.set_data(chunk.data(), static_cast<size_t>(n));
+    chunk.resize(static_cast<size_t>(n));
     if (!writer->Write(message)) {
       client_gone = true;
       break;
