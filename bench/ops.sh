@@ -10,7 +10,8 @@
 # SCALES is a comma-separated list of volume counts (default 10,100; the
 # long variant is 10,100,1000), each volume with 10 snapshots.
 # --footprint-only measures at each scale only the daemon's memory (after
-# four ListVolumes at once, a GetPoolStats and the fan-out): the way to
+# four ListVolumes at once, a GetPoolStats and the fan-out; then its RSS and
+# peak 35 s later, once it has given freed memory back): the way to
 # reach 1000 volumes in the emulated guest. The tables go
 # to stdout, every figure as JSON to build/bench-results/ops.json.
 set -euo pipefail
@@ -45,3 +46,9 @@ done
 echo "zfs $(zfs version | head -1), $(nproc) CPUs, scales $scales, $rounds rounds"
 "$build/bench/bench_ops" --pool "$pool" --endpoint "unix:$work/sock" --scales "$scales" \
   --rounds "$rounds" --subscribers "$subscribers" --daemon-pid "$daemon_pid" --json "$build/bench-results/ops.json" "${@:4}"
+# The daemon gives freed memory back every 30 s (src/daemon/memory_release.h):
+# its resident set once that has happened after the last call, and its peak.
+if [[ " ${*:4} " == *" --footprint-only "* ]]; then
+  sleep 35
+  echo "daemon 35 s after the last call: $(grep -E '^Vm(RSS|HWM)' "/proc/$daemon_pid/status" | tr -s ' \n' ' ')"
+fi

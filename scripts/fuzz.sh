@@ -63,8 +63,11 @@ fi
 
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer"
 flags+=" -fno-sanitize-recover=all -D_GLIBCXX_ASSERTIONS"
+# -O1 and line tables only (what the sanitizers' reports need): about a
+# third less compile time than RelWithDebInfo's -O2 -g, for a tree that
+# never ships.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DMVIRT_FUZZ=ON -DMVIRT_CRASH_POINTS=ON -DCMAKE_CXX_FLAGS="$flags" >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" -DMVIRT_FUZZ=ON -DMVIRT_CRASH_POINTS=ON -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 [ "$configure_only" = 0 ] || exit 0
 
 mkdir -p "$build/logs"

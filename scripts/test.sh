@@ -5,21 +5,26 @@
 #   2. builds: build/ (what ships, gcc), build-asan/ (clang, ASan+UBSan with
 #      libFuzzer's instrumentation and the crash points of the torture suite:
 #      the sanitizer suites and the fuzz targets), build-tsan/ (clang,
-#      ThreadSanitizer daemon and the concurrency suite alone); -j2
-#   3. unit tests on the host, through ctest (label "unit"): plain and under
-#      ASan+UBSan; the Debian package (scripts/package.sh) built, then
-#      installed, upgraded, removed and purged on this host
-#      (tests/package/package_test.sh)
-#   4. fuzzing: every libFuzzer target for MVIRT_FUZZ_SECONDS (default 20)
-#      seconds (scripts/fuzz.sh, through ctest: label "fuzz")
-#   5. the real-ZFS suites inside a throwaway QEMU guest that has the zfs
+#      ThreadSanitizer daemon and the concurrency suite alone), the two
+#      sanitizer trees at -O1 with line tables; -j2; the Debian package
+#      (scripts/package.sh) from build/
+#   3. the real-ZFS suites inside a throwaway QEMU guest that has the zfs
 #      module (scripts/zfs-vm-run, tests/guest-suites.sh, through ctest:
 #      labels "zfs", "replication", "torture", "race"): the API suite
 #      (ASan+UBSan), replication between two daemons, crash torture, and
 #      concurrency (TSan), against file-backed
-#      pools with the seed's settings. MVIRT_TEST_ON_HOST=1 runs them on this
-#      host instead (it needs the zfs module and root; it creates and
-#      destroys pools named mv* on files under /var/tmp).
+#      pools with the seed's settings. The guest starts first and runs in
+#      the background while steps 4-6 run on the host (the emulated guest
+#      leaves part of the two cores idle); its output is shown once they are
+#      done, and then as it comes. MVIRT_TEST_ON_HOST=1 runs the suites on
+#      this host instead, after steps 4-6 (it needs the zfs module and root;
+#      it creates and destroys pools named mv* on files under /var/tmp).
+#   4. the format check; unit tests on the host, through ctest (label
+#      "unit"): plain and under ASan+UBSan
+#   5. the Debian package installed, upgraded, removed and purged on this
+#      host (tests/package/package_test.sh)
+#   6. fuzzing: every libFuzzer target for MVIRT_FUZZ_SECONDS (default 20)
+#      seconds (scripts/fuzz.sh, through ctest: label "fuzz")
 # Long variants: MVIRT_TORTURE_KILLS (default 12 random kills),
 # MVIRT_RACE_SECONDS (default 45), MVIRT_FUZZ_SECONDS.
 #
@@ -52,7 +57,8 @@ scripts/fuzz.sh --configure-only
 cmake --build build-asan -j"$jobs" --target mvirt-zfs mvirt-zfsctl unit_tests zfs_tests \
   replication_tests torture_tests fuzz_targets
 echo "== build (clang, ThreadSanitizer)"
-build build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMVIRT_SANITIZE=thread -- mvirt-zfs mvirt-zfsctl race_tests
+build build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMVIRT_SANITIZE=thread \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" -- mvirt-zfs mvirt-zfsctl race_tests
 echo "== build (the Debian package, scripts/package.sh, from build/)"
 deb=$(scripts/package.sh build | tee /dev/stderr | tail -1)
 
@@ -60,6 +66,25 @@ results=build/test-results
 rm -rf "$results"
 mkdir -p "$results"
 status=0
+
+# The real-ZFS suites: in the guest, started now and waited for at the end.
+guest_pid=
+if [ "${MVIRT_TEST_ON_HOST:-0}" != 1 ]; then
+  echo "== real-ZFS suites (ctest -L zfs|replication|torture|race, tests/guest-suites.sh):" \
+    "the guest starts now; its output follows the host's tests"
+  # Keep the guest modest: 2 GiB, the pool files are sparse. Its time limit
+  # is the sum of the suites' limits (tests/guest-suites.sh) and a boot.
+  kills=${MVIRT_TORTURE_KILLS:-12}
+  race_seconds=${MVIRT_RACE_SECONDS:-45}
+  guest_env="MVIRT_TORTURE_KILLS=$kills MVIRT_RACE_SECONDS=$race_seconds"
+  (
+    rc=0
+    scripts/zfs-vm-run --mem 2048 --timeout $((5500 + 30 * kills + 2 * race_seconds)) -- \
+      env $guest_env tests/guest-suites.sh "$results" >"$results/guest.log" 2>&1 || rc=$?
+    echo "$rc" >"$results/guest.rc"
+  ) &
+  guest_pid=$!
+fi
 
 echo "== format (clang-format against .clang-format)"
 mapfile -t sources < <(find src tests bench \( -name '*.cc' -o -name '*.h' \) | sort)
@@ -98,17 +123,15 @@ tests/package/package_test.sh "$deb" "$results/package.txt" || status=1
 echo "== fuzzing (${MVIRT_FUZZ_SECONDS:-20} s per target)"
 scripts/fuzz.sh "${MVIRT_FUZZ_SECONDS:-20}" | tee "$results/fuzz.txt" || status=1
 
-echo "== real-ZFS suites (ctest -L zfs|replication|torture|race, tests/guest-suites.sh)"
-if [ "${MVIRT_TEST_ON_HOST:-0}" = 1 ]; then
+if [ -z "$guest_pid" ]; then
+  echo "== real-ZFS suites (ctest -L zfs|replication|torture|race, tests/guest-suites.sh)"
   tests/guest-suites.sh "$results" || status=1
 else
-  # Keep the guest modest: 2 GiB, the pool files are sparse. Its time limit
-  # is the sum of the suites' limits (tests/guest-suites.sh) and a boot.
-  kills=${MVIRT_TORTURE_KILLS:-12}
-  race_seconds=${MVIRT_RACE_SECONDS:-45}
-  guest_env="MVIRT_TORTURE_KILLS=$kills MVIRT_RACE_SECONDS=$race_seconds"
-  scripts/zfs-vm-run --mem 2048 --timeout $((5500 + 30 * kills + 2 * race_seconds)) -- \
-    env $guest_env tests/guest-suites.sh "$results" || status=1
+  echo "== real-ZFS suites: the guest's output so far, then as it comes"
+  # Follows the log until the guest's runner has exited.
+  tail -n +1 -f --pid="$guest_pid" "$results/guest.log" 2>/dev/null || true
+  wait "$guest_pid" || true
+  [ "$(cat "$results/guest.rc" 2>/dev/null)" = 0 ] || status=1
 fi
 
 # One closing line over every suite; a suite that wrote no result file (the
