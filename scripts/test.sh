@@ -84,6 +84,9 @@ if [ "${MVIRT_TEST_ON_HOST:-0}" != 1 ]; then
     echo "$rc" >"$results/guest.rc"
   ) &
   guest_pid=$!
+  # If this script ends early (an error, a signal), the guest goes with it:
+  # zfs-vm-run kills qemu when it is terminated.
+  trap '[ -z "$guest_pid" ] || pkill -TERM -P "$guest_pid" 2>/dev/null || true' EXIT
 fi
 
 echo "== format (clang-format against .clang-format)"
@@ -131,6 +134,7 @@ else
   # Follows the log until the guest's runner has exited.
   tail -n +1 -f --pid="$guest_pid" "$results/guest.log" 2>/dev/null || true
   wait "$guest_pid" || true
+  guest_pid=
   [ "$(cat "$results/guest.rc" 2>/dev/null)" = 0 ] || status=1
 fi
 
