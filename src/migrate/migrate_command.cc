@@ -46,7 +46,7 @@ int Run(const MigrateOptions& options, std::ostream& out, std::ostream& err) {
   absl::StatusOr<InstanceLock> lock = InstanceLock::Acquire(
       InstanceLock::PathFor("pool-" + options.pool), absl::StrCat("pool '", options.pool, "'"));
   if (!lock.ok()) {
-    err << me << lock.status().message() << " (stop mvirt-zfs first)\n";
+    err << me << lock.status().message() << "\n";  // it says to stop the daemon first
     return 1;
   }
   absl::StatusOr<std::unique_ptr<Zfs>> zfs = OpenLibZfs();

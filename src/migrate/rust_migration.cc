@@ -203,7 +203,7 @@ class Planner {
       return;
     }
     std::map<std::string, const SnapshotProps*> by_name;
-    for (const SnapshotProps& s : *snaps) by_name[s.name.substr(s.name.find('@') + 1)] = &s;
+    for (const SnapshotProps& s : *snaps) by_name[DatasetNames::SnapshotNameOf(s.name)] = &s;
     std::set<std::string> accounted;
     for (const RustSnapshotRow* s : rows) {
       const std::string what = absl::StrCat("snapshot row ", s->id, " ('", Printable(v.name), "@",

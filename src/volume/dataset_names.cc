@@ -41,6 +41,15 @@ std::string DatasetNames::Snapshot(absl::string_view dataset, absl::string_view 
   return absl::StrCat(dataset, "@", snapshot);
 }
 
+std::string DatasetNames::SnapshotNameOf(absl::string_view full_name) {
+  const size_t at = full_name.find('@');
+  return at == absl::string_view::npos ? std::string() : std::string(full_name.substr(at + 1));
+}
+
+std::string DatasetNames::DatasetOf(absl::string_view full_name) {
+  return std::string(full_name.substr(0, full_name.find('@')));
+}
+
 std::string DatasetNames::ReservedRoot() const { return absl::StrCat(pool_, "/", kReservedDir); }
 
 std::string DatasetNames::Area(ReservedArea area) const {

@@ -44,6 +44,10 @@ class DatasetNames {
   std::string VolumeNameOf(absl::string_view dataset) const;
   // <dataset>@<snapshot>
   static std::string Snapshot(absl::string_view dataset, absl::string_view snapshot);
+  // The parts of "<dataset>@<snapshot>": <snapshot>, and <dataset>; a name
+  // without '@' is all dataset (its snapshot name is empty).
+  static std::string SnapshotNameOf(absl::string_view full_name);
+  static std::string DatasetOf(absl::string_view full_name);
 
   // <pool>/.mvirt
   std::string ReservedRoot() const;

@@ -17,14 +17,6 @@
 #include "volume/volume_manager.h"
 
 namespace mvirt::zfs {
-namespace {
-
-// The dataset of a snapshot's full name ("pool/v@s" -> "pool/v").
-std::string DatasetOf(const std::string& snapshot) {
-  return snapshot.substr(0, snapshot.find('@'));
-}
-
-}  // namespace
 
 absl::StatusOr<VolumeInfo> VolumeManager::AdoptVolume(const AdoptVolumeParams& params) {
   const std::string& dataset = params.dataset;
@@ -96,7 +88,7 @@ absl::StatusOr<VolumeInfo> VolumeManager::AdoptVolume(const AdoptVolumeParams& p
     if (!rename) return FinishNewVolume(op, dataset);
   }
   if (!props->origin.empty() && !params.allow_unmanaged_origin) {
-    absl::StatusOr<VolumeProps> origin = zfs_.GetVolume(DatasetOf(props->origin));
+    absl::StatusOr<VolumeProps> origin = zfs_.GetVolume(DatasetNames::DatasetOf(props->origin));
     if (!origin.ok() || !IsManaged(origin->user_props)) {
       return absl::FailedPreconditionError(absl::StrCat(
           op, ": it is a clone of '", props->origin,

@@ -348,7 +348,7 @@ SnapshotInfo VolumeManager::ToSnapshotInfo(const SnapshotProps& s) const {
   SnapshotInfo info;
   auto id = s.user_props.find(kIdProperty);
   info.id = id != s.user_props.end() ? id->second : std::to_string(s.guid);
-  info.name = s.name.substr(s.name.find('@') + 1);
+  info.name = DatasetNames::SnapshotNameOf(s.name);
   info.full_name = s.name;
   info.used_bytes = s.used;
   info.created_at = s.creation;

@@ -186,7 +186,7 @@ SnapshotPolicyRun VolumeManager::RunSnapshotPolicies(absl::Time now) {
       const size_t excess = of_class.size() - s.policy.Keep(c);
       for (size_t i = 0; i < excess; ++i) {
         const SnapshotProps& p = *of_class[i].second;
-        const std::string name = p.name.substr(p.name.find('@') + 1);
+        const std::string name = DatasetNames::SnapshotNameOf(p.name);
         if (!p.clones.empty() || p.userrefs > 0) {
           ++run.kept_protected;
           LogInfo("snapshot policy: ", p.name, " is beyond keep ", s.policy.Keep(c),

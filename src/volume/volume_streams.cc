@@ -111,8 +111,8 @@ absl::StatusOr<SendPlan> VolumeManager::PlanSend(const SendVolumeParams& params)
   }
   if (params.from_guid != 0) from = WithGuid(*snapshots, params.from_guid);
   if (snapshot == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        op, ": volume has no snapshot '", snapshot_full.substr(snapshot_full.find('@') + 1), "'"));
+    return absl::NotFoundError(absl::StrCat(op, ": volume has no snapshot '",
+                                            DatasetNames::SnapshotNameOf(snapshot_full), "'"));
   }
   if (from == nullptr && (!from_full.empty() || params.from_guid != 0)) {
     return absl::NotFoundError(
@@ -120,7 +120,7 @@ absl::StatusOr<SendPlan> VolumeManager::PlanSend(const SendVolumeParams& params)
             ? absl::StrCat(op, ": no snapshot of the volume has guid ", params.from_guid,
                            " (the receiving side's newest snapshot is not here: send in full)")
             : absl::StrCat(op, ": volume has no snapshot '",
-                           from_full.substr(from_full.find('@') + 1), "'"));
+                           DatasetNames::SnapshotNameOf(from_full), "'"));
   }
   if (from != nullptr && from->createtxg >= snapshot->createtxg) {
     return absl::InvalidArgumentError(absl::StrCat(op, ": base snapshot '", from->name,
@@ -175,7 +175,7 @@ absl::StatusOr<TemplateInfo> VolumeManager::ReceiveTemplate(const ReceiveTemplat
   absl::StatusOr<SendStreamBegin> begin = ReadStreamBegin(op, fd);
   if (!begin.ok()) return begin.status();
   if (begin->incremental() || begin->resuming ||
-      begin->toname.substr(begin->toname.find('@') + 1) != DatasetNames::kTemplateSnapshot) {
+      DatasetNames::SnapshotNameOf(begin->toname) != DatasetNames::kTemplateSnapshot) {
     return absl::InvalidArgumentError(
         absl::StrCat(op, ": '", begin->toname, "' is not the full stream of a template (",
                      "SendVolume of a template); nothing was changed"));
@@ -245,7 +245,7 @@ absl::StatusOr<ReceiveResult> VolumeManager::Receive(const ReceiveVolumeParams& 
   }
   absl::StatusOr<SendStreamBegin> begin = ReadStreamBegin(op, fd);
   if (!begin.ok()) return begin.status();
-  const std::string snapshot = begin->toname.substr(begin->toname.find('@') + 1);
+  const std::string snapshot = DatasetNames::SnapshotNameOf(begin->toname);
   if (absl::Status s = ValidateName("snapshot name", snapshot); !s.ok()) {
     return Annotate(s, absl::StrCat(op, ": the stream's snapshot '", begin->toname, "'"));
   }

@@ -54,5 +54,13 @@ TEST(DatasetNames, TemplateNameOfRecognisesOnlyTemplatesAndTheirSnapshots) {
   EXPECT_EQ(names.TemplateNameOf("tank/.mvirt/templates/a/b"), std::nullopt);
 }
 
+TEST(DatasetNames, AFullSnapshotNameSplitsAtItsAt) {
+  EXPECT_EQ(DatasetNames::SnapshotNameOf("tank/vm-1@s1"), "s1");
+  EXPECT_EQ(DatasetNames::DatasetOf("tank/vm-1@s1"), "tank/vm-1");
+  EXPECT_EQ(DatasetNames::SnapshotNameOf("tank/.mvirt/templates/debian@template"), "template");
+  EXPECT_EQ(DatasetNames::SnapshotNameOf("tank/vm-1"), "");
+  EXPECT_EQ(DatasetNames::DatasetOf("tank/vm-1"), "tank/vm-1");
+}
+
 }  // namespace
 }  // namespace mvirt::zfs

@@ -19,6 +19,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr auto kDeadline = std::chrono::seconds(60);
 constexpr char kTemplate[] = "aaaaaaaa-1111-4000-8000-000000000001";
@@ -102,7 +103,9 @@ TEST(MigrateFromRust, ARustPoolBecomesThisDaemonsWithItsIdsNamesDataAndClones) {
     // This daemon holds the pool: the migration refuses to run beside it.
     r = Migrate(path, p, "--apply");
     EXPECT_EQ(r.exit_code, 1) << r.output;
-    EXPECT_THAT(r.output, HasSubstr("stop mvirt-zfs first"));
+    EXPECT_THAT(r.output, HasSubstr("already serves pool '" + p + "'"));
+    EXPECT_THAT(r.output, HasSubstr("stop it first"));
+    EXPECT_THAT(r.output, Not(HasSubstr("(stop mvirt-zfs first)"))) << "said once is enough";
     auto stub = ZfsService::NewStub(
         grpc::CreateChannel(daemon.endpoint(), grpc::InsecureChannelCredentials()));
     GetVolumeRequest get;
