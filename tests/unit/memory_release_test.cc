@@ -24,6 +24,7 @@ namespace {
 #endif
 #endif
 
+#ifndef MVIRT_OWN_MALLOC
 // Bytes glibc holds in mmap'ed blocks right now.
 size_t MmappedBytes() { return mallinfo2().hblkhd; }
 
@@ -34,6 +35,7 @@ size_t ResidentBytes() {
   statm >> pages >> resident;
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
+#endif
 
 TEST(MemoryReleaseTest, LargeBlocksStayMmappedAfterALargerOneWasFreed) {
 #ifdef MVIRT_OWN_MALLOC
