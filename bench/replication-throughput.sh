@@ -53,6 +53,11 @@ stream_bytes=$(zfs send -nP -Lec mvbsrc/vol@s1 | awk '/^size/ {print $2}')
 
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); awk "BEGIN{print $t1 - $t0}"; }
 destroy() {  # udev may still probe a zvol just received
+  # A daemon holds the snapshot it received (the next increment's base).
+  local snapshot tag
+  for snapshot in $(zfs list -H -o name -t snapshot -r "$1" 2> /dev/null); do
+    for tag in $(zfs holds -H "$snapshot" | cut -f2); do zfs release "$tag" "$snapshot"; done
+  done
   for _ in $(seq 50); do zfs destroy -r "$1" 2> /dev/null && return; sleep 0.2; done
   zfs destroy -r "$1"
 }
