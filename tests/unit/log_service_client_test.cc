@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -56,6 +57,16 @@ AuditEvent Event(const std::string& object, std::vector<std::string> ids = {}) {
   return e;
 }
 
+// The client counts an entry after its call returned, which is after the
+// service has it: a test that saw the service get it waits for the count.
+bool Eventually(const std::function<bool()>& condition) {
+  for (int i = 0; i < 1000; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
 LogServiceOptions Fast(const std::string& endpoint) {
   LogServiceOptions o;
   o.endpoint = endpoint;
@@ -89,7 +100,8 @@ TEST(LogServiceClient, EachEventIsOneAuditEntryOfComponentZfs) {
   EXPECT_THAT(got[1].message(),
               HasSubstr("-> ALREADY_EXISTS (create volume 'vm-2': exists) in 0.412s"));
   EXPECT_TRUE(got[1].related_object_ids().empty());
-  EXPECT_EQ((*client)->counts().sent, 2u);
+  EXPECT_TRUE(Eventually([&] { return (*client)->counts().sent == 2; }))
+      << (*client)->counts().sent;
   EXPECT_EQ((*client)->counts().dropped, 0u);
 }
 
@@ -110,7 +122,8 @@ TEST(LogServiceClient, EventsWaitWhileTheServiceIsAwayAndArriveInOrderWhenItIsBa
   for (int i = 0; i < 5; ++i) {
     EXPECT_THAT(got[i].message(), HasSubstr("volume 'v" + std::to_string(i) + "'"));
   }
-  EXPECT_EQ((*client)->counts().sent, 5u);
+  EXPECT_TRUE(Eventually([&] { return (*client)->counts().sent == 5; }))
+      << (*client)->counts().sent;
 }
 
 TEST(LogServiceClient, AFullQueueDropsAndCounts) {
@@ -156,7 +169,9 @@ TEST(LogServiceClient, AnEntryRefusedForGoodIsDroppedNotRetried) {
   ASSERT_TRUE(client.ok()) << client.status();
   (*client)->Send(Event("volume 'v'"));
   ASSERT_TRUE(server.service().WaitForCount(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(Eventually([&] { return (*client)->counts().dropped == 1; }))
+      << (*client)->counts().dropped;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a retry would be back by now
   EXPECT_EQ(server.service().entries().size(), 1u) << "not sent again";
   EXPECT_EQ((*client)->counts().dropped, 1u);
   // A service that is only busy gets the entry again.
@@ -164,10 +179,8 @@ TEST(LogServiceClient, AnEntryRefusedForGoodIsDroppedNotRetried) {
   (*client)->Send(Event("volume 'w'"));
   ASSERT_TRUE(server.service().WaitForCount(3));
   server.service().set_answer(grpc::Status::OK);
-  for (int i = 0; i < 500 && (*client)->counts().sent == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ((*client)->counts().sent, 1u);
+  EXPECT_TRUE(Eventually([&] { return (*client)->counts().sent == 1; }))
+      << (*client)->counts().sent;
 }
 
 TEST(LogServiceClient, BadEndpointsAndHalfACertificateAreRefused) {
