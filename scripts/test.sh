@@ -8,19 +8,20 @@
 #      ThreadSanitizer daemon and the concurrency suite alone), the two
 #      sanitizer trees at -O1 with line tables; -j2; the Debian package
 #      (scripts/package.sh) from build/
-#   3. the real-ZFS suites inside a throwaway QEMU guest that has the zfs
+#   3. the format check; unit tests on the host, through ctest (label
+#      "unit"): plain and under ASan+UBSan (before the guest starts: some
+#      wait on timers, and the emulated guest would take their CPU)
+#   4. the real-ZFS suites inside a throwaway QEMU guest that has the zfs
 #      module (scripts/zfs-vm-run, tests/guest-suites.sh, through ctest:
 #      labels "zfs", "replication", "torture", "race"): the API suite
 #      (ASan+UBSan), replication between two daemons, crash torture, and
 #      concurrency (TSan), against file-backed
-#      pools with the seed's settings. The guest starts first and runs in
-#      the background while steps 4-6 run on the host (the emulated guest
-#      leaves part of the two cores idle); its output is shown once they are
-#      done, and then as it comes. MVIRT_TEST_ON_HOST=1 runs the suites on
-#      this host instead, after steps 4-6 (it needs the zfs module and root;
-#      it creates and destroys pools named mv* on files under /var/tmp).
-#   4. the format check; unit tests on the host, through ctest (label
-#      "unit"): plain and under ASan+UBSan
+#      pools with the seed's settings. The guest runs in the background
+#      while steps 5 and 6 run on the host (the emulated guest leaves part
+#      of the two cores idle); its output is shown once they are done, and
+#      then as it comes. MVIRT_TEST_ON_HOST=1 runs the suites on this host
+#      instead, after steps 5 and 6 (it needs the zfs module and root; it
+#      creates and destroys pools named mv* on files under /var/tmp).
 #   5. the Debian package installed, upgraded, removed and purged on this
 #      host (tests/package/package_test.sh)
 #   6. fuzzing: every libFuzzer target for MVIRT_FUZZ_SECONDS (default 20)
@@ -67,28 +68,6 @@ rm -rf "$results"
 mkdir -p "$results"
 status=0
 
-# The real-ZFS suites: in the guest, started now and waited for at the end.
-guest_pid=
-if [ "${MVIRT_TEST_ON_HOST:-0}" != 1 ]; then
-  echo "== real-ZFS suites (ctest -L zfs|replication|torture|race, tests/guest-suites.sh):" \
-    "the guest starts now; its output follows the host's tests"
-  # Keep the guest modest: 2 GiB, the pool files are sparse. Its time limit
-  # is the sum of the suites' limits (tests/guest-suites.sh) and a boot.
-  kills=${MVIRT_TORTURE_KILLS:-12}
-  race_seconds=${MVIRT_RACE_SECONDS:-45}
-  guest_env="MVIRT_TORTURE_KILLS=$kills MVIRT_RACE_SECONDS=$race_seconds"
-  (
-    rc=0
-    scripts/zfs-vm-run --mem 2048 --timeout $((5500 + 30 * kills + 2 * race_seconds)) -- \
-      env $guest_env tests/guest-suites.sh "$results" >"$results/guest.log" 2>&1 || rc=$?
-    echo "$rc" >"$results/guest.rc"
-  ) &
-  guest_pid=$!
-  # If this script ends early (an error, a signal), the guest goes with it:
-  # zfs-vm-run kills qemu when it is terminated.
-  trap '[ -z "$guest_pid" ] || pkill -TERM -P "$guest_pid" 2>/dev/null || true' EXIT
-fi
-
 echo "== format (clang-format against .clang-format)"
 mapfile -t sources < <(find src tests bench \( -name '*.cc' -o -name '*.h' \) | sort)
 if clang-format --dry-run --Werror "${sources[@]}" 2>"$results/format.log"; then
@@ -117,6 +96,28 @@ echo "== unit tests (host, ASan+UBSan, ctest -L unit)"
 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$(pwd)/tests/sanitizers/lsan.supp" \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   unit_tests build-asan unit-asan
+
+# The real-ZFS suites: in the guest, started now and waited for at the end.
+guest_pid=
+if [ "${MVIRT_TEST_ON_HOST:-0}" != 1 ]; then
+  echo "== real-ZFS suites (ctest -L zfs|replication|torture|race, tests/guest-suites.sh):" \
+    "the guest starts now; its output follows the host's tests"
+  # Keep the guest modest: 2 GiB, the pool files are sparse. Its time limit
+  # is the sum of the suites' limits (tests/guest-suites.sh) and a boot.
+  kills=${MVIRT_TORTURE_KILLS:-12}
+  race_seconds=${MVIRT_RACE_SECONDS:-45}
+  guest_env="MVIRT_TORTURE_KILLS=$kills MVIRT_RACE_SECONDS=$race_seconds"
+  (
+    rc=0
+    scripts/zfs-vm-run --mem 2048 --timeout $((5500 + 30 * kills + 2 * race_seconds)) -- \
+      env $guest_env tests/guest-suites.sh "$results" >"$results/guest.log" 2>&1 || rc=$?
+    echo "$rc" >"$results/guest.rc"
+  ) &
+  guest_pid=$!
+  # If this script ends early (an error, a signal), the guest goes with it:
+  # zfs-vm-run kills qemu when it is terminated.
+  trap '[ -z "$guest_pid" ] || pkill -TERM -P "$guest_pid" 2>/dev/null || true' EXIT
+fi
 
 # Install, upgrade, remove and purge the package on this host (the guest's
 # package test runs its unpacked daemon on a real pool).
