@@ -153,8 +153,7 @@ int RunReceive(const GlobalOptions& options, const ReceiveArgs& args) {
   ReceiveVolumeRequest message;  // reused: stdin is read straight into it
   std::string& chunk = *message.mutable_data();
   while (open) {
-    chunk.resize(kChunkBytes);  // no-op after a full chunk
-    ssize_t n = ReadFull(STDIN_FILENO, chunk.data(), chunk.size());
+    ssize_t n = ReadChunk(STDIN_FILENO, kChunkBytes, chunk);
     if (n < 0) {
       // The daemon keeps what arrived for a resume; say so by its status.
       context.TryCancel();
@@ -163,7 +162,6 @@ int RunReceive(const GlobalOptions& options, const ReceiveArgs& args) {
       return kExitRpcError;
     }
     if (n == 0) break;
-    chunk.resize(static_cast<size_t>(n));
     open = writer->Write(message);  // false: the daemon ended the call (its status says why)
     read_total += static_cast<uint64_t>(n);
     progress.Update(read_total, 0);

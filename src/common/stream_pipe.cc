@@ -31,6 +31,13 @@ ssize_t ReadFull(int fd, char* buf, size_t size) {
   return static_cast<ssize_t>(got);
 }
 
+ssize_t ReadChunk(int fd, size_t size, std::string& chunk) {
+  chunk.resize(size);  // no allocation after a full chunk
+  const ssize_t n = ReadFull(fd, chunk.data(), chunk.size());
+  chunk.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return n;
+}
+
 bool WriteFull(int fd, absl::string_view data) {
   size_t done = 0;
   while (done < data.size()) {

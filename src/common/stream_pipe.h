@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -23,6 +24,12 @@ absl::Status MakeStreamPipe(UniqueFd* read_end, UniqueFd* write_end);
 // retrying interrupted reads. The bytes read (fewer than `size` only at
 // the end), or -1 with errno set.
 ssize_t ReadFull(int fd, char* buf, size_t size);
+
+// ReadFull into `chunk`, which holds exactly the bytes read afterwards (up
+// to `size`; empty at the end of the stream). Reused across calls, `chunk`
+// keeps its capacity, so a stream's message can be read into in place.
+// The bytes read, or -1 with errno set.
+ssize_t ReadChunk(int fd, size_t size, std::string& chunk);
 
 // Writes all of `data` into `fd`, retrying interrupted and short writes.
 // False once a write fails (e.g. EPIPE: the reader closed its end), errno

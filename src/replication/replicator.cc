@@ -205,14 +205,12 @@ absl::Status Replicator::SendStream(const SendPlan& plan, uint64_t bandwidth_lim
   ReceiveVolumeRequest message;
   std::string& chunk = *message.mutable_data();
   while (open) {
-    chunk.resize(kChunkBytes);  // no-op after a full chunk
-    ssize_t n = ReadFull(read_end.get(), chunk.data(), chunk.size());
+    ssize_t n = ReadChunk(read_end.get(), kChunkBytes, chunk);
     if (n < 0) {
       read_failure = absl::InternalError(absl::StrCat(what, ": reading the stream: errno ", errno));
       break;
     }
     if (n == 0) break;
-    chunk.resize(static_cast<size_t>(n));
     open = writer->Write(message);
     total += static_cast<uint64_t>(n);
     if (sent_bytes != nullptr) *sent_bytes += static_cast<uint64_t>(n);

@@ -99,14 +99,12 @@ grpc::Status ZfsServiceImpl::SendVolume(grpc::ServerContext* ctx, const SendVolu
   SendVolumeResponse message;
   std::string& chunk = *message.mutable_data();
   while (true) {
-    chunk.resize(kStreamChunkBytes);  // no-op after a full chunk
-    ssize_t n = ReadFull(read_end.get(), chunk.data(), chunk.size());
+    ssize_t n = ReadChunk(read_end.get(), kStreamChunkBytes, chunk);
     if (n < 0) {
       read_failure = absl::InternalError(absl::StrCat(op, ": reading the stream: errno ", errno));
       break;
     }
     if (n == 0) break;
-    chunk.resize(static_cast<size_t>(n));
     if (!writer->Write(message)) {
       client_gone = true;
       break;

@@ -44,5 +44,21 @@ TEST(StreamPipe, ReadFullWaitsForAWholeBufferOrTheEnd) {
   writer.join();
 }
 
+TEST(StreamPipe, ReadChunkHoldsExactlyWhatWasReadAndKeepsItsBuffer) {
+  UniqueFd r, w;
+  ASSERT_TRUE(MakeStreamPipe(&r, &w).ok());
+  ASSERT_EQ(::write(w.get(), "abcdefghij", 10), 10);
+  w.Reset();
+  std::string chunk;
+  EXPECT_EQ(ReadChunk(r.get(), 8, chunk), 8);
+  EXPECT_EQ(chunk, "abcdefgh");
+  const char* buffer = chunk.data();
+  EXPECT_EQ(ReadChunk(r.get(), 8, chunk), 2) << "the rest, at the end";
+  EXPECT_EQ(chunk, "ij");
+  EXPECT_EQ(chunk.data(), buffer) << "the same buffer, read into in place";
+  EXPECT_EQ(ReadChunk(r.get(), 8, chunk), 0);
+  EXPECT_TRUE(chunk.empty());
+}
+
 }  // namespace
 }  // namespace mvirt::zfs
