@@ -42,6 +42,7 @@ VolumeManager::VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOption
       options_(std::move(options)),
       names_(options_.pool),
       space_guard_(options_.space),
+      id_index_(zfs_, options_.pool, kIdProperty),
       publisher_(options_.publish_snapshot_events_after_return ? std::make_unique<SerialExecutor>()
                                                                : nullptr) {}
 
@@ -140,15 +141,15 @@ absl::Status VolumeManager::CheckCapacity(absl::string_view op, const std::strin
 
 absl::Status VolumeManager::CheckIdUnused(absl::string_view op, const std::string& id,
                                           const std::string& dataset) {
-  // One read of every zvol's id, in the kernel: ZFS is the only record of
-  // which ids are taken (a volume made or changed with `zfs` by hand counts).
-  absl::StatusOr<std::vector<VolumeDigest>> volumes = zfs_.ScanVolumes(options_.pool, kIdProperty);
-  if (!volumes.ok()) return volumes.status();
-  for (const VolumeDigest& v : *volumes) {
-    if (v.id == id && v.name != dataset) {
+  // ZFS is the only record of which ids are taken (a volume made or changed
+  // with `zfs` by hand counts): the index follows the pool's history log.
+  absl::StatusOr<std::vector<std::string>> holders = id_index_.Holders(id);
+  if (!holders.ok()) return holders.status();
+  for (const std::string& holder : *holders) {
+    if (holder != dataset) {
       return absl::AlreadyExistsError(absl::StrCat(
           op, " '", names_.VolumeNameOf(dataset), "': id ", id, " already belongs to volume '",
-          names_.VolumeNameOf(v.name), "'; ids identify volumes and must be unique"));
+          names_.VolumeNameOf(holder), "'; ids identify volumes and must be unique"));
     }
   }
   return absl::OkStatus();

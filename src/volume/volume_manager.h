@@ -36,6 +36,7 @@
 #include "volume/dataset_names.h"
 #include "volume/snapshot_policy.h"
 #include "volume/space_guard.h"
+#include "volume/volume_id_index.h"
 #include "volume/volume_types.h"
 #include "zfs/zfs.h"
 
@@ -509,7 +510,8 @@ class VolumeManager {
   const DatasetNames names_;
   KeyedMutex name_locks_;
   SpaceGuard space_guard_;
-  Mutex garbage_mu_;  // one CollectGarbage at a time
+  VolumeIdIndex id_index_;  // which volume holds an id (CheckIdUnused)
+  Mutex garbage_mu_;        // one CollectGarbage at a time
   Mutex reserved_mu_;
   std::set<std::string> reserved_templates_ ABSL_GUARDED_BY(reserved_mu_);
   Broadcaster<VolumeEventInfo> volume_events_;

@@ -337,6 +337,26 @@ absl::StatusOr<std::vector<VolumeDigest>> FakeZfs::ScanVolumes(const std::string
   return out;
 }
 
+absl::StatusOr<std::vector<VolumeDigest>> FakeZfs::ScanVolumesNamed(
+    const std::string& parent, const std::vector<std::string>& names,
+    const std::string& id_property) {
+  absl::StatusOr<std::vector<VolumeDigest>> all = ScanVolumes(parent, id_property);
+  if (!all.ok()) return all.status();
+  std::vector<VolumeDigest> out;
+  for (VolumeDigest& v : *all) {
+    if (std::find(names.begin(), names.end(), v.name) != names.end()) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+absl::StatusOr<PoolHistoryPage> FakeZfs::ReadPoolHistory(const std::string& pool, uint64_t offset,
+                                                         size_t max_events) {
+  (void)offset;
+  (void)max_events;
+  return absl::UnimplementedError(
+      absl::StrCat("read the history of pool '", pool, "': the fake keeps no history log"));
+}
+
 absl::StatusOr<std::vector<SnapshotProps>> FakeZfs::ListSnapshots(const std::string& name) {
   absl::MutexLock lock(&mu_);
   const Dataset* d = FindDataset(name);

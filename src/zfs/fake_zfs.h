@@ -89,6 +89,12 @@ class FakeZfs final : public Zfs {
   bool Exists(const std::string& name) override;
   absl::StatusOr<VolumeProps> GetVolume(const std::string& name) override;
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override;
+  absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamed(
+      const std::string& parent, const std::vector<std::string>& names,
+      const std::string& id_property) override;
+  // The fake keeps no history log: UNIMPLEMENTED (its users then scan).
+  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+                                                  size_t max_events) override;
   absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                         const std::string& id_property) override;
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override;

@@ -8,7 +8,7 @@ namespace mvirt::zfs {
 
 namespace {
 
-constexpr std::array<absl::string_view, 32> kNames = {"GetPool",
+constexpr std::array<absl::string_view, 34> kNames = {"GetPool",
                                                       "Exists",
                                                       "GetVolume",
                                                       "ListVolumes",
@@ -39,7 +39,9 @@ constexpr std::array<absl::string_view, 32> kNames = {"GetPool",
                                                       "SendSize",
                                                       "Holds",
                                                       "GetSpace",
-                                                      "ClearUserProperty"};
+                                                      "ClearUserProperty",
+                                                      "ScanVolumesNamed",
+                                                      "ReadPoolHistory"};
 
 const std::string& First(const std::vector<std::string>& names) {
   static const std::string* const kNone = new std::string();
@@ -57,6 +59,8 @@ bool IsMutation(ZfsCall call) {
     case ZfsCall::kGetVolume:
     case ZfsCall::kListVolumes:
     case ZfsCall::kScanVolumes:
+    case ZfsCall::kScanVolumesNamed:
+    case ZfsCall::kReadPoolHistory:
     case ZfsCall::kListSnapshots:
     case ZfsCall::kGetSnapshot:
     case ZfsCall::kSendSnapshot:
@@ -180,6 +184,21 @@ absl::StatusOr<std::vector<VolumeDigest>> FaultyZfs::ScanVolumes(const std::stri
                                                                  const std::string& id_property) {
   return Call<absl::StatusOr<std::vector<VolumeDigest>>>(
       ZfsCall::kScanVolumes, parent, [&] { return base_.ScanVolumes(parent, id_property); });
+}
+
+absl::StatusOr<std::vector<VolumeDigest>> FaultyZfs::ScanVolumesNamed(
+    const std::string& parent, const std::vector<std::string>& names,
+    const std::string& id_property) {
+  return Call<absl::StatusOr<std::vector<VolumeDigest>>>(
+      ZfsCall::kScanVolumesNamed, First(names),
+      [&] { return base_.ScanVolumesNamed(parent, names, id_property); });
+}
+
+absl::StatusOr<PoolHistoryPage> FaultyZfs::ReadPoolHistory(const std::string& pool, uint64_t offset,
+                                                           size_t max_events) {
+  return Call<absl::StatusOr<PoolHistoryPage>>(ZfsCall::kReadPoolHistory, pool, [&] {
+    return base_.ReadPoolHistory(pool, offset, max_events);
+  });
 }
 
 absl::StatusOr<std::vector<SnapshotProps>> FaultyZfs::ListSnapshots(const std::string& name) {

@@ -69,6 +69,8 @@ enum class ZfsCall {
   kHolds,
   kGetSpace,
   kClearUserProperty,
+  kScanVolumesNamed,
+  kReadPoolHistory,
 };
 
 // "CreateVolume", ...
@@ -118,6 +120,11 @@ class FaultyZfs final : public Zfs {
   absl::StatusOr<std::vector<VolumeProps>> ListVolumes(const std::string& parent) override;
   absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                         const std::string& id_property) override;
+  absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamed(
+      const std::string& parent, const std::vector<std::string>& names,
+      const std::string& id_property) override;
+  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+                                                  size_t max_events) override;
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override;
   absl::Status CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,
                             const UserProps& user_props) override;

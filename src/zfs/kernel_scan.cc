@@ -36,24 +36,41 @@ end
 return {volumes = volumes}
 )lua";
 
+// args: parent, property, names (a list). As kScanVolumesProgram for the
+// names only: each that is a zvol directly under parent (not a snapshot, not
+// hidden).
+constexpr char kScanNamedVolumesProgram[] = R"lua(
+local args = ...
+local parent, property = args["parent"], args["property"]
+if not zfs.exists(parent) then return {missing = parent} end
+local prefix = parent .. "/"
+local volumes = {}
+for _, child in ipairs(args["names"]) do
+  local below = string.sub(child, 1, #prefix) == prefix
+  local rest = string.sub(child, #prefix + 1)
+  if below and #rest > 0 and not string.find(rest, "[/@%%]") and zfs.exists(child) and
+     zfs.get_prop(child, "type") == "volume" then
+    local entry = {volsize = zfs.get_prop(child, "volsize")}
+    local id, setpoint = zfs.get_prop(child, property)
+    if id ~= nil and setpoint == child then entry["id"] = id end
+    volumes[child] = entry
+  end
+end
+return {volumes = volumes}
+)lua";
+
 // Generous for a read: about 60 Lua instructions and 200 bytes per zvol,
 // so a pool of 100,000 volumes fits in either limit.
 constexpr uint64_t kInstructionLimit = 50 * 1000 * 1000;
 constexpr uint64_t kMemoryLimit = 64 * 1024 * 1024;
 
-}  // namespace
-
-absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string& parent,
-                                                              const std::string& id_property) {
+// Runs one of the scan programs with `args` and reads its reply.
+absl::StatusOr<std::vector<VolumeDigest>> RunScan(const char* program, nvlist_t* args,
+                                                  const std::string& parent) {
   const char* what = "scan volumes of";
-  Nvlist args = NewNvlist();
-  if (!args || nvlist_add_string(args.get(), "parent", parent.c_str()) != 0 ||
-      nvlist_add_string(args.get(), "property", id_property.c_str()) != 0) {
-    return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, what, parent);
-  }
   absl::StatusOr<Nvlist> ret =
-      RunChannelProgram(kScanVolumesProgram, args.get(), ProgramMode::kReadOnly,
-                        {kInstructionLimit, kMemoryLimit}, ZfsOp::kRead, what, parent);
+      RunChannelProgram(program, args, ProgramMode::kReadOnly, {kInstructionLimit, kMemoryLimit},
+                        ZfsOp::kRead, what, parent);
   if (!ret.ok()) return ret.status();
   if (!StringField(ret->get(), "missing").empty()) {
     return ZfsErrnoStatus(ZfsOp::kRead, ENOENT, what, parent);
@@ -78,6 +95,32 @@ absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string&
   std::sort(digests.begin(), digests.end(),
             [](const VolumeDigest& a, const VolumeDigest& b) { return a.name < b.name; });
   return digests;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string& parent,
+                                                              const std::string& id_property) {
+  Nvlist args = NewNvlist();
+  if (!args || nvlist_add_string(args.get(), "parent", parent.c_str()) != 0 ||
+      nvlist_add_string(args.get(), "property", id_property.c_str()) != 0) {
+    return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, "scan volumes of", parent);
+  }
+  return RunScan(kScanVolumesProgram, args.get(), parent);
+}
+
+absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamedInKernel(
+    const std::string& parent, const std::vector<std::string>& names,
+    const std::string& id_property) {
+  if (names.empty()) return std::vector<VolumeDigest>();
+  Nvlist args = NewNvlist();
+  Nvlist set = NamesNvlist(names);
+  if (!args || !set || nvlist_add_string(args.get(), "parent", parent.c_str()) != 0 ||
+      nvlist_add_string(args.get(), "property", id_property.c_str()) != 0 ||
+      nvlist_add_nvlist(args.get(), "names", set.get()) != 0) {
+    return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, "scan volumes of", parent);
+  }
+  return RunScan(kScanNamedVolumesProgram, args.get(), parent);
 }
 
 }  // namespace mvirt::zfs::internal

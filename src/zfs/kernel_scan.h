@@ -18,6 +18,11 @@ namespace mvirt::zfs::internal {
 absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string& parent,
                                                               const std::string& id_property);
 
+// Zfs::ScanVolumesNamed: those of `names` that are zvols, in name order.
+absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamedInKernel(
+    const std::string& parent, const std::vector<std::string>& names,
+    const std::string& id_property);
+
 }  // namespace mvirt::zfs::internal
 
 #endif  // MVIRT_ZFS_ZFS_KERNEL_SCAN_H_

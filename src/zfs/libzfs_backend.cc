@@ -37,6 +37,7 @@
 
 #include "zfs/libzfs_handles.h"
 #include "zfs/nvlist.h"
+#include "zfs/pool_history.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -295,6 +296,18 @@ class LibZfs final : public Zfs {
   absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                         const std::string& id_property) override {
     return internal::ScanVolumesInKernel(parent, id_property);  // no libzfs handle: no lock
+  }
+
+  absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamed(
+      const std::string& parent, const std::vector<std::string>& names,
+      const std::string& id_property) override {
+    return internal::ScanVolumesNamedInKernel(parent, names, id_property);
+  }
+
+  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+                                                  size_t max_events) override {
+    Lease h(handles_);
+    return internal::ReadPoolHistoryWith(h, pool, offset, max_events);
   }
 
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override {

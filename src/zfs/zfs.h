@@ -12,6 +12,7 @@
 #ifndef MVIRT_ZFS_ZFS_ZFS_H_
 #define MVIRT_ZFS_ZFS_ZFS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -78,6 +79,30 @@ struct VolumeDigest {
   std::string id;    // the local value of the asked user property; "" if unset or inherited
   uint64_t volsize = 0;
   bool operator==(const VolumeDigest&) const = default;
+};
+
+// An internal event of a pool's history log (`zpool history -i`) that
+// names a dataset: ZFS writes one in the transaction group of every create,
+// clone, rename, destroy, snapshot, receive and property set or inherit,
+// whoever made it (`zfs` by hand, libzfs_core, channel programs, this
+// daemon). A volsize change writes none.
+struct PoolHistoryEvent {
+  std::string event;    // "create", "rename", "set", "destroy", ...; "" if unnamed (old format)
+  std::string dataset;  // the dataset named at the time ("pool/v", "pool/v@s")
+  std::string detail;   // e.g. "-> pool/new" for a rename, "mvirt:id=..." for a set
+  bool operator==(const PoolHistoryEvent&) const = default;
+};
+
+// What ReadPoolHistory read: the events after the offset asked for (up to
+// the number asked for), where the next read starts, and whether records
+// between the two were lost (the log is a ring of fixed size: records older
+// than its start are overwritten, and a read from before them starts at the
+// oldest left).
+struct PoolHistoryPage {
+  std::vector<PoolHistoryEvent> events;
+  bool events_dropped = false;  // there were more events than asked for
+  uint64_t next_offset = 0;
+  bool records_lost = false;
 };
 
 // What a resume token continues: a send of `snapshot` ("pool/v@s") from
@@ -160,6 +185,20 @@ class Zfs {
   // exist.
   virtual absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                                 const std::string& id_property) = 0;
+
+  // ScanVolumes of only those of `names` that are zvols directly under
+  // `parent` (the others, and names that do not exist, are left out).
+  virtual absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamed(
+      const std::string& parent, const std::vector<std::string>& names,
+      const std::string& id_property) = 0;
+
+  // The internal events of pool `pool`'s history log written since
+  // `offset` (0: the start of the log), at most `max_events` of them, the
+  // log read to its end either way; user command and ioctl records are
+  // skipped. NOT_FOUND if the pool is not imported; UNIMPLEMENTED where no
+  // log is kept (the fake).
+  virtual absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+                                                          size_t max_events) = 0;
 
   // The snapshots of dataset `name`, oldest first (ordered by createtxg).
   virtual absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) = 0;

@@ -78,6 +78,24 @@ TEST_P(ZfsContractTest, ScanVolumesReadsEachDirectChildZvolsLocalIdAndVolsize) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing"))));
 }
 
+TEST_P(ZfsContractTest, ScanVolumesNamedReadsOnlyTheNamedZvolsDirectlyUnderTheParent) {
+  MakeVolume(Ds("b"), 2 * kSize, {{"mvirt:id", "id-b"}});
+  MakeVolume(Ds("a"), kSize, {});
+  MakeVolume(Ds("c"), kSize, {{"mvirt:id", "id-c"}});
+  ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
+  MakeVolume(Ds("fs/deep"), kSize, {{"mvirt:id", "id-deep"}});
+  Snap(Ds("b@s"));
+  absl::StatusOr<std::vector<VolumeDigest>> named = zfs().ScanVolumesNamed(
+      env().root(), {Ds("b"), Ds("a"), Ds("fs"), Ds("fs/deep"), Ds("b@s"), Ds("missing")},
+      "mvirt:id");
+  ASSERT_OK(named);
+  EXPECT_THAT(*named, ElementsAre(VolumeDigest{Ds("a"), "", kSize},
+                                  VolumeDigest{Ds("b"), "id-b", 2 * kSize}));
+  EXPECT_THAT(zfs().ScanVolumesNamed(env().root(), {}, "mvirt:id"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(zfs().ScanVolumesNamed(Ds("missing"), {Ds("missing/x")}, "mvirt:id"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(Ds("missing"))));
+}
+
 TEST_P(ZfsContractTest, GetVolumeTellsMissingFromNotAVolume) {
   ASSERT_OK(zfs().EnsureHiddenFilesystem(Ds("fs"), /*zvol_devices=*/true));
   MakeVolume(Ds("v"));

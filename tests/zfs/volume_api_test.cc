@@ -356,11 +356,20 @@ TEST_F(VolumeApiTest, IdsAndTotalsSeeWhatWasChangedByHand) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(s.error_message(), HasSubstr("already belongs to volume 'hand-b'"));
   EXPECT_FALSE(DatasetExists(kPool + "/hand-c"));
+  MustRun("zfs rename " + kPool + "/hand-b " + kPool + "/hand-d");
+  s = Create("hand-c", 16 * kMiB, &v, kId2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(s.error_message(), HasSubstr("already belongs to volume 'hand-d'"));
+  MustRun("zfs rename " + kPool + "/hand-d " + kPool + "/hand-b");
 
   MustRun("zfs inherit mvirt:id " + kPool + "/hand-b");  // no longer ours
   EXPECT_EQ(Stats().provisioned_bytes(), before + 64 * kMiB);
   EXPECT_EQ(Stats().volume_count(), stats.volume_count() - 1);
   EXPECT_TRUE(Create("hand-c", 16 * kMiB, &v, kId2).ok());
+
+  DestroyDataset(kPool + "/hand-c");  // by hand: the id is free again
+  cleanup_.push_back("hand-e");
+  EXPECT_TRUE(Create("hand-e", 16 * kMiB, &v, kId2).ok());
 }
 
 TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {

@@ -1,0 +1,80 @@
+// As in libzfs_backend.cc: standard headers first, drop libspl's
+// `fallthrough` macro, then abseil and our headers, then libzfs.
+#include <cstdint>
+#include <memory>
+#include <string>
+#undef fallthrough
+
+#include "absl/strings/str_cat.h"
+#include "zfs/pool_history.h"
+
+namespace mvirt::zfs::internal {
+namespace {
+
+struct ZpoolCloser {
+  void operator()(zpool_handle_t* zp) const { zpool_close(zp); }
+};
+struct NvlistFreer {
+  void operator()(nvlist_t* nv) const { nvlist_free(nv); }
+};
+
+// Each record of the log is its length (a little-endian uint64) and the
+// record packed in the kernel's native nvlist encoding.
+uint64_t EncodedSize(nvlist_t* record) {
+  size_t packed = 0;
+  if (nvlist_size(record, &packed, NV_ENCODE_NATIVE) != 0) return 0;  // then "lost": safe
+  return sizeof(uint64_t) + packed;
+}
+
+std::string StringOr(nvlist_t* record, const char* key) {
+  const char* value = nullptr;
+  if (nvlist_lookup_string(record, key, const_cast<char**>(&value)) != 0) return "";
+  return value;
+}
+
+}  // namespace
+
+absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const std::string& pool,
+                                                    uint64_t offset, size_t max_events) {
+  std::unique_ptr<zpool_handle_t, ZpoolCloser> zp(zpool_open_canfail(h, pool.c_str()));
+  if (!zp) return absl::NotFoundError(absl::StrCat("pool '", pool, "' is not imported"));
+  PoolHistoryPage page;
+  uint64_t off = offset;
+  uint64_t record_bytes = 0;
+  boolean_t eof = B_FALSE;
+  while (!eof) {  // zpool_get_history returns about 1 MiB of records per call
+    nvlist_t* raw = nullptr;
+    if (zpool_get_history(zp.get(), &raw, &off, &eof) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("read the history of pool '", pool, "': ", libzfs_error_description(h)));
+    }
+    std::unique_ptr<nvlist_t, NvlistFreer> history(raw);
+    nvlist_t** records = nullptr;
+    uint_t count = 0;
+    if (nvlist_lookup_nvlist_array(history.get(), ZPOOL_HIST_RECORD, &records, &count) != 0) {
+      continue;  // no records in this piece
+    }
+    for (uint_t i = 0; i < count; ++i) {
+      nvlist_t* record = records[i];
+      record_bytes += EncodedSize(record);
+      PoolHistoryEvent event;
+      if (nvlist_exists(record, ZPOOL_HIST_INT_NAME)) {
+        event = {StringOr(record, ZPOOL_HIST_INT_NAME), StringOr(record, ZPOOL_HIST_DSNAME),
+                 StringOr(record, ZPOOL_HIST_INT_STR)};
+        if (event.dataset.empty()) continue;  // the pool's own (import, scrub...)
+      } else if (!nvlist_exists(record, ZPOOL_HIST_INT_EVENT)) {
+        continue;  // a user command or an ioctl: the internal events say what changed
+      }            // else the old numeric format: an event without a name, not interpretable
+      if (page.events.size() < max_events) {
+        page.events.push_back(std::move(event));
+      } else {
+        page.events_dropped = true;
+      }
+    }
+  }
+  page.next_offset = off;
+  page.records_lost = off - offset != record_bytes;
+  return page;
+}
+
+}  // namespace mvirt::zfs::internal

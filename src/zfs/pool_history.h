@@ -1,0 +1,32 @@
+// Internal to src/zfs: Zfs::ReadPoolHistory through libzfs's
+// zpool_get_history. Includes libzfs (libspl): include it after every
+// C++/abseil header, as nvlist.h.
+#ifndef MVIRT_ZFS_ZFS_POOL_HISTORY_H_
+#define MVIRT_ZFS_ZFS_POOL_HISTORY_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "zfs/zfs.h"
+
+// libzfs last (its macros break abseil headers included after it).
+#include <libzfs.h>
+
+namespace mvirt::zfs::internal {
+
+// Reads pool `pool`'s history log from `offset` to its end with handle `h`
+// (the caller's alone while this runs), keeping up to `max_events` events.
+// Every internal record that names a
+// dataset becomes an event (internal records of the old numeric format
+// become events with no name, which a reader cannot interpret); user
+// command and ioctl records, and pool-level internal records, are skipped.
+// Records lost to the ring are detected by size: the offset advances by
+// exactly the encoded size of the records returned unless the kernel moved
+// a read that started before the log's oldest record.
+absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const std::string& pool,
+                                                    uint64_t offset, size_t max_events);
+
+}  // namespace mvirt::zfs::internal
+
+#endif  // MVIRT_ZFS_ZFS_POOL_HISTORY_H_
