@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli_way.h"
@@ -124,8 +125,14 @@ long DaemonRssKib(int pid) {
 
 class OpsBench {
  public:
-  OpsBench(std::string pool, std::string endpoint, int rounds)
-      : pool_(std::move(pool)), endpoint_(std::move(endpoint)), rounds_(rounds), stub_(NewStub()) {}
+  // `only`: the operations to time (names that start with one of them);
+  // empty: all.
+  OpsBench(std::string pool, std::string endpoint, int rounds, std::vector<std::string> only)
+      : pool_(std::move(pool)),
+        endpoint_(std::move(endpoint)),
+        rounds_(rounds),
+        only_(std::move(only)),
+        stub_(NewStub()) {}
 
   // Volumes the daemon manages in the pool before any filling.
   int FixtureCount() const { return 9; }
@@ -175,6 +182,7 @@ class OpsBench {
     result.volumes = volumes;
     const std::string tag = absl::StrCat("s", volumes);
     for (const Operation& op : Operations(tag)) {
+      if (!Selected(op.name)) continue;
       int rounds = op.is_list && volumes >= 1000 ? 3 : op.is_list && volumes >= 100 ? 5 : rounds_;
       std::vector<double> d, c, f;
       for (int i = 0; i < rounds; ++i) {
@@ -602,7 +610,14 @@ class OpsBench {
   }
 
   const std::string pool_, endpoint_;
+  bool Selected(const std::string& op) const {
+    if (only_.empty()) return true;
+    return std::any_of(only_.begin(), only_.end(),
+                       [&](const std::string& prefix) { return absl::StartsWith(op, prefix); });
+  }
+
   const int rounds_;
+  const std::vector<std::string> only_;
   std::unique_ptr<Stub> stub_;
   ZfsFloor floor_;
   std::string template_snapshot_;
@@ -690,6 +705,7 @@ int main(int argc, char** argv) {
   double concurrency_seconds = 5;
   int subscribers = 100;
   bool footprint_only = false;
+  std::vector<std::string> only;
   app.add_option("--pool", pool, "pool the daemon serves")->required();
   app.add_option("--endpoint", endpoint, "the daemon's endpoint, e.g. unix:/run/x.sock")
       ->required();
@@ -705,10 +721,14 @@ int main(int argc, char** argv) {
   app.add_flag("--footprint-only", footprint_only,
                "at each scale only the daemon's memory: after 4 ListVolumes at once, a "
                "GetPoolStats and the fan-out (no per-operation rounds)");
+  app.add_option("--operations", only,
+                 "time only these operations (each a prefix of an operation's name, e.g. "
+                 "CreateVolume,GetPoolStats); the throughput and fan-out runs stay")
+      ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
   std::sort(scales.begin(), scales.end());
 
-  OpsBench bench(pool, endpoint, rounds);
+  OpsBench bench(pool, endpoint, rounds, only);
   const long rss_idle_kib = DaemonRssKib(daemon_pid);  // started, nothing served yet
   bench.MakeFixtures();
   if (rss_idle_kib >= 0) std::printf("daemon RSS idle: %ld KiB\n", rss_idle_kib);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
 
 namespace mvirt::zfs {
 namespace {
@@ -66,22 +67,23 @@ absl::Status VolumeIdIndex::CatchUpLocked() {
   // Built: the events since the last answer. Not built: only where the log
   // ends now (events before the scan are in the scan).
   const size_t max_events = built_ ? kMaxEventsPerCatchUp : 0;
-  absl::StatusOr<PoolHistoryPage> page = zfs_.ReadPoolHistory(pool_, history_offset_, max_events);
+  absl::StatusOr<PoolHistoryPage> page = zfs_.ReadPoolHistory(pool_, history_, max_events);
   if (!page.ok()) {
     if (page.status().code() == absl::StatusCode::kNotFound) return page.status();
     built_ = false;  // no log to follow: a scan answers, every time
-    return ScanLocked(std::nullopt);
+    return ScanLocked(std::nullopt, page.status().message());
   }
-  if (!built_ || page->records_lost || page->events_dropped) {
-    return ScanLocked(page->next_offset);
-  }
+  if (!built_) return ScanLocked(page->next, "first answer");
+  if (page->records_lost)
+    return ScanLocked(page->next, "records lost: the log wrapped, or the pool was imported again");
+  if (page->events_dropped) return ScanLocked(page->next, "more events than read one by one");
   IdIndexUpdate update = InterpretHistory(page->events, pool_);
-  if (update.rescan) return ScanLocked(page->next_offset);
+  if (update.rescan) return ScanLocked(page->next, "an event that cannot be interpreted");
   if (!update.reread.empty()) {
     std::vector<std::string> names(update.reread.begin(), update.reread.end());
     absl::StatusOr<std::vector<VolumeDigest>> now =
         zfs_.ScanVolumesNamed(pool_, names, id_property_);
-    if (!now.ok()) return now.status();  // the offset stays: read again next time
+    if (!now.ok()) return now.status();  // the position stays: read again next time
     for (const std::string& name : names) ForgetLocked(name);
     for (const VolumeDigest& v : *now) {
       if (v.id.empty()) continue;
@@ -89,11 +91,13 @@ absl::Status VolumeIdIndex::CatchUpLocked() {
       holders_[v.id].insert(v.name);
     }
   }
-  history_offset_ = page->next_offset;
+  history_ = page->next;
   return absl::OkStatus();
 }
 
-absl::Status VolumeIdIndex::ScanLocked(std::optional<uint64_t> history_end) {
+absl::Status VolumeIdIndex::ScanLocked(std::optional<PoolHistoryPosition> history_end,
+                                       absl::string_view why) {
+  LogDebug("ids of pool ", pool_, ": scanning every zvol (", why, ")");
   built_ = false;
   id_of_.clear();
   holders_.clear();
@@ -106,7 +110,7 @@ absl::Status VolumeIdIndex::ScanLocked(std::optional<uint64_t> history_end) {
     holders_[v.id].insert(v.name);
   }
   if (history_end.has_value()) {
-    history_offset_ = *history_end;
+    history_ = *history_end;
     built_ = true;
   }
   return absl::OkStatus();

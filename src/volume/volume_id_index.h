@@ -14,7 +14,8 @@
 // It scans the whole pool again when the log cannot tell: records lost to
 // the log's ring since the last read, an event it cannot interpret (the
 // old numeric format, a rename without its target), more than
-// kMaxEventsPerCatchUp events at once. Where the log cannot be read at all
+// kMaxEventsPerCatchUp events at once, the pool imported again (its log
+// may have been rewound). Where the log cannot be read at all
 // (the fake; a read failing) every answer scans, as before the index.
 //
 // Thread-safe: answers are serialized.
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/mutex.h"
 #include "zfs/zfs.h"
 
@@ -64,18 +66,19 @@ class VolumeIdIndex {
 
  private:
   absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Scans the pool; `history_end` is where the log ended before the scan
-  // (events after it are read at the next answer), unset if the log cannot
-  // be read.
-  absl::Status ScanLocked(std::optional<uint64_t> history_end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Scans the pool (`why`, logged at debug level); `history_end` is where
+  // the log ended before the scan (events after it are read at the next
+  // answer), unset if the log cannot be read.
+  absl::Status ScanLocked(std::optional<PoolHistoryPosition> history_end, absl::string_view why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetLocked(const std::string& dataset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Zfs& zfs_;
   const std::string pool_;
   const std::string id_property_;
   mutable Mutex mu_;
-  bool built_ ABSL_GUARDED_BY(mu_) = false;  // ids_ and history_offset_ are valid
-  uint64_t history_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  bool built_ ABSL_GUARDED_BY(mu_) = false;  // the maps below and history_ are valid
+  PoolHistoryPosition history_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> id_of_ ABSL_GUARDED_BY(mu_);              // dataset -> its id
   std::map<std::string, std::set<std::string>> holders_ ABSL_GUARDED_BY(mu_);  // id -> datasets
   uint64_t scans_ ABSL_GUARDED_BY(mu_) = 0;

@@ -349,9 +349,10 @@ absl::StatusOr<std::vector<VolumeDigest>> FakeZfs::ScanVolumesNamed(
   return out;
 }
 
-absl::StatusOr<PoolHistoryPage> FakeZfs::ReadPoolHistory(const std::string& pool, uint64_t offset,
+absl::StatusOr<PoolHistoryPage> FakeZfs::ReadPoolHistory(const std::string& pool,
+                                                         const PoolHistoryPosition& from,
                                                          size_t max_events) {
-  (void)offset;
+  (void)from;
   (void)max_events;
   return absl::UnimplementedError(
       absl::StrCat("read the history of pool '", pool, "': the fake keeps no history log"));

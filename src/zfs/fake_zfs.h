@@ -93,7 +93,8 @@ class FakeZfs final : public Zfs {
       const std::string& parent, const std::vector<std::string>& names,
       const std::string& id_property) override;
   // The fake keeps no history log: UNIMPLEMENTED (its users then scan).
-  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool,
+                                                  const PoolHistoryPosition& from,
                                                   size_t max_events) override;
   absl::StatusOr<std::vector<VolumeDigest>> ScanVolumes(const std::string& parent,
                                                         const std::string& id_property) override;

@@ -194,10 +194,11 @@ absl::StatusOr<std::vector<VolumeDigest>> FaultyZfs::ScanVolumesNamed(
       [&] { return base_.ScanVolumesNamed(parent, names, id_property); });
 }
 
-absl::StatusOr<PoolHistoryPage> FaultyZfs::ReadPoolHistory(const std::string& pool, uint64_t offset,
+absl::StatusOr<PoolHistoryPage> FaultyZfs::ReadPoolHistory(const std::string& pool,
+                                                           const PoolHistoryPosition& from,
                                                            size_t max_events) {
   return Call<absl::StatusOr<PoolHistoryPage>>(ZfsCall::kReadPoolHistory, pool, [&] {
-    return base_.ReadPoolHistory(pool, offset, max_events);
+    return base_.ReadPoolHistory(pool, from, max_events);
   });
 }
 

@@ -123,7 +123,8 @@ class FaultyZfs final : public Zfs {
   absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamed(
       const std::string& parent, const std::vector<std::string>& names,
       const std::string& id_property) override;
-  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool,
+                                                  const PoolHistoryPosition& from,
                                                   size_t max_events) override;
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override;
   absl::Status CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,

@@ -304,10 +304,11 @@ class LibZfs final : public Zfs {
     return internal::ScanVolumesNamedInKernel(parent, names, id_property);
   }
 
-  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+  absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool,
+                                                  const PoolHistoryPosition& from,
                                                   size_t max_events) override {
     Lease h(handles_);
-    return internal::ReadPoolHistoryWith(h, pool, offset, max_events);
+    return internal::ReadPoolHistoryWith(h, pool, from, max_events);
   }
 
   absl::StatusOr<std::vector<SnapshotProps>> ListSnapshots(const std::string& name) override {

@@ -35,10 +35,14 @@ std::string StringOr(nvlist_t* record, const char* key) {
 }  // namespace
 
 absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const std::string& pool,
-                                                    uint64_t offset, size_t max_events) {
+                                                    const PoolHistoryPosition& from,
+                                                    size_t max_events) {
   std::unique_ptr<zpool_handle_t, ZpoolCloser> zp(zpool_open_canfail(h, pool.c_str()));
   if (!zp) return absl::NotFoundError(absl::StrCat("pool '", pool, "' is not imported"));
   PoolHistoryPage page;
+  page.next.load_guid = zpool_get_prop_int(zp.get(), ZPOOL_PROP_LOAD_GUID, nullptr);
+  const bool same_import = from.load_guid == page.next.load_guid;
+  const uint64_t offset = same_import ? from.offset : 0;
   uint64_t off = offset;
   uint64_t record_bytes = 0;
   boolean_t eof = B_FALSE;
@@ -72,8 +76,8 @@ absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const st
       }
     }
   }
-  page.next_offset = off;
-  page.records_lost = off - offset != record_bytes;
+  page.next.offset = off;
+  page.records_lost = off - offset != record_bytes || (!same_import && from.load_guid != 0);
   return page;
 }
 

@@ -15,7 +15,7 @@
 
 namespace mvirt::zfs::internal {
 
-// Reads pool `pool`'s history log from `offset` to its end with handle `h`
+// Reads pool `pool`'s history log from `from` to its end with handle `h`
 // (the caller's alone while this runs), keeping up to `max_events` events.
 // Every internal record that names a
 // dataset becomes an event (internal records of the old numeric format
@@ -23,9 +23,13 @@ namespace mvirt::zfs::internal {
 // command and ioctl records, and pool-level internal records, are skipped.
 // Records lost to the ring are detected by size: the offset advances by
 // exactly the encoded size of the records returned unless the kernel moved
-// a read that started before the log's oldest record.
+// a read that started before the log's oldest record. A position of
+// another import of the pool (another load_guid) is never applied: the
+// kernel does not check offsets, and one past the log's end would read
+// from the middle of a record.
 absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const std::string& pool,
-                                                    uint64_t offset, size_t max_events);
+                                                    const PoolHistoryPosition& from,
+                                                    size_t max_events);
 
 }  // namespace mvirt::zfs::internal
 

@@ -93,15 +93,25 @@ struct PoolHistoryEvent {
   bool operator==(const PoolHistoryEvent&) const = default;
 };
 
-// What ReadPoolHistory read: the events after the offset asked for (up to
-// the number asked for), where the next read starts, and whether records
-// between the two were lost (the log is a ring of fixed size: records older
-// than its start are overwritten, and a read from before them starts at the
-// oldest left).
+// A place in a pool's history log: an offset in the log of one import of
+// the pool (it means nothing to another pool of the same name, nor to the
+// same pool rewound at import).
+struct PoolHistoryPosition {
+  uint64_t load_guid = 0;  // the pool's load_guid, new at every import; 0: none
+  uint64_t offset = 0;
+  bool operator==(const PoolHistoryPosition&) const = default;
+};
+
+// What ReadPoolHistory read: the events after the position asked for (up
+// to the number asked for), where the next read starts, and whether
+// records between the two were lost: the log is a ring of fixed size
+// (records older than its start are overwritten, and a read from before
+// them starts at the oldest left), and a position of another import reads
+// from the start.
 struct PoolHistoryPage {
   std::vector<PoolHistoryEvent> events;
   bool events_dropped = false;  // there were more events than asked for
-  uint64_t next_offset = 0;
+  PoolHistoryPosition next;
   bool records_lost = false;
 };
 
@@ -192,12 +202,13 @@ class Zfs {
       const std::string& parent, const std::vector<std::string>& names,
       const std::string& id_property) = 0;
 
-  // The internal events of pool `pool`'s history log written since
-  // `offset` (0: the start of the log), at most `max_events` of them, the
-  // log read to its end either way; user command and ioctl records are
-  // skipped. NOT_FOUND if the pool is not imported; UNIMPLEMENTED where no
-  // log is kept (the fake).
-  virtual absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool, uint64_t offset,
+  // The internal events of pool `pool`'s history log written since `from`
+  // (a page's `next`; {}: the start of the log), at most `max_events` of
+  // them, the log read to its end either way; user command and ioctl
+  // records are skipped. NOT_FOUND if the pool is not imported;
+  // UNIMPLEMENTED where no log is kept (the fake).
+  virtual absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool,
+                                                          const PoolHistoryPosition& from,
                                                           size_t max_events) = 0;
 
   // The snapshots of dataset `name`, oldest first (ordered by createtxg).

@@ -1,7 +1,8 @@
 // VolumeIdIndex on real ZFS: it follows the pool's history log, so changes
 // made with `zfs` by hand are seen at the next answer without scanning the
 // pool again, and it scans again when the log lost records (its ring
-// wrapped). A pool of its own: the log's size is fixed by the pool's.
+// wrapped) or the pool was imported again. A pool of its own: the log's
+// size is fixed by the pool's.
 #include <signal.h>
 
 #include <fstream>
@@ -126,6 +127,26 @@ TEST_F(IdIndexTest, ScansAgainWhenTheLogLostRecords) {
   MustRun("zfs set mvirt:id=G " + Ds("b"));
   EXPECT_THAT(Holders("G"), ElementsAre("b"));
   EXPECT_EQ(index_->scans(), 2u) << "followed through the log again after the scan";
+}
+
+TEST_F(IdIndexTest, ScansAgainAfterThePoolWasImportedAgain) {
+  ASSERT_NE(index_, nullptr);
+  MustRun("zfs create -s -V 16M -o mvirt:id=A " + Ds("a"));
+  EXPECT_THAT(Holders("A"), ElementsAre("a"));
+  ASSERT_EQ(index_->scans(), 1u);
+
+  // udev may still probe the new zvol's device: retried while busy.
+  MustRun("for i in $(seq 20); do zpool export " + pool_.name() +
+          " 2>/dev/null && exit 0; sleep 0.5; done; zpool export " + pool_.name());
+  EXPECT_EQ(index_->Holders("A").status().code(), absl::StatusCode::kNotFound)
+      << "the pool is gone";
+  MustRun("zpool import -o cachefile=none -d /var/tmp/mvirt-zfs-test-" + pool_.name() + ".img " +
+          pool_.name());
+  // A position in the log of the earlier import is not used: the pool
+  // could have been rewound, or be another pool of the same name.
+  MustRun("zfs set mvirt:id=B " + Ds("a"));
+  EXPECT_THAT(Holders("B"), ElementsAre("a"));
+  EXPECT_EQ(index_->scans(), 2u);
 }
 
 }  // namespace
