@@ -5,14 +5,16 @@
 # (build/) and real ZFS: on a machine without the zfs module run it in the
 # guest:
 #
-#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS] [SUBSCRIBERS] [--footprint-only]
+#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS] [SUBSCRIBERS] [--footprint-only | --operations NAME,...]
 #
 # SCALES is a comma-separated list of volume counts (default 10,100; the
 # long variant is 10,100,1000), each volume with 10 snapshots.
 # --footprint-only measures at each scale only the daemon's memory (after
 # four ListVolumes at once, a GetPoolStats and the fan-out; then its RSS and
 # peak 35 s later, once it has given freed memory back): the way to
-# reach 1000 volumes in the emulated guest. The tables go
+# reach 1000 volumes in the emulated guest. --operations A,B times only the
+# operations whose names start with A or B (no throughput or fan-out runs).
+# The tables go
 # to stdout, every figure as JSON to build/bench-results/ops.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
