@@ -85,11 +85,7 @@ absl::Status VolumeIdIndex::CatchUpLocked() {
         zfs_.ScanVolumesNamed(pool_, names, id_property_);
     if (!now.ok()) return now.status();  // the position stays: read again next time
     for (const std::string& name : names) ForgetLocked(name);
-    for (const VolumeDigest& v : *now) {
-      if (v.id.empty()) continue;
-      id_of_[v.name] = v.id;
-      holders_[v.id].insert(v.name);
-    }
+    for (const VolumeDigest& v : *now) RememberLocked(v);
   }
   history_ = page->next;
   return absl::OkStatus();
@@ -104,16 +100,18 @@ absl::Status VolumeIdIndex::ScanLocked(std::optional<PoolHistoryPosition> histor
   ++scans_;
   absl::StatusOr<std::vector<VolumeDigest>> volumes = zfs_.ScanVolumes(pool_, id_property_);
   if (!volumes.ok()) return volumes.status();
-  for (const VolumeDigest& v : *volumes) {
-    if (v.id.empty()) continue;
-    id_of_[v.name] = v.id;
-    holders_[v.id].insert(v.name);
-  }
+  for (const VolumeDigest& v : *volumes) RememberLocked(v);
   if (history_end.has_value()) {
     history_ = *history_end;
     built_ = true;
   }
   return absl::OkStatus();
+}
+
+void VolumeIdIndex::RememberLocked(const VolumeDigest& volume) {
+  if (volume.id.empty()) return;  // not managed
+  id_of_[volume.name] = volume.id;
+  holders_[volume.id].insert(volume.name);
 }
 
 void VolumeIdIndex::ForgetLocked(const std::string& dataset) {

@@ -71,6 +71,8 @@ class VolumeIdIndex {
   // answer), unset if the log cannot be read.
   absl::Status ScanLocked(std::optional<PoolHistoryPosition> history_end, absl::string_view why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds `volume` under its id (none: nothing); drops `dataset`'s entry.
+  void RememberLocked(const VolumeDigest& volume) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetLocked(const std::string& dataset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Zfs& zfs_;

@@ -16,44 +16,34 @@
 namespace mvirt::zfs::internal {
 namespace {
 
-// args: parent, property. Returns {missing = parent} or {volumes = {NAME =
-// {volsize = N, id = ID}}}, id only when the property is set on the zvol
+// args: parent, property, and optionally names (a list). Returns {missing =
+// parent} or {volumes = {NAME = {volsize = N, id = ID}}}: every zvol that is
+// a direct child of parent, or only those of names that are (not a
+// snapshot, not hidden); id only when the property is set on the zvol
 // itself (its setpoint is the zvol), as ListVolumes reports user
 // properties. Hidden children (%recv...) are not listed by zfs.list.children.
 constexpr char kScanVolumesProgram[] = R"lua(
 local args = ...
-local parent, property = args["parent"], args["property"]
+local parent, property, names = args["parent"], args["property"], args["names"]
 if not zfs.exists(parent) then return {missing = parent} end
 local volumes = {}
-for child in zfs.list.children(parent) do
-  if zfs.get_prop(child, "type") == "volume" then
-    local entry = {volsize = zfs.get_prop(child, "volsize")}
-    local id, setpoint = zfs.get_prop(child, property)
-    if id ~= nil and setpoint == child then entry["id"] = id end
-    volumes[child] = entry
-  end
+local function read(child)
+  if zfs.get_prop(child, "type") ~= "volume" then return end
+  local entry = {volsize = zfs.get_prop(child, "volsize")}
+  local id, setpoint = zfs.get_prop(child, property)
+  if id ~= nil and setpoint == child then entry["id"] = id end
+  volumes[child] = entry
 end
-return {volumes = volumes}
-)lua";
-
-// args: parent, property, names (a list). As kScanVolumesProgram for the
-// names only: each that is a zvol directly under parent (not a snapshot, not
-// hidden).
-constexpr char kScanNamedVolumesProgram[] = R"lua(
-local args = ...
-local parent, property = args["parent"], args["property"]
-if not zfs.exists(parent) then return {missing = parent} end
+if names == nil then
+  for child in zfs.list.children(parent) do read(child) end
+  return {volumes = volumes}
+end
 local prefix = parent .. "/"
-local volumes = {}
-for _, child in ipairs(args["names"]) do
-  local below = string.sub(child, 1, #prefix) == prefix
+for _, child in ipairs(names) do
   local rest = string.sub(child, #prefix + 1)
-  if below and #rest > 0 and not string.find(rest, "[/@%%]") and zfs.exists(child) and
-     zfs.get_prop(child, "type") == "volume" then
-    local entry = {volsize = zfs.get_prop(child, "volsize")}
-    local id, setpoint = zfs.get_prop(child, property)
-    if id ~= nil and setpoint == child then entry["id"] = id end
-    volumes[child] = entry
+  if string.sub(child, 1, #prefix) == prefix and #rest > 0 and
+     not string.find(rest, "[/@%%]") and zfs.exists(child) then
+    read(child)
   end
 end
 return {volumes = volumes}
@@ -64,13 +54,26 @@ return {volumes = volumes}
 constexpr uint64_t kInstructionLimit = 50 * 1000 * 1000;
 constexpr uint64_t kMemoryLimit = 64 * 1024 * 1024;
 
-// Runs one of the scan programs with `args` and reads its reply.
-absl::StatusOr<std::vector<VolumeDigest>> RunScan(const char* program, nvlist_t* args,
-                                                  const std::string& parent) {
+// Runs kScanVolumesProgram for the zvols under `parent`, only those of
+// `names` if given, and reads its reply.
+absl::StatusOr<std::vector<VolumeDigest>> RunScan(const std::string& parent,
+                                                  const std::vector<std::string>* names,
+                                                  const std::string& id_property) {
   const char* what = "scan volumes of";
+  Nvlist args = NewNvlist();
+  if (!args || nvlist_add_string(args.get(), "parent", parent.c_str()) != 0 ||
+      nvlist_add_string(args.get(), "property", id_property.c_str()) != 0) {
+    return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, what, parent);
+  }
+  if (names != nullptr) {
+    Nvlist list = NamesNvlist(*names);
+    if (!list || nvlist_add_nvlist(args.get(), "names", list.get()) != 0) {
+      return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, what, parent);
+    }
+  }
   absl::StatusOr<Nvlist> ret =
-      RunChannelProgram(program, args, ProgramMode::kReadOnly, {kInstructionLimit, kMemoryLimit},
-                        ZfsOp::kRead, what, parent);
+      RunChannelProgram(kScanVolumesProgram, args.get(), ProgramMode::kReadOnly,
+                        {kInstructionLimit, kMemoryLimit}, ZfsOp::kRead, what, parent);
   if (!ret.ok()) return ret.status();
   if (!StringField(ret->get(), "missing").empty()) {
     return ZfsErrnoStatus(ZfsOp::kRead, ENOENT, what, parent);
@@ -101,26 +104,14 @@ absl::StatusOr<std::vector<VolumeDigest>> RunScan(const char* program, nvlist_t*
 
 absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesInKernel(const std::string& parent,
                                                               const std::string& id_property) {
-  Nvlist args = NewNvlist();
-  if (!args || nvlist_add_string(args.get(), "parent", parent.c_str()) != 0 ||
-      nvlist_add_string(args.get(), "property", id_property.c_str()) != 0) {
-    return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, "scan volumes of", parent);
-  }
-  return RunScan(kScanVolumesProgram, args.get(), parent);
+  return RunScan(parent, nullptr, id_property);
 }
 
 absl::StatusOr<std::vector<VolumeDigest>> ScanVolumesNamedInKernel(
     const std::string& parent, const std::vector<std::string>& names,
     const std::string& id_property) {
   if (names.empty()) return std::vector<VolumeDigest>();
-  Nvlist args = NewNvlist();
-  Nvlist set = NamesNvlist(names);
-  if (!args || !set || nvlist_add_string(args.get(), "parent", parent.c_str()) != 0 ||
-      nvlist_add_string(args.get(), "property", id_property.c_str()) != 0 ||
-      nvlist_add_nvlist(args.get(), "names", set.get()) != 0) {
-    return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, "scan volumes of", parent);
-  }
-  return RunScan(kScanNamedVolumesProgram, args.get(), parent);
+  return RunScan(parent, &names, id_property);
 }
 
 }  // namespace mvirt::zfs::internal

@@ -70,15 +70,8 @@ static_assert(EZFS_NOMEM == kEzfsNoMem && EZFS_BADPROP == kEzfsBadProp &&
                   EZFS_POOLREADONLY == kEzfsPoolReadonly,
               "error_mapping.h's EZFS codes must match libzfs.h");
 
-struct ZfsHandleCloser {
-  void operator()(zfs_handle_t* h) const { zfs_close(h); }
-};
-using ZfsHandle = std::unique_ptr<zfs_handle_t, ZfsHandleCloser>;
-
-struct ZpoolHandleCloser {
-  void operator()(zpool_handle_t* h) const { zpool_close(h); }
-};
-using ZpoolHandle = std::unique_ptr<zpool_handle_t, ZpoolHandleCloser>;
+using internal::ZfsHandle;
+using internal::ZpoolHandle;
 
 using internal::NamesNvlist;
 using internal::NewNvlist;

@@ -10,6 +10,7 @@
 
 #include <libzfs.h>
 
+#include <memory>
 #include <vector>
 
 #include "common/mutex.h"
@@ -59,6 +60,16 @@ class LibzfsHandles {
   CondVar returned_;
   std::vector<libzfs_handle_t*> free_ ABSL_GUARDED_BY(mu_);
 };
+
+// A dataset's and a pool's libzfs handle, closed at the end of scope.
+struct ZfsHandleCloser {
+  void operator()(zfs_handle_t* h) const { zfs_close(h); }
+};
+using ZfsHandle = std::unique_ptr<zfs_handle_t, ZfsHandleCloser>;
+struct ZpoolHandleCloser {
+  void operator()(zpool_handle_t* h) const { zpool_close(h); }
+};
+using ZpoolHandle = std::unique_ptr<zpool_handle_t, ZpoolHandleCloser>;
 
 }  // namespace mvirt::zfs::internal
 

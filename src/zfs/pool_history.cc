@@ -1,22 +1,16 @@
 // As in libzfs_backend.cc: standard headers first, drop libspl's
 // `fallthrough` macro, then abseil and our headers, then libzfs.
 #include <cstdint>
-#include <memory>
 #include <string>
 #undef fallthrough
 
 #include "absl/strings/str_cat.h"
+#include "zfs/libzfs_handles.h"
+#include "zfs/nvlist.h"
 #include "zfs/pool_history.h"
 
 namespace mvirt::zfs::internal {
 namespace {
-
-struct ZpoolCloser {
-  void operator()(zpool_handle_t* zp) const { zpool_close(zp); }
-};
-struct NvlistFreer {
-  void operator()(nvlist_t* nv) const { nvlist_free(nv); }
-};
 
 // Each record of the log is its length (a little-endian uint64) and the
 // record packed in the kernel's native nvlist encoding.
@@ -37,7 +31,7 @@ std::string StringOr(nvlist_t* record, const char* key) {
 absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const std::string& pool,
                                                     const PoolHistoryPosition& from,
                                                     size_t max_events) {
-  std::unique_ptr<zpool_handle_t, ZpoolCloser> zp(zpool_open_canfail(h, pool.c_str()));
+  ZpoolHandle zp(zpool_open_canfail(h, pool.c_str()));
   if (!zp) return absl::NotFoundError(absl::StrCat("pool '", pool, "' is not imported"));
   PoolHistoryPage page;
   page.next.load_guid = zpool_get_prop_int(zp.get(), ZPOOL_PROP_LOAD_GUID, nullptr);
@@ -52,7 +46,7 @@ absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const st
       return absl::UnavailableError(
           absl::StrCat("read the history of pool '", pool, "': ", libzfs_error_description(h)));
     }
-    std::unique_ptr<nvlist_t, NvlistFreer> history(raw);
+    Nvlist history(raw);
     nvlist_t** records = nullptr;
     uint_t count = 0;
     if (nvlist_lookup_nvlist_array(history.get(), ZPOOL_HIST_RECORD, &records, &count) != 0) {
