@@ -69,7 +69,7 @@ TEST_F(IdIndexTest, FollowsChangesMadeByHandWithoutScanningAgain) {
   MustRun("zfs snapshot " + Ds("c@s"));
   MustRun("zfs clone -o mvirt:id=D " + Ds("c@s") + " " + Ds("d"));
   EXPECT_THAT(Holders("D"), ElementsAre("d")) << "a clone";
-  MustRun("zfs destroy " + Ds("d"));
+  DestroyDataset(Ds("d"));  // retried while udev still probes the new device
   EXPECT_THAT(Holders("D"), IsEmpty()) << "a destroy";
 
   // Only direct children of the pool are volumes; one moved up becomes one.
