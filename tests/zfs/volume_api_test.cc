@@ -360,6 +360,7 @@ TEST_F(VolumeApiTest, IdsAndTotalsSeeWhatWasChangedByHand) {
   s = Create("hand-c", 16 * kMiB, &v, kId2);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(s.error_message(), HasSubstr("already belongs to volume 'hand-d'"));
+  EXPECT_FALSE(DatasetExists(kPool + "/hand-c")) << "the refused create made nothing";
   MustRun("zfs rename " + kPool + "/hand-d " + kPool + "/hand-b");
 
   MustRun("zfs inherit mvirt:id " + kPool + "/hand-b");  // no longer ours
