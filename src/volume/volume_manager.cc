@@ -42,7 +42,7 @@ VolumeManager::VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOption
       options_(std::move(options)),
       names_(options_.pool),
       space_guard_(options_.space),
-      id_index_(zfs_, options_.pool, kIdProperty),
+      volume_index_(zfs_, options_.pool, kIdProperty),
       publisher_(options_.publish_snapshot_events_after_return ? std::make_unique<SerialExecutor>()
                                                                : nullptr) {}
 
@@ -84,14 +84,10 @@ absl::StatusOr<PoolStatsInfo> VolumeManager::GetPoolStats() {
 }
 
 absl::Status VolumeManager::SumProvisioned(uint64_t* bytes, uint64_t* count) {
-  absl::StatusOr<std::vector<VolumeDigest>> volumes = zfs_.ScanVolumes(options_.pool, kIdProperty);
-  if (!volumes.ok()) return UnlessPoolGone(volumes.status());
-  *bytes = *count = 0;
-  for (const VolumeDigest& v : *volumes) {
-    if (v.id.empty()) continue;  // not managed
-    *bytes += v.volsize;
-    ++*count;
-  }
+  absl::StatusOr<ProvisionedTotal> total = volume_index_.Provisioned();
+  if (!total.ok()) return UnlessPoolGone(total.status());
+  *bytes = total->bytes;
+  *count = total->volumes;
   return absl::OkStatus();
 }
 
@@ -143,7 +139,7 @@ absl::Status VolumeManager::CheckIdUnused(absl::string_view op, const std::strin
                                           const std::string& dataset) {
   // ZFS is the only record of which ids are taken (a volume made or changed
   // with `zfs` by hand counts): the index follows the pool's history log.
-  absl::StatusOr<std::vector<std::string>> holders = id_index_.Holders(id);
+  absl::StatusOr<std::vector<std::string>> holders = volume_index_.Holders(id);
   if (!holders.ok()) return holders.status();
   for (const std::string& holder : *holders) {
     if (holder != dataset) {
@@ -417,7 +413,9 @@ absl::StatusOr<VolumeInfo> VolumeManager::Resize(const std::string& name, uint64
   absl::StatusOr<SpaceGuard::Ticket> space = AdmitSpace(absl::StrCat("resize volume '", name, "'"),
                                                         {growth, IsThick(*props) ? growth : 0});
   if (!space.ok()) return space.status();
-  if (absl::Status s = zfs_.SetVolsize(props->name, *volsize); !s.ok()) return s;
+  absl::Status set = zfs_.SetVolsize(props->name, *volsize);
+  volume_index_.Changed(props->name);  // a volsize change writes no history record
+  if (!set.ok()) return set;
   CrashPoint("resize/set");
   LogInfo("resized volume ", props->name, " from ", props->volsize, " to ", *volsize, " bytes");
   absl::StatusOr<VolumeProps> resized = zfs_.GetVolume(props->name);

@@ -36,7 +36,7 @@
 #include "volume/dataset_names.h"
 #include "volume/snapshot_policy.h"
 #include "volume/space_guard.h"
-#include "volume/volume_id_index.h"
+#include "volume/volume_index.h"
 #include "volume/volume_types.h"
 #include "zfs/zfs.h"
 
@@ -479,10 +479,11 @@ class VolumeManager {
   // figures read now; keep the ticket until the change is made (or failed).
   absl::StatusOr<SpaceGuard::Ticket> AdmitSpace(absl::string_view op, const SpaceClaim& claim);
   // The pool's figures for the space guard; the provisioned total only
-  // `with_provisioned` (it reads every zvol).
+  // `with_provisioned`.
   absl::StatusOr<SpaceNow> ReadSpace(bool with_provisioned);
   // The volsize of every managed zvol (volumes and templates) summed, and
-  // how many there are.
+  // how many there are (from the volume index, which follows the pool's
+  // history).
   absl::Status SumProvisioned(uint64_t* bytes, uint64_t* count);
 
   // The snapshot `snapshot` of managed volume `volume`, or NOT_FOUND.
@@ -510,8 +511,9 @@ class VolumeManager {
   const DatasetNames names_;
   KeyedMutex name_locks_;
   SpaceGuard space_guard_;
-  VolumeIdIndex id_index_;  // which volume holds an id (CheckIdUnused)
-  Mutex garbage_mu_;        // one CollectGarbage at a time
+  // Which volume holds an id (CheckIdUnused), the provisioned total.
+  VolumeIndex volume_index_;
+  Mutex garbage_mu_;  // one CollectGarbage at a time
   Mutex reserved_mu_;
   std::set<std::string> reserved_templates_ ABSL_GUARDED_BY(reserved_mu_);
   Broadcaster<VolumeEventInfo> volume_events_;

@@ -60,8 +60,10 @@ absl::StatusOr<PoolHistoryPage> ReadPoolHistoryWith(libzfs_handle_t* h, const st
         event = {StringOr(record, ZPOOL_HIST_INT_NAME), StringOr(record, ZPOOL_HIST_DSNAME),
                  StringOr(record, ZPOOL_HIST_INT_STR)};
         if (event.dataset.empty()) continue;  // the pool's own (import, scrub...)
+      } else if (nvlist_exists(record, ZPOOL_HIST_CMD)) {
+        event = {"", "", StringOr(record, ZPOOL_HIST_CMD), true};
       } else if (!nvlist_exists(record, ZPOOL_HIST_INT_EVENT)) {
-        continue;  // a user command or an ioctl: the internal events say what changed
+        continue;  // an ioctl's record (ZPOOL_HIST_IOCTL): its internal events say what changed
       }            // else the old numeric format: an event without a name, not interpretable
       if (page.events.size() < max_events) {
         page.events.push_back(std::move(event));

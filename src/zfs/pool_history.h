@@ -19,8 +19,9 @@ namespace mvirt::zfs::internal {
 // (the caller's alone while this runs), keeping up to `max_events` events.
 // Every internal record that names a
 // dataset becomes an event (internal records of the old numeric format
-// become events with no name, which a reader cannot interpret); user
-// command and ioctl records, and pool-level internal records, are skipped.
+// become events with no name, which a reader cannot interpret), every user
+// command's record an event with `command` set; ioctl records and
+// pool-level internal records are skipped.
 // Records lost to the ring are detected by size: the offset advances by
 // exactly the encoded size of the records returned unless the kernel moved
 // a read that started before the log's oldest record. A position of

@@ -81,15 +81,20 @@ struct VolumeDigest {
   bool operator==(const VolumeDigest&) const = default;
 };
 
-// An internal event of a pool's history log (`zpool history -i`) that
-// names a dataset: ZFS writes one in the transaction group of every create,
-// clone, rename, destroy, snapshot, receive and property set or inherit,
-// whoever made it (`zfs` by hand, libzfs_core, channel programs, this
-// daemon). A volsize change writes none.
+// A record of a pool's history log (`zpool history -i`):
+// - an internal event that names a dataset: ZFS writes one in the
+//   transaction group of every create, clone, rename, destroy, snapshot,
+//   receive, clone swap (rollback) and property set or inherit, whoever
+//   made it (`zfs` by hand, libzfs_core, channel programs, this daemon). A
+//   volsize change writes none;
+// - a user command's record (`command`): the command line a tool chose to
+//   log after it succeeded (the `zfs` and `zpool` commands log theirs, in
+//   the transaction group after the change), in `detail`.
 struct PoolHistoryEvent {
-  std::string event;    // "create", "rename", "set", "destroy", ...; "" if unnamed (old format)
-  std::string dataset;  // the dataset named at the time ("pool/v", "pool/v@s")
-  std::string detail;   // e.g. "-> pool/new" for a rename, "mvirt:id=..." for a set
+  std::string event;     // "create", "rename", "set", "destroy", ...; "" if unnamed (old format)
+  std::string dataset;   // the dataset named at the time ("pool/v", "pool/v@s")
+  std::string detail;    // "-> pool/new" for a rename, "mvirt:id=..." for a set, a command line
+  bool command = false;  // a user command's record ("zfs set volsize=2G pool/v" in detail)
   bool operator==(const PoolHistoryEvent&) const = default;
 };
 
@@ -202,10 +207,10 @@ class Zfs {
       const std::string& parent, const std::vector<std::string>& names,
       const std::string& id_property) = 0;
 
-  // The internal events of pool `pool`'s history log written since `from`
-  // (a page's `next`; {}: the start of the log), at most `max_events` of
-  // them, the log read to its end either way; user command and ioctl
-  // records are skipped. NOT_FOUND if the pool is not imported;
+  // The internal events and user command records of pool `pool`'s history
+  // log written since `from` (a page's `next`; {}: the start of the log),
+  // at most `max_events` of them, the log read to its end either way;
+  // ioctl records are skipped. NOT_FOUND if the pool is not imported;
   // UNIMPLEMENTED where no log is kept (the fake).
   virtual absl::StatusOr<PoolHistoryPage> ReadPoolHistory(const std::string& pool,
                                                           const PoolHistoryPosition& from,

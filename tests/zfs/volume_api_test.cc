@@ -345,7 +345,9 @@ TEST_F(VolumeApiTest, IdsAndTotalsSeeWhatWasChangedByHand) {
   Volume v;
   ASSERT_TRUE(Create("hand-a", 64 * kMiB, &v, kId1).ok());
   const uint64_t before = Stats().provisioned_bytes();
-  MustRun("zfs set volsize=128M " + kPool + "/hand-a");
+  // `zfs set volsize` writes no internal event; the command's own record
+  // counts, written in the next transaction group (zpool sync: now).
+  MustRun("zfs set volsize=128M " + kPool + "/hand-a && zpool sync " + kPool);
   EXPECT_EQ(Stats().provisioned_bytes(), before + 64 * kMiB);
 
   cleanup_.push_back("hand-b");
@@ -371,6 +373,11 @@ TEST_F(VolumeApiTest, IdsAndTotalsSeeWhatWasChangedByHand) {
   DestroyDataset(kPool + "/hand-c");  // by hand: the id is free again
   cleanup_.push_back("hand-e");
   EXPECT_TRUE(Create("hand-e", 16 * kMiB, &v, kId2).ok());
+
+  // The daemon's own resize (no history record either) counts at once.
+  const uint64_t now = Stats().provisioned_bytes();
+  ASSERT_TRUE(Resize("hand-a", 192 * kMiB, &v).ok());
+  EXPECT_EQ(Stats().provisioned_bytes(), now + 64 * kMiB);
 }
 
 TEST_F(VolumeApiTest, EveryBadInputIsInvalidArgumentAndChangesNothing) {
