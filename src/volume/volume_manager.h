@@ -481,7 +481,7 @@ class VolumeManager {
   // The pool's figures for the space guard; the provisioned total only
   // `with_provisioned`.
   absl::StatusOr<SpaceNow> ReadSpace(bool with_provisioned);
-  // The volsize of every managed zvol (volumes and templates) summed, and
+  // The volsize of every managed volume (not templates) summed, and
   // how many there are (from the volume index, which follows the pool's
   // history).
   absl::Status SumProvisioned(uint64_t* bytes, uint64_t* count);

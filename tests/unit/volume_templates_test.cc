@@ -91,6 +91,21 @@ TEST_F(VolumeTemplatesTest, CloneFromTemplateIsAtLeastAsLargeAsTheTemplate) {
   EXPECT_EQ(t->clone_count, 1u);
 }
 
+TEST_F(VolumeTemplatesTest, TemplatesAreNotProvisionedTheirClonesAre) {
+  // A template takes no more writes: only volumes count in the provisioned
+  // total (GetPoolStats, --max-overcommit).
+  ASSERT_OK(w_.vm().PromoteToTemplate("src", "s", "golden"));
+  absl::StatusOr<PoolStatsInfo> stats = w_.vm().GetPoolStats();
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->provisioned_bytes, kMiB);
+  EXPECT_EQ(stats->volume_count, 1u);
+  ASSERT_OK(w_.vm().CloneFromTemplate("golden", CloneParams("vm", kId3, 2 * kMiB)));
+  stats = w_.vm().GetPoolStats();
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->provisioned_bytes, 3 * kMiB);
+  EXPECT_EQ(stats->volume_count, 2u);
+}
+
 TEST_F(VolumeTemplatesTest, ADeletedTemplateWithClonesIsParkedUntilItsLastCloneGoes) {
   ASSERT_OK(w_.vm().PromoteToTemplate("src", "s", "golden"));
   ASSERT_OK(w_.vm().CloneFromTemplate("golden", CloneParams("vm1", kId2)));
