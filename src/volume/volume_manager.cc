@@ -514,21 +514,36 @@ void VolumeManager::PublishVolumeSoon(const std::string& name) {
   }
   publisher_->Submit(name, [this, name] {
     KeyedMutex::Lock lock = name_locks_.AcquireUninterruptible(name);
-    PayOwedEvent(name);
+    const absl::Time start = absl::Now();
+    if (PayOwedEvent(name)) {
+      LogDebug("volume ", name, ": owed event read by the publisher in ",
+               absl::FormatDuration(absl::Now() - start));
+    }
   });
 }
 
-void VolumeManager::PayOwedEvent(const std::string& name) {
+bool VolumeManager::PayOwedEvent(const std::string& name) {
   {
     MutexLock lock(&owed_mu_);
-    if (owed_events_.erase(name) == 0) return;
+    if (owed_events_.erase(name) == 0) return false;
   }
   PublishVolumeByName(name);
+  return true;
 }
 
 absl::StatusOr<KeyedMutex::Lock> VolumeManager::LockVolume(const std::string& name) {
+  const absl::Time start = absl::Now();
   absl::StatusOr<KeyedMutex::Lock> lock = name_locks_.Acquire(name);
-  if (lock.ok()) PayOwedEvent(name);
+  if (!lock.ok()) return lock;
+  const absl::Time locked = absl::Now();
+  const bool paid = PayOwedEvent(name);
+  if (paid || locked - start > absl::Milliseconds(10)) {
+    LogDebug("volume ", name, ": the call waited ", absl::FormatDuration(locked - start),
+             " for its lock",
+             paid ? absl::StrCat(", then read its owed event in ",
+                                 absl::FormatDuration(absl::Now() - locked))
+                  : "");
+  }
   return lock;
 }
 

@@ -391,8 +391,9 @@ class VolumeManager {
   // keeps its place among those of the calls on that volume. The caller
   // holds that lock. Without a publisher, at once.
   void PublishVolumeSoon(const std::string& name);
-  // Publishes the volume's owed event, if any. The caller holds its lock.
-  void PayOwedEvent(const std::string& name);
+  // Publishes the volume's owed event, if any (true then). The caller
+  // holds its lock.
+  bool PayOwedEvent(const std::string& name);
   // name_locks_.Acquire for a volume's name, paying its owed event first.
   absl::StatusOr<KeyedMutex::Lock> LockVolume(const std::string& name);
   void PublishTemplate(const TemplateInfo& info);
