@@ -1,16 +1,20 @@
 #include "common/serial_executor.h"
 
+#include <algorithm>
+
 namespace mvirt::zfs {
 
-SerialExecutor::SerialExecutor() : thread_([this] { Run(); }) {}
+SerialExecutor::SerialExecutor(int threads) {
+  for (int i = 0; i < std::max(threads, 1); ++i) threads_.emplace_back([this] { Run(); });
+}
 
 SerialExecutor::~SerialExecutor() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.Signal();
-  thread_.join();
+  wake_.SignalAll();
+  for (std::thread& t : threads_) t.join();
 }
 
 void SerialExecutor::Submit(const std::string& key, std::function<void()> task) {
@@ -19,21 +23,38 @@ void SerialExecutor::Submit(const std::string& key, std::function<void()> task) 
     if (!queued_keys_.insert(key).second) return;  // one of this key waits already
     queue_.emplace_back(key, std::move(task));
   }
-  wake_.Signal();
+  wake_.SignalAll();
 }
 
 void SerialExecutor::Run() {
   for (;;) {
+    std::string key;
     std::function<void()> task;
     {
       MutexLock lock(&mu_);
-      while (!stopping_ && queue_.empty()) wake_.Wait(&mu_);
-      if (queue_.empty()) return;                // stopping, and nothing left to run
-      queued_keys_.erase(queue_.front().first);  // from now on a new one is queued anew
-      task = std::move(queue_.front().second);
-      queue_.pop_front();
+      for (;;) {
+        // The oldest task whose key has none running.
+        auto next = std::find_if(queue_.begin(), queue_.end(), [&](const auto& queued) {
+          return !running_keys_.contains(queued.first);
+        });
+        if (next != queue_.end()) {
+          key = next->first;
+          task = std::move(next->second);
+          queue_.erase(next);
+          break;
+        }
+        if (stopping_ && queue_.empty()) return;  // nothing left to run
+        wake_.Wait(&mu_);                         // for a task, or for a running one to finish
+      }
+      queued_keys_.erase(key);  // from now on a new one is queued anew
+      running_keys_.insert(key);
     }
     task();
+    {
+      MutexLock lock(&mu_);
+      running_keys_.erase(key);
+    }
+    wake_.SignalAll();
   }
 }
 

@@ -1,7 +1,11 @@
-// SerialExecutor: runs tasks one at a time, in the order they were
-// submitted, on a thread of its own.
+// SerialExecutor: runs tasks on threads of its own (one by default), the
+// tasks of one key one at a time, in the order they were submitted.
 //
 // Contract:
+//  - tasks start in the order they were submitted, except that a task
+//    whose key has a task running waits until that one has finished: the
+//    tasks of one key never run at once. With one thread, one task at a
+//    time;
 //  - a task submitted under a key while another task of that key waits to
 //    start is dropped: the waiting one will do the same work, later. Tasks
 //    of one key must therefore be interchangeable ("read the current state
@@ -18,6 +22,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/mutex.h"
 
@@ -25,7 +30,8 @@ namespace mvirt::zfs {
 
 class SerialExecutor {
  public:
-  SerialExecutor();
+  // `threads` >= 1: how many tasks (of different keys) may run at once.
+  explicit SerialExecutor(int threads = 1);
   ~SerialExecutor();
   SerialExecutor(const SerialExecutor&) = delete;
   SerialExecutor& operator=(const SerialExecutor&) = delete;
@@ -40,7 +46,8 @@ class SerialExecutor {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::pair<std::string, std::function<void()>>> queue_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> queued_keys_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;  // last: starts after everything above exists
+  std::set<std::string> running_keys_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;  // last: start after everything above exists
 };
 
 }  // namespace mvirt::zfs

@@ -18,6 +18,11 @@ namespace mvirt::zfs {
 
 bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
 
+// Owed events of different volumes are read side by side (a snapshot of
+// several volumes owes one per volume); two of the adapter's four libzfs
+// handles stay free for calls meanwhile.
+constexpr int kPublisherThreads = 2;
+
 bool IsThick(const VolumeProps& props) {
   return props.volsize > 0 && props.refreservation >= props.volsize;
 }
@@ -43,8 +48,9 @@ VolumeManager::VolumeManager(Zfs& zfs, ZvolDevices& devices, VolumeManagerOption
       names_(options_.pool),
       space_guard_(options_.space),
       volume_index_(zfs_, options_.pool, kIdProperty),
-      publisher_(options_.publish_snapshot_events_after_return ? std::make_unique<SerialExecutor>()
-                                                               : nullptr) {}
+      publisher_(options_.publish_snapshot_events_after_return
+                     ? std::make_unique<SerialExecutor>(kPublisherThreads)
+                     : nullptr) {}
 
 absl::Status VolumeManager::UnlessPoolGone(const absl::Status& status) {
   if (!absl::IsNotFound(status) || zfs_.Exists(options_.pool)) return status;

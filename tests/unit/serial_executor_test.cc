@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -86,6 +87,40 @@ TEST(SerialExecutor, ATaskOfAKeyWhoseTaskHasStartedIsQueuedAnew) {
     journal.Open();
   }
   EXPECT_EQ(journal.entries(), (std::vector<std::string>{"x1", "x2"}));
+}
+
+TEST(SerialExecutor, WithTwoThreadsTasksOfDifferentKeysRunAtOnce) {
+  std::promise<void> b_ran;
+  std::future<void> b_done = b_ran.get_future();
+  std::future_status seen = std::future_status::deferred;
+  {
+    SerialExecutor executor(2);
+    // a waits (at most 30 s) for b: only a second thread can run b.
+    executor.Submit("a", [&] { seen = b_done.wait_for(std::chrono::seconds(30)); });
+    executor.Submit("b", [&] { b_ran.set_value(); });
+  }
+  EXPECT_EQ(seen, std::future_status::ready);
+}
+
+TEST(SerialExecutor, WithTwoThreadsTheTasksOfOneKeyStillRunOneAtATime) {
+  Journal journal;
+  std::promise<void> y_ran;
+  std::future<void> y_done = y_ran.get_future();
+  {
+    SerialExecutor executor(2);
+    executor.Submit("x", journal.Blocking("x1"));
+    journal.AwaitStarted();
+    executor.Submit("x", journal.Note("x2"));  // queued anew: x1 has started
+    std::function<void()> note_y = journal.Note("y");
+    executor.Submit("y", [&, note_y] {
+      note_y();
+      y_ran.set_value();
+    });
+    // y runs on the free thread; x2 waits for x1, which waits for Open.
+    EXPECT_EQ(y_done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    journal.Open();
+  }
+  EXPECT_EQ(journal.entries(), (std::vector<std::string>{"y", "x1", "x2"}));
 }
 
 }  // namespace
