@@ -116,9 +116,13 @@ TEST_F(ImportRecoveryTest, KilledWhileDownloadingLeavesNoTemporaryFile) {
   MakeQcow2From(std::string(HttpsServer::kRoot) + "/slow.raw",
                 std::string(HttpsServer::kRoot) + "/slow.qcow2");
   ImportJob job = Start("crash-downloading", HttpsServer::Get().Url("slow.qcow2?rate=300000"));
-  job = client_->WaitFor(job.id(), [](const ImportJob& j) { return j.downloaded_bytes() > 0; });
-  EXPECT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_DOWNLOADING");
-  EXPECT_NE(MustRun("ls -A " + state_ + "/tmp"), "");
+  // The first bytes are counted while the job is still PENDING (its format
+  // is read off the first 512); the temporary file follows DOWNLOADING.
+  job = client_->WaitFor(job.id(), [&](const ImportJob& j) {
+    return j.state() == IMPORT_JOB_STATE_DOWNLOADING &&
+           !Shell("ls -A " + state_ + "/tmp").output.empty();
+  });
+  ASSERT_EQ(ImportJobState_Name(job.state()), "IMPORT_JOB_STATE_DOWNLOADING");
   KillAndRestart();
   ExpectInterrupted(job.id(), "crash-downloading");
 }
