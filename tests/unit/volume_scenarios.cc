@@ -173,7 +173,7 @@ int CommitIndex(const Scenario& scenario, const std::vector<ZfsCallRecord>& step
 bool IsTolerated(const Scenario& scenario, const std::vector<ZfsCallRecord>& steps, int i) {
   const ZfsCall call = steps[i - 1].call;
   // A lookup that tells nothing by failing; a history read that fails is
-  // replaced by a scan (VolumeIdIndex).
+  // replaced by a scan (VolumeIndex).
   if (call == ZfsCall::kExists || call == ZfsCall::kReadPoolHistory) return true;
   int nth = 0;
   for (int j = 0; j < i; ++j) nth += steps[j].call == call ? 1 : 0;
