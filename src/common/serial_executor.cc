@@ -34,9 +34,8 @@ void SerialExecutor::Run() {
       MutexLock lock(&mu_);
       for (;;) {
         // The oldest task whose key has none running.
-        auto next = std::find_if(queue_.begin(), queue_.end(), [&](const auto& queued) {
-          return !running_keys_.contains(queued.first);
-        });
+        auto next = queue_.begin();
+        while (next != queue_.end() && running_keys_.contains(next->first)) ++next;
         if (next != queue_.end()) {
           key = next->first;
           task = std::move(next->second);
