@@ -39,9 +39,10 @@ bool ReadVolsizeCommand(absl::string_view command, const std::string& pool,
                         std::set<std::string>* reread) {
   if (!absl::StrContains(absl::AsciiStrToLower(command), "volsize"))
     return true;  // no volsize changed
+  const std::string pool_prefix = absl::StrCat(pool, "/");
   bool names_pool = false;
   for (absl::string_view word : absl::StrSplit(command, ' ', absl::SkipEmpty())) {
-    if (absl::StartsWith(word, absl::StrCat(pool, "/"))) names_pool = true;
+    if (absl::StartsWith(word, pool_prefix)) names_pool = true;
     if (IsDirectChild(word, pool)) reread->insert(std::string(word));
   }
   return names_pool;

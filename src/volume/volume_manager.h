@@ -64,8 +64,8 @@ struct VolumeManagerOptions {
   // The event that follows a snapshot (the volume with all its snapshots)
   // is read and published after the call has returned, on threads of the
   // manager's own (the daemon; several volumes' events at once), or before
-  // it returns (tests that look at events right after a call). Either way it comes before the event
-  // of the next call on that volume.
+  // it returns (tests that look at events right after a call). Either way
+  // it comes before the event of the next call on that volume.
   bool publish_snapshot_events_after_return = false;
   // The space guard's limits (volume/space_guard.h); none by default here,
   // the daemon's flags set them.
