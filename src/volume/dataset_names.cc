@@ -56,6 +56,10 @@ std::string DatasetNames::Area(ReservedArea area) const {
   return absl::StrCat(ReservedRoot(), "/", AreaDir(area));
 }
 
+bool DatasetNames::InArea(ReservedArea area, absl::string_view dataset_or_snapshot) const {
+  return absl::StartsWith(dataset_or_snapshot, absl::StrCat(Area(area), "/"));
+}
+
 bool DatasetNames::AreaHasZvolDevices(ReservedArea area) {
   return area == ReservedArea::kImports || area == ReservedArea::kCreating ||
          area == ReservedArea::kReceiving;

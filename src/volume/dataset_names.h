@@ -53,6 +53,8 @@ class DatasetNames {
   std::string ReservedRoot() const;
   // <pool>/.mvirt/<area>
   std::string Area(ReservedArea area) const;
+  // True if `dataset_or_snapshot` lies below <pool>/.mvirt/<area>.
+  bool InArea(ReservedArea area, absl::string_view dataset_or_snapshot) const;
   // True for the areas whose zvols get devices (imports are written through
   // theirs; volumes being made keep theirs when renamed into place).
   static bool AreaHasZvolDevices(ReservedArea area);

@@ -490,8 +490,12 @@ absl::Status VolumeManager::Delete(const std::string& name, bool release_replica
   if (!origin.empty()) {
     // Outside the volume's lock: template events take the template's.
     PublishTemplateOfOrigin(origin);
-    // It may have been the last clone of a deleted template.
-    CollectGarbage(/*at_startup=*/false);
+    // It may have been the last clone of a deleted template (one deleted
+    // since its origin was read, too). A clone of a volume's snapshot is not.
+    if (names_.InArea(ReservedArea::kDeleted, origin) ||
+        names_.InArea(ReservedArea::kTemplates, origin)) {
+      CollectGarbage(/*at_startup=*/false);
+    }
   }
   return absl::OkStatus();
 }

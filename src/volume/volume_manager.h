@@ -504,6 +504,11 @@ class VolumeManager {
   // device is open (IsBusy), names who holds it as far as can be seen.
   absl::Status DescribeFailure(absl::string_view op, const std::string& dataset,
                                const absl::Status& status);
+  // The error for rollback `op` of `volume` to its `snapshot` that ZFS
+  // refused with `refused`: names a missing snapshot, the users of an open
+  // device, or the clones and holds of the newer snapshots, read only now.
+  absl::Status DescribeRollbackRefusal(const std::string& op, const VolumeProps& volume,
+                                       const std::string& snapshot, const absl::Status& refused);
   SnapshotInfo ToSnapshotInfo(const SnapshotProps& props) const;
 
   Zfs& zfs_;

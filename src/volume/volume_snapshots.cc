@@ -193,29 +193,16 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
   if (!lock.ok()) return Annotate(lock.status(), op);
   absl::StatusOr<VolumeProps> props = GetManaged("roll back", volume);
   if (!props.ok()) return props.status();
-  absl::StatusOr<SnapshotProps> target = GetSnapshotOf("roll back to", *props, snapshot);
-  if (!target.ok()) return target.status();
-
-  // Name the dependents ZFS would refuse for (a clearer message).
-  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(props->name);
-  if (!snaps.ok()) return snaps.status();
-  std::vector<SnapshotProps> newer;
-  std::copy_if(snaps->begin(), snaps->end(), std::back_inserter(newer),
-               [&](const SnapshotProps& s) { return s.createtxg > target->createtxg; });
-  if (std::string deps = DescribeDependents(newer); !deps.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(op, ": newer snapshots that would be destroyed are depended on by ", deps,
-                     "; nothing was changed"));
-  }
+  const std::string target = DatasetNames::Snapshot(props->name, snapshot);
   // The newer snapshots and the rollback in one transaction, refused by the
   // kernel while anything has the device open (the seed: "VM must be
-  // stopped!"; ZFS itself would roll back under a running guest).
-  if (absl::Status s = zfs_.Rollback(props->name, target->name); !s.ok()) {
-    return DescribeFailure(op, props->name, s);
+  // stopped!"; ZFS itself would roll back under a running guest). ZFS checks
+  // everything; only a refusal is read further, to say why.
+  if (absl::Status s = zfs_.Rollback(props->name, target); !s.ok()) {
+    return DescribeRollbackRefusal(op, *props, snapshot, s);
   }
   CrashPoint("rollback/done");
-  LogInfo("rolled back ", props->name, " to ", target->name, " (destroyed ", newer.size(),
-          " newer snapshots)");
+  LogInfo("rolled back ", props->name, " to ", target, "; every newer snapshot went with it");
   // No reader may see blocks cached from before the rollback.
   const std::string path = ZvolDevicePath(props->name);
   absl::Status ready = devices_.WaitReady(path, props->name, options_.device_timeout);
@@ -229,6 +216,31 @@ absl::StatusOr<VolumeInfo> VolumeManager::Rollback(const std::string& volume,
   PublishVolume(*info);
   if (!ready.ok()) return Annotate(ready, op);
   return info;
+}
+
+absl::Status VolumeManager::DescribeRollbackRefusal(const std::string& op,
+                                                    const VolumeProps& volume,
+                                                    const std::string& snapshot,
+                                                    const absl::Status& refused) {
+  if (IsBusy(refused)) return DescribeFailure(op, volume.name, refused);
+  const absl::Status as_refused = Annotate(refused, op);
+  if (!absl::IsNotFound(refused) && !absl::IsFailedPrecondition(refused)) return as_refused;
+  // Read only now, on the failure path: which snapshot is missing, or which
+  // newer snapshots are depended on (by clones, or holds). A read that fails
+  // says no more than ZFS did.
+  absl::StatusOr<SnapshotProps> target = GetSnapshotOf("roll back to", volume, snapshot);
+  if (!target.ok()) return absl::IsNotFound(target.status()) ? target.status() : as_refused;
+  absl::StatusOr<std::vector<SnapshotProps>> snaps = zfs_.ListSnapshots(volume.name);
+  if (!snaps.ok()) return as_refused;
+  std::vector<SnapshotProps> newer;
+  std::copy_if(snaps->begin(), snaps->end(), std::back_inserter(newer),
+               [&](const SnapshotProps& s) { return s.createtxg > target->createtxg; });
+  if (std::string deps = DescribeDependents(newer); !deps.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(op, ": newer snapshots that would be destroyed are depended on by ", deps,
+                     "; nothing was changed"));
+  }
+  return as_refused;
 }
 
 absl::StatusOr<VolumeInfo> VolumeManager::CloneVolume(const std::string& source_volume,

@@ -380,6 +380,9 @@ class LibZfs final : public Zfs {
     // after the newer snapshots are gone: refuse them first, naming them.
     absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> bookmarks = ListBookmarks(name);
     if (!bookmarks.ok()) return bookmarks.status();
+    // Without bookmarks the target need not be read here: the program checks
+    // that it exists, and that no bookmark appeared meanwhile.
+    if (bookmarks->empty()) return internal::RollbackAtomically(name, snapshot, {});
     absl::StatusOr<SnapshotProps> target = GetSnapshot(snapshot);
     if (!target.ok()) return target.status();
     std::vector<std::string> names, newer;
@@ -722,21 +725,31 @@ class LibZfs final : public Zfs {
     return out;
   }
 
-  // The bookmarks of dataset `name` ("pool/vol#b") with their createtxg.
-  absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListBookmarks(
+  // The bookmarks of dataset `name` ("pool/vol#b") with their createtxg:
+  // one ioctl (libzfs's iteration would first open the dataset).
+  static absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ListBookmarks(
       const std::string& name) {
-    Lease h(handles_);
-    ZfsHandle zhp(zfs_open(h, name.c_str(), ZFS_TYPE_DATASET));
-    if (!zhp) return LastError(h, ZfsOp::kRead, "list bookmarks of", name);
+    Nvlist wanted = NewNvlist();
+    if (!wanted || nvlist_add_boolean(wanted.get(), zfs_prop_to_name(ZFS_PROP_CREATETXG)) != 0) {
+      return ZfsErrnoStatus(ZfsOp::kRead, ENOMEM, "list bookmarks of", name);
+    }
+    nvlist_t* raw = nullptr;
+    const int err = lzc_get_bookmarks(name.c_str(), wanted.get(), &raw);
+    Nvlist bookmarks(raw);
+    if (err != 0) return ZfsErrnoStatus(ZfsOp::kRead, err, "list bookmarks of", name);
     std::vector<std::pair<std::string, uint64_t>> out;
-    auto callback = [](zfs_handle_t* bookmark, void* arg) -> int {
-      ZfsHandle owned(bookmark);
-      static_cast<std::vector<std::pair<std::string, uint64_t>>*>(arg)->emplace_back(
-          zfs_get_name(bookmark), zfs_prop_get_int(bookmark, ZFS_PROP_CREATETXG));
-      return 0;
-    };
-    if (zfs_iter_bookmarks(zhp.get(), callback, &out) != 0) {
-      return LastError(h, ZfsOp::kRead, "list bookmarks of", name);
+    for (nvpair_t* p = nvlist_next_nvpair(bookmarks.get(), nullptr); p != nullptr;
+         p = nvlist_next_nvpair(bookmarks.get(), p)) {
+      nvlist_t* props = nullptr;
+      nvlist_t* createtxg = nullptr;
+      uint64_t txg = 0;
+      if (nvpair_value_nvlist(p, &props) != 0 ||
+          nvlist_lookup_nvlist(props, zfs_prop_to_name(ZFS_PROP_CREATETXG), &createtxg) != 0 ||
+          nvlist_lookup_uint64(createtxg, ZPROP_VALUE, &txg) != 0) {
+        return absl::InternalError(absl::StrCat("list bookmarks of '", name, "': bookmark '",
+                                                nvpair_name(p), "' came without its createtxg"));
+      }
+      out.emplace_back(absl::StrCat(name, "#", nvpair_name(p)), txg);
     }
     return out;
   }
