@@ -5,7 +5,7 @@
 # (build/) and real ZFS: on a machine without the zfs module run it in the
 # guest:
 #
-#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS] [SUBSCRIBERS] [--footprint-only | --operations NAME,...]
+#   scripts/zfs-vm-run --mem 3072 --timeout 0 -- bench/ops.sh [SCALES] [ROUNDS] [SUBSCRIBERS] [--footprint-only | --throughput-only | --operations NAME,...]
 #
 # SCALES is a comma-separated list of volume counts (default 10,100; the
 # long variant is 10,100,1000), each volume with 10 snapshots.
@@ -14,8 +14,10 @@
 # peak 35 s later, once it has given freed memory back): the way to
 # reach 1000 volumes in the emulated guest. --operations A,B times only the
 # operations whose names start with A or B (no throughput or fan-out runs).
-# The tables go
-# to stdout, every figure as JSON to build/bench-results/ops.json.
+# --throughput-only runs at each scale only the concurrent-clients runs
+# (each with the share of the machine's CPU time that was busy meanwhile).
+# The tables go to stdout, every figure as JSON to
+# build/bench-results/ops.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scales=${1:-10,100}

@@ -17,14 +17,17 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -94,7 +97,22 @@ struct ThroughputResult {
   std::string workload;
   int clients = 0;
   double ops_per_second = 0;
+  double cpu_busy = -1;  // the machine's CPUs meanwhile, 0..1 (/proc/stat); -1 unknown
 };
+
+// The machine's CPU time so far (/proc/stat's first line): busy and total
+// jiffies, or nullopt if unreadable.
+std::optional<std::pair<uint64_t, uint64_t>> CpuJiffies() {
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  uint64_t busy = 0, total = 0, value = 0;
+  if (!(stat >> cpu) || cpu != "cpu") return std::nullopt;
+  for (int field = 0; field < 8 && stat >> value; ++field) {  // user..steal
+    total += value;
+    if (field != 3 && field != 4) busy += value;  // not idle, not iowait
+  }
+  return std::make_pair(busy, total);
+}
 
 struct FanoutResult {
   int subscribers = 0;
@@ -200,7 +218,11 @@ class OpsBench {
 
   // `clients` threads, each with its own channel, for `seconds`: each does
   // `work(client, i)` over and over. Returns calls per second of them all.
-  double Throughput(int clients, double seconds, const std::function<void(Stub&, int, int)>& work) {
+  // With `cpu_busy`, also the share of the machine's CPU time that was busy
+  // meanwhile.
+  double Throughput(int clients, double seconds, const std::function<void(Stub&, int, int)>& work,
+                    double* cpu_busy = nullptr) {
+    const auto cpu_before = CpuJiffies();
     std::atomic<long> calls{0};
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
@@ -217,33 +239,45 @@ class OpsBench {
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     stop.store(true);
     for (std::thread& t : threads) t.join();
+    const auto cpu_after = CpuJiffies();
+    if (cpu_busy != nullptr && cpu_before && cpu_after && cpu_after->second > cpu_before->second) {
+      *cpu_busy = static_cast<double>(cpu_after->first - cpu_before->first) /
+                  static_cast<double>(cpu_after->second - cpu_before->second);
+    }
     return calls.load() / std::chrono::duration<double>(Clock::now() - start).count();
   }
 
   std::vector<ThroughputResult> RunThroughput(int volumes, double seconds) {
     std::vector<ThroughputResult> out;
     for (int clients : {1, 4, 16}) {
-      double reads = Throughput(clients, seconds, [](Stub& stub, int, int) {
-        pb::GetVolumeRequest request;
-        request.set_name("fx-base");
-        pb::Volume reply;
-        CheckCall(stub.GetVolume(Context().get(), request, &reply), "get volume");
-      });
-      out.push_back({"GetVolume", clients, reads});
+      double reads_busy = -1, mutations_busy = -1;
+      double reads = Throughput(
+          clients, seconds,
+          [](Stub& stub, int, int) {
+            pb::GetVolumeRequest request;
+            request.set_name("fx-base");
+            pb::Volume reply;
+            CheckCall(stub.GetVolume(Context().get(), request, &reply), "get volume");
+          },
+          &reads_busy);
+      out.push_back({"GetVolume", clients, reads, reads_busy});
       // Each client creates and deletes volumes of its own names.
-      double mutations = Throughput(clients, seconds, [volumes](Stub& stub, int c, int i) {
-        const std::string name = absl::StrCat("tp-s", volumes, "-c", c, "-", i);
-        pb::CreateVolumeRequest create;
-        create.set_name(name);
-        create.set_size_bytes(kVolumeSize);
-        pb::Volume made;
-        CheckCall(stub.CreateVolume(Context().get(), create, &made), "create " + name);
-        pb::DeleteVolumeRequest remove;
-        remove.set_name(name);
-        pb::DeleteVolumeResponse removed;
-        CheckCall(stub.DeleteVolume(Context().get(), remove, &removed), "delete " + name);
-      });
-      out.push_back({"CreateVolume+DeleteVolume", clients, mutations});
+      double mutations = Throughput(
+          clients, seconds,
+          [volumes](Stub& stub, int c, int i) {
+            const std::string name = absl::StrCat("tp-s", volumes, "-c", c, "-", i);
+            pb::CreateVolumeRequest create;
+            create.set_name(name);
+            create.set_size_bytes(kVolumeSize);
+            pb::Volume made;
+            CheckCall(stub.CreateVolume(Context().get(), create, &made), "create " + name);
+            pb::DeleteVolumeRequest remove;
+            remove.set_name(name);
+            pb::DeleteVolumeResponse removed;
+            CheckCall(stub.DeleteVolume(Context().get(), remove, &removed), "delete " + name);
+          },
+          &mutations_busy);
+      out.push_back({"CreateVolume+DeleteVolume", clients, mutations, mutations_busy});
       std::fprintf(stderr, "  %2d clients: %.1f GetVolume/s, %.2f create+delete/s\n", clients,
                    reads, mutations);
     }
@@ -643,8 +677,8 @@ void PrintScale(const ScaleResult& scale) {
   std::printf("\n%d volumes x %d snapshots (p50 ms)\n", scale.volumes, kSnapshotsPerVolume);
   if (!scale.operations.empty()) PrintOperations(scale.operations);
   for (const ThroughputResult& t : scale.throughput) {
-    std::printf("throughput %-28s %2d clients: %8.2f calls/s\n", t.workload.c_str(), t.clients,
-                t.ops_per_second);
+    std::printf("throughput %-28s %2d clients: %8.2f calls/s, CPUs %3.0f%% busy\n",
+                t.workload.c_str(), t.clients, t.ops_per_second, 100 * t.cpu_busy);
   }
   const FanoutResult& f = scale.fanout;
   if (f.subscribers > 0) {
@@ -680,8 +714,10 @@ std::string ToJson(const std::vector<ScaleResult>& scales, long rss_idle_kib) {
     for (size_t i = 0; i < scale.throughput.size(); ++i) {
       const ThroughputResult& t = scale.throughput[i];
       out << (i ? ", " : "")
-          << absl::StrFormat("{\"workload\": \"%s\", \"clients\": %d, \"calls_per_second\": %.3f}",
-                             t.workload, t.clients, t.ops_per_second);
+          << absl::StrFormat(
+                 "{\"workload\": \"%s\", \"clients\": %d, \"calls_per_second\": %.3f, "
+                 "\"cpu_busy\": %.3f}",
+                 t.workload, t.clients, t.ops_per_second, t.cpu_busy);
     }
     out << absl::StrFormat(
         "], \"fanout\": {\"subscribers\": %d, \"creates\": %d, \"create_ms\": %.3f, "
@@ -706,7 +742,7 @@ int main(int argc, char** argv) {
   int rounds = 15, daemon_pid = 0;
   double concurrency_seconds = 5;
   int subscribers = 100;
-  bool footprint_only = false;
+  bool footprint_only = false, throughput_only = false;
   std::vector<std::string> only;
   app.add_option("--pool", pool, "pool the daemon serves")->required();
   app.add_option("--endpoint", endpoint, "the daemon's endpoint, e.g. unix:/run/x.sock")
@@ -723,6 +759,9 @@ int main(int argc, char** argv) {
   app.add_flag("--footprint-only", footprint_only,
                "at each scale only the daemon's memory: after 4 ListVolumes at once, a "
                "GetPoolStats and the fan-out (no per-operation rounds)");
+  app.add_flag("--throughput-only", throughput_only,
+               "at each scale only the concurrent-clients runs (GetVolume, create+delete with "
+               "1, 4 and 16 clients)");
   app.add_option("--operations", only,
                  "time only these operations (each a prefix of an operation's name, e.g. "
                  "CreateVolume,GetPoolStats), without the throughput and fan-out runs")
@@ -744,12 +783,17 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "the daemon's memory at %d volumes\n", volumes);
       result.concurrent_list_ms = bench.ConcurrentLists(4);
       bench.GetPoolStats();
+    } else if (throughput_only) {
+      std::fprintf(stderr, "throughput at %d volumes\n", volumes);
+      result.throughput = bench.RunThroughput(volumes, concurrency_seconds);
     } else {
       std::fprintf(stderr, "measuring at %d volumes (daemon, CLI, floor)\n", volumes);
       result = bench.RunScale(volumes);
       if (only.empty()) result.throughput = bench.RunThroughput(volumes, concurrency_seconds);
     }
-    if (only.empty()) result.fanout = bench.RunFanout(volumes, subscribers, 10);
+    if (only.empty() && !throughput_only) {
+      result.fanout = bench.RunFanout(volumes, subscribers, 10);
+    }
     result.rss_kib = DaemonRssKib(daemon_pid);
     PrintScale(result);
     results.push_back(std::move(result));

@@ -19,7 +19,7 @@ namespace mvirt::zfs {
 bool IsManaged(const UserProps& props) { return props.count(kIdProperty) > 0; }
 
 // Owed events of different volumes are read side by side (a snapshot of
-// several volumes owes one per volume); two of the adapter's four libzfs
+// several volumes owes one per volume); six of the adapter's eight libzfs
 // handles stay free for calls meanwhile.
 constexpr int kPublisherThreads = 2;
 
