@@ -45,8 +45,9 @@ namespace {
 // How many libzfs calls run at once: enough that reads do not queue behind
 // each other on a host's cores, few enough that a burst of calls cannot
 // swamp the pool's configuration lock. 8 rather than 4: 16 clients reading
-// at once got 12-26% more GetVolume calls through in the guest, whose two
-// CPUs were saturated either way (docs/BENCHMARKS.md, run 10).
+// at once got 16% and 26% more GetVolume calls through in two runs in the
+// guest, whose two CPUs were saturated either way (docs/BENCHMARKS.md,
+// run 10).
 constexpr int kLibzfsHandles = 8;
 
 static_assert(ZFS_ERR_IOC_CMD_UNAVAIL == kZfsErrIocCmdUnavail);
