@@ -16,6 +16,7 @@
 #include "common/sizes.h"
 #include "common/status_util.h"
 #include "common/unique_fd.h"
+#include "import/file_copy.h"
 #include "import/free_space.h"
 #include "import/http_fetch.h"
 #include "import/image_format.h"
@@ -28,24 +29,6 @@ namespace mvirt::zfs {
 namespace {
 
 constexpr size_t kReadChunk = 4 << 20;
-
-// A region of a file that holds data, [start, end), at or after an offset.
-struct DataRegion {
-  uint64_t start;
-  uint64_t end;
-};
-
-// The next data region of `fd` at or after `offset` (SEEK_DATA/SEEK_HOLE),
-// clipped to `size`: {size, size} if only a hole is left. Where holes
-// cannot be told (lseek fails), all of the rest is data.
-DataRegion NextDataRegion(int fd, uint64_t offset, uint64_t size) {
-  const off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
-  if (data < 0) return errno == ENXIO ? DataRegion{size, size} : DataRegion{offset, size};
-  const uint64_t start = std::min<uint64_t>(data, size);
-  const off_t hole = ::lseek(fd, data, SEEK_HOLE);
-  const uint64_t end = hole < 0 ? size : std::min<uint64_t>(hole, size);
-  return {start, std::max(start, end)};
-}
 
 // A temporary download: written in order (and read back through fd()),
 // removed on destruction.
@@ -71,6 +54,8 @@ class TempFileSink final : public ByteSink {
     return absl::OkStatus();
   }
   absl::Status Finish() override { return absl::OkStatus(); }  // read back at once, never kept
+  // The file was filled to `size` bytes through fd() by someone else.
+  void FilledTo(uint64_t size) { size_ = size; }
   const std::string& path() const { return path_; }
   int fd() const { return fd_; }
   uint64_t size() const { return size_; }
@@ -139,11 +124,25 @@ class ImportRun final : private HttpBodyReceiver {
     if (absl::Status s = CheckRoomForDownload(size); !s.ok()) return s;
     if (absl::Status s = CreateDownload(); !s.ok()) return s;
     progress_.SetDownloaded(0, size);
-    if (absl::Status s =
-            Pump(fd, size, *download_, [&](uint64_t done) { progress_.SetDownloaded(done, size); });
-        !s.ok()) {
-      return s;
+    auto on_progress = [&](uint64_t done) { progress_.SetDownloaded(done, size); };
+    if (spec_.sha256.empty()) {
+      // Nothing to hash on the way: the kernel copies (sharing the blocks
+      // where the file system can), unless it cannot between these files.
+      absl::Status copied = CopyFileInKernel(
+          fd, download_->fd(), size, [&] { return cancel_.cancelled(); }, on_progress);
+      if (copied.ok()) {
+        download_->FilledTo(size);
+        return download_->Finish();
+      }
+      if (absl::IsDataLoss(copied)) return Shrank();
+      if (absl::IsCancelled(copied)) return copied;
+      if (!absl::IsUnimplemented(copied)) {
+        return Annotate(copied, absl::StrCat("copy ", spec_.source.display));
+      }
+      LogDebug("import ", spec_.source.display, ": copied through this process (", copied.message(),
+               ")");
     }
+    if (absl::Status s = Pump(fd, size, *download_, on_progress); !s.ok()) return s;
     return download_->Finish();
   }
 
@@ -181,6 +180,12 @@ class ImportRun final : private HttpBodyReceiver {
       if (absl::Status s = sink.Write(data); !s.ok()) return s;
       offset += n;
       on_progress(offset);
+    }
+    // Skipping holes cannot tell a hole at the end from the end of a file
+    // that shrank meanwhile.
+    struct stat st;
+    if (skip_holes && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < size) {
+      return Shrank();
     }
     return absl::OkStatus();
   }
