@@ -45,9 +45,14 @@ cat "$img" "$qcow" > /dev/null  # into the page cache for every contender alike
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); awk "BEGIN{print $t1 - $t0}"; }
 zvol() { zfs create -s -V "${size_mib}M" -o volblocksize=16K "$pool/$1"; udevadm settle; echo "/dev/zvol/$pool/$1"; }
 
+# The pool's file lives in the guest's /var/tmp, a tmpfs of half its memory:
+# what a destroy freed goes back to it only once trimmed. Waited for
+# (untimed), or the next contenders' writes can fill the tmpfs and suspend
+# the pool.
+give_back() { zpool trim -w "$pool"; }
 destroy() {  # udev may still probe a zvol just written
-  for _ in $(seq 50); do zfs destroy "$pool/$1" 2> /dev/null && return; sleep 0.2; done
-  zfs destroy "$pool/$1"
+  for _ in $(seq 50); do zfs destroy "$pool/$1" 2> /dev/null && give_back && return; sleep 0.2; done
+  zfs destroy "$pool/$1" && give_back
 }
 referenced() { zfs get -Hp -o value referenced "$pool/$1"; }
 results=()
@@ -78,6 +83,7 @@ ctl() { "$build/src/cli/mvirt-zfsctl" --endpoint "unix:$work/sock" "$@"; }
 for _ in $(seq 100); do ctl version > /dev/null 2>&1 && break; sleep 0.1; done
 measure "raw: mvirt-zfsctl template import" .mvirt/templates/raw ctl template import raw "$img"
 ctl template delete raw > /dev/null
+give_back
 measure "qcow2: mvirt-zfsctl template import" .mvirt/templates/qcow ctl template import qcow "$qcow"
 ctl template delete qcow > /dev/null
 

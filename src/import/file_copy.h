@@ -23,9 +23,8 @@ DataRegion NextDataRegion(int fd, uint64_t offset, uint64_t size);
 
 // Copies the first `size` bytes of the file open as `in` into the empty
 // file open as `out`, at the same offsets, inside the kernel
-// (copy_file_range: the file system shares the blocks where it can, as XFS
-// and btrfs do, else the kernel copies them without a trip through this
-// process). Only the data regions are copied: the source's holes stay
+// (copy_file_range: no trip through this process, and no copy at all where
+// the file system can share the blocks). Only the data regions are copied: the source's holes stay
 // holes, and `out` ends `size` bytes long. Calls `on_progress` with the
 // bytes done after each step, and stops with CANCELLED once `cancelled()`.
 // UNIMPLEMENTED, with nothing written, when the kernel cannot copy between
