@@ -2,8 +2,8 @@
 # replication-throughput.sh: how fast mvirt-zfs replicates a volume to
 # another daemon, compared in one run with what an operator would type
 # instead, `zfs send | zfs receive` of the same snapshot between the same
-# two pools. Prints each time and mvirt-zfs's rate as a share of the
-# pipe's (the issue's target: >= 90%). Two pools on files, two daemons on
+# two pools. Prints each time, mvirt-zfs's rate as a share of the pipe's
+# (the issue's target: >= 90%) and how busy the CPUs were during each way. Two pools on files, two daemons on
 # unix sockets (the stream crosses gRPC as between two hosts, without a
 # network). Needs a built tree (build/) and real ZFS: on a machine without
 # the zfs module run it in the guest:
@@ -51,7 +51,18 @@ dd if=/dev/urandom of=/dev/zvol/mvbsrc/vol bs=4M count=$((size_mib / 4)) oflag=d
 ctl mvbsrc snapshot create vol s1 > /dev/null
 stream_bytes=$(zfs send -nP -Lec mvbsrc/vol@s1 | awk '/^size/ {print $2}')
 
-seconds() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); awk "BEGIN{print $t1 - $t0}"; }
+# busy and total CPU jiffies of the machine so far (/proc/stat: not idle, not iowait)
+jiffies() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit}' /proc/stat; }
+cpu_log=$work/cpu.log
+# Prints the seconds COMMAND took; appends "NAME busy-share" to $cpu_log.
+seconds() {
+  local t0 t1 b0 a0 b1 a1 name=$1
+  read -r b0 a0 <<< "$(jiffies)"
+  t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N)
+  read -r b1 a1 <<< "$(jiffies)"
+  awk -v n="$name" -v b="$((b1 - b0))" -v a="$((a1 - a0))" 'BEGIN {print n, (a > 0 ? b / a : 0)}' >> "$cpu_log"
+  awk "BEGIN{print $t1 - $t0}"
+}
 destroy() {  # udev may still probe a zvol just received
   # A daemon holds the snapshot it received (the next increment's base).
   local snapshot tag
@@ -99,3 +110,6 @@ awk -v p="$p" -v d="$d" -v sh="$sh" -v rh="$rh" -v b="$stream_bytes" 'BEGIN {
   printf "mvirt-zfs rate / pipe rate: %.0f%% (target: >= 90%%)\n", 100 * p / d
 }'
 echo "times: pipe ${pipe_times[*]}; daemon ${daemon_times[*]}; send half ${send_times[*]}; receive half ${receive_times[*]}"
+# How busy the machine's CPUs were during each way (mean of its rounds):
+# a way that keeps them all busy is bound by the work it does, not by waits.
+awk '{s[$1] += $2; n[$1]++} END {printf "CPUs busy:"; for (w in s) printf " %s %.0f%%", w, 100 * s[w] / n[w]; print ""}' "$cpu_log"
