@@ -34,6 +34,15 @@ DataRegion NextDataRegion(int fd, uint64_t offset, uint64_t size) {
   return {start, std::max(start, end)};
 }
 
+absl::Status CheckStillAtLeast(int fd, uint64_t size) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError("fstat", errno);
+  if (static_cast<uint64_t>(st.st_size) < size) {
+    return absl::DataLossError(absl::StrCat("the file ended at byte ", st.st_size));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CopyFileInKernel(int in, int out, uint64_t size,
                               const std::function<bool()>& cancelled,
                               const std::function<void(uint64_t)>& on_progress) {
@@ -61,13 +70,7 @@ absl::Status CopyFileInKernel(int in, int out, uint64_t size,
       on_progress(offset);
     }
   }
-  // SEEK_DATA cannot tell a hole at the end from the end of a file that
-  // shrank meanwhile.
-  struct stat st;
-  if (::fstat(in, &st) != 0) return PosixError("fstat", errno);
-  if (static_cast<uint64_t>(st.st_size) < size) {
-    return absl::DataLossError(absl::StrCat("the file ended at byte ", st.st_size));
-  }
+  if (absl::Status s = CheckStillAtLeast(in, size); !s.ok()) return s;
   // A hole at the end is the file's length, not data.
   if (::ftruncate(out, static_cast<off_t>(size)) != 0) return PosixError("ftruncate", errno);
   on_progress(size);

@@ -21,6 +21,12 @@ struct DataRegion {
 // cannot be told (lseek fails), all of the rest is data.
 DataRegion NextDataRegion(int fd, uint64_t offset, uint64_t size);
 
+// OK if the file open as `fd` is at least `size` bytes long, DATA_LOSS if
+// it is shorter (it shrank since its size was taken). A copy that skipped
+// holes asks this at its end: SEEK_DATA cannot tell a hole at the end from
+// the end of a file that shrank meanwhile.
+absl::Status CheckStillAtLeast(int fd, uint64_t size);
+
 // Copies the first `size` bytes of the file open as `in` into the empty
 // file open as `out`, at the same offsets, inside the kernel
 // (copy_file_range: no trip through this process, and no copy at all where

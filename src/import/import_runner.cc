@@ -181,11 +181,10 @@ class ImportRun final : private HttpBodyReceiver {
       offset += n;
       on_progress(offset);
     }
-    // Skipping holes cannot tell a hole at the end from the end of a file
-    // that shrank meanwhile.
-    struct stat st;
-    if (skip_holes && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < size) {
-      return Shrank();
+    if (skip_holes) {
+      absl::Status s = CheckStillAtLeast(fd, size);
+      if (absl::IsDataLoss(s)) return Shrank();
+      if (!s.ok()) return Annotate(s, spec_.source.display);
     }
     return absl::OkStatus();
   }
